@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/parley-im/parley/handlers"
+)
+
+// Security scheme names of the OpenAPI document.
+const (
+	schemeBearer = "bearer"
+	schemeMaster = "masterKey"
+)
+
+// The security requirements an operation declares; authenticate enforces
+// exactly what the document says.
+var (
+	sessionOnly     = []map[string][]string{{schemeBearer: {}}}
+	sessionOrMaster = []map[string][]string{{schemeBearer: {}}, {schemeMaster: {}}}
+)
+
+// queryTokenOK marks the operation that also takes ?token= (the event
+// stream: browsers' EventSource cannot set headers).
+const queryTokenOK = "queryToken"
+
+type principalKey struct{}
+
+func principal(ctx context.Context) handlers.Principal {
+	p, _ := ctx.Value(principalKey{}).(handlers.Principal)
+	return p
+}
+
+// authenticate resolves the caller of every operation that declares
+// security, from a Bearer session token or the X-Master-Key header.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if len(op.Security) == 0 {
+		next(ctx)
+		return
+	}
+	var bearerOK, masterOK bool
+	for _, req := range op.Security {
+		_, b := req[schemeBearer]
+		_, m := req[schemeMaster]
+		bearerOK, masterOK = bearerOK || b, masterOK || m
+	}
+	svc := s.opt.Service
+	var p handlers.Principal
+	if key := ctx.Header("X-Master-Key"); key != "" && masterOK {
+		if !svc.CheckMasterKey(key) {
+			s.deny(ctx, &handlers.Error{Code: handlers.CodeUnauthorized, Detail: "wrong master key"})
+			return
+		}
+		p.Master = true
+	} else {
+		token := ""
+		if auth := ctx.Header("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+			token = strings.TrimSpace(auth[7:])
+		} else if q, _ := op.Metadata[queryTokenOK].(bool); q {
+			token = ctx.Query("token")
+		}
+		if token == "" || !bearerOK {
+			detail := "a session token is required: Authorization: Bearer <token>"
+			if !bearerOK {
+				detail = "the master key is required: X-Master-Key"
+			}
+			s.deny(ctx, &handlers.Error{Code: handlers.CodeUnauthorized, Detail: detail})
+			return
+		}
+		var err error
+		if p, err = svc.Authenticate(ctx.Context(), token); err != nil {
+			s.deny(ctx, err)
+			return
+		}
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+func (s *Server) deny(ctx huma.Context, err error) {
+	p, ok := fault(ctx.Context(), s.opt.Log, err).(*Problem)
+	if !ok {
+		p = newProblem(http.StatusInternalServerError, codeInternal, "the server failed")
+	}
+	if p.Status == http.StatusUnauthorized {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	json.NewEncoder(ctx.BodyWriter()).Encode(p)
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/store"
+)
+
+// Problem is an RFC 9457 problem document with the contract's stable code.
+type Problem struct {
+	Type   string              `json:"type,omitempty" doc:"A URI naming the problem type" example:"about:blank"`
+	Title  string              `json:"title" doc:"Short summary of the status" example:"Bad Request"`
+	Status int                 `json:"status" doc:"HTTP status" example:"400"`
+	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
+	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
+	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
+}
+
+// Codes beyond the contract's, for failures that are the server's own.
+const (
+	codeInternal    handlers.Code = "INTERNAL_ERROR"
+	codeUnavailable handlers.Code = "SERVICE_UNAVAILABLE"
+)
+
+func (p *Problem) Error() string             { return string(p.Code) + ": " + p.Detail }
+func (p *Problem) GetStatus() int            { return p.Status }
+func (p *Problem) ContentType(string) string { return "application/problem+json" }
+func newProblem(status int, code handlers.Code, detail string) *Problem {
+	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
+}
+
+// statusOf maps each code to its HTTP status (API.md, "Errors").
+var statusOf = map[handlers.Code]int{
+	handlers.CodeInvalidRequest:        http.StatusBadRequest,
+	handlers.CodeInvalidQuery:          http.StatusBadRequest,
+	handlers.CodeUnauthorized:          http.StatusUnauthorized,
+	handlers.CodeSignatureInvalid:      http.StatusUnauthorized,
+	handlers.CodeSessionConflict:       http.StatusUnauthorized,
+	handlers.CodeForbidden:             http.StatusForbidden,
+	handlers.CodeNotAMember:            http.StatusForbidden,
+	handlers.CodeConversationNotFound:  http.StatusNotFound,
+	handlers.CodeMessageNotFound:       http.StatusNotFound,
+	handlers.CodeOperationNotSupported: http.StatusConflict,
+	handlers.CodeMemberLimit:           http.StatusConflict,
+	handlers.CodeMessageTooLarge:       http.StatusRequestEntityTooLarge,
+	handlers.CodeRateLimited:           http.StatusTooManyRequests,
+	codeInternal:                       http.StatusInternalServerError,
+	codeUnavailable:                    http.StatusServiceUnavailable,
+}
+
+// codeForStatus names the problems huma raises itself (unparsable bodies,
+// schema violations, oversized bodies).
+func codeForStatus(status int) handlers.Code {
+	switch status {
+	case http.StatusUnauthorized:
+		return handlers.CodeUnauthorized
+	case http.StatusForbidden:
+		return handlers.CodeForbidden
+	case http.StatusRequestEntityTooLarge:
+		return handlers.CodeMessageTooLarge
+	case http.StatusTooManyRequests:
+		return handlers.CodeRateLimited
+	case http.StatusServiceUnavailable:
+		return codeUnavailable
+	}
+	if status >= 500 {
+		return codeInternal
+	}
+	return handlers.CodeInvalidRequest
+}
+
+func init() {
+	// Every error huma writes goes through here: give it the contract's shape.
+	// Schema violations are the client's bad input, so 400 rather than 422.
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		for _, err := range errs {
+			var he *handlers.Error
+			if errors.As(err, &he) {
+				return fromRule(he)
+			}
+		}
+		if status == http.StatusUnprocessableEntity {
+			status = http.StatusBadRequest
+		}
+		p := newProblem(status, codeForStatus(status), msg)
+		if status >= 500 {
+			p.Detail = "the server failed; the error was logged"
+			return p
+		}
+		for _, err := range errs {
+			if err == nil {
+				continue
+			}
+			if d, ok := err.(huma.ErrorDetailer); ok {
+				p.Errors = append(p.Errors, d.ErrorDetail())
+			} else {
+				p.Errors = append(p.Errors, &huma.ErrorDetail{Message: err.Error()})
+			}
+		}
+		if len(p.Errors) > 0 && (msg == "validation failed" || msg == "") {
+			p.Detail = "validation failed: " + p.Errors[0].Error()
+		}
+		return p
+	}
+}
+
+func fromRule(e *handlers.Error) *Problem {
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	return newProblem(status, e.Code, e.Detail)
+}
+
+// fault turns an error from the rules into what the client sees: a rule
+// violation as it is, anything else as a logged, detail-free 500 (or 503
+// while shutting down).
+func fault(ctx context.Context, log *slog.Logger, err error) error {
+	var he *handlers.Error
+	if errors.As(err, &he) {
+		return fromRule(he)
+	}
+	if errors.Is(err, store.ErrClosed) {
+		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")
+	}
+	if errors.Is(err, context.Canceled) {
+		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled")
+	}
+	log.ErrorContext(ctx, "request failed", "err", err)
+	return newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged")
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/parley-im/parley/handlers"
+)
+
+// metaCodes is the operation metadata key holding its documented error codes.
+const metaCodes = "codes"
+
+type specFiles struct {
+	json, yaml, yaml30 []byte
+}
+
+func (f specFiles) serve(contentType string, body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(body)
+	}
+}
+
+func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }
+
+// buildSpec completes what huma generated from the operations (error
+// examples for every code, the event stream's media type, examples of
+// requests and responses) and renders the files served and committed.
+func buildSpec(o *huma.OpenAPI) specFiles {
+	for _, item := range o.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if op != nil {
+				completeOperation(o, op)
+			}
+		}
+	}
+	j, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	y, err := o.YAML()
+	if err != nil {
+		panic(err)
+	}
+	y30, err := o.DowngradeYAML()
+	if err != nil {
+		panic(err)
+	}
+	return specFiles{json: append(j, '\n'), yaml: y, yaml30: y30}
+}
+
+func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
+	// Schema violations answer 400, so huma's 422 is not a response we give.
+	delete(op.Responses, "422")
+	codes, _ := op.Metadata[metaCodes].([]handlers.Code)
+	for _, code := range codes {
+		status := strconv.Itoa(statusOf[code])
+		resp := op.Responses[status]
+		if resp == nil {
+			continue
+		}
+		mt := resp.Content["application/problem+json"]
+		if mt == nil {
+			continue
+		}
+		if mt.Examples == nil {
+			mt.Examples = map[string]*huma.Example{}
+		}
+		mt.Examples[string(code)] = &huma.Example{
+			Summary: string(code),
+			Value:   newProblem(statusOf[code], code, errorExamples[code]),
+		}
+	}
+	if op.OperationID == "openEventStream" {
+		schemas, all := eventSchemas(o.Components.Schemas)
+		resp := op.Responses["200"]
+		resp.Content = map[string]*huma.MediaType{
+			"text/event-stream": {
+				Schema:     &huma.Schema{Type: "string", Description: "Server-Sent Events; the data of each event is one of these schemas.", OneOf: all},
+				Example:    exampleFrame(),
+				Extensions: map[string]any{"x-parley-events": schemas},
+			},
+		}
+	}
+	if ex, ok := requestExamples[op.OperationID]; ok && op.RequestBody != nil {
+		if mt := op.RequestBody.Content["application/json"]; mt != nil {
+			mt.Example = ex
+		}
+	}
+	for status, resp := range op.Responses {
+		if status[0] != '2' {
+			continue
+		}
+		if mt := resp.Content["application/json"]; mt != nil {
+			if ex, ok := responseExamples[op.OperationID]; ok {
+				mt.Example = ex
+			}
+		}
+	}
+}
+
+var errorExamples = map[handlers.Code]string{
+	handlers.CodeInvalidRequest:        "validation failed: expected string (body.clientId)",
+	handlers.CodeInvalidQuery:          "where: unknown operator $near",
+	handlers.CodeUnauthorized:          "missing, invalid or expired credentials",
+	handlers.CodeSignatureInvalid:      "the signature does not match",
+	handlers.CodeSessionConflict:       "this session was replaced by a newer login with the same tag",
+	handlers.CodeForbidden:             "an event stream belongs to a session: log in",
+	handlers.CodeNotAMember:            "you are not a member of this conversation",
+	handlers.CodeConversationNotFound:  "no such conversation",
+	handlers.CodeMessageNotFound:       "no message \"1kb0p2qk000\" in this conversation",
+	handlers.CodeOperationNotSupported: "membership of temporary conversations cannot be changed this way",
+	handlers.CodeMemberLimit:           "a normal conversation has at most 500 members",
+	handlers.CodeMessageTooLarge:       "the encoded content is 6012 bytes; at most 5120 are allowed",
+	handlers.CodeRateLimited:           "too many requests; retry later",
+	codeInternal:                       "the server failed; the error was logged",
+}
+
+func intp(v int) *int       { return &v }
+func int64p(v int64) *int64 { return &v }
+
+var (
+	exampleConversation = handlers.Conversation{
+		ID: "6v1ofs2k0ha2e4ktl0s0", Kind: "normal", Name: "Tom & Jerry", Creator: "Tom",
+		Members: []string{"Jerry", "Tom"}, Attributes: map[string]any{"topic": "cheese"},
+		CreatedAt: 1795449600000, UpdatedAt: 1795449600000, LastMessageAt: int64p(1795449660000),
+	}
+	exampleMessage = handlers.Message{
+		ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
+		Content:   handlers.Content{Type: intp(-1), Text: "Hello Jerry!"},
+		Timestamp: 1795449660000,
+	}
+	requestExamples = map[string]any{
+		"createSession":      map[string]any{"clientId": "Tom", "tag": "Web"},
+		"createConversation": map[string]any{"members": []string{"Jerry"}, "name": "Tom & Jerry", "attributes": map[string]any{"topic": "cheese"}},
+		"addMembers":         map[string]any{"clientIds": []string{"Mary"}},
+		"removeMembers":      map[string]any{"clientIds": []string{"Mary"}},
+		"sendMessage":        map[string]any{"type": -1, "text": "Hello Jerry!", "clientMessageId": "c0ffee-1"},
+	}
+	responseExamples = map[string]any{
+		"createSession": handlers.LoginResult{SessionID: "0t5bq1m6k3v8a2d4e6g0", ClientID: "Tom", Tag: "Web",
+			Token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzaWQiOiIwdDViLi4uIn0.c2lnbmF0dXJl", ExpiresAt: 1796054400000},
+		"createConversation": exampleConversation,
+		"getConversation":    exampleConversation,
+		"addMembers":         exampleConversation,
+		"removeMembers":      exampleConversation,
+		"joinConversation":   exampleConversation,
+		"quitConversation":   exampleConversation,
+		"countMembers":       map[string]any{"count": 2},
+		"sendMessage":        exampleMessage,
+		"listMessages":       handlers.HistoryPage{Messages: []*handlers.Message{&exampleMessage}, HasMore: false},
+	}
+)
+
+const apiDescription = `Parley is a self-hosted instant-messaging backend: one-to-one chat, group chat,
+open chat rooms, temporary conversations and system conversations, served as REST endpoints plus one
+Server-Sent-Events stream per client session (GET /v1/events). Its semantics follow the LeanCloud IM
+guides.
+
+Authenticate as a client with the session token from POST /v1/sessions (Authorization: Bearer), or
+as the application's backend with X-Master-Key. Errors are RFC 9457 problem documents
+(application/problem+json) with a stable code beside status, title and detail. Every time field is
+milliseconds since the Unix epoch.`

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/handlers"
+)
+
+// writeTimeout bounds one write to a stream: a peer that stops reading is
+// disconnected instead of holding its goroutine forever.
+const writeTimeout = 10 * time.Second
+
+type eventsInput struct {
+	Token           string `query:"token" doc:"Session token, for clients that cannot set headers (EventSource)"`
+	LastEventID     string `header:"Last-Event-ID" doc:"Resume after this event id"`
+	LastEventIDForm string `query:"lastEventId" doc:"Resume after this event id (for clients that cannot set headers)"`
+}
+
+func (s *Server) registerEventStream() {
+	op := huma.Operation{
+		OperationID: "openEventStream", Method: http.MethodGet, Path: "/v1/events",
+		Summary: "Open the session's event stream", Tags: []string{tagEvents},
+		Security: sessionOnly, Metadata: map[string]any{queryTokenOK: true},
+		Description: eventStreamDescription,
+		Responses: map[string]*huma.Response{
+			"200": {Description: "A text/event-stream of the events below; each frame has id:, event: and data: (one line of JSON)."},
+		},
+	}
+	register(s, op, []handlers.Code{handlers.CodeForbidden}, s.openEventStream)
+}
+
+func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.StreamResponse, error) {
+	p := principal(ctx)
+	if p.SessionID == "" {
+		return nil, &handlers.Error{Code: handlers.CodeForbidden, Detail: "an event stream belongs to a session: log in"}
+	}
+	last := in.LastEventID
+	if last == "" {
+		last = in.LastEventIDForm
+	}
+	st, hello, err := s.opt.Hub.Attach(p.SessionID, p.ClientID, last)
+	if errors.Is(err, events.ErrShutdown) {
+		return nil, newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; reconnect")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer st.Close()
+		r, w := humachi.Unwrap(hctx)
+		s.writeStream(r, w, st, hello, p)
+	}}, nil
+}
+
+// writeStream is the one goroutine that writes to this stream's connection.
+// It sleeps until the hub signals events, a heartbeat is due, the peer goes
+// away or the stream is ended.
+func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.Stream, hello events.Hello, p handlers.Principal) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	buf := make([]byte, 0, 4096)
+	buf = append(buf, "retry: "...)
+	buf = strconv.AppendInt(buf, s.opt.Retry.Milliseconds(), 10)
+	buf = append(buf, '\n')
+	buf = appendFrame(buf, hello.ID, events.MustNew("hello", handlers.HelloEvent{
+		SessionID: p.SessionID, ClientID: p.ClientID, ServerTime: time.Now().UnixMilli(), Resumed: hello.Resumed,
+	}))
+	if hello.Reset {
+		buf = appendFrame(buf, hello.ID, events.MustNew("reset", handlers.ReasonEvent{Reason: hello.ResetReason}))
+	}
+	if !flush(w, rc, buf) {
+		return
+	}
+
+	beat := time.NewTicker(s.opt.Heartbeat)
+	defer beat.Stop()
+	items := make([]events.Item, 0, 64)
+	for {
+		buf = buf[:0]
+		select {
+		case <-r.Context().Done():
+			return
+		case <-beat.C:
+			buf = append(buf, ": ping\n\n"...)
+		case <-st.Wake():
+			var err error
+			items, err = st.Take(items[:0], 256)
+			for _, it := range items {
+				buf = appendFrame(buf, it.ID, it.Event)
+			}
+			clear(items) // let written events be collected
+			if err != nil {
+				if errors.Is(err, events.ErrSlowConsumer) {
+					events.SlowConsumers.Inc()
+					buf = appendFrame(buf, st.SkipToEnd(), events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"}))
+				}
+				flush(w, rc, buf)
+				return
+			}
+		}
+		if !flush(w, rc, buf) {
+			return
+		}
+	}
+}
+
+func appendFrame(buf []byte, id string, ev *events.Event) []byte {
+	buf = append(buf, "id: "...)
+	buf = append(buf, id...)
+	buf = append(buf, '\n')
+	return append(buf, ev.Frame()...)
+}
+
+// flush writes buf and pushes it to the peer within writeTimeout.
+func flush(w http.ResponseWriter, rc *http.ResponseController, buf []byte) bool {
+	rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return false
+		}
+	}
+	return rc.Flush() == nil
+}
+
+// eventTypes documents the stream's events and their data.
+var eventTypes = []struct {
+	name, doc string
+	data      any
+}{
+	{"hello", "Opens every stream; its id is where the stream starts.", handlers.HelloEvent{}},
+	{"message", "A message in a conversation of the client.", handlers.MessageEvent{}},
+	{"invited", "The client was added to a conversation by someone else (also on creation).", handlers.InvitedEvent{}},
+	{"kicked", "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
+	{"membersjoined", "Members joined a conversation of the client.", handlers.MembersJoinedEvent{}},
+	{"membersleft", "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
+	{"conflict", "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
+	{"reset", "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
+}
+
+const eventStreamDescription = `One Server-Sent-Events stream per session; a second stream of the same
+session replaces the first. Every frame carries id: (a resume cursor), event: (a name below) and
+data: (one line of JSON). The stream starts with retry: and a hello event whose id is where it
+starts; a heartbeat comment follows at least every 15 s of silence.
+
+Resume: reconnect with Last-Event-ID (header, or ?lastEventId=) to replay every event after that
+id, in order, with no gap and no duplicate (the last 5 minutes / 10,000 events of the session are
+kept). When that is no longer possible the stream sends reset after hello; the client then
+resynchronises through REST. A stream that falls too far behind gets reset and is closed.
+
+Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
+headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
+
+Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
+schemas are listed under x-parley-events of the 200 response.`
+
+// eventSchemaMap documents each event's data schema on the stream response.
+func eventSchemas(reg huma.Registry) (map[string]any, []*huma.Schema) {
+	m := map[string]any{}
+	var all []*huma.Schema
+	for _, et := range eventTypes {
+		sch := huma.SchemaFromType(reg, reflectTypeOf(et.data))
+		m[et.name] = map[string]any{"description": et.doc, "data": sch}
+		all = append(all, sch)
+	}
+	return m, all
+}
+
+func exampleFrame() string {
+	b, _ := json.Marshal(handlers.HelloEvent{SessionID: "0t5bq1m6k3v8a2d4e6g0", ClientID: "Jerry", ServerTime: 1795449600000})
+	return "retry: 2000\nid: 8m2f1.0\nevent: hello\ndata: " + string(b) + "\n\n"
+}

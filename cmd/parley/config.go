@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// config is every server setting; each is a flag and a PARLEY_* variable
+// (the flag's name in upper case with - as _). A flag given on the command
+// line wins over the environment.
+type config struct {
+	Addr         string
+	DB           string
+	AppID        string
+	MasterKey    string
+	AuthMode     string
+	OfflineGrace time.Duration
+	CORSOrigins  string
+	DBSync       string
+	SessionTTL   time.Duration
+	Heartbeat    time.Duration
+	LogLevel     string
+}
+
+func parseConfig(args []string, getenv func(string) string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.DB, "db", "./data/parley.db", "SQLite database file, created on first start")
+	fs.StringVar(&c.AppID, "app-id", "parley", "application id, used in signatures")
+	fs.StringVar(&c.MasterKey, "master-key", "", "master key (default: generated on first start, kept in the database, printed once)")
+	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
+	fs.DurationVar(&c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
+	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch c.AuthMode {
+	case "open", "signature", "jwt":
+	default:
+		return nil, fmt.Errorf("auth-mode must be open, signature or jwt, not %q", c.AuthMode)
+	}
+	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 {
+		return nil, fmt.Errorf("offline-grace, session-ttl and heartbeat must be positive")
+	}
+	return c, nil
+}
+
+func (c *config) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+

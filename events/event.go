@@ -1,0 +1,53 @@
+// Package events is the hub that delivers events to client sessions: it keeps
+// each session's numbered event log (the replay buffer that doubles as its
+// bounded outbound queue), fans events out to the sessions of the clients
+// they are for, and hands them to whatever writes them to the network. It
+// knows nothing about SQL, and SSE is only one possible writer of its streams.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Event is an encoded event, ready to be written to any number of streams.
+// It is encoded once, whatever the number of recipients.
+type Event struct {
+	Name  string
+	frame []byte // "event: <name>\ndata: <json>\n\n"
+}
+
+// New encodes an event with its JSON data.
+func New(name string, data any) (*Event, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("events: encode %s: %w", name, err)
+	}
+	frame := make([]byte, 0, len(name)+len(b)+16)
+	frame = append(frame, "event: "...)
+	frame = append(frame, name...)
+	frame = append(frame, "\ndata: "...)
+	frame = append(frame, b...)
+	frame = append(frame, "\n\n"...)
+	return &Event{Name: name, frame: frame}, nil
+}
+
+// MustNew is New for data that always encodes (the hub's own event types).
+func MustNew(name string, data any) *Event {
+	ev, err := New(name, data)
+	if err != nil {
+		panic(err)
+	}
+	return ev
+}
+
+// Frame is the event's SSE frame without its id line.
+func (e *Event) Frame() []byte { return e.frame }
+
+// Data is the event's JSON data.
+func (e *Event) Data() []byte {
+	return e.frame[len("event: ")+len(e.Name)+len("\ndata: ") : len(e.frame)-2]
+}
+
+// Size is the encoded size, used to bound queues by bytes.
+func (e *Event) Size() int { return len(e.frame) }

@@ -1,0 +1,360 @@
+package events
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors that end a stream; each tells its writer why.
+var (
+	ErrReplaced     = errors.New("events: a newer stream of this session replaced this one")
+	ErrEnded        = errors.New("events: the session ended")
+	ErrSlowConsumer = errors.New("events: the stream fell too far behind")
+	ErrShutdown     = errors.New("events: the server is shutting down")
+)
+
+// Options tune the hub; zero values take the defaults.
+type Options struct {
+	// ReplayEvents is how many of a session's latest events are kept for
+	// resume; it is also the bound of the session's outbound queue.
+	ReplayEvents int // default 10,000
+	// ReplayWindow is how long events are kept for resume, and how long a
+	// session whose stream dropped is kept at all.
+	ReplayWindow time.Duration // default 5 minutes
+	// OfflineGrace is how long a session counts as online after its stream
+	// dropped.
+	OfflineGrace time.Duration // default 10 seconds
+	// OnGone is called (on the janitor goroutine) once for a session whose
+	// stream dropped and did not come back within the grace.
+	OnGone func(sessionID, clientID string)
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.ReplayEvents <= 0 {
+		o.ReplayEvents = 10_000
+	}
+	if o.ReplayWindow <= 0 {
+		o.ReplayWindow = 5 * time.Minute
+	}
+	if o.OfflineGrace <= 0 {
+		o.OfflineGrace = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Hub routes events to sessions.
+type Hub struct {
+	opt Options
+
+	mu       sync.RWMutex
+	sessions map[string]*session
+	byClient map[string]map[*session]struct{}
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// session is the hub's state of one logged-in session: its event log and the
+// stream attached to it, if any. It exists from the first stream on and is
+// forgotten a replay window after its stream dropped.
+type session struct {
+	id, clientID string
+	epoch        string // changes whenever the log starts anew, so old cursors are recognised
+
+	mu         sync.Mutex
+	seq        uint64 // the seq of the newest event
+	log        ring
+	stream     *Stream
+	detachedAt time.Time // when the last stream dropped; zero while one is attached
+	goneFired  bool
+	ended      bool
+}
+
+// NewHub starts a hub and its janitor.
+func NewHub(opt Options) *Hub {
+	opt.defaults()
+	h := &Hub{
+		opt:      opt,
+		sessions: make(map[string]*session),
+		byClient: make(map[string]map[*session]struct{}),
+		stop:     make(chan struct{}),
+	}
+	h.wg.Add(1)
+	go h.janitor()
+	return h
+}
+
+// Hello describes where an attached stream starts.
+type Hello struct {
+	// ID is the cursor of the stream's start: resuming from it skips nothing
+	// and repeats nothing.
+	ID      string
+	Resumed bool
+	// Reset is set when the stream asked to resume from a cursor that can no
+	// longer be honoured; ResetReason says why.
+	Reset       bool
+	ResetReason string
+}
+
+// Attach opens the stream of a session, replacing any stream it had. With a
+// lastEventID the stream resumes after that event if the log still holds
+// everything since; otherwise it starts at the newest event and says Reset.
+func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, Hello{}, ErrShutdown
+	}
+	s := h.sessions[sessionID]
+	if s == nil {
+		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch()}
+		h.sessions[sessionID] = s
+		set := h.byClient[clientID]
+		if set == nil {
+			set = make(map[*session]struct{})
+			h.byClient[clientID] = set
+		}
+		set[s] = struct{}{}
+	}
+	h.mu.Unlock()
+
+	st := &Stream{h: h, s: s, wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stream != nil {
+		s.stream.endLocked(ErrReplaced)
+	}
+	hello := Hello{}
+	st.cursor = s.seq
+	if lastEventID != "" {
+		epoch, seq, ok := parseID(lastEventID)
+		switch {
+		case !ok || epoch != s.epoch || seq > s.seq:
+			hello.Reset, hello.ResetReason = true, "unknown event id"
+		case seq+1 < s.firstSeq():
+			hello.Reset, hello.ResetReason = true, "events since that id are no longer kept"
+		default:
+			st.cursor, hello.Resumed = seq, true
+		}
+	}
+	hello.ID = formatID(s.epoch, st.cursor)
+	s.stream = st
+	s.detachedAt = time.Time{}
+	s.goneFired = false
+	if st.cursor < s.seq {
+		st.signal()
+	}
+	streamsOpen.Inc()
+	return st, hello, nil
+}
+
+// firstSeq is the seq of the oldest event kept (seq+1 when none is).
+func (s *session) firstSeq() uint64 {
+	if s.log.len() == 0 {
+		return s.seq + 1
+	}
+	return s.log.front().seq
+}
+
+// Publish appends ev to the log of every session of the given clients except
+// the session named by except, and wakes their streams. It never blocks on a
+// stream: a stream that falls a whole log behind is ended as a slow consumer.
+func (h *Hub) Publish(ev *Event, clientIDs []string, except string) {
+	now := h.opt.Now().UnixNano()
+	h.mu.RLock()
+	for _, c := range clientIDs {
+		for s := range h.byClient[c] {
+			if s.id != except {
+				s.append(ev, now, &h.opt)
+			}
+		}
+	}
+	h.mu.RUnlock()
+}
+
+// PublishSession appends ev to one session's log.
+func (h *Hub) PublishSession(ev *Event, sessionID string) {
+	now := h.opt.Now().UnixNano()
+	h.mu.RLock()
+	s := h.sessions[sessionID]
+	h.mu.RUnlock()
+	if s != nil {
+		s.append(ev, now, &h.opt)
+	}
+}
+
+func (s *session) append(ev *Event, now int64, opt *Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.seq++
+	s.log.push(entry{seq: s.seq, at: now, ev: ev})
+	s.trimLocked(now, opt)
+	if s.stream != nil {
+		s.stream.signal()
+	}
+	eventsQueued.Inc()
+}
+
+// trimLocked drops what the log no longer has to keep. Dropping an event the
+// attached stream has not written yet means the stream is too slow to keep
+// up: it is ended so that its queue never grows past the log's bound.
+func (s *session) trimLocked(now int64, opt *Options) {
+	oldest := now - int64(opt.ReplayWindow)
+	for s.log.len() > opt.ReplayEvents || (s.log.len() > 0 && s.log.front().at < oldest) {
+		e := s.log.pop()
+		if st := s.stream; st != nil && e.seq > st.cursor && st.err == nil {
+			st.err = ErrSlowConsumer
+			st.signal()
+		}
+	}
+}
+
+// EndSession forgets a session that logged out or was replaced. A final
+// event (such as conflict) is written to its stream before the stream ends.
+func (h *Hub) EndSession(sessionID string, final *Event) {
+	h.mu.Lock()
+	s := h.sessions[sessionID]
+	if s != nil {
+		h.removeLocked(s)
+	}
+	h.mu.Unlock()
+	if s == nil {
+		return
+	}
+	now := h.opt.Now().UnixNano()
+	if final != nil {
+		s.append(final, now, &h.opt)
+	}
+	s.mu.Lock()
+	s.ended = true
+	if s.stream != nil {
+		s.stream.signal()
+	}
+	s.mu.Unlock()
+}
+
+func (h *Hub) removeLocked(s *session) {
+	delete(h.sessions, s.id)
+	if set := h.byClient[s.clientID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byClient, s.clientID)
+		}
+	}
+}
+
+// Online reports whether any session of the client has a stream open or
+// lost it less than the offline grace ago.
+func (h *Hub) Online(clientID string) bool {
+	now := h.opt.Now()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byClient[clientID] {
+		s.mu.Lock()
+		online := !s.ended && (s.stream != nil || now.Sub(s.detachedAt) < h.opt.OfflineGrace)
+		s.mu.Unlock()
+		if online {
+			return true
+		}
+	}
+	return false
+}
+
+// Close ends every stream (each writes what it has and stops) and the janitor.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	all := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
+		if s.stream != nil {
+			s.stream.endLocked(ErrShutdown)
+		}
+		s.mu.Unlock()
+	}
+	close(h.stop)
+	h.wg.Wait()
+}
+
+// janitor forgets sessions whose stream has been gone for a replay window and
+// reports those gone past the offline grace.
+func (h *Hub) janitor() {
+	defer h.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-tick.C:
+			h.sweep()
+		}
+	}
+}
+
+func (h *Hub) sweep() {
+	now := h.opt.Now()
+	var gone []*session
+	h.mu.Lock()
+	for _, s := range h.sessions {
+		s.mu.Lock()
+		detached := s.stream == nil && !s.detachedAt.IsZero()
+		if detached && now.Sub(s.detachedAt) >= h.opt.OfflineGrace && !s.goneFired {
+			s.goneFired = true
+			gone = append(gone, s)
+		}
+		if detached && now.Sub(s.detachedAt) >= h.opt.ReplayWindow {
+			h.removeLocked(s)
+		}
+		s.mu.Unlock()
+	}
+	h.mu.Unlock()
+	if h.opt.OnGone != nil {
+		for _, s := range gone {
+			h.opt.OnGone(s.id, s.clientID)
+		}
+	}
+}
+
+// Sweep runs the janitor's pass now (tests drive it with an injected clock).
+func (h *Hub) Sweep() { h.sweep() }
+
+func newEpoch() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func formatID(epoch string, seq uint64) string {
+	return epoch + "." + strconv.FormatUint(seq, 10)
+}
+
+func parseID(id string) (epoch string, seq uint64, ok bool) {
+	epoch, n, found := strings.Cut(id, ".")
+	if !found {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(n, 10, 64)
+	return epoch, seq, err == nil
+}

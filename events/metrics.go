@@ -1,0 +1,22 @@
+package events
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	streamsOpen = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_streams_open",
+		Help: "Event streams currently attached to sessions.",
+	})
+	eventsQueued = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "parley_events_queued_total",
+		Help: "Events appended to session logs (one per recipient session).",
+	})
+	// SlowConsumers counts streams ended because they fell a whole log behind.
+	SlowConsumers = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "parley_stream_slow_consumer_total",
+		Help: "Streams reset and closed because they could not keep up.",
+	})
+)

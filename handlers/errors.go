@@ -1,0 +1,42 @@
+package handlers
+
+import "fmt"
+
+// Code is the stable error code clients branch on (API.md, "Errors").
+type Code string
+
+// The contract's error codes.
+const (
+	CodeInvalidRequest        Code = "INVALID_REQUEST"
+	CodeInvalidQuery          Code = "INVALID_QUERY"
+	CodeUnauthorized          Code = "UNAUTHORIZED"
+	CodeSignatureInvalid      Code = "SIGNATURE_INVALID"
+	CodeSessionConflict       Code = "SESSION_CONFLICT"
+	CodeForbidden             Code = "FORBIDDEN"
+	CodeNotAMember            Code = "NOT_A_MEMBER"
+	CodeConversationNotFound  Code = "CONVERSATION_NOT_FOUND"
+	CodeMessageNotFound       Code = "MESSAGE_NOT_FOUND"
+	CodeOperationNotSupported Code = "OPERATION_NOT_SUPPORTED"
+	CodeMemberLimit           Code = "MEMBER_LIMIT"
+	CodeMessageTooLarge       Code = "MESSAGE_TOO_LARGE"
+	CodeRateLimited           Code = "RATE_LIMITED"
+)
+
+// Error is a rule violation to report to the client as it is. Any other
+// error a handler returns is internal: logged, never shown.
+type Error struct {
+	Code   Code
+	Detail string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Detail }
+
+func fail(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errConversationNotFound = fail(CodeConversationNotFound, "no such conversation")
+	errNotAMember           = fail(CodeNotAMember, "you are not a member of this conversation")
+	errUnauthorized         = fail(CodeUnauthorized, "missing, invalid or expired credentials")
+)

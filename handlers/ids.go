@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+)
+
+// randomID returns an opaque, URL-safe id of 20 characters (100 random bits).
+func randomID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:20]
+}
+
+// Message ids are the stored integer id written as 11 digits of base32hex
+// (0-9, a-v): fixed width, so they sort as text exactly as they sort as numbers.
+const midAlphabet = "0123456789abcdefghijklmnopqrstuv"
+
+func formatMessageID(mid int64) string {
+	var b [11]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = midAlphabet[mid&31]
+		mid >>= 5
+	}
+	return string(b[:])
+}
+
+func parseMessageID(s string) (int64, bool) {
+	if len(s) != 11 {
+		return 0, false
+	}
+	var mid int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v int64
+		switch {
+		case c >= '0' && c <= '9':
+			v = int64(c - '0')
+		case c >= 'a' && c <= 'v':
+			v = int64(c-'a') + 10
+		default:
+			return 0, false
+		}
+		mid = mid<<5 | v
+	}
+	return mid, mid > 0
+}

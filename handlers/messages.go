@@ -1,0 +1,306 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/parley-im/parley/store"
+)
+
+// SendRequest is the body of POST /v1/conversations/{id}/messages: the
+// message content plus send options.
+type SendRequest struct {
+	Content
+	Transient       bool           `json:"transient,omitempty" doc:"Deliver to online members only; never stored"`
+	Receipt         bool           `json:"receipt,omitempty" doc:"Ask for a delivery receipt (one-to-one conversations)"`
+	Will            bool           `json:"will,omitempty" doc:"Hold as the session's will message, sent only if the session drops abruptly"`
+	Priority        string         `json:"priority,omitempty" enum:"high,normal,low" doc:"Chat-room delivery priority (default normal)"`
+	PushData        map[string]any `json:"pushData,omitempty" doc:"Offline push content"`
+	ClientMessageID string         `json:"clientMessageId,omitempty" maxLength:"128" doc:"Idempotency key: a re-send with the same key returns the original message" example:"c0ffee-1"`
+}
+
+// ValidateContent applies the message rules of the contract and returns the
+// stored form of the content.
+func ValidateContent(c *Content) (body []byte, err error) {
+	if c.Type == nil {
+		if c.Data == nil {
+			return nil, fail(CodeInvalidRequest, "a message needs a type, or data for an untyped message")
+		}
+	} else {
+		switch t := *c.Type; {
+		case t == -1:
+			if c.Text == "" {
+				return nil, fail(CodeInvalidRequest, "text: required for a text message (type -1)")
+			}
+		case t == -2 || t == -3 || t == -4 || t == -6:
+			if c.File == nil || c.File.URL == "" {
+				return nil, fail(CodeInvalidRequest, "file.url: required for a type %d message", t)
+			}
+		case t == -5:
+			if c.Location == nil {
+				return nil, fail(CodeInvalidRequest, "location: required for a location message (type -5)")
+			}
+		case t > 0:
+		default:
+			return nil, fail(CodeInvalidRequest, "type: %d is not a message type (-1 … -6, or positive for application types)", t)
+		}
+	}
+	if f := c.File; f != nil {
+		if err := checkFileURL(f.URL); err != nil {
+			return nil, err
+		}
+		if f.Size < 0 {
+			return nil, fail(CodeInvalidRequest, "file.size: must not be negative")
+		}
+	}
+	if l := c.Location; l != nil {
+		if !(l.Latitude >= -90 && l.Latitude <= 90) || !(l.Longitude >= -180 && l.Longitude <= 180) {
+			return nil, fail(CodeInvalidRequest, "location: latitude must be in [-90, 90] and longitude in [-180, 180]")
+		}
+	}
+	if err := checkClientIDs(c.MentionList, "mentionList"); err != nil {
+		return nil, err
+	}
+	body, jerr := json.Marshal(c)
+	if jerr != nil {
+		return nil, fail(CodeInvalidRequest, "content cannot be encoded: %v", jerr)
+	}
+	if len(body) > MaxContentBytes {
+		return nil, fail(CodeMessageTooLarge, "the encoded content is %d bytes; at most %d are allowed", len(body), MaxContentBytes)
+	}
+	return body, nil
+}
+
+func checkFileURL(raw string) *Error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fail(CodeInvalidRequest, "file.url: not a URL")
+	case u.Scheme == "http" || u.Scheme == "https":
+		if u.Host == "" {
+			return fail(CodeInvalidRequest, "file.url: no host")
+		}
+	case u.Scheme == "" && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
+		// A file uploaded to this server.
+	default:
+		return fail(CodeInvalidRequest, "file.url: must be an http(s) address or a path on this server")
+	}
+	return nil
+}
+
+// Send sends a message. created is false when clientMessageId matched an
+// earlier send: that message comes back and nothing is delivered again.
+func (s *Service) Send(ctx context.Context, p Principal, convID string, req SendRequest) (msg *Message, created bool, err error) {
+	if p.Master {
+		return nil, false, fail(CodeForbidden, "sending acts as a client: log in as one")
+	}
+	body, err := ValidateContent(&req.Content)
+	if err != nil {
+		return nil, false, err
+	}
+	switch req.Priority {
+	case "", "normal", "high", "low":
+	default:
+		return nil, false, fail(CodeInvalidRequest, "priority must be high, normal or low")
+	}
+	if len(req.ClientMessageID) > MaxClientMessageID {
+		return nil, false, fail(CodeInvalidRequest, "clientMessageId is longer than %d characters", MaxClientMessageID)
+	}
+	if req.Will {
+		return nil, false, fail(CodeOperationNotSupported, "will messages are not available yet")
+	}
+	if req.Transient {
+		return s.sendTransient(ctx, p, convID, req)
+	}
+	row := &store.Message{ConversationID: convID, From: p.ClientID, Type: typeOf(&req.Content), Body: string(body)}
+	if req.ClientMessageID != "" {
+		row.ClientMessageID = &req.ClientMessageID
+	}
+	var members []string
+	var dup *store.Message
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		members, dup = nil, nil
+		conv, err := s.findConversation(bg, tx, convID)
+		if err != nil {
+			return err
+		}
+		if conv.Kind != "normal" {
+			return fail(CodeOperationNotSupported, "sending to %s conversations is not available yet", conv.Kind)
+		}
+		if ok, err := store.IsMember(bg, tx, convID, p.ClientID); err != nil || !ok {
+			return orErr(err, errNotAMember)
+		}
+		if row.ClientMessageID != nil {
+			prev, err := tx.MessageByClientID(convID, p.ClientID, *row.ClientMessageID)
+			if err == nil {
+				dup = prev
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		row.Timestamp = s.nowMs()
+		if err := tx.InsertMessage(row); err != nil {
+			return err
+		}
+		members, err = store.Members(bg, tx, convID)
+		return err
+	}, func() {
+		if dup == nil {
+			s.deliver(toMessage(row), members, p.SessionID)
+		}
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if dup != nil {
+		return toMessage(dup), false, nil
+	}
+	return toMessage(row), true, nil
+}
+
+func (s *Service) sendTransient(ctx context.Context, p Principal, convID string, req SendRequest) (*Message, bool, error) {
+	r := s.db.R()
+	if _, err := s.findConversation(ctx, r, convID); err != nil {
+		return nil, false, err
+	}
+	if ok, err := store.IsMember(ctx, r, convID, p.ClientID); err != nil || !ok {
+		return nil, false, orErr(err, errNotAMember)
+	}
+	members, err := store.Members(ctx, r, convID)
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.nowMs()
+	msg := &Message{
+		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: p.ClientID,
+		Content: req.Content, Timestamp: now, Transient: true, Priority: req.Priority,
+	}
+	s.deliver(msg, members, p.SessionID)
+	return msg, true, nil
+}
+
+// deliver publishes a message event to the members' sessions except the
+// sender's own, encoding it once for those it mentions and once for the rest.
+func (s *Service) deliver(m *Message, members []string, senderSession string) {
+	var mentioned, others []string
+	for _, id := range members {
+		if m.MentionAll || containsString(m.MentionList, id) {
+			mentioned = append(mentioned, id)
+		} else {
+			others = append(others, id)
+		}
+	}
+	if len(others) > 0 {
+		s.publish("message", MessageEvent{ConversationID: m.ConversationID, Message: m}, others, senderSession)
+	}
+	if len(mentioned) > 0 {
+		s.publish("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true}, mentioned, senderSession)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func typeOf(c *Content) int {
+	if c.Type == nil {
+		return 0
+	}
+	return *c.Type
+}
+
+func toMessage(row *store.Message) *Message {
+	m := &Message{
+		ID: formatMessageID(row.MID), ConversationID: row.ConversationID, From: row.From,
+		Timestamp: row.Timestamp, PatchedAt: row.PatchedAt, Recalled: row.Recalled,
+	}
+	if row.ClientMessageID != nil {
+		m.ClientMessageID = *row.ClientMessageID
+	}
+	if !row.Recalled {
+		_ = json.Unmarshal([]byte(row.Body), &m.Content) // written by ValidateContent
+	}
+	return m
+}
+
+// HistoryRequest selects a page of history.
+type HistoryRequest struct {
+	Limit         int
+	Before, After string
+	Type          *int
+}
+
+// HistoryPage is a page of messages in ascending time order.
+type HistoryPage struct {
+	Messages []*Message `json:"messages"`
+	HasMore  bool       `json:"hasMore" doc:"More messages exist beyond this page in the direction paged"`
+}
+
+// History reads a page of a conversation's messages.
+func (s *Service) History(ctx context.Context, p Principal, convID string, req HistoryRequest) (*HistoryPage, error) {
+	if req.Limit == 0 {
+		req.Limit = DefaultHistoryLimit
+	}
+	if req.Limit < 1 || req.Limit > MaxHistoryLimit {
+		return nil, fail(CodeInvalidRequest, "limit must be between 1 and %d", MaxHistoryLimit)
+	}
+	if req.Before != "" && req.After != "" {
+		return nil, fail(CodeInvalidRequest, "give before or after, not both")
+	}
+	r := s.db.R()
+	if _, err := s.findConversation(ctx, r, convID); err != nil {
+		return nil, err
+	}
+	if !p.Master {
+		if ok, err := store.IsMember(ctx, r, convID, p.ClientID); err != nil || !ok {
+			return nil, orErr(err, errNotAMember)
+		}
+	}
+	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
+	for _, c := range []struct {
+		raw  string
+		into *int64
+	}{{req.Before, &q.Before}, {req.After, &q.After}} {
+		if c.raw == "" {
+			continue
+		}
+		mid, ok := parseMessageID(c.raw)
+		if ok {
+			var err error
+			if ok, err = store.MessageExists(ctx, r, convID, mid); err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
+			return nil, fail(CodeMessageNotFound, "no message %q in this conversation", c.raw)
+		}
+		*c.into = mid
+	}
+	rows, err := store.History(ctx, r, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &HistoryPage{Messages: make([]*Message, 0, len(rows))}
+	if len(rows) > req.Limit {
+		page.HasMore = true
+		if q.After != 0 {
+			rows = rows[:req.Limit]
+		} else {
+			rows = rows[1:]
+		}
+	}
+	for i := range rows {
+		page.Messages = append(page.Messages, toMessage(&rows[i]))
+	}
+	return page, nil
+}

@@ -1,0 +1,90 @@
+// Package handlers holds Parley's IM rules: one file per resource, each
+// operation a method of Service that takes the caller and plain arguments and
+// returns plain results or an *Error. Nothing here knows about HTTP.
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/store"
+)
+
+// Config is the part of the server settings the rules depend on.
+type Config struct {
+	AppID      string
+	MasterKey  string
+	AuthMode   string        // open, signature, jwt
+	SessionTTL time.Duration // lifetime of a session and its token
+	JWTSecret  []byte        // signs session tokens
+}
+
+// Limits of the contract.
+const (
+	MaxClientIDLen       = 64
+	MaxNormalMembers     = 500
+	MaxContentBytes      = 5120
+	MaxAttributesBytes   = 16 << 10
+	DefaultHistoryLimit  = 20
+	MaxHistoryLimit      = 1000
+	MaxClientMessageID   = 128
+	MaxConversationName  = 1024
+	maxTagLen            = 64
+	defaultSessionTTLDay = 7
+)
+
+// Service implements the operations.
+type Service struct {
+	cfg Config
+	db  *store.DB
+	hub *events.Hub
+	log *slog.Logger
+	now func() time.Time
+
+	sessions sync.Map // session id → *sessionState
+}
+
+// New wires a Service.
+func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = defaultSessionTTLDay * 24 * time.Hour
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{cfg: cfg, db: db, hub: hub, log: log, now: time.Now}
+}
+
+// Principal is who makes a request: a client's session, or the application's
+// backend holding the master key.
+type Principal struct {
+	ClientID  string
+	SessionID string
+	Master    bool
+}
+
+// CheckMasterKey compares a presented master key in constant time.
+func (s *Service) CheckMasterKey(key string) bool {
+	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.MasterKey)) == 1
+}
+
+func (s *Service) nowMs() int64 { return s.now().UnixMilli() }
+
+// bg is the context of work done inside a write transaction, which the
+// writer runs to completion whatever happens to the request.
+var bg = context.Background()
+
+// publish encodes data once and appends it to the event logs of the given
+// clients' sessions, except the session named by except.
+func (s *Service) publish(name string, data any, to []string, except string) {
+	ev, err := events.New(name, data)
+	if err != nil {
+		s.log.Error("encode event", "event", name, "err", err)
+		return
+	}
+	s.hub.Publish(ev, to, except)
+}

@@ -1,0 +1,217 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/store"
+)
+
+// LoginRequest is the body of POST /v1/sessions.
+type LoginRequest struct {
+	ClientID        string `json:"clientId" minLength:"1" maxLength:"64" doc:"The client to log in as: 1–64 characters, no control characters" example:"Tom"`
+	Tag             string `json:"tag,omitempty" maxLength:"64" doc:"Device kind; a newer login with the same tag replaces the older session" example:"Web"`
+	OfflineMessages string `json:"offlineMessages,omitempty" enum:"unread,push" doc:"What a fresh stream sends first: unread counts (default) or the unread messages themselves"`
+	Signature       string `json:"signature,omitempty" maxLength:"128" doc:"Login signature (signature auth mode)"`
+	Timestamp       int64  `json:"timestamp,omitempty" doc:"Signature time, seconds or milliseconds"`
+	Nonce           string `json:"nonce,omitempty" maxLength:"128" doc:"Signature nonce, accepted once"`
+	Token           string `json:"token,omitempty" maxLength:"4096" doc:"App-issued JWT (jwt auth mode), sub = clientId"`
+}
+
+// LoginResult is the created session.
+type LoginResult struct {
+	SessionID string `json:"sessionId" example:"0t5bq1m6k3v8a2d4e6g0"`
+	ClientID  string `json:"clientId" example:"Tom"`
+	Tag       string `json:"tag" example:"Web"`
+	Token     string `json:"token" doc:"Session token: send as Authorization: Bearer <token>" example:"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."`
+	ExpiresAt int64  `json:"expiresAt" doc:"Token expiry, ms since the Unix epoch" example:"1796054400000"`
+}
+
+// sessionState caches what authenticating a token needs to know.
+type sessionState struct {
+	clientID string
+	tag      string
+	ended    string // "" while live, else the reason: "logout" or "conflict"
+}
+
+type tokenClaims struct {
+	SessionID string `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// ValidClientID reports whether id is an acceptable clientId.
+func ValidClientID(id string) bool {
+	if id == "" || !utf8.ValidString(id) || utf8.RuneCountInString(id) > MaxClientIDLen {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkClientIDs(ids []string, what string) *Error {
+	for _, id := range ids {
+		if !ValidClientID(id) {
+			return fail(CodeInvalidRequest, "%s: %q is not a valid clientId (1–64 characters, no control characters)", what, id)
+		}
+	}
+	return nil
+}
+
+// Login opens a session for a client.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	if !ValidClientID(req.ClientID) {
+		return nil, fail(CodeInvalidRequest, "clientId must be 1–64 characters without control characters")
+	}
+	if utf8.RuneCountInString(req.Tag) > maxTagLen {
+		return nil, fail(CodeInvalidRequest, "tag is longer than %d characters", maxTagLen)
+	}
+	switch req.OfflineMessages {
+	case "":
+		req.OfflineMessages = "unread"
+	case "unread", "push":
+	default:
+		return nil, fail(CodeInvalidRequest, "offlineMessages must be unread or push")
+	}
+	if err := s.checkLoginCredentials(req); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sess := &store.Session{
+		ID:              randomID(),
+		ClientID:        req.ClientID,
+		Tag:             req.Tag,
+		OfflineMessages: req.OfflineMessages,
+		CreatedAt:       now.UnixMilli(),
+		ExpiresAt:       now.Add(s.cfg.SessionTTL).UnixMilli(),
+	}
+	var replaced []string
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		replaced = nil
+		if req.Tag != "" {
+			ids, err := tx.LiveSessionsWithTag(req.ClientID, req.Tag, sess.CreatedAt)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if _, err := tx.EndSession(id, "conflict", sess.CreatedAt); err != nil {
+					return err
+				}
+			}
+			replaced = ids
+		}
+		return tx.InsertSession(sess)
+	}, func() {
+		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag})
+		for _, id := range replaced {
+			s.endSessionState(id, "conflict")
+			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{
+		SessionID: sess.ID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   sess.ClientID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(time.UnixMilli(sess.ExpiresAt)),
+		},
+	}).SignedString(s.cfg.JWTSecret)
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{SessionID: sess.ID, ClientID: sess.ClientID, Tag: sess.Tag, Token: token, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// checkLoginCredentials applies the server's auth mode to a login.
+func (s *Service) checkLoginCredentials(req LoginRequest) error {
+	switch s.cfg.AuthMode {
+	case "", "open":
+		return nil
+	default:
+		return fail(CodeSignatureInvalid, "auth mode %q is not available in this build", s.cfg.AuthMode)
+	}
+}
+
+// endSessionState records in the cache that a session ended. It stores
+// unconditionally, so a concurrent cache fill from an older read cannot
+// bring the session back to life.
+func (s *Service) endSessionState(id, reason string) {
+	st := &sessionState{ended: reason}
+	if v, ok := s.sessions.Load(id); ok {
+		st.clientID, st.tag = v.(*sessionState).clientID, v.(*sessionState).tag
+	}
+	s.sessions.Store(id, st)
+}
+
+// Logout ends the caller's session: its token stops working at once and its
+// stream closes.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if p.SessionID == "" {
+		return fail(CodeForbidden, "only a session can log out")
+	}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.EndSession(p.SessionID, "logout", s.nowMs())
+		return err
+	}, func() {
+		s.endSessionState(p.SessionID, "logout")
+		s.hub.EndSession(p.SessionID, nil)
+	})
+	return err
+}
+
+// Authenticate turns a session token into the caller it names. A token of a
+// session that logged out or was replaced fails at once, even though the
+// token itself has not expired.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	var claims tokenClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.cfg.JWTSecret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired())
+	if err != nil || claims.SessionID == "" {
+		return Principal{}, errUnauthorized
+	}
+	st, err := s.sessionState(ctx, claims.SessionID)
+	if err != nil {
+		return Principal{}, err
+	}
+	switch st.ended {
+	case "":
+	case "conflict":
+		return Principal{}, fail(CodeSessionConflict, "this session was replaced by a newer login with the same tag")
+	default:
+		return Principal{}, fail(CodeUnauthorized, "this session has ended")
+	}
+	return Principal{ClientID: st.clientID, SessionID: claims.SessionID}, nil
+}
+
+func (s *Service) sessionState(ctx context.Context, id string) (*sessionState, error) {
+	if v, ok := s.sessions.Load(id); ok {
+		return v.(*sessionState), nil
+	}
+	row, err := s.db.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := &sessionState{clientID: row.ClientID, tag: row.Tag}
+	if row.EndedAt != nil {
+		st.ended = row.EndReason
+		if st.ended == "" {
+			st.ended = "logout"
+		}
+	}
+	// LoadOrStore: a concurrent logout that stored first wins.
+	v, _ := s.sessions.LoadOrStore(id, st)
+	return v.(*sessionState), nil
+}

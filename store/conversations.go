@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Conversation is one row of the conversations table.
+type Conversation struct {
+	ID            string `db:"id"`
+	Kind          string `db:"kind"`
+	Name          string `db:"name"`
+	Creator       string `db:"creator"`
+	Attributes    string `db:"attributes"`
+	Unique        bool   `db:"is_unique"`
+	CreatedAt     int64  `db:"created_at"`
+	UpdatedAt     int64  `db:"updated_at"`
+	LastMessageAt *int64 `db:"last_message_at"`
+	LastSeq       int64  `db:"last_seq"`
+	MemberCount   int    `db:"member_count"`
+	TTL           *int64 `db:"ttl"`
+	ExpiresAt     *int64 `db:"expires_at"`
+}
+
+// Reader is what both the read pool and a write transaction offer, so that
+// one query function serves both.
+type Reader interface {
+	sqlx.QueryerContext
+}
+
+// R is the read pool.
+func (db *DB) R() Reader { return db.read }
+
+var bg = context.Background()
+
+// GetConversation reads one conversation.
+func GetConversation(ctx context.Context, r Reader, id string) (*Conversation, error) {
+	var c Conversation
+	err := sqlx.GetContext(ctx, r, &c, "SELECT * FROM conversations WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Members lists a conversation's members in join order.
+func Members(ctx context.Context, r Reader, convID string) ([]string, error) {
+	ids := []string{}
+	err := sqlx.SelectContext(ctx, r, &ids,
+		"SELECT client_id FROM members WHERE conversation_id = ? ORDER BY joined_at, client_id", convID)
+	return ids, err
+}
+
+// IsMember reports whether clientID is a member of the conversation.
+func IsMember(ctx context.Context, r Reader, convID, clientID string) (bool, error) {
+	var one int
+	err := sqlx.GetContext(ctx, r, &one,
+		"SELECT 1 FROM members WHERE conversation_id = ? AND client_id = ?", convID, clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// InsertConversation stores a new conversation with its members.
+func (t *Tx) InsertConversation(c *Conversation, members []string) error {
+	_, err := t.Exec(`INSERT INTO conversations
+		(id, kind, name, creator, attributes, is_unique, created_at, updated_at, member_count, ttl, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+		c.ID, c.Kind, c.Name, c.Creator, c.Attributes, c.Unique, c.CreatedAt, c.UpdatedAt, c.TTL, c.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	_, err = t.AddMembers(c.ID, members, c.CreatedAt)
+	return err
+}
+
+// AddMembers adds the clients that are not members yet and returns them.
+func (t *Tx) AddMembers(convID string, clientIDs []string, at int64) ([]string, error) {
+	added := []string{}
+	for _, id := range clientIDs {
+		res, err := t.Exec(`INSERT INTO members(conversation_id, client_id, joined_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, convID, id, at)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			added = append(added, id)
+		}
+	}
+	if len(added) > 0 {
+		if _, err := t.Exec("UPDATE conversations SET member_count = member_count + ? WHERE id = ?", len(added), convID); err != nil {
+			return nil, err
+		}
+	}
+	return added, nil
+}
+
+// RemoveMembers removes the clients that are members and returns them.
+func (t *Tx) RemoveMembers(convID string, clientIDs []string) ([]string, error) {
+	removed := []string{}
+	for _, id := range clientIDs {
+		res, err := t.Exec("DELETE FROM members WHERE conversation_id = ? AND client_id = ?", convID, id)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			removed = append(removed, id)
+		}
+	}
+	if len(removed) > 0 {
+		if _, err := t.Exec("UPDATE conversations SET member_count = member_count - ? WHERE id = ?", len(removed), convID); err != nil {
+			return nil, err
+		}
+	}
+	return removed, nil
+}
+
+// FindUnique returns the id of a unique normal conversation whose member set
+// is exactly members (sorted, without duplicates).
+func (t *Tx) FindUnique(members []string) (string, bool, error) {
+	var id string
+	q := `SELECT c.id FROM conversations c
+		JOIN members m ON m.conversation_id = c.id
+		WHERE c.kind = 'normal' AND c.is_unique = 1 AND c.member_count = ?
+		  AND m.client_id IN (?` + strings.Repeat(", ?", len(members)-1) + `)
+		GROUP BY c.id HAVING count(*) = ?
+		ORDER BY c.created_at LIMIT 1`
+	args := make([]any, 0, len(members)+2)
+	args = append(args, len(members))
+	for _, m := range members {
+		args = append(args, m)
+	}
+	args = append(args, len(members))
+	err := t.Get(&id, q, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+// Touch sets a conversation's updatedAt.
+func (t *Tx) Touch(convID string, at int64) error {
+	_, err := t.Exec("UPDATE conversations SET updated_at = ? WHERE id = ?", at, convID)
+	return err
+}

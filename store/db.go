@@ -1,0 +1,196 @@
+// Package store owns Parley's durable state: the SQLite schema, its
+// migrations, the queries, and the single writer that group-commits them.
+// Nothing here knows about HTTP or event streams.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options tune how the database file is opened.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: "full" (default) fsyncs the
+	// WAL on every commit, so a 201 survives power loss; "normal" survives a
+	// process crash only.
+	Synchronous string
+	// Readers is the size of the read pool (default 4).
+	Readers int
+	// MaxBatch caps how many queued writes share one transaction (default 256).
+	MaxBatch int
+}
+
+// DB is the database: one writer connection fed by a group-commit queue and a
+// separate pool of read connections.
+type DB struct {
+	write *sqlx.DB
+	read  *sqlx.DB
+	w     *writer
+}
+
+// Open opens (creating if needed) the SQLite database at path, applies the
+// embedded migrations and starts the writer.
+func Open(path string, opt Options) (*DB, error) {
+	if opt.Synchronous == "" {
+		opt.Synchronous = "full"
+	}
+	switch opt.Synchronous {
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("store: synchronous must be full or normal, not %q", opt.Synchronous)
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = 4
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data directory: %w", err)
+		}
+	}
+	// Pragmas go in the DSN so that every connection the pools open has them.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_synchronous", strings.ToUpper(opt.Synchronous))
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	write, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := migrate(write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	q.Set("_txlock", "deferred")
+	q.Set("_query_only", "on")
+	read, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(opt.Readers)
+	read.SetMaxIdleConns(opt.Readers)
+	db := &DB{write: write, read: read}
+	if err := db.initMessageIDs(); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	db.w = newWriter(write, opt.MaxBatch)
+	return db, nil
+}
+
+// Close stops the writer after it has committed everything queued, then
+// closes both pools.
+func (db *DB) Close() error {
+	db.w.close()
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that a read connection answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// migrate applies every embedded migration newer than the file's
+// user_version, each in its own transaction with the version bump, and
+// refuses a database written by a newer Parley.
+func migrate(db *sqlx.DB) error {
+	names, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		return err
+	}
+	type step struct {
+		version int
+		name    string
+	}
+	var steps []step
+	for _, e := range names {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s: name must start with a number", e.Name())
+		}
+		steps = append(steps, step{v, e.Name()})
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].version < steps[j].version })
+
+	var current int
+	if err := db.Get(&current, "PRAGMA user_version"); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if latest := steps[len(steps)-1].version; current > latest {
+		return fmt.Errorf("store: database schema version %d is newer than this build supports (%d)", current, latest)
+	}
+	for _, s := range steps {
+		if s.version <= current {
+			continue
+		}
+		script, err := migrationFiles.ReadFile("migrations/" + s.name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.Beginx()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(script)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", s.name, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", s.version)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// Setting reads one value of the settings table; ok is false when unset.
+func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, err error) {
+	err = db.read.GetContext(ctx, &value, "SELECT value FROM settings WHERE key = ?", key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return value, err == nil, err
+}
+
+// SettingOrInit returns the stored value of key, storing init() first when
+// the key is unset. The first writer wins, so concurrent starts agree.
+func (db *DB) SettingOrInit(ctx context.Context, key string, init func() string) (value string, created bool, err error) {
+	err = db.Write(ctx, func(tx *Tx) error {
+		err := tx.Get(&value, "SELECT value FROM settings WHERE key = ?", key)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		value, created = init(), true
+		_, err = tx.Exec("INSERT INTO settings(key, value) VALUES (?, ?)", key, value)
+		return err
+	}, nil)
+	return value, created, err
+}

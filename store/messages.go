@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Message is one stored message. Body holds the content fields as JSON; the
+// columns beside it are what queries filter and order on.
+type Message struct {
+	MID             int64   `db:"mid"`
+	ConversationID  string  `db:"conversation_id"`
+	Seq             int64   `db:"seq"`
+	From            string  `db:"from_id"`
+	Type            int     `db:"type"`
+	Body            string  `db:"body"`
+	ClientMessageID *string `db:"client_message_id"`
+	Timestamp       int64   `db:"timestamp"`
+	PatchedAt       *int64  `db:"patched_at"`
+	Recalled        bool    `db:"recalled"`
+}
+
+// midGen hands out message ids: the send time in milliseconds shifted left
+// by 12 bits plus a counter, strictly increasing even if the clock steps
+// back, so ids sort in send order and still say roughly when they were made.
+type midGen struct {
+	mu   sync.Mutex
+	last int64
+}
+
+func (g *midGen) next(nowMs int64) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id := nowMs << 12
+	if id <= g.last {
+		id = g.last + 1
+	}
+	g.last = id
+	return id
+}
+
+var mids midGen
+
+// NextMessageID returns a fresh message id for a message sent at nowMs; it is
+// also how transient messages, which are never stored, get theirs.
+func (db *DB) NextMessageID(nowMs int64) int64 { return mids.next(nowMs) }
+
+func (db *DB) initMessageIDs() error {
+	var max sql.NullInt64
+	if err := db.write.Get(&max, "SELECT max(mid) FROM messages"); err != nil {
+		return err
+	}
+	mids.mu.Lock()
+	if max.Int64 > mids.last {
+		mids.last = max.Int64
+	}
+	mids.mu.Unlock()
+	return nil
+}
+
+// InsertMessage assigns m its id and its sequence number in the conversation,
+// stores it and advances the conversation's lastMessageAt.
+func (t *Tx) InsertMessage(m *Message) error {
+	m.MID = mids.next(m.Timestamp)
+	if err := t.Get(&m.Seq, `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?
+		WHERE id = ? RETURNING last_seq`, m.Timestamp, m.ConversationID); err != nil {
+		return err
+	}
+	_, err := t.Exec(`INSERT INTO messages
+		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp)
+	return err
+}
+
+// MessageByClientID finds the message a client sent earlier with the same
+// clientMessageId in the conversation.
+func (t *Tx) MessageByClientID(convID, from, clientMessageID string) (*Message, error) {
+	var m Message
+	err := t.Get(&m, `SELECT * FROM messages
+		WHERE conversation_id = ? AND from_id = ? AND client_message_id = ?`, convID, from, clientMessageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// MessageExists reports whether mid is a message of the conversation.
+func MessageExists(ctx context.Context, r Reader, convID string, mid int64) (bool, error) {
+	var one int
+	err := sqlx.GetContext(ctx, r, &one, "SELECT 1 FROM messages WHERE mid = ? AND conversation_id = ?", mid, convID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HistoryQuery selects a page of a conversation's messages.
+type HistoryQuery struct {
+	ConversationID string
+	Before, After  int64 // message ids; 0 means unset
+	Type           *int
+	Limit          int
+}
+
+// History returns up to q.Limit+1 messages in ascending id order: the newest
+// ones before q.Before (or overall), or the oldest ones after q.After. The
+// extra row tells the caller whether there are more.
+func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
+	where := "conversation_id = ?"
+	args := []any{q.ConversationID}
+	if q.Type != nil {
+		where += " AND type = ?"
+		args = append(args, *q.Type)
+	}
+	order := "DESC"
+	if q.After != 0 {
+		where += " AND mid > ?"
+		args = append(args, q.After)
+		order = "ASC"
+	}
+	if q.Before != 0 {
+		where += " AND mid < ?"
+		args = append(args, q.Before)
+	}
+	args = append(args, q.Limit+1)
+	msgs := []Message{}
+	err := sqlx.SelectContext(ctx, r, &msgs,
+		"SELECT * FROM messages WHERE "+where+" ORDER BY mid "+order+" LIMIT ?", args...)
+	if err != nil {
+		return nil, err
+	}
+	if order == "DESC" {
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+	}
+	return msgs, nil
+}

@@ -81,4 +81,3 @@ func (c *config) corsOrigins() []string {
 	}
 	return out
 }
-

@@ -1,0 +1,149 @@
+// Package server wires Parley together — store, hub, rules, HTTP surface —
+// and runs it until its context ends, shutting down in the order that loses
+// nothing. cmd/parley runs it; tests start it on a loopback port.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parley-im/parley/api"
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/store"
+	"github.com/parley-im/parley/web"
+)
+
+// Config is every server setting (API.md, "Running").
+type Config struct {
+	Addr         string
+	DB           string
+	AppID        string
+	MasterKey    string // empty: generated on first start and kept in the database
+	AuthMode     string
+	OfflineGrace time.Duration
+	CORSOrigins  []string
+	DBSync       string
+	SessionTTL   time.Duration
+	Heartbeat    time.Duration
+	Log          *slog.Logger
+	// Out receives the lines meant for the operator (listening address, a
+	// generated master key).
+	Out io.Writer
+}
+
+// Server is a started Parley.
+type Server struct {
+	Addr      net.Addr
+	MasterKey string
+
+	cfg  Config
+	log  *slog.Logger
+	db   *store.DB
+	hub  *events.Hub
+	api  *api.Server
+	http *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start opens the database and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	s := &Server{cfg: cfg, log: cfg.Log}
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync})
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		s.hub.Close()
+		db.Close()
+		return nil, err
+	}
+	s.Addr = s.ln.Addr()
+	s.http = &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: event streams are long-lived; each stream write
+		// has its own deadline instead.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(cfg.Out, "parley: listening on %s (database %s)\n", s.Addr, cfg.DB)
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.http.Serve(s.ln) }()
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	cfg := s.cfg
+	s.MasterKey = cfg.MasterKey
+	if s.MasterKey == "" {
+		key, created, err := s.db.SettingOrInit(ctx, "master_key", func() string { return randomHex(24) })
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(cfg.Out, "parley: generated master key (shown once; it is kept in %s): %s\n", cfg.DB, key)
+		}
+		s.MasterKey = key
+	}
+	secret, _, err := s.db.SettingOrInit(ctx, "jwt_secret", func() string { return randomHex(32) })
+	if err != nil {
+		return err
+	}
+	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace})
+	svc := handlers.New(handlers.Config{
+		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
+		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret),
+	}, s.db, s.hub, s.log)
+	s.api = api.New(api.Options{
+		Service: svc, Hub: s.hub, DB: s.db, Log: s.log,
+		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+	})
+	return nil
+}
+
+// Wait blocks until the server stops serving on its own (a listener error).
+func (s *Server) Wait() <-chan error { return s.done }
+
+// Shutdown stops the server without losing anything: new connections are
+// refused at once, every stream ends cleanly (a final flush, then EOF, so
+// clients resume elsewhere), in-flight requests finish, and the writer
+// commits what it still holds before the database closes.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.api.Drain()
+	done := make(chan error, 1)
+	go func() { done <- s.http.Shutdown(ctx) }()
+	s.hub.Close()
+	err := <-done
+	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return errors.Join(err, s.db.Close())
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -151,3 +151,23 @@ func (t *Tx) Touch(convID string, at int64) error {
 	_, err := t.Exec("UPDATE conversations SET updated_at = ? WHERE id = ?", at, convID)
 	return err
 }
+
+// ConversationQuery selects conversations with a compiled filter.
+type ConversationQuery struct {
+	Where     Where
+	Order     string
+	OrderArgs []any
+	Limit     int
+	Skip      int
+}
+
+// QueryConversations runs a conversation query. Temporary conversations are
+// never listed.
+func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]Conversation, error) {
+	args := append(append(append([]any{}, q.Where.Args...), q.OrderArgs...), q.Limit, q.Skip)
+	out := []Conversation{}
+	err := sqlx.SelectContext(ctx, r, &out,
+		"SELECT c.* FROM conversations c WHERE c.kind <> 'temporary' AND ("+q.Where.SQL+
+			") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
+	return out, err
+}

@@ -17,8 +17,20 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3"
 )
+
+// driverName is go-sqlite3 with Parley's SQL functions on every connection.
+const driverName = "sqlite3_parley"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			// RE2 runs in time linear in its input, so no pattern can stall a query.
+			return c.RegisterFunc("parley_regexp", regexpMatch, true)
+		},
+	})
+}
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -72,7 +84,7 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Set("_synchronous", strings.ToUpper(opt.Synchronous))
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
-	write, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	write, err := sqlx.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +97,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	q.Set("_txlock", "deferred")
 	q.Set("_query_only", "on")
-	read, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	read, err := sqlx.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		write.Close()
 		return nil, err

@@ -1,0 +1,753 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// QueryError is a malformed conversation query; Detail names the offending
+// part.
+type QueryError struct{ Detail string }
+
+func (e *QueryError) Error() string { return "invalid query: " + e.Detail }
+
+func qerr(format string, args ...any) *QueryError {
+	return &QueryError{Detail: fmt.Sprintf(format, args...)}
+}
+
+// Limits that keep any query cheap to compile and to run.
+const (
+	MaxWhereBytes   = 16 << 10
+	maxWhereDepth   = 8
+	maxWhereNodes   = 256
+	maxListValues   = 1000
+	MaxRegexLen     = 256
+	maxAttrPathKeys = 8
+)
+
+// Where is a compiled filter over the conversations table aliased c.
+type Where struct {
+	SQL  string
+	Args []any
+}
+
+// CompileWhere turns a LeanCloud/Parse-style query (MongoDB semantics) into
+// parameterised SQL: values only ever travel as arguments, never spliced.
+func CompileWhere(raw []byte) (Where, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return Where{SQL: "1"}, nil
+	}
+	if len(raw) > MaxWhereBytes {
+		return Where{}, qerr("where is longer than %d bytes", MaxWhereBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return Where{}, qerr("where is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return Where{}, qerr("where has trailing data after the JSON object")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return Where{}, qerr("where must be a JSON object")
+	}
+	c := &compiler{}
+	sql, err := c.object(obj, 1, "where")
+	if err != nil {
+		return Where{}, err
+	}
+	return Where{SQL: sql, Args: c.args}, nil
+}
+
+type compiler struct {
+	args  []any
+	nodes int
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// object compiles {field: cond, $or: [...], $and: [...]}: all must hold.
+func (c *compiler) object(obj map[string]any, depth int, at string) (string, error) {
+	if depth > maxWhereDepth {
+		return "", qerr("%s: nested deeper than %d levels", at, maxWhereDepth)
+	}
+	var parts []string
+	for _, key := range sortedKeys(obj) {
+		c.nodes++
+		if c.nodes > maxWhereNodes {
+			return "", qerr("where has more than %d conditions", maxWhereNodes)
+		}
+		val := obj[key]
+		var part string
+		var err error
+		switch {
+		case key == "$or" || key == "$and":
+			part, err = c.logical(key, val, depth, at+"."+key)
+		case strings.HasPrefix(key, "$"):
+			err = qerr("%s: unknown operator %s at the top of a condition (use $or or $and)", at, key)
+		default:
+			var f field
+			if f, err = resolveField(key); err == nil {
+				part, err = c.condition(f, val, at+"."+key)
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, part)
+	}
+	return join(parts, " AND ", "1"), nil
+}
+
+func (c *compiler) logical(op string, val any, depth int, at string) (string, error) {
+	list, ok := val.([]any)
+	if !ok || len(list) == 0 {
+		return "", qerr("%s: must be a non-empty array of conditions", at)
+	}
+	var parts []string
+	for i, item := range list {
+		obj, ok := item.(map[string]any)
+		if !ok {
+			return "", qerr("%s[%d]: must be an object", at, i)
+		}
+		part, err := c.object(obj, depth+1, fmt.Sprintf("%s[%d]", at, i))
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, "("+part+")")
+	}
+	sep := " AND "
+	if op == "$or" {
+		sep = " OR "
+	}
+	return "(" + strings.Join(parts, sep) + ")", nil
+}
+
+func join(parts []string, sep, empty string) string {
+	switch len(parts) {
+	case 0:
+		return empty
+	case 1:
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, sep) + ")"
+}
+
+// fieldKind says how a field is stored.
+type fieldKind int
+
+const (
+	fieldColumn  fieldKind = iota // a scalar column
+	fieldTime                     // a time column: ms, or a {"__type":"Date"} object
+	fieldKindIs                   // tr / sys: a boolean view of the kind column
+	fieldMembers                  // the member set
+	fieldAttr                     // a custom attribute inside the attributes JSON
+)
+
+type field struct {
+	name string
+	kind fieldKind
+	col  string // column expression; for fieldKindIs the kind it tests
+	path string // JSON path of an attribute
+}
+
+var builtinFields = map[string]field{
+	"id":            {name: "id", kind: fieldColumn, col: "c.id"},
+	"name":          {name: "name", kind: fieldColumn, col: "c.name"},
+	"kind":          {name: "kind", kind: fieldColumn, col: "c.kind"},
+	"creator":       {name: "creator", kind: fieldColumn, col: "c.creator"},
+	"c":             {name: "creator", kind: fieldColumn, col: "c.creator"},
+	"members":       {name: "members", kind: fieldMembers},
+	"m":             {name: "members", kind: fieldMembers},
+	"tr":            {name: "tr", kind: fieldKindIs, col: "chatroom"},
+	"sys":           {name: "sys", kind: fieldKindIs, col: "system"},
+	"lastMessageAt": {name: "lastMessageAt", kind: fieldTime, col: "c.last_message_at"},
+	"lm":            {name: "lastMessageAt", kind: fieldTime, col: "c.last_message_at"},
+	"createdAt":     {name: "createdAt", kind: fieldTime, col: "c.created_at"},
+	"updatedAt":     {name: "updatedAt", kind: fieldTime, col: "c.updated_at"},
+}
+
+// resolveField maps a query key to a field: a built-in name or alias, or a
+// custom attribute (attributes.x, attr.x or bare x; dots walk into objects).
+func resolveField(key string) (field, error) {
+	if f, ok := builtinFields[key]; ok {
+		return f, nil
+	}
+	path := key
+	if p, ok := strings.CutPrefix(key, "attributes."); ok {
+		path = p
+	} else if p, ok := strings.CutPrefix(key, "attr."); ok {
+		path = p
+	}
+	jp, err := AttributePath(path)
+	if err != nil {
+		return field{}, qerr("field %q: %v", key, err)
+	}
+	return field{name: key, kind: fieldAttr, path: jp}, nil
+}
+
+// AttributePath turns a dotted attribute key into an SQLite JSON path.
+func AttributePath(key string) (string, error) {
+	parts := strings.Split(key, ".")
+	if len(parts) > maxAttrPathKeys {
+		return "", fmt.Errorf("more than %d levels", maxAttrPathKeys)
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	for _, p := range parts {
+		if p == "" || strings.ContainsAny(p, "\"\\$") || !utf8.ValidString(p) || len(p) > 128 {
+			return "", fmt.Errorf("attribute names must be non-empty and contain none of . \" \\ $")
+		}
+		b.WriteString(`."`)
+		b.WriteString(p)
+		b.WriteString(`"`)
+	}
+	return b.String(), nil
+}
+
+// condition compiles the condition on one field: a bare value ($eq) or an
+// object of operators, all of which must hold.
+func (c *compiler) condition(f field, val any, at string) (string, error) {
+	ops, isObj := val.(map[string]any)
+	if isObj && !isOperatorObject(ops) {
+		if f.kind == fieldTime && isDate(ops) {
+			return c.op(f, "$eq", val, at)
+		}
+		return "", qerr("%s: objects are not comparable; use operators such as $eq or $gt", at)
+	}
+	if !isObj {
+		return c.op(f, "$eq", val, at)
+	}
+	var parts []string
+	for _, op := range sortedKeys(ops) {
+		if op == "$options" {
+			if _, ok := ops["$regex"]; !ok {
+				return "", qerr("%s.$options: only goes with $regex", at)
+			}
+			continue
+		}
+		arg := ops[op]
+		if op == "$regex" {
+			arg = [2]any{ops["$regex"], ops["$options"]}
+		}
+		part, err := c.op(f, op, arg, at+"."+op)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, part)
+	}
+	return join(parts, " AND ", "1"), nil
+}
+
+func isOperatorObject(m map[string]any) bool {
+	if len(m) == 0 {
+		return false
+	}
+	for k := range m {
+		if !strings.HasPrefix(k, "$") {
+			return false
+		}
+	}
+	return true
+}
+
+func isDate(m map[string]any) bool {
+	t, _ := m["__type"].(string)
+	_, iso := m["iso"].(string)
+	return t == "Date" && iso && len(m) == 2
+}
+
+// scalar normalises a JSON value for comparison: numbers become int64 or
+// float64, dates (on time fields) milliseconds. Arrays and objects fail.
+func scalar(f field, v any, at string) (any, error) {
+	switch x := v.(type) {
+	case nil, string, bool:
+		if f.kind == fieldTime && x != nil {
+			return nil, qerr("%s: %s is a time: give milliseconds or {\"__type\":\"Date\",\"iso\":...}", at, f.name)
+		}
+		return x, nil
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i, nil
+		}
+		fl, err := strconv.ParseFloat(string(x), 64)
+		if err != nil || math.IsInf(fl, 0) {
+			return nil, qerr("%s: %s is not a usable number", at, x)
+		}
+		return fl, nil
+	case map[string]any:
+		if f.kind == fieldTime && isDate(x) {
+			t, err := time.Parse(time.RFC3339Nano, x["iso"].(string))
+			if err != nil {
+				return nil, qerr("%s: iso %q is not an RFC 3339 time", at, x["iso"])
+			}
+			return t.UnixMilli(), nil
+		}
+	}
+	return nil, qerr("%s: expected a string, number, boolean or null", at)
+}
+
+func (c *compiler) list(f field, v any, at string) ([]any, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, qerr("%s: expected an array", at)
+	}
+	if len(items) > maxListValues {
+		return nil, qerr("%s: more than %d values", at, maxListValues)
+	}
+	out := make([]any, 0, len(items))
+	for i, it := range items {
+		s, err := scalar(f, it, fmt.Sprintf("%s[%d]", at, i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (c *compiler) placeholders(vals []any) string {
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = c.arg(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// regex validates a $regex operand and returns the RE2 pattern to match.
+func regex(v [2]any, at string) (string, error) {
+	pat, ok := v[0].(string)
+	if !ok {
+		return "", qerr("%s: expected a string pattern", at)
+	}
+	if len(pat) > MaxRegexLen {
+		return "", qerr("%s: pattern is longer than %d bytes", at, MaxRegexLen)
+	}
+	flags := ""
+	if v[1] != nil {
+		opts, ok := v[1].(string)
+		if !ok {
+			return "", qerr("%s: $options must be a string", at)
+		}
+		for _, o := range opts {
+			if !strings.ContainsRune("ims", o) {
+				return "", qerr("%s: $options %q: only i, m and s are supported", at, opts)
+			}
+		}
+		if opts != "" {
+			flags = "(?" + opts + ")"
+		}
+	}
+	if _, err := regexp.Compile(flags + pat); err != nil {
+		return "", qerr("%s: %v", at, err)
+	}
+	return flags + pat, nil
+}
+
+func without(vals []any, drop any) (rest []any, had bool) {
+	for _, v := range vals {
+		if v == drop {
+			had = true
+		} else {
+			rest = append(rest, v)
+		}
+	}
+	return rest, had
+}
+
+func (c *compiler) op(f field, op string, v any, at string) (string, error) {
+	switch f.kind {
+	case fieldKindIs:
+		return c.kindIsOp(f, op, v, at)
+	case fieldMembers:
+		return c.membersOp(op, v, at)
+	case fieldAttr:
+		return c.attrOp(f, op, v, at)
+	}
+	col := f.col
+	switch op {
+	case "$eq", "$ne":
+		s, err := scalar(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		if s == nil {
+			if op == "$eq" {
+				return col + " IS NULL", nil
+			}
+			return col + " IS NOT NULL", nil
+		}
+		if op == "$eq" {
+			return col + " = " + c.arg(s), nil
+		}
+		return "(" + col + " IS NULL OR " + col + " <> " + c.arg(s) + ")", nil
+	case "$gt", "$gte", "$lt", "$lte":
+		s, err := scalar(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		if s == nil {
+			return "", qerr("%s: cannot order against null", at)
+		}
+		return col + " " + cmpOps[op] + " " + c.arg(s), nil
+	case "$in", "$nin":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		rest, hasNull := without(vals, nil)
+		in := "0"
+		if len(rest) > 0 {
+			in = col + " IN (" + c.placeholders(rest) + ")"
+		}
+		if hasNull {
+			in = "(" + in + " OR " + col + " IS NULL)"
+		}
+		if op == "$nin" {
+			return "NOT coalesce(" + in + ", 0)", nil
+		}
+		return in, nil
+	case "$all":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, s := range vals {
+			if s == nil {
+				parts = append(parts, col+" IS NULL")
+			} else {
+				parts = append(parts, col+" = "+c.arg(s))
+			}
+		}
+		return join(parts, " AND ", "0"), nil
+	case "$exists":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: expected true or false", at)
+		}
+		if b {
+			return col + " IS NOT NULL", nil
+		}
+		return col + " IS NULL", nil
+	case "$regex":
+		pat, err := regex(v.([2]any), at)
+		if err != nil {
+			return "", err
+		}
+		return "parley_regexp(" + c.arg(pat) + ", " + col + ")", nil
+	}
+	return "", qerr("%s: unknown operator", at)
+}
+
+var cmpOps = map[string]string{"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+// kindIsOp compiles tr and sys, booleans derived from the kind.
+func (c *compiler) kindIsOp(f field, op string, v any, at string) (string, error) {
+	switch op {
+	case "$eq", "$ne":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: %s is true or false", at, f.name)
+		}
+		if b == (op == "$eq") {
+			return "c.kind = " + c.arg(f.col), nil
+		}
+		return "c.kind <> " + c.arg(f.col), nil
+	case "$exists":
+		if b, ok := v.(bool); ok {
+			if b {
+				return "1", nil
+			}
+			return "0", nil
+		}
+		return "", qerr("%s: expected true or false", at)
+	}
+	return "", qerr("%s: %s supports $eq, $ne and $exists", at, f.name)
+}
+
+// membersOp compiles conditions on the member set; a scalar matches when the
+// set contains it, as MongoDB compares arrays with scalars.
+func (c *compiler) membersOp(op string, v any, at string) (string, error) {
+	f := field{name: "members"}
+	memberOf := func(cond string) string {
+		return "c.id IN (SELECT conversation_id FROM members WHERE " + cond + ")"
+	}
+	switch op {
+	case "$eq", "$ne":
+		var cond string
+		if arr, ok := v.([]any); ok {
+			vals, err := c.list(f, arr, at)
+			if err != nil {
+				return "", err
+			}
+			ids, err := memberIDs(vals, at)
+			if err != nil {
+				return "", err
+			}
+			// The same set: as many members as ids, and all of them present.
+			cond = "(c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)) + ")"
+		} else {
+			id, ok := v.(string)
+			if !ok {
+				return "", qerr("%s: members holds clientIds (strings)", at)
+			}
+			cond = memberOf("client_id = " + c.arg(id))
+		}
+		if op == "$ne" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$in", "$nin", "$all":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		ids, err := memberIDs(vals, at)
+		if err != nil {
+			return "", err
+		}
+		if len(ids) == 0 {
+			return map[string]string{"$in": "0", "$nin": "1", "$all": "0"}[op], nil
+		}
+		if op == "$all" {
+			return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)), nil
+		}
+		cond := memberOf("client_id IN (" + c.placeholders(ids) + ")")
+		if op == "$nin" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$exists":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: expected true or false", at)
+		}
+		if b {
+			return "c.member_count > 0", nil
+		}
+		return "c.member_count = 0", nil
+	case "$regex":
+		pat, err := regex(v.([2]any), at)
+		if err != nil {
+			return "", err
+		}
+		return memberOf("parley_regexp(" + c.arg(pat) + ", client_id)"), nil
+	}
+	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
+}
+
+func memberIDs(vals []any, at string) ([]any, error) {
+	seen := map[string]bool{}
+	out := make([]any, 0, len(vals))
+	for _, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, qerr("%s: members holds clientIds (strings)", at)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// attrOp compiles a condition on a custom attribute. json_type tells the
+// stored JSON type, so that comparisons stay within one type as in MongoDB,
+// and an array attribute matches a scalar it contains.
+func (c *compiler) attrOp(f field, op string, v any, at string) (string, error) {
+	// Placeholders are numbered by position, so each use appends its own
+	// argument, in the order the text reads.
+	val := func() string { return "json_extract(c.attributes, " + c.arg(f.path) + ")" }
+	typ := func() string { return "json_type(c.attributes, " + c.arg(f.path) + ")" }
+	elems := func(cond func() string) string {
+		return "(" + typ() + " = 'array' AND EXISTS (SELECT 1 FROM json_each(c.attributes, " + c.arg(f.path) + ") WHERE " + cond() + "))"
+	}
+	eq := func(s any) string {
+		switch x := s.(type) {
+		case nil:
+			return "coalesce(" + typ() + " = 'null', 1)"
+		case bool:
+			want := "'false'"
+			if x {
+				want = "'true'"
+			}
+			return "(" + typ() + " = " + want + " OR " + elems(func() string { return "type = " + want }) + ")"
+		}
+		return "(coalesce(" + val() + " = " + c.arg(s) + ", 0) OR " + elems(func() string { return "value = " + c.arg(s) }) + ")"
+	}
+	switch op {
+	case "$eq", "$ne":
+		var cond string
+		if arr, ok := v.([]any); ok {
+			vals, err := c.list(f, arr, at)
+			if err != nil {
+				return "", err
+			}
+			b, _ := json.Marshal(vals)
+			cond = "coalesce(" + typ() + " = 'array' AND " + val() + " = json(" + c.arg(string(b)) + "), 0)"
+		} else {
+			s, err := scalar(f, v, at)
+			if err != nil {
+				return "", err
+			}
+			cond = eq(s)
+		}
+		if op == "$ne" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$gt", "$gte", "$lt", "$lte":
+		s, err := scalar(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		types := "('integer', 'real')"
+		switch s.(type) {
+		case string:
+			types = "('text')"
+		case nil, bool:
+			return "", qerr("%s: order comparisons take a number or a string", at)
+		}
+		return "coalesce(" + typ() + " IN " + types + " AND " + val() + " " + cmpOps[op] + " " + c.arg(s) + ", 0)", nil
+	case "$in", "$nin":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		parts := make([]string, 0, len(vals))
+		for _, s := range vals {
+			parts = append(parts, eq(s))
+		}
+		in := join(parts, " OR ", "0")
+		if op == "$nin" {
+			return "NOT " + in, nil
+		}
+		return in, nil
+	case "$all":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		parts := make([]string, 0, len(vals))
+		for _, s := range vals {
+			parts = append(parts, eq(s))
+		}
+		return join(parts, " AND ", "0"), nil
+	case "$exists":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: expected true or false", at)
+		}
+		if b {
+			return typ() + " IS NOT NULL", nil
+		}
+		return typ() + " IS NULL", nil
+	case "$regex":
+		pat, err := regex(v.([2]any), at)
+		if err != nil {
+			return "", err
+		}
+		return "(coalesce(" + typ() + " = 'text' AND parley_regexp(" + c.arg(pat) + ", " + val() + "), 0) OR " +
+			elems(func() string { return "type = 'text' AND parley_regexp(" + c.arg(pat) + ", value)" }) + ")", nil
+	}
+	return "", qerr("%s: unknown operator", at)
+}
+
+// CompileSort turns "a,-b" into an ORDER BY list (descending with -), with
+// the id as the final tie-breaker so that pages never overlap.
+func CompileSort(spec string) (string, []any, error) {
+	if strings.TrimSpace(spec) == "" {
+		spec = "-lastMessageAt"
+	}
+	var terms []string
+	var args []any
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		dir := "ASC"
+		if p, ok := strings.CutPrefix(part, "-"); ok {
+			part, dir = p, "DESC"
+		}
+		if part == "" {
+			return "", nil, qerr("sort: empty field in %q", spec)
+		}
+		f, err := resolveField(part)
+		if err != nil {
+			return "", nil, qerr("sort: %v", err.(*QueryError).Detail)
+		}
+		switch f.kind {
+		case fieldColumn, fieldTime:
+			terms = append(terms, f.col+" "+dir)
+		case fieldAttr:
+			terms = append(terms, "json_extract(c.attributes, ?) "+dir)
+			args = append(args, f.path)
+		default:
+			return "", nil, qerr("sort: cannot sort by %s", part)
+		}
+	}
+	if len(terms) > 8 {
+		return "", nil, qerr("sort: at most 8 fields")
+	}
+	return strings.Join(append(terms, "c.id ASC"), ", "), args, nil
+}
+
+// regexCache keeps compiled patterns of the parley_regexp SQL function
+// (queries repeat their pattern for every row); it is emptied when full, so
+// patterns sent by clients cannot grow it without bound.
+var (
+	regexCache     sync.Map
+	regexCacheSize atomic.Int64
+)
+
+const regexCacheMax = 512
+
+func regexpMatch(pattern string, value any) bool {
+	s, ok := value.(string)
+	if !ok {
+		return false
+	}
+	var re *regexp.Regexp
+	if v, ok := regexCache.Load(pattern); ok {
+		re = v.(*regexp.Regexp)
+	} else {
+		var err error
+		if len(pattern) > MaxRegexLen+8 { // + the flags prefix
+			return false
+		}
+		if re, err = regexp.Compile(pattern); err != nil {
+			return false
+		}
+		if regexCacheSize.Add(1) > regexCacheMax {
+			regexCache.Clear()
+			regexCacheSize.Store(1)
+		}
+		regexCache.Store(pattern, re)
+	}
+	return re.MatchString(s)
+}

@@ -100,13 +100,12 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 			var err error
 			items, err = st.Take(items[:0], 256)
 			for _, it := range items {
-				buf = appendFrame(buf, it.ID, it.Event)
+				buf = appendItem(buf, st.Epoch(), it)
 			}
 			clear(items) // let written events be collected
 			if err != nil {
 				if errors.Is(err, events.ErrSlowConsumer) {
-					events.SlowConsumers.Inc()
-					buf = appendFrame(buf, st.SkipToEnd(), events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"}))
+					buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
 				}
 				flush(w, rc, buf)
 				return
@@ -116,6 +115,13 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 			return
 		}
 	}
+}
+
+func appendItem(buf []byte, epoch string, it events.Item) []byte {
+	buf = append(buf, "id: "...)
+	buf = events.AppendID(buf, epoch, it.Seq)
+	buf = append(buf, '\n')
+	return append(buf, it.Event.Frame()...)
 }
 
 func appendFrame(buf []byte, id string, ev *events.Event) []byte {

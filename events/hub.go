@@ -29,6 +29,16 @@ type Options struct {
 	// OfflineGrace is how long a session counts as online after its stream
 	// dropped.
 	OfflineGrace time.Duration // default 10 seconds
+	// RoomStay is how long a session stays in its chat room after its
+	// stream dropped.
+	RoomStay time.Duration // default 30 minutes
+	// Chat-room congestion: once this many events wait unwritten on a
+	// stream, its low-priority room events are dropped, and past
+	// RoomNormalWater its normal ones; high ones are kept up to RoomHardCap
+	// waiting room events, past which the stream is a slow consumer.
+	RoomLowWater    int // default 256
+	RoomNormalWater int // default 1024
+	RoomHardCap     int // default 4096
 	// OnGone is called (on the janitor goroutine) once for a session whose
 	// stream dropped and did not come back within the grace.
 	OnGone func(sessionID, clientID string)
@@ -37,14 +47,23 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.ReplayEvents <= 0 {
-		o.ReplayEvents = 10_000
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
 	}
+	def(&o.ReplayEvents, 10_000)
+	def(&o.RoomLowWater, 256)
+	def(&o.RoomNormalWater, 1024)
+	def(&o.RoomHardCap, 4096)
 	if o.ReplayWindow <= 0 {
 		o.ReplayWindow = 5 * time.Minute
 	}
 	if o.OfflineGrace <= 0 {
 		o.OfflineGrace = 10 * time.Second
+	}
+	if o.RoomStay <= 0 {
+		o.RoomStay = 30 * time.Minute
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -58,6 +77,8 @@ type Hub struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 	byClient map[string]map[*session]struct{}
+	rooms    map[string]map[string]*roomSeat // room id → session id → seat
+	seatOf   map[string]*roomSeat            // session id → its seat
 	closed   bool
 
 	stop chan struct{}
@@ -73,7 +94,9 @@ type session struct {
 
 	mu         sync.Mutex
 	seq        uint64 // the seq of the newest event
-	log        ring
+	log        ring   // the replay log: every event but chat-room ones
+	trimmed    uint64 // the newest seq dropped from the log
+	room       ring   // chat-room events waiting for the stream; live only, never replayed
 	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
 	goneFired  bool
@@ -87,6 +110,8 @@ func NewHub(opt Options) *Hub {
 		opt:      opt,
 		sessions: make(map[string]*session),
 		byClient: make(map[string]map[*session]struct{}),
+		rooms:    make(map[string]map[string]*roomSeat),
+		seatOf:   make(map[string]*roomSeat),
 		stop:     make(chan struct{}),
 	}
 	h.wg.Add(1)
@@ -134,6 +159,7 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	if s.stream != nil {
 		s.stream.endLocked(ErrReplaced)
 	}
+	s.room.clear() // live events owed to a stream that is gone
 	hello := Hello{}
 	st.cursor = s.seq
 	if lastEventID != "" {
@@ -141,12 +167,13 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 		switch {
 		case !ok || epoch != s.epoch || seq > s.seq:
 			hello.Reset, hello.ResetReason = true, "unknown event id"
-		case seq+1 < s.firstSeq():
+		case seq < s.trimmed:
 			hello.Reset, hello.ResetReason = true, "events since that id are no longer kept"
 		default:
 			st.cursor, hello.Resumed = seq, true
 		}
 	}
+	st.epoch = s.epoch
 	hello.ID = formatID(s.epoch, st.cursor)
 	s.stream = st
 	s.detachedAt = time.Time{}
@@ -156,14 +183,6 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	}
 	streamsOpen.Inc()
 	return st, hello, nil
-}
-
-// firstSeq is the seq of the oldest event kept (seq+1 when none is).
-func (s *session) firstSeq() uint64 {
-	if s.log.len() == 0 {
-		return s.seq + 1
-	}
-	return s.log.front().seq
 }
 
 // Publish appends ev to the log of every session of the given clients except
@@ -182,15 +201,14 @@ func (h *Hub) Publish(ev *Event, clientIDs []string, except string) {
 	h.mu.RUnlock()
 }
 
-// PublishSession appends ev to one session's log.
-func (h *Hub) PublishSession(ev *Event, sessionID string) {
+// PublishAll appends ev to the log of every session the hub knows.
+func (h *Hub) PublishAll(ev *Event) {
 	now := h.opt.Now().UnixNano()
 	h.mu.RLock()
-	s := h.sessions[sessionID]
-	h.mu.RUnlock()
-	if s != nil {
+	for _, s := range h.sessions {
 		s.append(ev, now, &h.opt)
 	}
+	h.mu.RUnlock()
 }
 
 func (s *session) append(ev *Event, now int64, opt *Options) {
@@ -215,9 +233,9 @@ func (s *session) trimLocked(now int64, opt *Options) {
 	oldest := now - int64(opt.ReplayWindow)
 	for s.log.len() > opt.ReplayEvents || (s.log.len() > 0 && s.log.front().at < oldest) {
 		e := s.log.pop()
-		if st := s.stream; st != nil && e.seq > st.cursor && st.err == nil {
-			st.err = ErrSlowConsumer
-			st.signal()
+		s.trimmed = e.seq
+		if st := s.stream; st != nil && e.seq > st.cursor {
+			st.endLocked(ErrSlowConsumer)
 		}
 	}
 }
@@ -230,6 +248,7 @@ func (h *Hub) EndSession(sessionID string, final *Event) {
 	if s != nil {
 		h.removeLocked(s)
 	}
+	h.leaveRoomLocked(sessionID, "")
 	h.mu.Unlock()
 	if s == nil {
 		return
@@ -256,15 +275,20 @@ func (h *Hub) removeLocked(s *session) {
 	}
 }
 
-// Online reports whether any session of the client has a stream open or
-// lost it less than the offline grace ago.
+// onlineLocked reports whether the session has a stream or lost it less
+// than the offline grace ago.
+func (s *session) onlineLocked(now time.Time, grace time.Duration) bool {
+	return !s.ended && (s.stream != nil || (!s.detachedAt.IsZero() && now.Sub(s.detachedAt) < grace))
+}
+
+// Online reports whether any session of the client is online.
 func (h *Hub) Online(clientID string) bool {
 	now := h.opt.Now()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.byClient[clientID] {
 		s.mu.Lock()
-		online := !s.ended && (s.stream != nil || now.Sub(s.detachedAt) < h.opt.OfflineGrace)
+		online := s.onlineLocked(now, h.opt.OfflineGrace)
 		s.mu.Unlock()
 		if online {
 			return true
@@ -297,8 +321,8 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 }
 
-// janitor forgets sessions whose stream has been gone for a replay window and
-// reports those gone past the offline grace.
+// janitor forgets sessions whose stream has been gone for a replay window,
+// reports those gone past the offline grace, and empties stale room seats.
 func (h *Hub) janitor() {
 	defer h.wg.Done()
 	tick := time.NewTicker(time.Second)
@@ -329,6 +353,7 @@ func (h *Hub) sweep() {
 		}
 		s.mu.Unlock()
 	}
+	h.sweepRoomsLocked(now)
 	h.mu.Unlock()
 	if h.opt.OnGone != nil {
 		for _, s := range gone {
@@ -348,6 +373,14 @@ func newEpoch() string {
 
 func formatID(epoch string, seq uint64) string {
 	return epoch + "." + strconv.FormatUint(seq, 10)
+}
+
+// AppendID appends the id of event seq of a stream with epoch to buf,
+// without allocating.
+func AppendID(buf []byte, epoch string, seq uint64) []byte {
+	buf = append(buf, epoch...)
+	buf = append(buf, '.')
+	return strconv.AppendUint(buf, seq, 10)
 }
 
 func parseID(id string) (epoch string, seq uint64, ok bool) {

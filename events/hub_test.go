@@ -85,7 +85,7 @@ func TestResumeReplaysExactlyTheMissedEvents(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("got %d events, want 3", len(got))
 	}
-	cursor := got[1].ID // the client saw events 1 and 2 only
+	cursor := formatID(st.Epoch(), got[1].Seq) // the client saw events 1 and 2 only
 	st.Close()
 	for i := 4; i <= 5; i++ {
 		h.Publish(ev(i), []string{"alice"}, "") // logged while detached
@@ -102,7 +102,7 @@ func TestResumeReplaysExactlyTheMissedEvents(t *testing.T) {
 	}
 
 	// Resuming from the newest id repeats nothing.
-	st3, hello3, _ := h.Attach("s", "alice", replayed[2].ID)
+	st3, hello3, _ := h.Attach("s", "alice", formatID(st2.Epoch(), replayed[2].Seq))
 	if items, _ := drain(t, st3); !hello3.Resumed || len(items) != 0 {
 		t.Fatalf("resume from newest: %+v, %d events", hello3, len(items))
 	}

@@ -14,6 +14,10 @@ var (
 		Name: "parley_events_queued_total",
 		Help: "Events appended to session logs (one per recipient session).",
 	})
+	roomDropped = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_room_events_dropped_total",
+		Help: "Chat-room events dropped for congested streams, by priority.",
+	}, []string{"priority"})
 	// SlowConsumers counts streams ended because they fell a whole log behind.
 	SlowConsumers = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "parley_stream_slow_consumer_total",

@@ -1,14 +1,13 @@
 package events
 
-// entry is one event in a session's log; seq numbers are consecutive, so the
-// entry for a seq is found by arithmetic.
+// entry is one event in a session's log or room queue.
 type entry struct {
 	seq uint64
 	at  int64 // unix nanoseconds
 	ev  *Event
 }
 
-// ring is a growable circular buffer of entries, oldest first.
+// ring is a growable circular buffer of entries in ascending seq order.
 type ring struct {
 	buf  []entry
 	head int
@@ -49,4 +48,22 @@ func (r *ring) pop() entry {
 		}
 	}
 	return e
+}
+
+func (r *ring) clear() {
+	r.buf, r.head, r.n = nil, 0, 0
+}
+
+// after returns the index of the first entry with a seq above seq.
+func (r *ring) after(seq uint64) int {
+	lo, hi := 0, r.n
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if r.at(mid).seq <= seq {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }

@@ -5,17 +5,21 @@ package events
 type Stream struct {
 	h      *Hub
 	s      *session
+	epoch  string
 	cursor uint64 // seq of the last event taken
 	wake   chan struct{}
-	err    error // set when the stream must end; reported once the log is drained where that applies
+	err    error // set when the stream must end
 	closed bool
 }
 
-// Item is one event with the cursor that identifies it.
+// Item is one event with its seq in the session.
 type Item struct {
-	ID    string
+	Seq   uint64
 	Event *Event
 }
+
+// Epoch is the first part of this stream's event ids (see AppendID).
+func (st *Stream) Epoch() string { return st.epoch }
 
 // Wake is signalled when there may be something to take.
 func (st *Stream) Wake() <-chan struct{} { return st.wake }
@@ -30,14 +34,17 @@ func (st *Stream) signal() {
 func (st *Stream) endLocked(err error) {
 	if st.err == nil {
 		st.err = err
+		if err == ErrSlowConsumer {
+			SlowConsumers.Inc()
+		}
 	}
 	st.signal()
 }
 
-// Take returns up to max events after the stream's cursor and advances it.
-// It returns an error once the stream must end: at once when it was replaced,
-// is too slow or the hub shuts down, after the last event when the session
-// ended.
+// Take returns up to max events after the stream's cursor, in seq order, and
+// advances it. It returns an error once the stream must end: at once when it
+// was replaced, is too slow or the hub shuts down, after the last event when
+// the session ended.
 func (st *Stream) Take(buf []Item, max int) ([]Item, error) {
 	s := st.s
 	s.mu.Lock()
@@ -45,18 +52,29 @@ func (st *Stream) Take(buf []Item, max int) ([]Item, error) {
 	if st.err != nil {
 		return buf, st.err
 	}
-	first := s.firstSeq()
-	if st.cursor+1 < first {
+	if st.cursor < s.trimmed {
 		// Events this stream still owed were trimmed by age.
-		st.err = ErrSlowConsumer
+		st.endLocked(ErrSlowConsumer)
 		return buf, st.err
 	}
-	for st.cursor < s.seq && len(buf) < max {
-		e := s.log.at(int(st.cursor + 1 - first))
-		buf = append(buf, Item{ID: formatID(s.epoch, e.seq), Event: e.ev})
-		st.cursor = e.seq
+	i := s.log.after(st.cursor)
+	for len(buf) < max {
+		var next *entry
+		if i < s.log.len() {
+			next = s.log.at(i)
+		}
+		if s.room.len() > 0 && (next == nil || s.room.front().seq < next.seq) {
+			e := s.room.pop()
+			next = &e
+		} else if next != nil {
+			i++
+		} else {
+			break
+		}
+		buf = append(buf, Item{Seq: next.seq, Event: next.ev})
+		st.cursor = next.seq
 	}
-	if st.cursor < s.seq {
+	if i < s.log.len() || s.room.len() > 0 {
 		st.signal() // more to take
 	} else if s.ended {
 		return buf, ErrEnded
@@ -64,20 +82,14 @@ func (st *Stream) Take(buf []Item, max int) ([]Item, error) {
 	return buf, nil
 }
 
-// Cursor is the id of the last event taken: where a client resumes from.
-func (st *Stream) Cursor() string {
-	st.s.mu.Lock()
-	defer st.s.mu.Unlock()
-	return formatID(st.s.epoch, st.cursor)
-}
-
-// SkipToEnd moves the cursor past everything logged, for a stream that is
-// told to reset, and returns the new cursor.
-func (st *Stream) SkipToEnd() string {
+// SkipToEnd moves the cursor past everything queued, for a stream that is
+// told to reset, and returns the new cursor's seq.
+func (st *Stream) SkipToEnd() uint64 {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	st.cursor = st.s.seq
-	return formatID(st.s.epoch, st.cursor)
+	st.s.room.clear()
+	return st.cursor
 }
 
 // Close detaches the stream from its session; the session stays online for
@@ -93,6 +105,7 @@ func (st *Stream) Close() {
 	if s.stream == st {
 		s.stream = nil
 		s.detachedAt = st.h.opt.Now()
+		s.room.clear()
 	}
 	streamsOpen.Dec()
 }

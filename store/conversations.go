@@ -171,3 +171,53 @@ func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]C
 			") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
 	return out, err
 }
+
+// Member is one membership row.
+type Member struct {
+	ConversationID string `db:"conversation_id"`
+	ClientID       string `db:"client_id"`
+	Muted          bool   `db:"muted"`
+}
+
+// MembersOf lists the members of several conversations, in join order.
+func MembersOf(ctx context.Context, r Reader, convIDs ...string) ([]Member, error) {
+	out := []Member{}
+	if len(convIDs) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT conversation_id, client_id, muted FROM members
+		WHERE conversation_id IN (?) ORDER BY conversation_id, joined_at, client_id`, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	err = sqlx.SelectContext(ctx, r, &out, query, args...)
+	return out, err
+}
+
+// SetMuted sets a member's mute flag; it reports false when clientID is not
+// a member.
+func (t *Tx) SetMuted(convID, clientID string, muted bool) (bool, error) {
+	res, err := t.Exec("UPDATE members SET muted = ? WHERE conversation_id = ? AND client_id = ?", muted, convID, clientID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// UpdateInfo stores a conversation's name and attributes.
+func (t *Tx) UpdateInfo(convID, name, attributes string, at int64) error {
+	_, err := t.Exec("UPDATE conversations SET name = ?, attributes = ?, updated_at = ? WHERE id = ?", name, attributes, at, convID)
+	return err
+}
+
+// DeleteExpired deletes the temporary conversations that expired by now,
+// with their members and messages, and returns how many went.
+func (t *Tx) DeleteExpired(now int64, max int) (int64, error) {
+	res, err := t.Exec(`DELETE FROM conversations WHERE id IN (
+		SELECT id FROM conversations WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)`, now, max)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -22,6 +22,8 @@ type Message struct {
 	Timestamp       int64   `db:"timestamp"`
 	PatchedAt       *int64  `db:"patched_at"`
 	Recalled        bool    `db:"recalled"`
+	// Private messages are seen by their sender and the app backend only.
+	Private bool `db:"private"`
 }
 
 // midGen hands out message ids: the send time in milliseconds shifted left
@@ -71,9 +73,9 @@ func (t *Tx) InsertMessage(m *Message) error {
 		return err
 	}
 	_, err := t.Exec(`INSERT INTO messages
-		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp)
+		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private)
 	return err
 }
 
@@ -108,6 +110,8 @@ type HistoryQuery struct {
 	Before, After  int64 // message ids; 0 means unset
 	Type           *int
 	Limit          int
+	// Viewer, when set, hides the private messages of everyone else.
+	Viewer string
 }
 
 // History returns up to q.Limit+1 messages in ascending id order: the newest
@@ -119,6 +123,10 @@ func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
 	if q.Type != nil {
 		where += " AND type = ?"
 		args = append(args, *q.Type)
+	}
+	if q.Viewer != "" {
+		where += " AND (private = 0 OR from_id = ?)"
+		args = append(args, q.Viewer)
 	}
 	order := "DESC"
 	if q.After != 0 {
@@ -143,4 +151,27 @@ func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// LastMessages returns the newest public message of each conversation that
+// has one, by conversation id.
+func LastMessages(ctx context.Context, r Reader, convIDs []string) (map[string]*Message, error) {
+	out := map[string]*Message{}
+	if len(convIDs) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT m.* FROM messages m WHERE m.mid IN (
+		SELECT (SELECT max(mid) FROM messages x WHERE x.conversation_id = c.id AND x.private = 0)
+		FROM conversations c WHERE c.id IN (?))`, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Message
+	if err := sqlx.SelectContext(ctx, r, &rows, query, args...); err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		out[rows[i].ConversationID] = &rows[i]
+	}
+	return out, nil
 }

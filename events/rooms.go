@@ -1,0 +1,183 @@
+package events
+
+import "time"
+
+// Priority orders chat-room events under congestion: low goes first, then
+// normal; high is kept.
+type Priority int
+
+// The priorities of chat-room messages.
+const (
+	PriorityNormal Priority = iota
+	PriorityHigh
+	PriorityLow
+)
+
+// ParsePriority reads "high", "normal", "low" or "" (normal).
+func ParsePriority(s string) (Priority, bool) {
+	switch s {
+	case "", "normal":
+		return PriorityNormal, true
+	case "high":
+		return PriorityHigh, true
+	case "low":
+		return PriorityLow, true
+	}
+	return PriorityNormal, false
+}
+
+func (p Priority) String() string {
+	return [...]string{"normal", "high", "low"}[p]
+}
+
+// roomSeat is a session's place in a chat room. Membership of chat rooms is
+// per session and lives only here: a session is in one room at most.
+type roomSeat struct {
+	sessionID, clientID, room string
+	joinedAt                  time.Time
+	seenAt                    time.Time // the last sweep that found its stream attached
+}
+
+// JoinRoom seats a session in a chat room, leaving the room it was in; it
+// returns that room ("" if none).
+func (h *Hub) JoinRoom(sessionID, clientID, room string) (left string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if seat := h.seatOf[sessionID]; seat != nil {
+		if seat.room == room {
+			return ""
+		}
+		left = seat.room
+	}
+	h.leaveRoomLocked(sessionID, "")
+	seat := &roomSeat{sessionID: sessionID, clientID: clientID, room: room, joinedAt: h.opt.Now()}
+	h.seatOf[sessionID] = seat
+	seats := h.rooms[room]
+	if seats == nil {
+		seats = make(map[string]*roomSeat)
+		h.rooms[room] = seats
+	}
+	seats[sessionID] = seat
+	return left
+}
+
+// LeaveRoom takes a session out of room; it reports whether it was there.
+func (h *Hub) LeaveRoom(sessionID, room string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.leaveRoomLocked(sessionID, room)
+}
+
+// leaveRoomLocked empties the session's seat, in any room when room is "".
+func (h *Hub) leaveRoomLocked(sessionID, room string) bool {
+	seat := h.seatOf[sessionID]
+	if seat == nil || (room != "" && seat.room != room) {
+		return false
+	}
+	delete(h.seatOf, sessionID)
+	if seats := h.rooms[seat.room]; seats != nil {
+		delete(seats, sessionID)
+		if len(seats) == 0 {
+			delete(h.rooms, seat.room)
+		}
+	}
+	return true
+}
+
+// InRoom reports whether the session is seated in room.
+func (h *Hub) InRoom(sessionID, room string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	seat := h.seatOf[sessionID]
+	return seat != nil && seat.room == room
+}
+
+// RoomOnline counts the distinct clients with a session in room that is
+// online now.
+func (h *Hub) RoomOnline(room string) int {
+	now := h.opt.Now()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	clients := make(map[string]struct{})
+	for sid, seat := range h.rooms[room] {
+		if _, ok := clients[seat.clientID]; ok {
+			continue
+		}
+		if s := h.sessions[sid]; s != nil {
+			s.mu.Lock()
+			online := s.onlineLocked(now, h.opt.OfflineGrace)
+			s.mu.Unlock()
+			if online {
+				clients[seat.clientID] = struct{}{}
+			}
+		}
+	}
+	return len(clients)
+}
+
+// PublishRoom queues ev for the streams of every session seated in room
+// except the one named by except. Room events are live only: a session
+// without a stream misses them, and a congested stream drops them by
+// priority. Publishing never waits for a stream and writes to no socket.
+func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) {
+	now := h.opt.Now().UnixNano()
+	h.mu.RLock()
+	for sid := range h.rooms[room] {
+		if sid == except {
+			continue
+		}
+		if s := h.sessions[sid]; s != nil {
+			s.appendRoom(ev, prio, now, &h.opt)
+		}
+	}
+	h.mu.RUnlock()
+}
+
+func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stream
+	if s.ended || st == nil || st.err != nil {
+		return
+	}
+	waiting := s.seq - st.cursor
+	switch {
+	case prio == PriorityLow && waiting >= uint64(opt.RoomLowWater),
+		prio == PriorityNormal && waiting >= uint64(opt.RoomNormalWater):
+		roomDropped.WithLabelValues(prio.String()).Inc()
+		return
+	case s.room.len() >= opt.RoomHardCap:
+		st.endLocked(ErrSlowConsumer)
+		return
+	}
+	s.seq++
+	s.room.push(entry{seq: s.seq, at: now, ev: ev})
+	st.signal()
+	eventsQueued.Inc()
+}
+
+// sweepRoomsLocked empties the seats of sessions whose stream has been gone
+// for the room stay (or that never opened one within it).
+func (h *Hub) sweepRoomsLocked(now time.Time) {
+	for sid, seat := range h.seatOf {
+		since := seat.joinedAt
+		if seat.seenAt.After(since) {
+			since = seat.seenAt
+		}
+		if s := h.sessions[sid]; s != nil {
+			s.mu.Lock()
+			attached, detachedAt := s.stream != nil, s.detachedAt
+			s.mu.Unlock()
+			if attached {
+				seat.seenAt = now
+				continue
+			}
+			if detachedAt.After(since) {
+				since = detachedAt
+			}
+		}
+		if now.Sub(since) >= h.opt.RoomStay {
+			h.leaveRoomLocked(sid, "")
+		}
+	}
+}

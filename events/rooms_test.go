@@ -1,0 +1,146 @@
+package events
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestASessionSitsInOneRoomAtMost(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	if left := h.JoinRoom("s", "alice", "r1"); left != "" {
+		t.Fatalf("first join left %q", left)
+	}
+	if left := h.JoinRoom("s", "alice", "r2"); left != "r1" {
+		t.Fatalf("joining r2 left %q, want r1", left)
+	}
+	if h.InRoom("s", "r1") || !h.InRoom("s", "r2") {
+		t.Fatal("the session must be in r2 only")
+	}
+	if h.LeaveRoom("s", "r1") || !h.LeaveRoom("s", "r2") || h.InRoom("s", "r2") {
+		t.Fatal("leave went wrong")
+	}
+}
+
+func TestRoomEventsReachAttachedSeatedSessionsOnly(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	in, _, _ := h.Attach("in", "alice", "")
+	sender, _, _ := h.Attach("sender", "bob", "")
+	out, _, _ := h.Attach("out", "carol", "")
+	h.JoinRoom("in", "alice", "r")
+	h.JoinRoom("sender", "bob", "r")
+	h.JoinRoom("away", "dave", "r") // seated but never streaming
+	h.PublishRoom("r", ev(1), PriorityNormal, "sender")
+
+	for name, tc := range map[string]struct {
+		st   *Stream
+		want int
+	}{"seated": {in, 1}, "sender": {sender, 0}, "not seated": {out, 0}} {
+		if items, _ := drain(t, tc.st); len(items) != tc.want {
+			t.Errorf("%s: %d events, want %d", name, len(items), tc.want)
+		}
+	}
+	if n := h.RoomOnline("r"); n != 2 {
+		t.Fatalf("RoomOnline = %d, want 2 (alice and bob stream; dave does not)", n)
+	}
+}
+
+func TestRoomEventsInterleaveWithLoggedEventsInOrder(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	h.Publish(ev(1), []string{"alice"}, "")
+	h.PublishRoom("r", ev(2), PriorityNormal, "")
+	h.Publish(ev(3), []string{"alice"}, "")
+	items, _ := drain(t, st)
+	if got := names(items); len(got) != 3 || got[0] != `{"n":1}` || got[1] != `{"n":2}` || got[2] != `{"n":3}` {
+		t.Fatalf("order %v", got)
+	}
+	for i := 1; i < len(items); i++ {
+		if items[i].Seq <= items[i-1].Seq {
+			t.Fatalf("seqs not increasing: %v", items)
+		}
+	}
+	// Room events are live only: a resume replays the logged events alone.
+	st.Close()
+	st2, hello, _ := h.Attach("s", "alice", formatID(st.Epoch(), 0))
+	replayed, _ := drain(t, st2)
+	if !hello.Resumed || len(replayed) != 2 {
+		t.Fatalf("resume: %+v, replayed %v", hello, names(replayed))
+	}
+}
+
+func TestCongestedStreamsDropLowThenNormalNeverHigh(t *testing.T) {
+	h, _ := newTestHub(t, Options{RoomLowWater: 4, RoomNormalWater: 8, RoomHardCap: 100})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	// Nobody reads: the backlog grows.
+	for i := 0; i < 20; i++ {
+		h.PublishRoom("r", MustNew("message", "low"), PriorityLow, "")
+		h.PublishRoom("r", MustNew("message", "normal"), PriorityNormal, "")
+		h.PublishRoom("r", MustNew("message", "high"), PriorityHigh, "")
+	}
+	items, err := drain(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, it := range items {
+		count[string(it.Event.Data())]++
+	}
+	if count[`"high"`] != 20 {
+		t.Errorf("high kept %d of 20", count[`"high"`])
+	}
+	if count[`"low"`] >= count[`"normal"`] || count[`"normal"`] >= 20 {
+		t.Errorf("dropping order wrong: %v (low must go before normal, and some normal must go)", count)
+	}
+}
+
+func TestRoomHardCapEndsTheStream(t *testing.T) {
+	h, _ := newTestHub(t, Options{RoomHardCap: 10})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	for i := 0; i < 50; i++ {
+		h.PublishRoom("r", ev(i), PriorityHigh, "")
+	}
+	if _, err := st.Take(nil, 1000); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("Take = %v, want ErrSlowConsumer", err)
+	}
+}
+
+func TestADroppedStreamKeepsItsSeatForTheRoomStay(t *testing.T) {
+	h, clk := newTestHub(t, Options{RoomStay: 30 * time.Minute, OfflineGrace: 10 * time.Second})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	h.Sweep()
+	st.Close()
+	clk.Add(29 * time.Minute) // the session state itself is forgotten after 5 minutes
+	h.Sweep()
+	if !h.InRoom("s", "r") {
+		t.Fatal("the seat went before 30 minutes")
+	}
+	if h.RoomOnline("r") != 0 {
+		t.Fatal("a dropped session past its grace counts as online in the room")
+	}
+	st2, _, _ := h.Attach("s", "alice", "") // back within the stay: in the room again
+	h.PublishRoom("r", ev(1), PriorityNormal, "")
+	if items, _ := drain(t, st2); len(items) != 1 {
+		t.Fatalf("a reconnected session got %d room events, want 1", len(items))
+	}
+	st2.Close()
+	clk.Add(31 * time.Minute)
+	h.Sweep()
+	if h.InRoom("s", "r") {
+		t.Fatal("the seat outlived the 30-minute stay")
+	}
+}
+
+func TestEndSessionLeavesTheRoom(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	h.EndSession("s", nil)
+	if h.InRoom("s", "r") {
+		t.Fatal("a logged-out session is still in its room")
+	}
+}

@@ -6,10 +6,12 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -72,6 +74,8 @@ func New(opt Options) *Server {
 	config.DocsPath = ""     // huma's docs page loads scripts from a CDN
 	config.SchemasPath = ""
 	config.Info.Description = apiDescription
+	strict := huma.Format{Marshal: huma.DefaultJSONFormat.Marshal, Unmarshal: unmarshalJSON}
+	config.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		schemeBearer: {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
 			Description: "The session token returned by POST /v1/sessions."},
@@ -135,6 +139,16 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Write([]byte("ready\n"))
+}
+
+// unmarshalJSON is json.Unmarshal refusing a body that is not UTF-8, which
+// is not JSON (RFC 8259, 8.1) and which encoding/json would silently repair,
+// making different clientIds, say, the same one.
+func unmarshalJSON(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return errors.New("the body is not valid UTF-8")
+	}
+	return json.Unmarshal(data, v)
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {

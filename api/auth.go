@@ -21,6 +21,7 @@ const (
 var (
 	sessionOnly     = []map[string][]string{{schemeBearer: {}}}
 	sessionOrMaster = []map[string][]string{{schemeBearer: {}}, {schemeMaster: {}}}
+	masterOnly      = []map[string][]string{{schemeMaster: {}}}
 )
 
 // queryTokenOK marks the operation that also takes ?token= (the event
@@ -50,19 +51,26 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	svc := s.opt.Service
 	var p handlers.Principal
-	if key := ctx.Header("X-Master-Key"); key != "" && masterOK {
+	token := ""
+	if auth := ctx.Header("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		token = strings.TrimSpace(auth[7:])
+	} else if q, _ := op.Metadata[queryTokenOK].(bool); q {
+		token = ctx.Query("token")
+	}
+	// A master key authenticates where the operation takes it, and also
+	// where it does not when it is the only credential: then the caller is
+	// known (the application's backend) but not allowed (403, not 401).
+	if key := ctx.Header("X-Master-Key"); key != "" && (masterOK || token == "") {
 		if !svc.CheckMasterKey(key) {
 			s.deny(ctx, &handlers.Error{Code: handlers.CodeUnauthorized, Detail: "wrong master key"})
 			return
 		}
+		if !masterOK {
+			s.deny(ctx, &handlers.Error{Code: handlers.CodeForbidden, Detail: "this operation acts as a client session, not with the master key: log in and use the session token"})
+			return
+		}
 		p.Master = true
 	} else {
-		token := ""
-		if auth := ctx.Header("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-			token = strings.TrimSpace(auth[7:])
-		} else if q, _ := op.Metadata[queryTokenOK].(bool); q {
-			token = ctx.Query("token")
-		}
 		if token == "" || !bearerOK {
 			detail := "a session token is required: Authorization: Bearer <token>"
 			if !bearerOK {

@@ -16,6 +16,7 @@ const (
 	tagEvents        = "Events"
 	tagConversations = "Conversations"
 	tagMessages      = "Messages"
+	tagAdmin         = "Admin"
 )
 
 type (
@@ -60,6 +61,30 @@ func (s *Server) registerOperations() {
 		Description: "Creates a conversation with the caller as creator and member. The other members get invited. " +
 			"With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.",
 	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.createConversation)
+
+	register(s, huma.Operation{
+		OperationID: "queryConversations", Method: http.MethodGet, Path: "/v1/conversations",
+		Summary: "Query conversations", Tags: []string{tagConversations}, Security: sessionOrMaster,
+		Description: queryDescription,
+	}, []handlers.Code{handlers.CodeInvalidQuery}, s.queryConversations)
+
+	register(s, huma.Operation{
+		OperationID: "updateConversation", Method: http.MethodPatch, Path: "/v1/conversations/{id}",
+		Summary: "Rename a conversation or change its attributes", Tags: []string{tagConversations}, Security: sessionOrMaster,
+		Description: "Sets the name and merges attributes (an attribute set to null is removed). Members only " +
+			"(chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.",
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.updateConversation)
+
+	register(s, huma.Operation{
+		OperationID: "muteConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/mute",
+		Summary: "Mute a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
+		Description: "Stops offline push of the conversation for the caller; it appears in mutedMembers.",
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.mute)
+
+	register(s, huma.Operation{
+		OperationID: "unmuteConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/unmute",
+		Summary: "Unmute a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.unmute)
 
 	register(s, huma.Operation{
 		OperationID: "getConversation", Method: http.MethodGet, Path: "/v1/conversations/{id}",
@@ -109,6 +134,20 @@ func (s *Server) registerOperations() {
 		Description: "Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older " +
 			"than that message (paging back). after: the oldest limit newer than it (paging forward).",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound}, s.listMessages)
+
+	register(s, huma.Operation{
+		OperationID: "adminSendMessage", Method: http.MethodPost, Path: "/v1/admin/conversations/{id}/messages",
+		Summary: "Send a message as any client", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
+		Description: "The app backend sends as from into any conversation, member or not. Into a system conversation " +
+			"the message reaches every subscriber, online now or later through history.",
+	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.adminSendMessage)
+
+	register(s, huma.Operation{
+		OperationID: "broadcast", Method: http.MethodPost, Path: "/v1/admin/broadcasts",
+		Summary: "Broadcast a message", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
+		Description: "With conversationId: stored in that system conversation and delivered to every subscriber. " +
+			"With toAllOnline: true: delivered to every online session, not stored.",
+	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.broadcast)
 }
 
 // register adds an operation with its documented errors: the codes given,
@@ -273,3 +312,107 @@ func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*list
 	page, err := s.opt.Service.History(ctx, principal(ctx), in.ID, req)
 	return &listMessagesOutput{Body: page}, err
 }
+
+type queryInput struct {
+	Where           string `query:"where" maxLength:"16384" doc:"URL-encoded JSON query (see the operation's description)" example:"{\"m\":\"Tom\"}"`
+	Sort            string `query:"sort" maxLength:"256" doc:"Comma list of fields, - for descending (default -lastMessageAt)" example:"-lastMessageAt"`
+	Limit           int    `query:"limit" minimum:"1" maximum:"1000" default:"10" doc:"Page size"`
+	Skip            int    `query:"skip" minimum:"0" maximum:"100000" doc:"Results to skip"`
+	Compact         bool   `query:"compact" doc:"Leave out member lists"`
+	WithLastMessage bool   `query:"withLastMessage" doc:"Include each conversation's newest message"`
+}
+
+type queryOutput struct {
+	Body struct {
+		Results []*handlers.Conversation `json:"results"`
+	}
+}
+
+func (s *Server) queryConversations(ctx context.Context, in *queryInput) (*queryOutput, error) {
+	res, err := s.opt.Service.QueryConversations(ctx, principal(ctx), handlers.QueryRequest{
+		Where: in.Where, Sort: in.Sort, Limit: in.Limit, Skip: in.Skip, Compact: in.Compact, WithLastMessage: in.WithLastMessage,
+	})
+	out := &queryOutput{}
+	out.Body.Results = res
+	return out, err
+}
+
+type updateConversationInput struct {
+	ConversationPath
+	Body handlers.UpdateConversationRequest
+}
+
+func (s *Server) updateConversation(ctx context.Context, in *updateConversationInput) (*conversationBody, error) {
+	conv, err := s.opt.Service.UpdateConversation(ctx, principal(ctx), in.ID, in.Body)
+	return &conversationBody{Body: conv}, err
+}
+
+func (s *Server) mute(ctx context.Context, in *ConversationPath) (*conversationBody, error) {
+	conv, err := s.opt.Service.Mute(ctx, principal(ctx), in.ID, true)
+	return &conversationBody{Body: conv}, err
+}
+
+func (s *Server) unmute(ctx context.Context, in *ConversationPath) (*conversationBody, error) {
+	conv, err := s.opt.Service.Mute(ctx, principal(ctx), in.ID, false)
+	return &conversationBody{Body: conv}, err
+}
+
+// Admin.
+
+type adminSendInput struct {
+	ConversationPath
+	Body struct {
+		handlers.SendRequest
+		From string `json:"from" minLength:"1" maxLength:"64" doc:"The clientId to send as" example:"support"`
+	}
+}
+
+func (s *Server) adminSendMessage(ctx context.Context, in *adminSendInput) (*sentMessage, error) {
+	msg, created, err := s.opt.Service.AdminSend(ctx, principal(ctx), in.ID, in.Body.From, in.Body.SendRequest)
+	if err != nil {
+		return nil, err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	return &sentMessage{Status: status, Body: msg}, nil
+}
+
+type broadcastInput struct {
+	Body handlers.BroadcastRequest
+}
+
+type broadcastOutput struct {
+	Body *handlers.Message
+}
+
+func (s *Server) broadcast(ctx context.Context, in *broadcastInput) (*broadcastOutput, error) {
+	msg, err := s.opt.Service.Broadcast(ctx, principal(ctx), in.Body)
+	return &broadcastOutput{Body: msg}, err
+}
+
+const queryDescription = `Lists conversations matching where, a URL-encoded JSON query in the
+LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+
+Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
+system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
+{"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
+attr.x or bare x (dots walk into nested objects).
+
+Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
+"$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
+nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
+compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
+Comparisons stay within a type: numbers with numbers, strings with strings.
+
+Examples:
+  {"m":"Tom"}                                     conversations Tom is a member of
+  {"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
+  {"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
+  {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+
+sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
+10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
+conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
+names the offending part.`

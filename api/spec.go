@@ -85,6 +85,16 @@ func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
 			},
 		}
 	}
+	if desc, ok := alsoOK[op.OperationID]; ok && op.Responses["200"] == nil {
+		if created := op.Responses["201"]; created != nil {
+			content := make(map[string]*huma.MediaType, len(created.Content))
+			for ct, mt := range created.Content {
+				c := *mt
+				content[ct] = &c
+			}
+			op.Responses["200"] = &huma.Response{Description: desc, Headers: created.Headers, Content: content}
+		}
+	}
 	if ex, ok := requestExamples[op.OperationID]; ok && op.RequestBody != nil {
 		if mt := op.RequestBody.Content["application/json"]; mt != nil {
 			mt.Example = ex
@@ -100,6 +110,13 @@ func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
 			}
 		}
 	}
+}
+
+// alsoOK documents the 200 answer of the operations whose output sets its
+// status: huma documents only their default 201.
+var alsoOK = map[string]string{
+	"createConversation": "unique: true found the existing unique conversation with exactly these members",
+	"sendMessage":        "clientMessageId matched an earlier send of this client in this conversation: the original message; nothing is delivered again",
 }
 
 var errorExamples = map[handlers.Code]string{

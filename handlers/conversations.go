@@ -11,14 +11,45 @@ import (
 	"github.com/parley-im/parley/store"
 )
 
+// Conversation kinds.
+const (
+	KindNormal    = "normal"
+	KindChatRoom  = "chatroom"
+	KindTemporary = "temporary"
+	KindSystem    = "system"
+)
+
+// Temporary conversations (API.md, "Kinds").
+const (
+	MaxTemporaryMembers = 10
+	DefaultTemporaryTTL = 24 * 60 * 60      // seconds
+	MaxTemporaryTTL     = 30 * 24 * 60 * 60 // seconds
+	temporaryIDPrefix   = "_tmp:"
+)
+
+// memberLimit is the most members a conversation of kind may have (0: no limit).
+func memberLimit(kind string) int {
+	switch kind {
+	case KindNormal:
+		return MaxNormalMembers
+	case KindTemporary:
+		return MaxTemporaryMembers
+	}
+	return 0
+}
+
+func memberLimitError(kind string) *Error {
+	return fail(CodeMemberLimit, "a %s conversation has at most %d members", kind, memberLimit(kind))
+}
+
 // CreateConversationRequest is the body of POST /v1/conversations.
 type CreateConversationRequest struct {
-	Members    []string       `json:"members,omitempty" maxItems:"500" doc:"clientIds of the other members; the caller is always a member" example:"[\"Jerry\"]"`
+	Members    []string       `json:"members,omitempty" maxItems:"500" doc:"clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations" example:"[\"Jerry\"]"`
 	Name       string         `json:"name,omitempty" maxLength:"1024" doc:"Display name" example:"Tom & Jerry"`
-	Kind       string         `json:"kind,omitempty" enum:"normal,chatroom,temporary,system" doc:"Conversation kind (default normal)"`
-	Unique     bool           `json:"unique,omitempty" doc:"Return the existing unique normal conversation with exactly this member set instead of creating one"`
+	Kind       string         `json:"kind,omitempty" enum:"normal,chatroom,temporary,system" doc:"Conversation kind (default normal); system needs the master key"`
+	Unique     bool           `json:"unique,omitempty" doc:"Normal conversations: return the existing unique conversation with exactly this member set instead of creating one"`
 	Attributes map[string]any `json:"attributes,omitempty" doc:"Custom attributes" example:"{\"topic\":\"cheese\"}"`
-	TTL        int64          `json:"ttl,omitempty" minimum:"0" doc:"Temporary conversations: time to live in seconds"`
+	TTL        int64          `json:"ttl,omitempty" minimum:"0" doc:"Temporary conversations: time to live in seconds (default 1 day, at most 30 days)"`
 }
 
 // CreateConversation creates a conversation; created is false when unique
@@ -26,10 +57,25 @@ type CreateConversationRequest struct {
 func (s *Service) CreateConversation(ctx context.Context, p Principal, req CreateConversationRequest) (conv *Conversation, created bool, err error) {
 	kind := req.Kind
 	if kind == "" {
-		kind = "normal"
+		kind = KindNormal
 	}
-	if kind != "normal" {
-		return nil, false, fail(CodeOperationNotSupported, "conversations of kind %q are not available yet", kind)
+	switch kind {
+	case KindNormal, KindTemporary:
+	case KindChatRoom, KindSystem:
+		if len(req.Members) > 0 {
+			return nil, false, fail(CodeInvalidRequest, "members: a %s conversation has no member list; clients join it", kind)
+		}
+		if kind == KindSystem && !p.Master {
+			return nil, false, fail(CodeForbidden, "system conversations are created with the master key")
+		}
+	default:
+		return nil, false, fail(CodeInvalidRequest, "kind must be normal, chatroom, temporary or system")
+	}
+	if req.Unique && kind != KindNormal {
+		return nil, false, fail(CodeInvalidRequest, "unique applies to normal conversations only")
+	}
+	if req.TTL != 0 && kind != KindTemporary {
+		return nil, false, fail(CodeInvalidRequest, "ttl applies to temporary conversations only")
 	}
 	if err := checkClientIDs(req.Members, "members"); err != nil {
 		return nil, false, err
@@ -41,22 +87,36 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 	if aerr != nil {
 		return nil, false, aerr
 	}
-	members := append([]string(nil), req.Members...)
-	if !p.Master {
-		members = append(members, p.ClientID)
-	}
-	slices.Sort(members)
-	members = slices.Compact(members)
-	if len(members) == 0 {
-		return nil, false, fail(CodeInvalidRequest, "members: a conversation created with the master key needs at least one member")
-	}
-	if len(members) > MaxNormalMembers {
-		return nil, false, fail(CodeMemberLimit, "a normal conversation has at most %d members", MaxNormalMembers)
+	var members []string
+	if kind == KindNormal || kind == KindTemporary {
+		members = append(members, req.Members...)
+		if !p.Master {
+			members = append(members, p.ClientID)
+		}
+		slices.Sort(members)
+		members = slices.Compact(members)
+		if len(members) == 0 {
+			return nil, false, fail(CodeInvalidRequest, "members: a conversation created with the master key needs at least one member")
+		}
+		if len(members) > memberLimit(kind) {
+			return nil, false, memberLimitError(kind)
+		}
 	}
 	now := s.nowMs()
 	row := &store.Conversation{
 		ID: randomID(), Kind: kind, Name: req.Name, Creator: p.ClientID, Attributes: attrs,
 		Unique: req.Unique, CreatedAt: now, UpdatedAt: now,
+	}
+	if kind == KindTemporary {
+		ttl := req.TTL
+		if ttl == 0 {
+			ttl = DefaultTemporaryTTL
+		}
+		if ttl > MaxTemporaryTTL {
+			return nil, false, fail(CodeInvalidRequest, "ttl: at most %d seconds (30 days)", MaxTemporaryTTL)
+		}
+		expires := now + ttl*1000
+		row.ID, row.TTL, row.ExpiresAt = temporaryIDPrefix+row.ID, &ttl, &expires
 	}
 	var existing string
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
@@ -72,6 +132,9 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 	}, func() {
 		if existing != "" {
 			return
+		}
+		if kind == KindChatRoom && p.SessionID != "" {
+			s.hub.JoinRoom(p.SessionID, p.ClientID, row.ID) // the creator is in the room
 		}
 		for _, m := range members {
 			if m != p.ClientID {
@@ -93,8 +156,8 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 // encodeAttributes checks custom attributes and returns them as JSON.
 func encodeAttributes(attrs map[string]any) (string, *Error) {
 	for k := range attrs {
-		if k == "" || strings.ContainsAny(k, ".$") {
-			return "", fail(CodeInvalidRequest, "attributes: key %q must be non-empty and contain neither '.' nor '$'", k)
+		if err := checkAttributeKey(k); err != nil {
+			return "", err
 		}
 	}
 	if attrs == nil {
@@ -110,6 +173,13 @@ func encodeAttributes(attrs map[string]any) (string, *Error) {
 	return string(b), nil
 }
 
+func checkAttributeKey(k string) *Error {
+	if k == "" || strings.ContainsAny(k, ".$\"\\") || utf8.RuneCountInString(k) > 128 {
+		return fail(CodeInvalidRequest, "attributes: key %q must be 1–128 characters and contain none of . $ \" \\", k)
+	}
+	return nil
+}
+
 // GetConversation returns a conversation as the caller sees it.
 func (s *Service) GetConversation(ctx context.Context, p Principal, id string) (*Conversation, error) {
 	return s.loadConversation(ctx, s.db.R(), id, p)
@@ -120,7 +190,7 @@ func (s *Service) loadConversation(ctx context.Context, r store.Reader, id strin
 	if err != nil {
 		return nil, err
 	}
-	members, err := store.Members(ctx, r, id)
+	members, err := store.MembersOf(ctx, r, id)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +212,30 @@ func (s *Service) findConversation(ctx context.Context, r store.Reader, id strin
 	return row, nil
 }
 
-func toConversation(row *store.Conversation, members []string, p Principal) *Conversation {
+// toConversation renders a conversation for p from its row and member rows.
+// Chat rooms and system conversations show no member list.
+func toConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
 	c := &Conversation{
 		ID: row.ID, Kind: row.Kind, Name: row.Name, Creator: row.Creator, Unique: row.Unique,
 		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, LastMessageAt: row.LastMessageAt,
-		TTL: row.TTL, ExpiresAt: row.ExpiresAt, Members: members,
+		TTL: row.TTL, ExpiresAt: row.ExpiresAt,
+	}
+	listed := row.Kind == KindNormal || row.Kind == KindTemporary
+	if listed && members != nil {
+		c.Members = make([]string, 0, len(members))
+	}
+	for _, m := range members {
+		if listed {
+			c.Members = append(c.Members, m.ClientID)
+		}
+		if m.Muted {
+			if listed {
+				c.MutedMembers = append(c.MutedMembers, m.ClientID)
+			}
+			if m.ClientID == p.ClientID {
+				c.Muted = true
+			}
+		}
 	}
 	if err := json.Unmarshal([]byte(row.Attributes), &c.Attributes); err != nil || c.Attributes == nil {
 		c.Attributes = map[string]any{}
@@ -166,17 +255,18 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, client
 		return nil, err
 	}
 	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
-		if !p.Master {
-			if ok, err := store.IsMember(bg, tx, id, p.ClientID); err != nil || !ok {
-				return nil, orErr(err, errNotAMember)
-			}
+		if row.Kind != KindNormal {
+			return nil, fail(CodeOperationNotSupported, "members cannot be added to a %s conversation", row.Kind)
+		}
+		if err := s.requireMember(tx, row.ID, p); err != nil {
+			return nil, err
 		}
 		added, err := tx.AddMembers(id, clientIDs, s.nowMs())
 		if err != nil || len(added) == 0 {
 			return nil, err
 		}
-		if row.MemberCount+len(added) > MaxNormalMembers {
-			return nil, fail(CodeMemberLimit, "a normal conversation has at most %d members", MaxNormalMembers)
+		if row.MemberCount+len(added) > memberLimit(row.Kind) {
+			return nil, memberLimitError(row.Kind)
 		}
 		all, err := store.Members(bg, tx, id)
 		if err != nil {
@@ -200,10 +290,11 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, cli
 		return nil, err
 	}
 	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
-		if !p.Master {
-			if ok, err := store.IsMember(bg, tx, id, p.ClientID); err != nil || !ok {
-				return nil, orErr(err, errNotAMember)
-			}
+		if row.Kind != KindNormal {
+			return nil, fail(CodeOperationNotSupported, "members cannot be removed from a %s conversation", row.Kind)
+		}
+		if err := s.requireMember(tx, row.ID, p); err != nil {
+			return nil, err
 		}
 		removed, err := tx.RemoveMembers(id, clientIDs)
 		if err != nil || len(removed) == 0 {
@@ -228,19 +319,46 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, cli
 	})
 }
 
-// Join makes the caller a member; every member, the joiner included, gets
-// membersjoined.
+// requireMember fails unless p is a member of the conversation or holds the
+// master key.
+func (s *Service) requireMember(r store.Reader, convID string, p Principal) error {
+	if p.Master {
+		return nil
+	}
+	ok, err := store.IsMember(bg, r, convID, p.ClientID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNotAMember
+	}
+	return nil
+}
+
+// Join makes the caller a member. In a normal conversation every member, the
+// joiner included, gets membersjoined; in a chat room the session takes a
+// seat (leaving any other room); in a system conversation the client
+// subscribes.
 func (s *Service) Join(ctx context.Context, p Principal, id string) (*Conversation, error) {
 	if p.Master {
 		return nil, fail(CodeForbidden, "join acts as a client: log in as one")
 	}
 	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+		switch row.Kind {
+		case KindTemporary:
+			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")
+		case KindChatRoom:
+			return func() { s.hub.JoinRoom(p.SessionID, p.ClientID, id) }, nil
+		}
 		added, err := tx.AddMembers(id, []string{p.ClientID}, s.nowMs())
 		if err != nil || len(added) == 0 {
 			return nil, err
 		}
-		if row.MemberCount+1 > MaxNormalMembers {
-			return nil, fail(CodeMemberLimit, "a normal conversation has at most %d members", MaxNormalMembers)
+		if limit := memberLimit(row.Kind); limit > 0 && row.MemberCount+1 > limit {
+			return nil, memberLimitError(row.Kind)
+		}
+		if row.Kind == KindSystem {
+			return func() {}, nil
 		}
 		all, err := store.Members(bg, tx, id)
 		if err != nil {
@@ -252,19 +370,28 @@ func (s *Service) Join(ctx context.Context, p Principal, id string) (*Conversati
 	})
 }
 
-// Quit removes the caller; the remaining members and the quitter's own
-// sessions get membersleft.
+// Quit removes the caller; in a normal or temporary conversation the
+// remaining members and the caller's own sessions get membersleft.
 func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversation, error) {
 	if p.Master {
 		return nil, fail(CodeForbidden, "quit acts as a client: log in as one")
 	}
 	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+		if row.Kind == KindChatRoom {
+			if !s.hub.InRoom(p.SessionID, id) {
+				return nil, errNotAMember
+			}
+			return func() { s.hub.LeaveRoom(p.SessionID, id) }, nil
+		}
 		removed, err := tx.RemoveMembers(id, []string{p.ClientID})
 		if err != nil {
 			return nil, err
 		}
 		if len(removed) == 0 {
 			return nil, errNotAMember
+		}
+		if row.Kind == KindSystem {
+			return func() {}, nil
 		}
 		rest, err := store.Members(bg, tx, id)
 		if err != nil {
@@ -288,13 +415,10 @@ func (s *Service) changeMembers(ctx context.Context, p Principal, id string,
 		if err != nil {
 			return err
 		}
-		if row.Kind != "normal" {
-			return fail(CodeOperationNotSupported, "membership of %s conversations cannot be changed this way", row.Kind)
-		}
 		if announce, err = change(tx, row); err != nil {
 			return err
 		}
-		if announce != nil {
+		if announce != nil && row.Kind != KindChatRoom {
 			if err := tx.Touch(id, s.nowMs()); err != nil {
 				return err
 			}
@@ -309,11 +433,15 @@ func (s *Service) changeMembers(ctx context.Context, p Principal, id string,
 	return conv, err
 }
 
-// MemberCount counts a conversation's members.
+// MemberCount counts a conversation's members; for a chat room, the clients
+// online in it now.
 func (s *Service) MemberCount(ctx context.Context, p Principal, id string) (int, error) {
 	row, err := s.findConversation(ctx, s.db.R(), id)
 	if err != nil {
 		return 0, err
+	}
+	if row.Kind == KindChatRoom {
+		return s.hub.RoomOnline(id), nil
 	}
 	return row.MemberCount, nil
 }

@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -64,10 +66,15 @@ func ValidateContent(c *Content) (body []byte, err error) {
 	if err := checkClientIDs(c.MentionList, "mentionList"); err != nil {
 		return nil, err
 	}
-	body, jerr := json.Marshal(c)
-	if jerr != nil {
+	// Encoded as sent: json.Marshal's HTML escaping would store "<" as six
+	// bytes and reject texts far below the limit.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if jerr := enc.Encode(c); jerr != nil {
 		return nil, fail(CodeInvalidRequest, "content cannot be encoded: %v", jerr)
 	}
+	body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(body) > MaxContentBytes {
 		return nil, fail(CodeMessageTooLarge, "the encoded content is %d bytes; at most %d are allowed", len(body), MaxContentBytes)
 	}
@@ -91,19 +98,43 @@ func checkFileURL(raw string) *Error {
 	return nil
 }
 
-// Send sends a message. created is false when clientMessageId matched an
-// earlier send: that message comes back and nothing is delivered again.
+// Send sends a message as the caller's session. created is false when
+// clientMessageId matched an earlier send: that message comes back and
+// nothing is delivered again.
 func (s *Service) Send(ctx context.Context, p Principal, convID string, req SendRequest) (msg *Message, created bool, err error) {
 	if p.Master {
-		return nil, false, fail(CodeForbidden, "sending acts as a client: log in as one")
+		return nil, false, fail(CodeForbidden, "the app backend sends with POST /v1/admin/conversations/{id}/messages and a from")
 	}
+	return s.send(ctx, sender{clientID: p.ClientID, sessionID: p.SessionID}, convID, req)
+}
+
+// AdminSend sends a message with the master key as any client, into any
+// conversation, membership or not. Into a system conversation it reaches
+// every subscriber.
+func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from string, req SendRequest) (*Message, bool, error) {
+	if !p.Master {
+		return nil, false, fail(CodeForbidden, "the master key is required")
+	}
+	if !ValidClientID(from) {
+		return nil, false, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
+	}
+	return s.send(ctx, sender{clientID: from, backend: true}, convID, req)
+}
+
+// sender is who sends a message: a client's session, or the app backend
+// speaking as clientID.
+type sender struct {
+	clientID, sessionID string
+	backend             bool
+}
+
+func (s *Service) send(ctx context.Context, from sender, convID string, req SendRequest) (*Message, bool, error) {
 	body, err := ValidateContent(&req.Content)
 	if err != nil {
 		return nil, false, err
 	}
-	switch req.Priority {
-	case "", "normal", "high", "low":
-	default:
+	prio, ok := events.ParsePriority(req.Priority)
+	if !ok {
 		return nil, false, fail(CodeInvalidRequest, "priority must be high, normal or low")
 	}
 	if len(req.ClientMessageID) > MaxClientMessageID {
@@ -113,28 +144,26 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 		return nil, false, fail(CodeOperationNotSupported, "will messages are not available yet")
 	}
 	if req.Transient {
-		return s.sendTransient(ctx, p, convID, req)
+		return s.sendTransient(ctx, from, convID, req, prio)
 	}
-	row := &store.Message{ConversationID: convID, From: p.ClientID, Type: typeOf(&req.Content), Body: string(body)}
+	row := &store.Message{ConversationID: convID, From: from.clientID, Type: typeOf(&req.Content), Body: string(body)}
 	if req.ClientMessageID != "" {
 		row.ClientMessageID = &req.ClientMessageID
 	}
-	var members []string
+	var to audience
 	var dup *store.Message
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		members, dup = nil, nil
+		to, dup = audience{}, nil
 		conv, err := s.findConversation(bg, tx, convID)
 		if err != nil {
 			return err
 		}
-		if conv.Kind != "normal" {
-			return fail(CodeOperationNotSupported, "sending to %s conversations is not available yet", conv.Kind)
+		if to, err = s.audienceOf(tx, conv, from); err != nil {
+			return err
 		}
-		if ok, err := store.IsMember(bg, tx, convID, p.ClientID); err != nil || !ok {
-			return orErr(err, errNotAMember)
-		}
+		row.Private = to.private
 		if row.ClientMessageID != nil {
-			prev, err := tx.MessageByClientID(convID, p.ClientID, *row.ClientMessageID)
+			prev, err := tx.MessageByClientID(convID, from.clientID, *row.ClientMessageID)
 			if err == nil {
 				dup = prev
 				return nil
@@ -144,14 +173,12 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 			}
 		}
 		row.Timestamp = s.nowMs()
-		if err := tx.InsertMessage(row); err != nil {
-			return err
-		}
-		members, err = store.Members(bg, tx, convID)
-		return err
+		return tx.InsertMessage(row)
 	}, func() {
 		if dup == nil {
-			s.deliver(toMessage(row), members, p.SessionID)
+			m := toMessage(row)
+			m.Priority = req.Priority
+			s.deliver(m, to, from.sessionID, prio)
 		}
 	})
 	if err != nil {
@@ -160,35 +187,74 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 	if dup != nil {
 		return toMessage(dup), false, nil
 	}
-	return toMessage(row), true, nil
+	m := toMessage(row)
+	m.Priority = req.Priority
+	return m, true, nil
 }
 
-func (s *Service) sendTransient(ctx context.Context, p Principal, convID string, req SendRequest) (*Message, bool, error) {
+// audience is who a message in a conversation reaches.
+type audience struct {
+	room    string   // a chat room: its seated sessions
+	members []string // otherwise: these clients' sessions
+	private bool     // a client's message to a system conversation: nobody else
+}
+
+// audienceOf checks that from may send into conv and says whom it reaches.
+func (s *Service) audienceOf(r store.Reader, conv *store.Conversation, from sender) (audience, error) {
+	switch {
+	case conv.Kind == KindChatRoom:
+		if !from.backend && !s.hub.InRoom(from.sessionID, conv.ID) {
+			return audience{}, fail(CodeNotAMember, "join the chat room before sending to it")
+		}
+		return audience{room: conv.ID}, nil
+	case !from.backend:
+		if err := s.requireMember(r, conv.ID, Principal{ClientID: from.clientID}); err != nil {
+			return audience{}, err
+		}
+		if conv.Kind == KindSystem {
+			return audience{private: true}, nil
+		}
+	}
+	members, err := store.Members(bg, r, conv.ID)
+	return audience{members: members}, err
+}
+
+func (s *Service) sendTransient(ctx context.Context, from sender, convID string, req SendRequest, prio events.Priority) (*Message, bool, error) {
 	r := s.db.R()
-	if _, err := s.findConversation(ctx, r, convID); err != nil {
+	conv, err := s.findConversation(ctx, r, convID)
+	if err != nil {
 		return nil, false, err
 	}
-	if ok, err := store.IsMember(ctx, r, convID, p.ClientID); err != nil || !ok {
-		return nil, false, orErr(err, errNotAMember)
-	}
-	members, err := store.Members(ctx, r, convID)
+	to, err := s.audienceOf(r, conv, from)
 	if err != nil {
 		return nil, false, err
 	}
 	now := s.nowMs()
 	msg := &Message{
-		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: p.ClientID,
+		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: from.clientID,
 		Content: req.Content, Timestamp: now, Transient: true, Priority: req.Priority,
 	}
-	s.deliver(msg, members, p.SessionID)
+	s.deliver(msg, to, from.sessionID, prio)
 	return msg, true, nil
 }
 
-// deliver publishes a message event to the members' sessions except the
-// sender's own, encoding it once for those it mentions and once for the rest.
-func (s *Service) deliver(m *Message, members []string, senderSession string) {
+// deliver publishes a message event to its audience except the sender's own
+// session, encoding it once for those it mentions and once for the rest.
+func (s *Service) deliver(m *Message, to audience, senderSession string, prio events.Priority) {
+	switch {
+	case to.private:
+		return
+	case to.room != "":
+		ev, err := events.New("message", MessageEvent{ConversationID: m.ConversationID, Message: m})
+		if err != nil {
+			s.log.Error("encode event", "err", err)
+			return
+		}
+		s.hub.PublishRoom(to.room, ev, prio, senderSession)
+		return
+	}
 	var mentioned, others []string
-	for _, id := range members {
+	for _, id := range to.members {
 		if m.MentionAll || containsString(m.MentionList, id) {
 			mentioned = append(mentioned, id)
 		} else {
@@ -258,15 +324,25 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 		return nil, fail(CodeInvalidRequest, "give before or after, not both")
 	}
 	r := s.db.R()
-	if _, err := s.findConversation(ctx, r, convID); err != nil {
+	conv, err := s.findConversation(ctx, r, convID)
+	if err != nil {
 		return nil, err
 	}
-	if !p.Master {
-		if ok, err := store.IsMember(ctx, r, convID, p.ClientID); err != nil || !ok {
-			return nil, orErr(err, errNotAMember)
+	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
+	switch {
+	case p.Master:
+	case conv.Kind == KindChatRoom:
+		if !s.hub.InRoom(p.SessionID, convID) {
+			return nil, fail(CodeNotAMember, "join the chat room to read its history")
+		}
+	default:
+		if err := s.requireMember(r, convID, p); err != nil {
+			return nil, err
+		}
+		if conv.Kind == KindSystem {
+			q.Viewer = p.ClientID // other subscribers' messages are for the backend only
 		}
 	}
-	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
 	for _, c := range []struct {
 		raw  string
 		into *int64

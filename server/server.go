@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/parley-im/parley/api"
@@ -49,10 +50,14 @@ type Server struct {
 	log  *slog.Logger
 	db   *store.DB
 	hub  *events.Hub
+	svc  *handlers.Service
 	api  *api.Server
 	http *http.Server
 	ln   net.Listener
 	done chan error
+
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 }
 
 // Start opens the database and starts serving.
@@ -91,6 +96,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	fmt.Fprintf(cfg.Out, "parley: listening on %s (database %s)\n", s.Addr, cfg.DB)
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.http.Serve(s.ln) }()
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBackground = cancel
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.svc.RunSweeper(bg, time.Minute)
+	}()
 	return s, nil
 }
 
@@ -112,12 +124,12 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace})
-	svc := handlers.New(handlers.Config{
+	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret),
 	}, s.db, s.hub, s.log)
 	s.api = api.New(api.Options{
-		Service: svc, Hub: s.hub, DB: s.db, Log: s.log,
+		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 	})
 	return nil
@@ -136,6 +148,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { done <- s.http.Shutdown(ctx) }()
 	s.hub.Close()
 	err := <-done
+	s.stopBackground()
+	s.background.Wait()
 	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

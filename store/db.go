@@ -84,7 +84,7 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Set("_synchronous", strings.ToUpper(opt.Synchronous))
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
-	write, err := sqlx.Open(driverName, "file:"+path+"?"+q.Encode())
+	write, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	q.Set("_txlock", "deferred")
 	q.Set("_query_only", "on")
-	read, err := sqlx.Open(driverName, "file:"+path+"?"+q.Encode())
+	read, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?"+q.Encode())
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -112,6 +112,12 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	db.w = newWriter(write, opt.MaxBatch)
 	return db, nil
+}
+
+// sqliteURIPath escapes the characters that end or encode the path of an
+// SQLite URI filename, so that every file name opens as itself.
+func sqliteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // Close stops the writer after it has committed everything queued, then
@@ -193,6 +199,7 @@ func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, e
 // the key is unset. The first writer wins, so concurrent starts agree.
 func (db *DB) SettingOrInit(ctx context.Context, key string, init func() string) (value string, created bool, err error) {
 	err = db.Write(ctx, func(tx *Tx) error {
+		value, created = "", false
 		err := tx.Get(&value, "SELECT value FROM settings WHERE key = ?", key)
 		if err == nil {
 			return nil

@@ -55,6 +55,10 @@ var jobPool = sync.Pool{New: func() any { return &job{done: make(chan error, 1)}
 // writer goroutine right after the commit, in commit order: it is where
 // committed changes are announced, so that every observer sees them in the
 // order they were made. after must not block.
+//
+// fn may run more than once: when another write in its batch makes SQLite
+// abort the whole transaction, fn runs again in a new one. So fn must set
+// everything it reports to its caller afresh on each run.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error, after func()) error {
 	w := db.w
 	j := jobPool.Get().(*job)
@@ -129,6 +133,18 @@ func (w *writer) run() {
 }
 
 func (w *writer) commit(batch []*job) {
+	for len(batch) > 0 {
+		batch = w.commitOnce(batch)
+	}
+}
+
+// commitOnce runs batch in one transaction and commits it. It returns the
+// jobs to run again when one of them made SQLite abort the whole
+// transaction (an I/O error, a full disk, an interrupted statement or an
+// OR ROLLBACK conflict roll back more than a savepoint): that job fails, the
+// ones before it lost their changes, and the ones after it must not run
+// outside a transaction, so all but the culprit go again in a new one.
+func (w *writer) commitOnce(batch []*job) (again []*job) {
 	batchSize.Observe(float64(len(batch)))
 	errs := make([]error, len(batch))
 	tx, err := w.db.Beginx()
@@ -136,18 +152,24 @@ func (w *writer) commit(batch []*job) {
 		for _, j := range batch {
 			j.done <- fmt.Errorf("store: begin: %w", err)
 		}
-		return
+		return nil
 	}
 	t := &Tx{tx}
 	for i, j := range batch {
-		errs[i] = runIsolated(t, j.fn)
+		var aborted bool
+		aborted, errs[i] = runIsolated(t, j.fn)
+		if aborted {
+			tx.Rollback() // ends database/sql's transaction; SQLite's is gone already
+			j.done <- errs[i]
+			return append(batch[:i:i], batch[i+1:]...)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
 		for _, j := range batch {
 			j.done <- fmt.Errorf("store: commit: %w", err)
 		}
-		return
+		return nil
 	}
 	for i, j := range batch {
 		if errs[i] == nil && j.after != nil {
@@ -155,13 +177,16 @@ func (w *writer) commit(batch []*job) {
 		}
 		j.done <- errs[i]
 	}
+	return nil
 }
 
 // runIsolated runs fn under a savepoint so that its failure undoes only its
-// own changes, never those of the other writes in the batch.
-func runIsolated(t *Tx, fn func(*Tx) error) (err error) {
+// own changes, never those of the other writes in the batch. aborted reports
+// that the savepoint is gone because SQLite rolled back the whole
+// transaction while fn ran.
+func runIsolated(t *Tx, fn func(*Tx) error) (aborted bool, err error) {
 	if _, err := t.Exec("SAVEPOINT w"); err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -170,7 +195,12 @@ func runIsolated(t *Tx, fn func(*Tx) error) (err error) {
 		if err != nil {
 			t.Exec("ROLLBACK TO w")
 		}
-		t.Exec("RELEASE w")
+		if _, rerr := t.Exec("RELEASE w"); rerr != nil {
+			aborted = true
+			if err == nil {
+				err = fmt.Errorf("store: the write's transaction was aborted: %w", rerr)
+			}
+		}
 	}()
-	return fn(t)
+	return false, fn(t)
 }

@@ -16,6 +16,27 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AdminSendInputBodyPriority.
+const (
+	AdminSendInputBodyPriorityHigh   AdminSendInputBodyPriority = "high"
+	AdminSendInputBodyPriorityLow    AdminSendInputBodyPriority = "low"
+	AdminSendInputBodyPriorityNormal AdminSendInputBodyPriority = "normal"
+)
+
+// Valid indicates whether the value is a known member of the AdminSendInputBodyPriority enum.
+func (e AdminSendInputBodyPriority) Valid() bool {
+	switch e {
+	case AdminSendInputBodyPriorityHigh:
+		return true
+	case AdminSendInputBodyPriorityLow:
+		return true
+	case AdminSendInputBodyPriorityNormal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConversationKind.
 const (
 	ConversationKindChatroom  ConversationKind = "chatroom"
@@ -181,6 +202,107 @@ func (e SendRequestPriority) Valid() bool {
 	}
 }
 
+// AdminSendInputBody defines model for AdminSendInputBody.
+type AdminSendInputBody struct {
+	// Attributes Custom attributes of the message
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+
+	// ClientMessageId Idempotency key: a re-send with the same key returns the original message
+	//
+	// Example: c0ffee-1
+	ClientMessageId *string `json:"clientMessageId,omitempty"`
+
+	// Data Opaque content of an untyped message (no type)
+	Data *string `json:"data,omitempty"`
+
+	// Fields Fields of an application (positive) type
+	Fields *map[string]interface{} `json:"fields,omitempty"`
+	File   *File                   `json:"file,omitempty"`
+
+	// From The clientId to send as
+	//
+	// Example: support
+	From     string    `json:"from"`
+	Location *Location `json:"location,omitempty"`
+
+	// MentionAll Whether everyone is mentioned
+	MentionAll *bool `json:"mentionAll,omitempty"`
+
+	// MentionList clientIds mentioned
+	MentionList *[]string `json:"mentionList,omitempty"`
+
+	// Priority Chat-room delivery priority (default normal)
+	Priority *AdminSendInputBodyPriority `json:"priority,omitempty"`
+
+	// PushData Offline push content
+	PushData *map[string]interface{} `json:"pushData,omitempty"`
+
+	// Receipt Ask for a delivery receipt (one-to-one conversations)
+	Receipt *bool `json:"receipt,omitempty"`
+
+	// Text Text (required for type -1; a caption otherwise)
+	//
+	// Example: Hello Jerry!
+	Text *string `json:"text,omitempty"`
+
+	// Transient Deliver to online members only; never stored
+	Transient *bool `json:"transient,omitempty"`
+
+	// Type -1 text, -2 image, -3 audio, -4 video, -5 location, -6 file, positive: application type; absent: an untyped message carrying data
+	//
+	// Example: -1
+	Type *int64 `json:"type,omitempty"`
+
+	// Will Hold as the session's will message, sent only if the session drops abruptly
+	Will *bool `json:"will,omitempty"`
+}
+
+// AdminSendInputBodyPriority Chat-room delivery priority (default normal)
+type AdminSendInputBodyPriority string
+
+// BroadcastRequest defines model for BroadcastRequest.
+type BroadcastRequest struct {
+	// ConversationId A system conversation: the message is stored in it and reaches every subscriber, online now or later
+	ConversationId *string `json:"conversationId,omitempty"`
+
+	// From Sender clientId shown to recipients (default: system)
+	From    *string `json:"from,omitempty"`
+	Message Content `json:"message"`
+
+	// ToAllOnline Deliver to every online session instead; nothing is stored
+	ToAllOnline *bool `json:"toAllOnline,omitempty"`
+}
+
+// Content defines model for Content.
+type Content struct {
+	// Attributes Custom attributes of the message
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+
+	// Data Opaque content of an untyped message (no type)
+	Data *string `json:"data,omitempty"`
+
+	// Fields Fields of an application (positive) type
+	Fields   *map[string]interface{} `json:"fields,omitempty"`
+	File     *File                   `json:"file,omitempty"`
+	Location *Location               `json:"location,omitempty"`
+
+	// MentionAll Whether everyone is mentioned
+	MentionAll *bool `json:"mentionAll,omitempty"`
+
+	// MentionList clientIds mentioned
+	MentionList *[]string `json:"mentionList,omitempty"`
+
+	// Text Text (required for type -1; a caption otherwise)
+	//
+	// Example: Hello Jerry!
+	Text *string `json:"text,omitempty"`
+
+	// Type -1 text, -2 image, -3 audio, -4 video, -5 location, -6 file, positive: application type; absent: an untyped message carrying data
+	//
+	// Example: -1
+	Type *int64 `json:"type,omitempty"`
+}
+
 // Conversation defines model for Conversation.
 type Conversation struct {
 	// Attributes Custom attributes
@@ -272,10 +394,10 @@ type CreateConversationRequest struct {
 	// Example: {"topic":"cheese"}
 	Attributes *map[string]interface{} `json:"attributes,omitempty"`
 
-	// Kind Conversation kind (default normal)
+	// Kind Conversation kind (default normal); system needs the master key
 	Kind *CreateConversationRequestKind `json:"kind,omitempty"`
 
-	// Members clientIds of the other members; the caller is always a member
+	// Members clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations
 	//
 	// Example: ["Jerry"]
 	Members *[]string `json:"members,omitempty"`
@@ -285,14 +407,14 @@ type CreateConversationRequest struct {
 	// Example: Tom & Jerry
 	Name *string `json:"name,omitempty"`
 
-	// Ttl Temporary conversations: time to live in seconds
+	// Ttl Temporary conversations: time to live in seconds (default 1 day, at most 30 days)
 	Ttl *int64 `json:"ttl,omitempty"`
 
-	// Unique Return the existing unique normal conversation with exactly this member set instead of creating one
+	// Unique Normal conversations: return the existing unique conversation with exactly this member set instead of creating one
 	Unique *bool `json:"unique,omitempty"`
 }
 
-// CreateConversationRequestKind Conversation kind (default normal)
+// CreateConversationRequestKind Conversation kind (default normal); system needs the master key
 type CreateConversationRequestKind string
 
 // ErrorDetail defines model for ErrorDetail.
@@ -516,6 +638,11 @@ type Problem struct {
 // Example: INVALID_REQUEST
 type ProblemCode string
 
+// QueryOutputBody defines model for QueryOutputBody.
+type QueryOutputBody struct {
+	Results *[]Conversation `json:"results"`
+}
+
 // SendRequest defines model for SendRequest.
 type SendRequest struct {
 	// Attributes Custom attributes of the message
@@ -569,6 +696,38 @@ type SendRequest struct {
 // SendRequestPriority Chat-room delivery priority (default normal)
 type SendRequestPriority string
 
+// UpdateConversationRequest defines model for UpdateConversationRequest.
+type UpdateConversationRequest struct {
+	// Attributes Attributes to merge in; a key set to null is removed
+	//
+	// Example: {"old":null,"topic":"mice"}
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+
+	// Name New display name
+	Name *string `json:"name,omitempty"`
+}
+
+// QueryConversationsParams defines parameters for QueryConversations.
+type QueryConversationsParams struct {
+	// Where URL-encoded JSON query (see the operation's description)
+	Where *string `form:"where,omitempty" json:"where,omitempty"`
+
+	// Sort Comma list of fields, - for descending (default -lastMessageAt)
+	Sort *string `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Limit Page size
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Skip Results to skip
+	Skip *int64 `form:"skip,omitempty" json:"skip,omitempty"`
+
+	// Compact Leave out member lists
+	Compact *bool `form:"compact,omitempty" json:"compact,omitempty"`
+
+	// WithLastMessage Include each conversation's newest message
+	WithLastMessage *bool `form:"withLastMessage,omitempty" json:"withLastMessage,omitempty"`
+}
+
 // ListMessagesParams defines parameters for ListMessages.
 type ListMessagesParams struct {
 	// Limit Page size
@@ -596,8 +755,17 @@ type OpenEventStreamParams struct {
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
+// BroadcastJSONRequestBody defines body for Broadcast for application/json ContentType.
+type BroadcastJSONRequestBody = BroadcastRequest
+
+// AdminSendMessageJSONRequestBody defines body for AdminSendMessage for application/json ContentType.
+type AdminSendMessageJSONRequestBody = AdminSendInputBody
+
 // CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
 type CreateConversationJSONRequestBody = CreateConversationRequest
+
+// UpdateConversationJSONRequestBody defines body for UpdateConversation for application/json ContentType.
+type UpdateConversationJSONRequestBody = UpdateConversationRequest
 
 // AddMembersJSONRequestBody defines body for AddMembers for application/json ContentType.
 type AddMembersJSONRequestBody = MembersRequest
@@ -685,6 +853,72 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// BroadcastWithBody Broadcast a message
+	//
+	// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+	BroadcastWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Broadcast Broadcast a message
+	//
+	// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+	Broadcast(ctx context.Context, body BroadcastJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSendMessageWithBody Send a message as any client
+	//
+	// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+	AdminSendMessageWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminSendMessage Send a message as any client
+	//
+	// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+	AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QueryConversations Query conversations
+	//
+	// Lists conversations matching where, a URL-encoded JSON query in the
+	// LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+	//
+	// Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
+	// system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
+	// {"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
+	// attr.x or bare x (dots walk into nested objects).
+	//
+	// Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
+	// "$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
+	// nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
+	// compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
+	// Comparisons stay within a type: numbers with numbers, strings with strings.
+	//
+	// Examples:
+	//   {"m":"Tom"}                                     conversations Tom is a member of
+	//   {"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
+	//   {"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
+	//   {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+	//
+	// sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
+	// 10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
+	// conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
+	// names the offending part.
+	//
+	// Corresponds with GET /v1/conversations (the `QueryConversations` operationId).
+	QueryConversations(ctx context.Context, params *QueryConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateConversationWithBody Create a conversation
 	//
 	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
@@ -707,6 +941,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 	GetConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConversationWithBody Rename a conversation or change its attributes
+	//
+	// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+	UpdateConversationWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConversation Rename a conversation or change its attributes
+	//
+	// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+	UpdateConversation(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinConversation Join a conversation
 	//
@@ -781,12 +1033,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/messages (the `SendMessage` operationId).
 	SendMessage(ctx context.Context, id string, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MuteConversation Mute a conversation
+	//
+	// Stops offline push of the conversation for the caller; it appears in mutedMembers.
+	//
+	// Corresponds with POST /v1/conversations/{id}/mute (the `MuteConversation` operationId).
+	MuteConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// QuitConversation Quit a conversation
 	//
 	// Removes the caller; the remaining members and the caller's own sessions get membersleft.
 	//
 	// Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 	QuitConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnmuteConversation Unmute a conversation
+	//
+	// Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
+	UnmuteConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenEventStream Open the session's event stream
 	//
@@ -835,6 +1099,123 @@ type ClientInterface interface {
 	DeleteCurrentSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// BroadcastWithBody Broadcast a message
+//
+// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+func (c *Client) BroadcastWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBroadcastRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Broadcast Broadcast a message
+//
+// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+func (c *Client) Broadcast(ctx context.Context, body BroadcastJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBroadcastRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSendMessageWithBody Send a message as any client
+//
+// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+func (c *Client) AdminSendMessageWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSendMessageRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminSendMessage Send a message as any client
+//
+// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+func (c *Client) AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminSendMessageRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QueryConversations Query conversations
+//
+// Lists conversations matching where, a URL-encoded JSON query in the
+// LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+//
+// Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
+// system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
+// {"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
+// attr.x or bare x (dots walk into nested objects).
+//
+// Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
+// "$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
+// nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
+// compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
+// Comparisons stay within a type: numbers with numbers, strings with strings.
+//
+// Examples:
+//
+//	{"m":"Tom"}                                     conversations Tom is a member of
+//	{"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
+//	{"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
+//	{"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+//
+// sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
+// 10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
+// conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
+// names the offending part.
+//
+// Corresponds with GET /v1/conversations (the `QueryConversations` operationId).
+func (c *Client) QueryConversations(ctx context.Context, params *QueryConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQueryConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateConversationWithBody Create a conversation
 //
 // Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
@@ -878,6 +1259,44 @@ func (c *Client) CreateConversation(ctx context.Context, body CreateConversation
 // Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 func (c *Client) GetConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConversationWithBody Rename a conversation or change its attributes
+//
+// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+func (c *Client) UpdateConversationWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConversationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConversation Rename a conversation or change its attributes
+//
+// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+func (c *Client) UpdateConversation(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConversationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1051,6 +1470,23 @@ func (c *Client) SendMessage(ctx context.Context, id string, body SendMessageJSO
 	return c.Client.Do(req)
 }
 
+// MuteConversation Mute a conversation
+//
+// Stops offline push of the conversation for the caller; it appears in mutedMembers.
+//
+// Corresponds with POST /v1/conversations/{id}/mute (the `MuteConversation` operationId).
+func (c *Client) MuteConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMuteConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // QuitConversation Quit a conversation
 //
 // Removes the caller; the remaining members and the caller's own sessions get membersleft.
@@ -1058,6 +1494,21 @@ func (c *Client) SendMessage(ctx context.Context, id string, body SendMessageJSO
 // Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 func (c *Client) QuitConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewQuitConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnmuteConversation Unmute a conversation
+//
+// Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
+func (c *Client) UnmuteConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnmuteConversationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1154,6 +1605,207 @@ func (c *Client) DeleteCurrentSession(ctx context.Context, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// NewBroadcastRequest calls the generic Broadcast builder with application/json body
+func NewBroadcastRequest(server string, body BroadcastJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBroadcastRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBroadcastRequestWithBody constructs an http.Request for the Broadcast method, with any body, and a specified content type
+func NewBroadcastRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/broadcasts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminSendMessageRequest calls the generic AdminSendMessage builder with application/json body
+func NewAdminSendMessageRequest(server string, id string, body AdminSendMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminSendMessageRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAdminSendMessageRequestWithBody constructs an http.Request for the AdminSendMessage method, with any body, and a specified content type
+func NewAdminSendMessageRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/conversations/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewQueryConversationsRequest constructs an http.Request for the QueryConversations method
+func NewQueryConversationsRequest(server string, params *QueryConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Where != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "where", *params.Where, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Skip != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "skip", *params.Skip, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Compact != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "compact", *params.Compact, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WithLastMessage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "withLastMessage", *params.WithLastMessage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateConversationRequest calls the generic CreateConversation builder with application/json body
 func NewCreateConversationRequest(server string, body CreateConversationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1224,6 +1876,53 @@ func NewGetConversationRequest(server string, id string) (*http.Request, error) 
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUpdateConversationRequest calls the generic UpdateConversation builder with application/json body
+func NewUpdateConversationRequest(server string, id string, body UpdateConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateConversationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateConversationRequestWithBody constructs an http.Request for the UpdateConversation method, with any body, and a specified content type
+func NewUpdateConversationRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1534,6 +2233,40 @@ func NewSendMessageRequestWithBody(server string, id string, contentType string,
 	return req, nil
 }
 
+// NewMuteConversationRequest constructs an http.Request for the MuteConversation method
+func NewMuteConversationRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/mute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewQuitConversationRequest constructs an http.Request for the QuitConversation method
 func NewQuitConversationRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -1551,6 +2284,40 @@ func NewQuitConversationRequest(server string, id string) (*http.Request, error)
 	}
 
 	operationPath := fmt.Sprintf("/v1/conversations/%s/quit", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnmuteConversationRequest constructs an http.Request for the UnmuteConversation method
+func NewUnmuteConversationRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/unmute", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1760,6 +2527,74 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// BroadcastWithBodyWithResponse Broadcast a message
+	//
+	// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+	BroadcastWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastResponse, error)
+
+	// BroadcastWithResponse Broadcast a message
+	//
+	// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+	BroadcastWithResponse(ctx context.Context, body BroadcastJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastResponse, error)
+
+	// AdminSendMessageWithBodyWithResponse Send a message as any client
+	//
+	// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+	AdminSendMessageWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error)
+
+	// AdminSendMessageWithResponse Send a message as any client
+	//
+	// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+	AdminSendMessageWithResponse(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error)
+
+	// QueryConversationsWithResponse Query conversations
+	//
+	// Lists conversations matching where, a URL-encoded JSON query in the
+	// LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+	//
+	// Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
+	// system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
+	// {"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
+	// attr.x or bare x (dots walk into nested objects).
+	//
+	// Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
+	// "$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
+	// nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
+	// compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
+	// Comparisons stay within a type: numbers with numbers, strings with strings.
+	//
+	// Examples:
+	//   {"m":"Tom"}                                     conversations Tom is a member of
+	//   {"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
+	//   {"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
+	//   {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+	//
+	// sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
+	// 10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
+	// conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
+	// names the offending part.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations (the `QueryConversations` operationId).
+	QueryConversationsWithResponse(ctx context.Context, params *QueryConversationsParams, reqEditors ...RequestEditorFn) (*QueryConversationsResponse, error)
+
 	// CreateConversationWithBodyWithResponse Create a conversation
 	//
 	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
@@ -1784,6 +2619,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 	GetConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
+
+	// UpdateConversationWithBodyWithResponse Rename a conversation or change its attributes
+	//
+	// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+	UpdateConversationWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error)
+
+	// UpdateConversationWithResponse Rename a conversation or change its attributes
+	//
+	// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+	UpdateConversationWithResponse(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error)
 
 	// JoinConversationWithResponse Join a conversation
 	//
@@ -1864,6 +2717,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/messages (the `SendMessage` operationId).
 	SendMessageWithResponse(ctx context.Context, id string, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
+	// MuteConversationWithResponse Mute a conversation
+	//
+	// Stops offline push of the conversation for the caller; it appears in mutedMembers.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/mute (the `MuteConversation` operationId).
+	MuteConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*MuteConversationResponse, error)
+
 	// QuitConversationWithResponse Quit a conversation
 	//
 	// Removes the caller; the remaining members and the caller's own sessions get membersleft.
@@ -1872,6 +2734,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 	QuitConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*QuitConversationResponse, error)
+
+	// UnmuteConversationWithResponse Unmute a conversation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
+	UnmuteConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*UnmuteConversationResponse, error)
 
 	// OpenEventStreamWithResponse Open the session's event stream
 	//
@@ -1924,9 +2793,253 @@ type ClientWithResponsesInterface interface {
 	DeleteCurrentSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteCurrentSessionResponse, error)
 }
 
+type BroadcastResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Message
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r BroadcastResponse) GetJSON201() *Message {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BroadcastResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r BroadcastResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BroadcastResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BroadcastResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BroadcastResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminSendMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Message
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AdminSendMessageResponse) GetJSON201() *Message {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminSendMessageResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminSendMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminSendMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminSendMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminSendMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type QueryConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QueryOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r QueryConversationsResponse) GetJSON200() *QueryOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r QueryConversationsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r QueryConversationsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r QueryConversationsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r QueryConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QueryConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QueryConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QueryConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateConversationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Conversation
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
@@ -1939,6 +3052,11 @@ type CreateConversationResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2063,6 +3181,89 @@ func (r GetConversationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateConversationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConversationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2466,6 +3667,8 @@ func (r ListMessagesResponse) ContentType() string {
 type SendMessageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Message
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
@@ -2482,6 +3685,11 @@ type SendMessageResponse struct {
 	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendMessageResponse) GetJSON200() *Message {
+	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2547,6 +3755,89 @@ func (r SendMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SendMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MuteConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MuteConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MuteConversationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MuteConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MuteConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MuteConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MuteConversationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2630,6 +3921,89 @@ func (r QuitConversationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r QuitConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnmuteConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnmuteConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnmuteConversationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UnmuteConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnmuteConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnmuteConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnmuteConversationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2822,6 +4196,105 @@ func (r DeleteCurrentSessionResponse) ContentType() string {
 	return ""
 }
 
+// BroadcastWithBodyWithResponse Broadcast a message
+//
+// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+func (c *ClientWithResponses) BroadcastWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BroadcastResponse, error) {
+	rsp, err := c.BroadcastWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBroadcastResponse(rsp)
+}
+
+// BroadcastWithResponse Broadcast a message
+//
+// With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/broadcasts (the `Broadcast` operationId).
+func (c *ClientWithResponses) BroadcastWithResponse(ctx context.Context, body BroadcastJSONRequestBody, reqEditors ...RequestEditorFn) (*BroadcastResponse, error) {
+	rsp, err := c.Broadcast(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBroadcastResponse(rsp)
+}
+
+// AdminSendMessageWithBodyWithResponse Send a message as any client
+//
+// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+func (c *ClientWithResponses) AdminSendMessageWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error) {
+	rsp, err := c.AdminSendMessageWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSendMessageResponse(rsp)
+}
+
+// AdminSendMessageWithResponse Send a message as any client
+//
+// The app backend sends as from into any conversation, member or not. Into a system conversation the message reaches every subscriber, online now or later through history.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
+func (c *ClientWithResponses) AdminSendMessageWithResponse(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error) {
+	rsp, err := c.AdminSendMessage(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminSendMessageResponse(rsp)
+}
+
+// QueryConversationsWithResponse Query conversations
+//
+// Lists conversations matching where, a URL-encoded JSON query in the
+// LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+//
+// Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
+// system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
+// {"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
+// attr.x or bare x (dots walk into nested objects).
+//
+// Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
+// "$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
+// nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
+// compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
+// Comparisons stay within a type: numbers with numbers, strings with strings.
+//
+// Examples:
+//
+//	{"m":"Tom"}                                     conversations Tom is a member of
+//	{"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
+//	{"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
+//	{"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+//
+// sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
+// 10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
+// conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
+// names the offending part.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations (the `QueryConversations` operationId).
+func (c *ClientWithResponses) QueryConversationsWithResponse(ctx context.Context, params *QueryConversationsParams, reqEditors ...RequestEditorFn) (*QueryConversationsResponse, error) {
+	rsp, err := c.QueryConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQueryConversationsResponse(rsp)
+}
+
 // CreateConversationWithBodyWithResponse Create a conversation
 //
 // Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
@@ -2863,6 +4336,36 @@ func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseGetConversationResponse(rsp)
+}
+
+// UpdateConversationWithBodyWithResponse Rename a conversation or change its attributes
+//
+// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+func (c *ClientWithResponses) UpdateConversationWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error) {
+	rsp, err := c.UpdateConversationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConversationResponse(rsp)
+}
+
+// UpdateConversationWithResponse Rename a conversation or change its attributes
+//
+// Sets the name and merges attributes (an attribute set to null is removed). Members only (chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
+func (c *ClientWithResponses) UpdateConversationWithResponse(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error) {
+	rsp, err := c.UpdateConversation(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConversationResponse(rsp)
 }
 
 // JoinConversationWithResponse Join a conversation
@@ -2998,6 +4501,21 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id st
 	return ParseSendMessageResponse(rsp)
 }
 
+// MuteConversationWithResponse Mute a conversation
+//
+// Stops offline push of the conversation for the caller; it appears in mutedMembers.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/mute (the `MuteConversation` operationId).
+func (c *ClientWithResponses) MuteConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*MuteConversationResponse, error) {
+	rsp, err := c.MuteConversation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMuteConversationResponse(rsp)
+}
+
 // QuitConversationWithResponse Quit a conversation
 //
 // Removes the caller; the remaining members and the caller's own sessions get membersleft.
@@ -3011,6 +4529,19 @@ func (c *ClientWithResponses) QuitConversationWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseQuitConversationResponse(rsp)
+}
+
+// UnmuteConversationWithResponse Unmute a conversation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
+func (c *ClientWithResponses) UnmuteConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*UnmuteConversationResponse, error) {
+	rsp, err := c.UnmuteConversation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnmuteConversationResponse(rsp)
 }
 
 // OpenEventStreamWithResponse Open the session's event stream
@@ -3087,6 +4618,203 @@ func (c *ClientWithResponses) DeleteCurrentSessionWithResponse(ctx context.Conte
 	return ParseDeleteCurrentSessionResponse(rsp)
 }
 
+// ParseBroadcastResponse parses an HTTP response from a BroadcastWithResponse call
+func ParseBroadcastResponse(rsp *http.Response) (*BroadcastResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BroadcastResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminSendMessageResponse parses an HTTP response from a AdminSendMessageWithResponse call
+func ParseAdminSendMessageResponse(rsp *http.Response) (*AdminSendMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminSendMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseQueryConversationsResponse parses an HTTP response from a QueryConversationsWithResponse call
+func ParseQueryConversationsResponse(rsp *http.Response) (*QueryConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QueryConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QueryOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateConversationResponse parses an HTTP response from a CreateConversationWithResponse call
 func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3101,6 +4829,13 @@ func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Conversation
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3189,6 +4924,74 @@ func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConversationResponse parses an HTTP response from a UpdateConversationWithResponse call
+func ParseUpdateConversationResponse(rsp *http.Response) (*UpdateConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
@@ -3535,6 +5338,13 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Message
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3596,6 +5406,74 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 	return response, nil
 }
 
+// ParseMuteConversationResponse parses an HTTP response from a MuteConversationWithResponse call
+func ParseMuteConversationResponse(rsp *http.Response) (*MuteConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MuteConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseQuitConversationResponse parses an HTTP response from a QuitConversationWithResponse call
 func ParseQuitConversationResponse(rsp *http.Response) (*QuitConversationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3605,6 +5483,74 @@ func ParseQuitConversationResponse(rsp *http.Response) (*QuitConversationRespons
 	}
 
 	response := &QuitConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnmuteConversationResponse parses an HTTP response from a UnmuteConversationWithResponse call
+func ParseUnmuteConversationResponse(rsp *http.Response) (*UnmuteConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnmuteConversationResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

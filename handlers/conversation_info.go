@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/store"
+)
+
+// UpdateConversationRequest is the body of PATCH /v1/conversations/{id}.
+type UpdateConversationRequest struct {
+	Name       *string        `json:"name,omitempty" maxLength:"1024" doc:"New display name"`
+	Attributes map[string]any `json:"attributes,omitempty" doc:"Attributes to merge in; a key set to null is removed" example:"{\"topic\":\"mice\",\"old\":null}"`
+}
+
+// InfoUpdatedEvent tells members that a conversation's name or attributes
+// changed; it carries the state after the change.
+type InfoUpdatedEvent struct {
+	ConversationID string         `json:"conversationId"`
+	Attributes     map[string]any `json:"attributes"`
+	Name           string         `json:"name"`
+	UpdatedBy      string         `json:"updatedBy"`
+}
+
+// UpdateConversation renames a conversation and merges attributes into it
+// (null removes a key). Members of normal conversations, seated sessions of
+// chat rooms and the master key may; everyone concerned gets infoupdated.
+func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string, req UpdateConversationRequest) (*Conversation, error) {
+	if req.Name != nil && utf8.RuneCountInString(*req.Name) > MaxConversationName {
+		return nil, fail(CodeInvalidRequest, "name is longer than %d characters", MaxConversationName)
+	}
+	for k := range req.Attributes {
+		if err := checkAttributeKey(k); err != nil {
+			return nil, err
+		}
+	}
+	var conv *Conversation
+	var announce func()
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		conv, announce = nil, nil
+		row, err := s.findConversation(bg, tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case row.Kind == KindTemporary:
+			return fail(CodeOperationNotSupported, "temporary conversations cannot be changed")
+		case p.Master:
+		case row.Kind == KindSystem:
+			return fail(CodeForbidden, "system conversations are changed with the master key")
+		case row.Kind == KindChatRoom:
+			if row.Creator != p.ClientID && !s.hub.InRoom(p.SessionID, id) {
+				return fail(CodeNotAMember, "join the chat room to change it")
+			}
+		default:
+			if err := s.requireMember(tx, id, p); err != nil {
+				return err
+			}
+		}
+		attrs := map[string]any{}
+		if err := json.Unmarshal([]byte(row.Attributes), &attrs); err != nil || attrs == nil {
+			attrs = map[string]any{}
+		}
+		for k, v := range req.Attributes {
+			if v == nil {
+				delete(attrs, k)
+			} else {
+				attrs[k] = v
+			}
+		}
+		encoded, aerr := encodeAttributes(attrs)
+		if aerr != nil {
+			return aerr
+		}
+		name := row.Name
+		if req.Name != nil {
+			name = *req.Name
+		}
+		if err := tx.UpdateInfo(id, name, encoded, s.nowMs()); err != nil {
+			return err
+		}
+		if conv, err = s.loadConversation(bg, tx, id, p); err != nil {
+			return err
+		}
+		data := InfoUpdatedEvent{ConversationID: id, Attributes: conv.Attributes, Name: name, UpdatedBy: p.ClientID}
+		if row.Kind == KindChatRoom {
+			announce = func() {
+				if ev, err := events.New("infoupdated", data); err == nil {
+					s.hub.PublishRoom(id, ev, events.PriorityHigh, "")
+				}
+			}
+			return nil
+		}
+		members, err := store.Members(bg, tx, id)
+		announce = func() { s.publish("infoupdated", data, members, "") }
+		return err
+	}, func() {
+		if announce != nil {
+			announce()
+		}
+	})
+	return conv, err
+}
+
+// Mute stops (or, with muted false, restarts) offline push of a
+// conversation for the caller.
+func (s *Service) Mute(ctx context.Context, p Principal, id string, muted bool) (*Conversation, error) {
+	if p.Master {
+		return nil, fail(CodeForbidden, "mute acts as a client: log in as one")
+	}
+	var conv *Conversation
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		conv = nil
+		row, err := s.findConversation(bg, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Kind == KindTemporary || row.Kind == KindChatRoom {
+			return fail(CodeOperationNotSupported, "%s conversations cannot be muted", row.Kind)
+		}
+		ok, err := tx.SetMuted(id, p.ClientID, muted)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNotAMember
+		}
+		conv, err = s.loadConversation(bg, tx, id, p)
+		return err
+	}, nil)
+	return conv, err
+}

@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/parley-im/parley/store"
+)
+
+// Query limits (API.md, "Conversations").
+const (
+	DefaultQueryLimit = 10
+	MaxQueryLimit     = 1000
+	MaxQuerySkip      = 100_000
+)
+
+// QueryRequest is a conversation query.
+type QueryRequest struct {
+	Where           string
+	Sort            string
+	Limit, Skip     int
+	Compact         bool
+	WithLastMessage bool
+}
+
+// QueryConversations lists the conversations matching a where query.
+// Temporary conversations are never listed.
+func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) ([]*Conversation, error) {
+	if req.Limit == 0 {
+		req.Limit = DefaultQueryLimit
+	}
+	if req.Limit < 1 || req.Limit > MaxQueryLimit {
+		return nil, fail(CodeInvalidRequest, "limit must be between 1 and %d", MaxQueryLimit)
+	}
+	if req.Skip < 0 || req.Skip > MaxQuerySkip {
+		return nil, fail(CodeInvalidRequest, "skip must be between 0 and %d", MaxQuerySkip)
+	}
+	where, err := store.CompileWhere([]byte(req.Where))
+	if err != nil {
+		return nil, asQueryError(err)
+	}
+	order, orderArgs, err := store.CompileSort(req.Sort)
+	if err != nil {
+		return nil, asQueryError(err)
+	}
+	r := s.db.R()
+	rows, err := store.QueryConversations(ctx, r, store.ConversationQuery{
+		Where: where, Order: order, OrderArgs: orderArgs, Limit: req.Limit, Skip: req.Skip,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	// Member rows are read even when compact: they tell the caller's mute.
+	members, err := store.MembersOf(ctx, r, ids...)
+	if err != nil {
+		return nil, err
+	}
+	byConv := make(map[string][]store.Member, len(rows))
+	for _, m := range members {
+		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+	}
+	var last map[string]*store.Message
+	if req.WithLastMessage {
+		if last, err = store.LastMessages(ctx, r, ids); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*Conversation, len(rows))
+	for i := range rows {
+		c := toConversation(&rows[i], byConv[rows[i].ID], p)
+		if req.Compact {
+			c.Members, c.MutedMembers = nil, nil
+		}
+		if m := last[rows[i].ID]; m != nil {
+			c.LastMessage = toMessage(m)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func asQueryError(err error) error {
+	var qe *store.QueryError
+	if errors.As(err, &qe) {
+		return fail(CodeInvalidQuery, "%s", qe.Detail)
+	}
+	return err
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -22,6 +23,7 @@ type config struct {
 	SessionTTL   time.Duration
 	Heartbeat    time.Duration
 	LogLevel     string
+	Pprof        string
 }
 
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
@@ -38,6 +40,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -68,6 +71,19 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 {
 		return nil, fmt.Errorf("offline-grace, session-ttl and heartbeat must be positive")
+	}
+	if c.DB == "" {
+		// SQLite would open a temporary database and lose everything on exit.
+		return nil, fmt.Errorf("db must name a file")
+	}
+	switch c.DBSync {
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("db-sync must be full or normal, not %q", c.DBSync)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log-level must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	return c, nil
 }

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -63,6 +65,9 @@ func serve(ctx context.Context, cfg *config) error {
 		return fmt.Errorf("log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.Pprof != "" {
+		servePprof(cfg.Pprof, log)
+	}
 	srv, err := server.Start(ctx, server.Config{
 		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AuthMode: cfg.AuthMode,
 		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), DBSync: cfg.DBSync,
@@ -84,4 +89,21 @@ func serve(ctx context.Context, cfg *config) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles on their own listener, never on the
+// API's address: profiling is opt-in and meant for loopback.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		log.Info("pprof listening", "addr", addr)
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			log.Error("pprof", "err", err)
+		}
+	}()
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+// TestConfigDefaults checks the defaults of API.md's "Running" table.
+func TestConfigDefaults(t *testing.T) {
+	c, err := parseConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config{
+		Addr:         ":8080",
+		DB:           "./data/parley.db",
+		AppID:        "parley",
+		MasterKey:    "", // generated on first start
+		AuthMode:     "open",
+		OfflineGrace: 10 * time.Second,
+		CORSOrigins:  "*",
+		DBSync:       "full",
+		SessionTTL:   7 * 24 * time.Hour,
+		Heartbeat:    15 * time.Second,
+		LogLevel:     "info",
+	}
+	got := *c
+	got.Pprof = "" // not part of the contract's table
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
+	}
+	if o := c.corsOrigins(); !reflect.DeepEqual(o, []string{"*"}) {
+		t.Errorf("default CORS origins %q, want [*]", o)
+	}
+}
+
+func TestConfigFlagsAndEnv(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(*config) any // the value under test
+		want  any
+	}{
+		// Every setting of the contract's table, by environment and by flag.
+		{"PARLEY_ADDR", nil, map[string]string{"PARLEY_ADDR": "127.0.0.1:9000"}, func(c *config) any { return c.Addr }, "127.0.0.1:9000"},
+		{"-addr", []string{"-addr", ":9001"}, nil, func(c *config) any { return c.Addr }, ":9001"},
+		{"PARLEY_DB", nil, map[string]string{"PARLEY_DB": "/var/lib/parley/p.db"}, func(c *config) any { return c.DB }, "/var/lib/parley/p.db"},
+		{"-db", []string{"-db=x.db"}, nil, func(c *config) any { return c.DB }, "x.db"},
+		{"PARLEY_APP_ID", nil, map[string]string{"PARLEY_APP_ID": "myapp"}, func(c *config) any { return c.AppID }, "myapp"},
+		{"-app-id", []string{"--app-id", "other"}, nil, func(c *config) any { return c.AppID }, "other"},
+		{"PARLEY_MASTER_KEY", nil, map[string]string{"PARLEY_MASTER_KEY": "s3cret"}, func(c *config) any { return c.MasterKey }, "s3cret"},
+		{"-master-key", []string{"-master-key", "k"}, nil, func(c *config) any { return c.MasterKey }, "k"},
+		{"PARLEY_AUTH_MODE", nil, map[string]string{"PARLEY_AUTH_MODE": "signature"}, func(c *config) any { return c.AuthMode }, "signature"},
+		{"-auth-mode", []string{"-auth-mode", "jwt"}, nil, func(c *config) any { return c.AuthMode }, "jwt"},
+		{"PARLEY_OFFLINE_GRACE", nil, map[string]string{"PARLEY_OFFLINE_GRACE": "1m30s"}, func(c *config) any { return c.OfflineGrace }, 90 * time.Second},
+		{"-offline-grace", []string{"-offline-grace", "250ms"}, nil, func(c *config) any { return c.OfflineGrace }, 250 * time.Millisecond},
+		{"PARLEY_CORS_ORIGINS", nil, map[string]string{"PARLEY_CORS_ORIGINS": "https://a.example, https://b.example,,"},
+			func(c *config) any { return c.corsOrigins() }, []string{"https://a.example", "https://b.example"}},
+		{"-cors-origins", []string{"-cors-origins", "https://c.example"}, nil, func(c *config) any { return c.corsOrigins() }, []string{"https://c.example"}},
+		{"PARLEY_DB_SYNC", nil, map[string]string{"PARLEY_DB_SYNC": "normal"}, func(c *config) any { return c.DBSync }, "normal"},
+		{"PARLEY_SESSION_TTL", nil, map[string]string{"PARLEY_SESSION_TTL": "1h"}, func(c *config) any { return c.SessionTTL }, time.Hour},
+		{"PARLEY_HEARTBEAT", nil, map[string]string{"PARLEY_HEARTBEAT": "5s"}, func(c *config) any { return c.Heartbeat }, 5 * time.Second},
+		{"PARLEY_LOG_LEVEL", nil, map[string]string{"PARLEY_LOG_LEVEL": "debug"}, func(c *config) any { return c.LogLevel }, "debug"},
+
+		// The flag wins over the environment.
+		{"flag over env: addr", []string{"-addr", ":1"}, map[string]string{"PARLEY_ADDR": ":2"}, func(c *config) any { return c.Addr }, ":1"},
+		{"flag over env: duration", []string{"-offline-grace=3s"}, map[string]string{"PARLEY_OFFLINE_GRACE": "4s"}, func(c *config) any { return c.OfflineGrace }, 3 * time.Second},
+		{"flag over env: explicit empty master key", []string{"-master-key="}, map[string]string{"PARLEY_MASTER_KEY": "from-env"}, func(c *config) any { return c.MasterKey }, ""},
+		{"flag over a bad env value", []string{"-offline-grace=3s"}, map[string]string{"PARLEY_OFFLINE_GRACE": "soon"}, func(c *config) any { return c.OfflineGrace }, 3 * time.Second},
+		{"flag over env: auth mode", []string{"-auth-mode", "open"}, map[string]string{"PARLEY_AUTH_MODE": "jwt"}, func(c *config) any { return c.AuthMode }, "open"},
+
+		// The environment fills in only the flags not given.
+		{"env beside another flag", []string{"-addr", ":1"}, map[string]string{"PARLEY_DB": "e.db"}, func(c *config) any { return c.Addr + " " + c.DB }, ":1 e.db"},
+		{"empty env is unset", nil, map[string]string{"PARLEY_ADDR": ""}, func(c *config) any { return c.Addr }, ":8080"},
+		{"unrelated env ignored", nil, map[string]string{"ADDR": ":1", "parley_addr": ":2", "PARLEY_ADDRESS": ":3"}, func(c *config) any { return c.Addr }, ":8080"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.check(c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // substring of the error
+	}{
+		{"unknown flag", []string{"-nope"}, nil, "nope"},
+		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+		{"auth mode flag", []string{"-auth-mode", "none"}, nil, "auth-mode"},
+		{"auth mode env", nil, map[string]string{"PARLEY_AUTH_MODE": "OPEN"}, "auth-mode"},
+		{"duration flag", []string{"-offline-grace", "ten"}, nil, "offline-grace"},
+		{"duration env names the variable", nil, map[string]string{"PARLEY_OFFLINE_GRACE": "10"}, "PARLEY_OFFLINE_GRACE"},
+		{"zero grace", []string{"-offline-grace", "0s"}, nil, "positive"},
+		{"negative session ttl env", nil, map[string]string{"PARLEY_SESSION_TTL": "-1h"}, "positive"},
+		{"zero heartbeat", []string{"-heartbeat=0"}, nil, "positive"},
+		{"db sync flag", []string{"-db-sync", "off"}, nil, "db-sync"},
+		{"db sync env", nil, map[string]string{"PARLEY_DB_SYNC": "FULL "}, "db-sync"},
+		{"log level", []string{"-log-level", "loud"}, nil, "log-level"},
+		{"empty db", []string{"-db", ""}, nil, "db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, env(tt.env))
+			if err == nil {
+				t.Fatalf("accepted: %+v", c)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigHelp(t *testing.T) {
+	if _, err := parseConfig([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}

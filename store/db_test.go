@@ -1,0 +1,230 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// latestMigration is the version of the newest embedded migration.
+func latestMigration(t *testing.T) int {
+	t.Helper()
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no embedded migrations: %v", err)
+	}
+	latest := 0
+	for _, e := range entries {
+		var v int
+		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err != nil {
+			t.Fatalf("migration %s: %v", e.Name(), err)
+		}
+		latest = max(latest, v)
+	}
+	return latest
+}
+
+func TestOpenAppliesMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "dir", "m.db") // directories are created
+	latest := latestMigration(t)
+	for round := range 2 { // a fresh file, then the same file again
+		db, err := Open(path, Options{})
+		if err != nil {
+			t.Fatalf("open #%d: %v", round+1, err)
+		}
+		var version int
+		if err := db.read.Get(&version, "PRAGMA user_version"); err != nil {
+			t.Fatal(err)
+		}
+		if version != latest {
+			t.Errorf("open #%d: user_version %d, want %d", round+1, version, latest)
+		}
+		for _, table := range []string{"settings", "sessions", "conversations", "members", "messages"} {
+			var n int
+			if err := db.read.Get(&n, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", table); err != nil || n != 1 {
+				t.Errorf("open #%d: table %s missing (%v)", round+1, table, err)
+			}
+		}
+		for _, pragma := range []struct{ name, want string }{
+			{"journal_mode", "wal"},
+			{"foreign_keys", "1"},
+			{"synchronous", "2"}, // FULL by default
+		} {
+			var got string
+			if err := db.write.Get(&got, "PRAGMA "+pragma.name); err != nil || got != pragma.want {
+				t.Errorf("PRAGMA %s = %q (%v), want %q", pragma.name, got, err, pragma.want)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "future.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	future := latestMigration(t) + 1
+	raw, err := sqlx.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", future)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	db, err = Open(path, Options{})
+	if err == nil {
+		db.Close()
+		t.Fatalf("opened a database of schema version %d with a build that knows %d", future, future-1)
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("error %q does not say the database is newer", err)
+	}
+}
+
+func TestOpenOptions(t *testing.T) {
+	for _, tt := range []struct {
+		sync     string
+		wantErr  bool
+		wantSync string
+	}{
+		{"", false, "2"},
+		{"full", false, "2"},
+		{"normal", false, "1"},
+		{"off", true, ""},
+		{"FULL", true, ""},
+		{"extra", true, ""},
+	} {
+		t.Run("sync="+tt.sync, func(t *testing.T) {
+			db, err := Open(filepath.Join(t.TempDir(), "o.db"), Options{Synchronous: tt.sync})
+			if tt.wantErr {
+				if err == nil {
+					db.Close()
+					t.Fatalf("Synchronous %q accepted", tt.sync)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var got string
+			if err := db.write.Get(&got, "PRAGMA synchronous"); err != nil || got != tt.wantSync {
+				t.Errorf("PRAGMA synchronous = %q (%v), want %q", got, err, tt.wantSync)
+			}
+		})
+	}
+}
+
+func TestReadPoolIsReadOnly(t *testing.T) {
+	db := openTestDB(t, Options{})
+	if _, err := db.read.Exec("INSERT INTO settings(key, value) VALUES ('x', 'y')"); err == nil {
+		t.Fatal("the read pool accepted a write")
+	}
+}
+
+func TestSettingOrInit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.Setting(ctx, "k"); ok || err != nil {
+		t.Fatalf("unset key: ok=%v err=%v", ok, err)
+	}
+	var inits atomic.Int32
+	init := func() string { return fmt.Sprintf("value-%d", inits.Add(1)) }
+
+	v1, created1, err := db.SettingOrInit(ctx, "k", init)
+	if err != nil || !created1 || v1 != "value-1" {
+		t.Fatalf("first call: %q created=%v err=%v, want value-1 created", v1, created1, err)
+	}
+	v2, created2, err := db.SettingOrInit(ctx, "k", init)
+	if err != nil || created2 || v2 != v1 {
+		t.Fatalf("second call: %q created=%v err=%v, want %q not created", v2, created2, err, v1)
+	}
+	if got, ok, err := db.Setting(ctx, "k"); !ok || err != nil || got != v1 {
+		t.Fatalf("Setting: %q ok=%v err=%v", got, ok, err)
+	}
+
+	// Concurrent first calls of another key agree on one value, created once.
+	var wg sync.WaitGroup
+	values := make([]string, 32)
+	created := make([]bool, 32)
+	for i := range values {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			values[i], created[i], err = db.SettingOrInit(ctx, "shared", init)
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	nCreated := 0
+	for i := range values {
+		if values[i] != values[0] {
+			t.Errorf("concurrent calls disagree: %q and %q", values[0], values[i])
+		}
+		if created[i] {
+			nCreated++
+		}
+	}
+	if nCreated != 1 {
+		t.Errorf("%d concurrent calls say they created the value, want 1", nCreated)
+	}
+	if n := inits.Load(); n != 2 {
+		t.Errorf("init ran %d times, want 2 (once per key)", n)
+	}
+	db.Close()
+
+	// The value survives a restart and is not created again.
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v3, created3, err := db.SettingOrInit(ctx, "k", func() string { return "other" })
+	if err != nil || created3 || v3 != v1 {
+		t.Fatalf("after reopening: %q created=%v err=%v, want %q not created", v3, created3, err, v1)
+	}
+}
+
+func TestOpenAnyFileName(t *testing.T) {
+	for _, name := range []string{"plain.db", "with space.db", "100%.db", "a%20b.db", "a#b.db", "a?b.db", "数据.db"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := Open(filepath.Join(dir, name), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mode string
+			if err := db.write.Get(&mode, "PRAGMA journal_mode"); err != nil || mode != "wal" {
+				t.Errorf("journal_mode %q (%v), want wal", mode, err)
+			}
+			db.Close()
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				entries, _ := os.ReadDir(dir)
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("database not created under its own name: %v; the directory holds %q", err, names)
+			}
+		})
+	}
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// seedConversation stores conversation id with n messages; message i
+// (1-based) has type -2 when i is a multiple of 3, else -1, and body "m<i>".
+// It returns the message ids by index (ids[0] unused).
+func seedConversation(t *testing.T, db *DB, id string, n int, ts int64) []int64 {
+	t.Helper()
+	ids := make([]int64, n+1)
+	err := db.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertConversation(&Conversation{ID: id, Kind: "normal", Attributes: "{}", CreatedAt: ts, UpdatedAt: ts}, []string{"tom", "jerry"}); err != nil {
+			return err
+		}
+		for i := 1; i <= n; i++ {
+			typ := -1
+			if i%3 == 0 {
+				typ = -2
+			}
+			m := &Message{ConversationID: id, From: "tom", Type: typ, Body: fmt.Sprintf("m%d", i), Timestamp: ts + int64(i)}
+			if err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+			ids[i] = m.MID
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestHistory(t *testing.T) {
+	db := openTestDB(t, Options{})
+	const ts = 1_790_000_000_000
+	ids := seedConversation(t, db, "c1", 10, ts)
+	seedConversation(t, db, "c2", 5, ts) // must never show up in c1's history
+	typ := func(v int) *int { return &v }
+
+	tests := []struct {
+		name  string
+		q     HistoryQuery
+		want  []int // message indexes, ascending; includes the extra row
+		extra bool  // whether the result holds limit+1 rows
+	}{
+		{"newest page", HistoryQuery{Limit: 3}, []int{7, 8, 9, 10}, true},
+		{"newest page, all fit", HistoryQuery{Limit: 10}, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
+		{"newest page, more than all", HistoryQuery{Limit: 50}, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false},
+		{"limit 1", HistoryQuery{Limit: 1}, []int{9, 10}, true},
+		{"before", HistoryQuery{Before: ids[5], Limit: 2}, []int{2, 3, 4}, true},
+		{"before, reaching the start", HistoryQuery{Before: ids[3], Limit: 2}, []int{1, 2}, false},
+		{"before, exactly the rest", HistoryQuery{Before: ids[4], Limit: 3}, []int{1, 2, 3}, false},
+		{"before the first", HistoryQuery{Before: ids[1], Limit: 5}, []int{}, false},
+		{"after", HistoryQuery{After: ids[5], Limit: 2}, []int{6, 7, 8}, true},
+		{"after, reaching the end", HistoryQuery{After: ids[8], Limit: 2}, []int{9, 10}, false},
+		{"after the last", HistoryQuery{After: ids[10], Limit: 5}, []int{}, false},
+		{"after, one short of the end", HistoryQuery{After: ids[7], Limit: 2}, []int{8, 9, 10}, true},
+		{"type filter", HistoryQuery{Type: typ(-2), Limit: 2}, []int{3, 6, 9}, true},
+		{"type filter, all fit", HistoryQuery{Type: typ(-2), Limit: 3}, []int{3, 6, 9}, false},
+		{"type filter before", HistoryQuery{Type: typ(-1), Before: ids[7], Limit: 2}, []int{2, 4, 5}, true},
+		{"type filter after", HistoryQuery{Type: typ(-1), After: ids[2], Limit: 3}, []int{4, 5, 7, 8}, true},
+		{"type with no messages", HistoryQuery{Type: typ(5), Limit: 3}, []int{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.ConversationID = "c1"
+			got, err := History(ctx, db.R(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Fatal("nil slice; want an empty one for an empty page")
+			}
+			gotIdx := []int{}
+			for _, m := range got {
+				if m.ConversationID != "c1" {
+					t.Fatalf("message of %s in c1's history", m.ConversationID)
+				}
+				i := slices.Index(ids, m.MID)
+				if i < 1 || m.Body != fmt.Sprintf("m%d", i) {
+					t.Fatalf("unexpected message %+v", m)
+				}
+				gotIdx = append(gotIdx, i)
+			}
+			if !slices.Equal(gotIdx, tt.want) {
+				t.Errorf("got messages %v, want %v", gotIdx, tt.want)
+			}
+			if extra := len(got) > q.Limit; extra != tt.extra {
+				t.Errorf("%d rows for limit %d: extra row %v, want %v", len(got), q.Limit, extra, tt.extra)
+			}
+		})
+	}
+}
+
+func TestInsertMessage(t *testing.T) {
+	db := openTestDB(t, Options{})
+	const ts = 1_790_000_000_000
+	ids := seedConversation(t, db, "c", 5, ts)
+	for i := 2; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("message ids not increasing: %d then %d", ids[i-1], ids[i])
+		}
+	}
+	// A clock that steps back still gives increasing ids.
+	var back Message
+	err := db.Write(ctx, func(tx *Tx) error {
+		back = Message{ConversationID: "c", From: "jerry", Type: -1, Body: "back", Timestamp: ts - 60_000}
+		return tx.InsertMessage(&back)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.MID <= ids[5] {
+		t.Errorf("id %d after a clock step back is not after %d", back.MID, ids[5])
+	}
+	if back.Seq != 6 {
+		t.Errorf("seq %d, want 6", back.Seq)
+	}
+	conv, err := GetConversation(ctx, db.R(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.LastSeq != 6 || conv.LastMessageAt == nil || *conv.LastMessageAt != back.Timestamp {
+		t.Errorf("conversation after 6 messages: last_seq %d lastMessageAt %v", conv.LastSeq, conv.LastMessageAt)
+	}
+	if ok, err := MessageExists(ctx, db.R(), "c", back.MID); !ok || err != nil {
+		t.Errorf("MessageExists: %v %v", ok, err)
+	}
+	if ok, err := MessageExists(ctx, db.R(), "other", back.MID); ok || err != nil {
+		t.Errorf("MessageExists in another conversation: %v %v", ok, err)
+	}
+
+	// An unknown conversation is an error, not a message without one.
+	err = db.Write(ctx, func(tx *Tx) error {
+		return tx.InsertMessage(&Message{ConversationID: "nope", From: "tom", Type: -1, Body: "x", Timestamp: ts})
+	}, nil)
+	if err == nil {
+		t.Error("message stored in a conversation that does not exist")
+	}
+
+	// clientMessageId is unique per sender and conversation.
+	cmid := "c-1"
+	insert := func(from string) error {
+		return db.Write(ctx, func(tx *Tx) error {
+			return tx.InsertMessage(&Message{ConversationID: "c", From: from, Type: -1, Body: "x", ClientMessageID: &cmid, Timestamp: ts})
+		}, nil)
+	}
+	if err := insert("tom"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert("jerry"); err != nil {
+		t.Errorf("the same clientMessageId from another sender: %v", err)
+	}
+	if err := insert("tom"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Errorf("a second message with the same clientMessageId: %v, want a UNIQUE violation", err)
+	}
+	err = db.Write(ctx, func(tx *Tx) error {
+		m, err := tx.MessageByClientID("c", "tom", cmid)
+		if err != nil {
+			return err
+		}
+		if m.From != "tom" || m.ClientMessageID == nil || *m.ClientMessageID != cmid {
+			return fmt.Errorf("found %+v", m)
+		}
+		if _, err := tx.MessageByClientID("c", "tom", "unknown"); err != ErrNotFound {
+			return fmt.Errorf("unknown clientMessageId: %v, want ErrNotFound", err)
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Error(err)
+	}
+}

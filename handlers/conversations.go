@@ -163,7 +163,7 @@ func encodeAttributes(attrs map[string]any) (string, *Error) {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	b, err := json.Marshal(attrs)
+	b, err := marshalAsSent(attrs)
 	if err != nil {
 		return "", fail(CodeInvalidRequest, "attributes: %v", err)
 	}

@@ -66,19 +66,26 @@ func ValidateContent(c *Content) (body []byte, err error) {
 	if err := checkClientIDs(c.MentionList, "mentionList"); err != nil {
 		return nil, err
 	}
-	// Encoded as sent: json.Marshal's HTML escaping would store "<" as six
-	// bytes and reject texts far below the limit.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if jerr := enc.Encode(c); jerr != nil {
+	body, jerr := marshalAsSent(c)
+	if jerr != nil {
 		return nil, fail(CodeInvalidRequest, "content cannot be encoded: %v", jerr)
 	}
-	body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(body) > MaxContentBytes {
 		return nil, fail(CodeMessageTooLarge, "the encoded content is %d bytes; at most %d are allowed", len(body), MaxContentBytes)
 	}
 	return body, nil
+}
+
+// marshalAsSent encodes v as JSON without json.Marshal's HTML escaping,
+// which would store "<" as six bytes and count them against size limits.
+func marshalAsSent(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func checkFileURL(raw string) *Error {

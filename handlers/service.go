@@ -21,6 +21,7 @@ type Config struct {
 	AuthMode   string        // open, signature, jwt
 	SessionTTL time.Duration // lifetime of a session and its token
 	JWTSecret  []byte        // signs session tokens
+	Now        func() time.Time
 }
 
 // Limits of the contract.
@@ -56,7 +57,11 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cfg: cfg, db: db, hub: hub, log: log, now: time.Now}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{cfg: cfg, db: db, hub: hub, log: log, now: now}
 }
 
 // Principal is who makes a request: a client's session, or the application's

@@ -36,6 +36,9 @@ type Config struct {
 	SessionTTL   time.Duration
 	Heartbeat    time.Duration
 	Log          *slog.Logger
+	// Now is the clock (default time.Now); tests inject their own to cross
+	// hours-long rules in milliseconds.
+	Now func() time.Time
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -123,10 +126,10 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace})
+	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now})
 	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
-		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret),
+		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 	}, s.db, s.hub, s.log)
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
@@ -134,6 +137,12 @@ func (s *Server) init(ctx context.Context) error {
 	})
 	return nil
 }
+
+// Hub is the server's event hub (tests drive its janitor with Sweep).
+func (s *Server) Hub() *events.Hub { return s.hub }
+
+// Service is the server's rules (tests call the sweeper directly).
+func (s *Server) Service() *handlers.Service { return s.svc }
 
 // Wait blocks until the server stops serving on its own (a listener error).
 func (s *Server) Wait() <-chan error { return s.done }

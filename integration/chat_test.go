@@ -1,0 +1,347 @@
+package integration
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/parley-im/parley/openapi/client"
+)
+
+// Tom and Jerry: the walkthrough of the README, end to end.
+func TestTomAndJerry(t *testing.T) {
+	h := start(t)
+	tom := h.login("Tom")
+	tomPhone := h.login("Tom") // a second session of Tom, without a tag
+	jerry := h.login("Jerry")
+	if tom.SessionId == tomPhone.SessionId {
+		t.Fatal("two logins share a session")
+	}
+
+	js := jerry.open()
+	if js.Hello.Resumed {
+		t.Error("a fresh stream says resumed: true")
+	}
+	ts := tom.open()
+	tps := tomPhone.open()
+
+	conv := tom.createConv("Jerry")
+	if conv.Kind != client.ConversationKindNormal || conv.Creator != "Tom" {
+		t.Errorf("conversation %+v", conv)
+	}
+	if got := deref(conv.Members); !sameSet(got, []string{"Tom", "Jerry"}) {
+		t.Errorf("members %v, want Tom and Jerry", got)
+	}
+	inv := decode[invitedData](t, js.expect("invited"))
+	if inv != (invitedData{ConversationID: conv.Id, InvitedBy: "Tom"}) {
+		t.Errorf("invited %+v", inv)
+	}
+
+	sent := tom.sendText(conv.Id, "Hello Jerry!")
+	if sent.From != "Tom" || sent.ConversationId != conv.Id || deref(sent.Type) != -1 || sent.Id == "" || sent.Timestamp <= 0 {
+		t.Errorf("sent message %+v", sent)
+	}
+	got := js.expectText("Hello Jerry!")
+	if got.ConversationID != conv.Id || got.Mentioned || got.Offline {
+		t.Errorf("message event %+v", got)
+	}
+	if !sameJSON(t, got.Message, sent) {
+		t.Errorf("Jerry got %+v, Tom sent %+v", got.Message, sent)
+	}
+
+	// Tom's other session gets the message too; the sending one does not:
+	// the next thing it sees is Jerry's answer.
+	if m := tps.expectText("Hello Jerry!"); !sameJSON(t, m.Message, sent) {
+		t.Errorf("Tom's other session got %+v", m.Message)
+	}
+	answer := jerry.sendText(conv.Id, "Hi Tom")
+	ts.expectText("Hi Tom")
+	tps.expectText("Hi Tom")
+
+	page := jerry.history(conv.Id, client.ListMessagesParams{})
+	if len(*page.Messages) != 2 || page.HasMore {
+		t.Fatalf("history: %d messages, hasMore %v", len(*page.Messages), page.HasMore)
+	}
+	if !sameJSON(t, (*page.Messages)[0], sent) || !sameJSON(t, (*page.Messages)[1], answer) {
+		t.Errorf("history %+v, want Tom's then Jerry's message", *page.Messages)
+	}
+
+	// lastMessageAt follows the conversation.
+	r, err := h.c.GetConversationWithResponse(ctx(t), conv.Id, jerry.auth())
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("get conversation: %v %s", err, r.Body)
+	}
+	if deref(r.JSON200.LastMessageAt) != answer.Timestamp {
+		t.Errorf("lastMessageAt %v, want %d", r.JSON200.LastMessageAt, answer.Timestamp)
+	}
+}
+
+// The membership table of API.md, row by row, with every one of Tom, Jerry,
+// Mary and William holding an open stream. After each action a probe message
+// goes to a conversation of all four (sent by a fifth client): each stream
+// must show exactly the expected events before that probe, so those who
+// should get nothing provably get nothing.
+func TestMembershipEvents(t *testing.T) {
+	h := start(t)
+	tom, jerry, mary, william := h.login("Tom"), h.login("Jerry"), h.login("Mary"), h.login("William")
+	jerryPad := h.login("Jerry") // Jerry's second device
+	spike := h.login("Spike")
+
+	streams := map[string]*stream{
+		"Tom": tom.open(), "Jerry": jerry.open(), "Mary": mary.open(), "William": william.open(),
+		"JerryPad": jerryPad.open(),
+	}
+	probe := spike.createConv("Tom", "Jerry", "Mary", "William")
+	for _, s := range streams {
+		decode[invitedData](t, s.expect("invited"))
+	}
+	n := 0
+	// settle sends a probe and checks that each stream got exactly want
+	// (event names in order) before it.
+	settle := func(step string, want map[string][]string) map[string][]frame {
+		t.Helper()
+		n++
+		text := "probe " + step
+		spike.sendText(probe.Id, text)
+		got := map[string][]frame{}
+		for name, s := range streams {
+			for {
+				f := s.next()
+				if f.Event == "message" && deref(decode[messageData](t, f).Message.Text) == text {
+					break
+				}
+				got[name] = append(got[name], f)
+			}
+			var names []string
+			for _, f := range got[name] {
+				names = append(names, f.Event)
+			}
+			if !slices.Equal(names, want[name]) {
+				t.Errorf("%s: %s got %v, want %v", step, name, names, want[name])
+			}
+		}
+		return got
+	}
+
+	conv := tom.createConv("Jerry")
+	got := settle("create", map[string][]string{"Jerry": {"invited"}, "JerryPad": {"invited"}})
+	if d := decode[invitedData](t, got["Jerry"][0]); d != (invitedData{conv.Id, "Tom"}) {
+		t.Errorf("create: invited %+v", d)
+	}
+
+	// Tom adds Mary.
+	r, err := h.c.AddMembersWithResponse(ctx(t), conv.Id, client.MembersRequest{ClientIds: &[]string{"Mary"}}, tom.auth())
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("add Mary: %v %s", err, r.Body)
+	}
+	if !sameSet(deref(r.JSON200.Members), []string{"Tom", "Jerry", "Mary"}) {
+		t.Errorf("after adding Mary: members %v", deref(r.JSON200.Members))
+	}
+	joined := []string{"membersjoined"}
+	got = settle("Tom adds Mary", map[string][]string{
+		"Tom": joined, "Jerry": joined, "JerryPad": joined, "Mary": {"invited", "membersjoined"},
+	})
+	wantJoined := membersJoinedData{ConversationID: conv.Id, Members: []string{"Mary"}, InvitedBy: "Tom"}
+	for _, who := range []string{"Tom", "Jerry", "Mary"} {
+		fs := got[who]
+		if d := decode[membersJoinedData](t, fs[len(fs)-1]); !sameJSON(t, d, wantJoined) {
+			t.Errorf("Tom adds Mary: %s got membersjoined %+v, want %+v", who, d, wantJoined)
+		}
+	}
+	if d := decode[invitedData](t, got["Mary"][0]); d != (invitedData{conv.Id, "Tom"}) {
+		t.Errorf("Tom adds Mary: Mary got invited %+v", d)
+	}
+
+	// Tom removes Mary.
+	rr, err := h.c.RemoveMembersWithResponse(ctx(t), conv.Id, client.MembersRequest{ClientIds: &[]string{"Mary"}}, tom.auth())
+	if err != nil || rr.JSON200 == nil {
+		t.Fatalf("remove Mary: %v %s", err, rr.Body)
+	}
+	if !sameSet(deref(rr.JSON200.Members), []string{"Tom", "Jerry"}) {
+		t.Errorf("after removing Mary: members %v", deref(rr.JSON200.Members))
+	}
+	left := []string{"membersleft"}
+	got = settle("Tom removes Mary", map[string][]string{
+		"Tom": left, "Jerry": left, "JerryPad": left, "Mary": {"kicked"},
+	})
+	wantLeft := membersLeftData{ConversationID: conv.Id, Members: []string{"Mary"}, KickedBy: "Tom"}
+	for _, who := range []string{"Tom", "Jerry"} {
+		if d := decode[membersLeftData](t, got[who][0]); !sameJSON(t, d, wantLeft) {
+			t.Errorf("Tom removes Mary: %s got membersleft %+v, want %+v", who, d, wantLeft)
+		}
+	}
+	if d := decode[kickedData](t, got["Mary"][0]); d != (kickedData{conv.Id, "Tom"}) {
+		t.Errorf("Tom removes Mary: Mary got kicked %+v", d)
+	}
+
+	// William joins.
+	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, william.auth())
+	if err != nil || jr.JSON200 == nil {
+		t.Fatalf("William joins: %v %s", err, jr.Body)
+	}
+	if !sameSet(deref(jr.JSON200.Members), []string{"Tom", "Jerry", "William"}) {
+		t.Errorf("after William joined: members %v", deref(jr.JSON200.Members))
+	}
+	got = settle("William joins", map[string][]string{
+		"Tom": joined, "Jerry": joined, "JerryPad": joined, "William": joined,
+	})
+	wantJoined = membersJoinedData{ConversationID: conv.Id, Members: []string{"William"}, InvitedBy: "William"}
+	for _, who := range []string{"Tom", "Jerry", "William"} {
+		if d := decode[membersJoinedData](t, got[who][0]); !sameJSON(t, d, wantJoined) {
+			t.Errorf("William joins: %s got membersjoined %+v, want %+v", who, d, wantJoined)
+		}
+	}
+
+	// Jerry quits (from his first device): both of his sessions are told.
+	qr, err := h.c.QuitConversationWithResponse(ctx(t), conv.Id, jerry.auth())
+	if err != nil || qr.JSON200 == nil {
+		t.Fatalf("Jerry quits: %v %s", err, qr.Body)
+	}
+	got = settle("Jerry quits", map[string][]string{
+		"Tom": left, "Jerry": left, "JerryPad": left, "William": left,
+	})
+	wantLeft = membersLeftData{ConversationID: conv.Id, Members: []string{"Jerry"}, KickedBy: "Jerry"}
+	for _, who := range []string{"Tom", "Jerry", "JerryPad", "William"} {
+		if d := decode[membersLeftData](t, got[who][0]); !sameJSON(t, d, wantLeft) {
+			t.Errorf("Jerry quits: %s got membersleft %+v, want %+v", who, d, wantLeft)
+		}
+	}
+
+	// Membership decides who gets messages now: Tom and William, not Jerry
+	// nor Mary.
+	tom.sendText(conv.Id, "after the changes")
+	got = settle("a message", map[string][]string{"William": {"message"}})
+	if d := decode[messageData](t, got["William"][0]); deref(d.Message.Text) != "after the changes" {
+		t.Errorf("William got %q", deref(d.Message.Text))
+	}
+	cr, err := h.c.CountMembersWithResponse(ctx(t), conv.Id, tom.auth())
+	if err != nil || cr.JSON200 == nil || cr.JSON200.Count != 2 {
+		t.Errorf("member count: %v %s, want 2", err, cr.Body)
+	}
+	expectProblem(t, "Jerry reads history after quitting", http.StatusForbidden, client.NOTAMEMBER)(h.c.ListMessagesWithResponse(ctx(t), conv.Id, nil, jerry.auth()))
+}
+
+// Adding someone already a member, or removing a non-member, changes nothing
+// and tells nobody.
+func TestMembershipNoOps(t *testing.T) {
+	h := start(t)
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	js, ts := jerry.open(), tom.open()
+	conv := tom.createConv("Jerry")
+	js.expect("invited")
+
+	r, err := h.c.AddMembersWithResponse(ctx(t), conv.Id, client.MembersRequest{ClientIds: &[]string{"Jerry"}}, tom.auth())
+	if err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("add an existing member: %v %s", err, r.Body)
+	}
+	rr, err := h.c.RemoveMembersWithResponse(ctx(t), conv.Id, client.MembersRequest{ClientIds: &[]string{"Nobody"}}, tom.auth())
+	if err != nil || rr.StatusCode() != http.StatusOK {
+		t.Fatalf("remove a non-member: %v %s", err, rr.Body)
+	}
+	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, jerry.auth())
+	if err != nil || jr.StatusCode() != http.StatusOK {
+		t.Fatalf("join as a member: %v %s", err, jr.Body)
+	}
+	expectProblem(t, "quit as a non-member", http.StatusForbidden, client.NOTAMEMBER)(h.c.QuitConversationWithResponse(ctx(t), conv.Id, h.login("Mary").auth()))
+
+	// Nothing was announced: the next event of each is this message.
+	jerry.sendText(conv.Id, "marker")
+	ts.expectText("marker")
+	tom.sendText(conv.Id, "marker 2")
+	js.expectText("marker 2")
+
+	cr, err := h.c.CountMembersWithResponse(ctx(t), conv.Id, jerry.auth())
+	if err != nil || cr.JSON200 == nil || cr.JSON200.Count != 2 {
+		t.Errorf("member count: %v %s, want 2", err, cr.Body)
+	}
+}
+
+// unique: true returns the one conversation of a member set; the master key
+// reads any conversation and its history.
+func TestUniqueConversationsAndMasterKey(t *testing.T) {
+	h := start(t)
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	js := jerry.open()
+
+	uniq := func(u *user, members ...string) *client.CreateConversationResponse {
+		t.Helper()
+		r, err := h.c.CreateConversationWithResponse(ctx(t), client.CreateConversationRequest{
+			Members: &members, Unique: ptr(true), Name: ptr("Tom & Jerry"),
+		}, u.auth())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := uniq(tom, "Jerry")
+	if first.StatusCode() != http.StatusCreated || first.JSON201 == nil {
+		t.Fatalf("first unique create: %d %s", first.StatusCode(), first.Body)
+	}
+	c1 := *first.JSON201
+	if !c1.Unique {
+		t.Error("unique: false on a conversation created unique")
+	}
+	js.expect("invited")
+
+	again := uniq(tom, "Jerry", "Tom", "Jerry") // the caller and duplicates change nothing
+	if again.StatusCode() != http.StatusOK {
+		t.Fatalf("second unique create: %d %s, want 200", again.StatusCode(), again.Body)
+	}
+	if again.JSON200 == nil || again.JSON200.Id != c1.Id {
+		t.Fatalf("second unique create returned %s, want conversation %s", again.Body, c1.Id)
+	}
+	fromJerry := uniq(jerry, "Tom")
+	if fromJerry.StatusCode() != http.StatusOK || fromJerry.JSON200 == nil || fromJerry.JSON200.Id != c1.Id {
+		t.Fatalf("Jerry's unique create: %d %s, want 200 with %s", fromJerry.StatusCode(), fromJerry.Body, c1.Id)
+	}
+	other := uniq(tom, "Jerry", "Mary")
+	if other.StatusCode() != http.StatusCreated || other.JSON201 == nil || other.JSON201.Id == c1.Id {
+		t.Fatalf("unique create with another member set: %d %s, want a new conversation", other.StatusCode(), other.Body)
+	}
+	js.expect("invited") // for the Tom, Jerry, Mary conversation only
+
+	// Without unique, every create is a new conversation.
+	plain := tom.createConv("Jerry")
+	if plain.Id == c1.Id || plain.Unique {
+		t.Errorf("a non-unique create returned %+v", plain)
+	}
+	js.expect("invited")
+
+	cr, err := h.c.CountMembersWithResponse(ctx(t), c1.Id, tom.auth())
+	if err != nil || cr.JSON200 == nil || cr.JSON200.Count != 2 {
+		t.Errorf("member count: %v %s, want 2", err, cr.Body)
+	}
+
+	// The master key reads any conversation and its history.
+	sent := tom.sendText(c1.Id, "for the record")
+	js.expectText("for the record")
+	gr, err := h.c.GetConversationWithResponse(ctx(t), c1.Id, h.master())
+	if err != nil || gr.JSON200 == nil || gr.JSON200.Id != c1.Id || !sameSet(deref(gr.JSON200.Members), []string{"Tom", "Jerry"}) {
+		t.Fatalf("master key gets the conversation: %v %s", err, gr.Body)
+	}
+	lr, err := h.c.ListMessagesWithResponse(ctx(t), c1.Id, nil, h.master())
+	if err != nil || lr.JSON200 == nil || len(*lr.JSON200.Messages) != 1 || !sameJSON(t, (*lr.JSON200.Messages)[0], sent) {
+		t.Fatalf("master key reads the history: %v %s", err, lr.Body)
+	}
+	mc, err := h.c.CountMembersWithResponse(ctx(t), c1.Id, h.master())
+	if err != nil || mc.JSON200 == nil || mc.JSON200.Count != 2 {
+		t.Errorf("master key counts members: %v %s", err, mc.Body)
+	}
+
+	// The master key creates conversations for others: all of them are
+	// invited, by nobody in particular.
+	mr, err := h.c.CreateConversationWithResponse(ctx(t), client.CreateConversationRequest{Members: &[]string{"Jerry", "Tom"}}, h.master())
+	if err != nil || mr.JSON201 == nil || !sameSet(deref(mr.JSON201.Members), []string{"Tom", "Jerry"}) {
+		t.Fatalf("master key creates a conversation: %v %s", err, mr.Body)
+	}
+	if inv := decode[invitedData](t, js.expect("invited")); inv.ConversationID != mr.JSON201.Id {
+		t.Errorf("invited %+v", inv)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

@@ -44,7 +44,7 @@ func memberLimitError(kind string) *Error {
 
 // CreateConversationRequest is the body of POST /v1/conversations.
 type CreateConversationRequest struct {
-	Members    []string       `json:"members,omitempty" maxItems:"500" doc:"clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations" example:"[\"Jerry\"]"`
+	Members    []string       `json:"members,omitempty" doc:"clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations" example:"[\"Jerry\"]"`
 	Name       string         `json:"name,omitempty" maxLength:"1024" doc:"Display name" example:"Tom & Jerry"`
 	Kind       string         `json:"kind,omitempty" enum:"normal,chatroom,temporary,system" doc:"Conversation kind (default normal); system needs the master key"`
 	Unique     bool           `json:"unique,omitempty" doc:"Normal conversations: return the existing unique conversation with exactly this member set instead of creating one"`
@@ -245,12 +245,15 @@ func toConversation(row *store.Conversation, members []store.Member, p Principal
 
 // MembersRequest names clients to add or remove.
 type MembersRequest struct {
-	ClientIDs []string `json:"clientIds" minItems:"1" maxItems:"500" doc:"clientIds to add or remove" example:"[\"Mary\"]"`
+	ClientIDs []string `json:"clientIds" minItems:"1" doc:"clientIds to add or remove" example:"[\"Mary\"]"`
 }
 
 // AddMembers adds clients to a conversation: they get invited, and every
 // member (the added ones and the caller included) gets membersjoined.
 func (s *Service) AddMembers(ctx context.Context, p Principal, id string, clientIDs []string) (*Conversation, error) {
+	if len(clientIDs) > MaxNormalMembers {
+		return nil, memberLimitError(KindNormal)
+	}
 	if err := checkClientIDs(clientIDs, "clientIds"); err != nil {
 		return nil, err
 	}
@@ -286,6 +289,9 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, client
 // RemoveMembers removes clients: they get kicked; the remaining members and
 // the caller get membersleft.
 func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, clientIDs []string) (*Conversation, error) {
+	if len(clientIDs) > MaxNormalMembers {
+		return nil, fail(CodeInvalidRequest, "clientIds: at most %d at a time", MaxNormalMembers)
+	}
 	if err := checkClientIDs(clientIDs, "clientIds"); err != nil {
 		return nil, err
 	}

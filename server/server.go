@@ -59,6 +59,8 @@ type Server struct {
 	ln   net.Listener
 	done chan error
 
+	shutdownOnce   sync.Once
+	shutdownErr    error
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
 }
@@ -152,6 +154,11 @@ func (s *Server) Wait() <-chan error { return s.done }
 // clients resume elsewhere), in-flight requests finish, and the writer
 // commits what it still holds before the database closes.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.api.Drain()
 	done := make(chan error, 1)
 	go func() { done <- s.http.Shutdown(ctx) }()

@@ -16,7 +16,7 @@ type Problem struct {
 	Type   string              `json:"type,omitempty" doc:"A URI naming the problem type" example:"about:blank"`
 	Title  string              `json:"title" doc:"Short summary of the status" example:"Bad Request"`
 	Status int                 `json:"status" doc:"HTTP status" example:"400"`
-	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
+	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
 	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
 	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
 }
@@ -48,6 +48,8 @@ var statusOf = map[handlers.Code]int{
 	handlers.CodeOperationNotSupported: http.StatusConflict,
 	handlers.CodeMemberLimit:           http.StatusConflict,
 	handlers.CodeMessageTooLarge:       http.StatusRequestEntityTooLarge,
+	handlers.CodeFileTooLarge:          http.StatusRequestEntityTooLarge,
+	handlers.CodeFileNotFound:          http.StatusNotFound,
 	handlers.CodeRateLimited:           http.StatusTooManyRequests,
 	codeInternal:                       http.StatusInternalServerError,
 	codeUnavailable:                    http.StatusServiceUnavailable,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
@@ -17,6 +18,7 @@ const (
 	tagConversations = "Conversations"
 	tagMessages      = "Messages"
 	tagAdmin         = "Admin"
+	tagPresence      = "Presence"
 )
 
 type (
@@ -136,6 +138,55 @@ func (s *Server) registerOperations() {
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound}, s.listMessages)
 
 	register(s, huma.Operation{
+		OperationID: "editMessage", Method: http.MethodPatch, Path: "/v1/conversations/{id}/messages/{messageId}",
+		Summary: "Edit a message", Tags: []string{tagMessages}, Security: sessionOnly,
+		Description: "Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.",
+	}, []handlers.Code{c, handlers.CodeMessageNotFound, handlers.CodeMessageTooLarge, handlers.CodeForbidden}, s.editMessage)
+
+	register(s, huma.Operation{
+		OperationID: "recallMessage", Method: http.MethodDelete, Path: "/v1/conversations/{id}/messages/{messageId}",
+		Summary: "Recall a message", Tags: []string{tagMessages}, Security: sessionOrMaster,
+		Description: "The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.",
+	}, []handlers.Code{c, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.recallMessage)
+
+	register(s, huma.Operation{
+		OperationID: "markRead", Method: http.MethodPost, Path: "/v1/conversations/{id}/read",
+		Summary: "Mark a conversation read", Tags: []string{tagMessages}, Security: sessionOnly,
+		Description: "Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; " +
+			"the other member of a one-to-one conversation gets lastreadatupdate.",
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markRead)
+
+	register(s, huma.Operation{
+		OperationID: "markManyRead", Method: http.MethodPost, Path: "/v1/conversations/read",
+		Summary: "Mark several conversations read", Tags: []string{tagMessages}, Security: sessionOnly,
+	}, []handlers.Code{c, notMember, handlers.CodeForbidden}, s.markManyRead)
+
+	register(s, huma.Operation{
+		OperationID: "markDelivered", Method: http.MethodPost, Path: "/v1/conversations/{id}/delivered",
+		Summary: "Confirm delivery", Tags: []string{tagMessages}, Security: sessionOnly, DefaultStatus: http.StatusNoContent,
+		Description: "Confirms receipt of messages fetched through history, up to messageId (default the latest); " +
+			"in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.",
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markDelivered)
+
+	register(s, huma.Operation{
+		OperationID: "getUnread", Method: http.MethodGet, Path: "/v1/unread",
+		Summary: "Unread counts", Tags: []string{tagMessages}, Security: sessionOnly,
+		Description: "The caller's conversations with unread messages, as in unreadmessagescountupdate.",
+	}, []handlers.Code{handlers.CodeForbidden}, s.getUnread)
+
+	register(s, huma.Operation{
+		OperationID: "onlineClients", Method: http.MethodGet, Path: "/v1/clients/online",
+		Summary: "Who is online", Tags: []string{tagPresence}, Security: sessionOrMaster,
+		Description: "A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.",
+	}, nil, s.onlineClients)
+
+	register(s, huma.Operation{
+		OperationID: "subscribePresence", Method: http.MethodPost, Path: "/v1/presence/subscribe",
+		Summary: "Watch clients' presence", Tags: []string{tagPresence}, Security: sessionOnly,
+		Description: "The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.",
+	}, []handlers.Code{handlers.CodeForbidden}, s.subscribePresence)
+
+	register(s, huma.Operation{
 		OperationID: "adminSendMessage", Method: http.MethodPost, Path: "/v1/admin/conversations/{id}/messages",
 		Summary: "Send a message as any client", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
 		Description: "The app backend sends as from into any conversation, member or not. Into a system conversation " +
@@ -148,6 +199,8 @@ func (s *Server) registerOperations() {
 		Description: "With conversationId: stored in that system conversation and delivered to every subscriber. " +
 			"With toAllOnline: true: delivered to every online session, not stored.",
 	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.broadcast)
+
+	s.registerFiles()
 }
 
 // register adds an operation with its documented errors: the codes given,
@@ -272,20 +325,22 @@ type sendMessageInput struct {
 }
 
 type sentMessage struct {
-	Status int `doc:"201 when sent, 200 when clientMessageId matched an earlier send"`
+	Status int `doc:"201 when sent, 200 when clientMessageId matched an earlier send, 202 when held as a will"`
 	Body   *handlers.Message
 }
 
+var sendStatus = map[handlers.Outcome]int{
+	handlers.Sent:      http.StatusCreated,
+	handlers.Duplicate: http.StatusOK,
+	handlers.Held:      http.StatusAccepted,
+}
+
 func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*sentMessage, error) {
-	msg, created, err := s.opt.Service.Send(ctx, principal(ctx), in.ID, in.Body)
+	msg, outcome, err := s.opt.Service.Send(ctx, principal(ctx), in.ID, in.Body)
 	if err != nil {
 		return nil, err
 	}
-	status := http.StatusCreated
-	if !created {
-		status = http.StatusOK
-	}
-	return &sentMessage{Status: status, Body: msg}, nil
+	return &sentMessage{Status: sendStatus[outcome], Body: msg}, nil
 }
 
 type listMessagesInput struct {
@@ -368,15 +423,11 @@ type adminSendInput struct {
 }
 
 func (s *Server) adminSendMessage(ctx context.Context, in *adminSendInput) (*sentMessage, error) {
-	msg, created, err := s.opt.Service.AdminSend(ctx, principal(ctx), in.ID, in.Body.From, in.Body.SendRequest)
+	msg, outcome, err := s.opt.Service.AdminSend(ctx, principal(ctx), in.ID, in.Body.From, in.Body.SendRequest)
 	if err != nil {
 		return nil, err
 	}
-	status := http.StatusCreated
-	if !created {
-		status = http.StatusOK
-	}
-	return &sentMessage{Status: status, Body: msg}, nil
+	return &sentMessage{Status: sendStatus[outcome], Body: msg}, nil
 }
 
 type broadcastInput struct {
@@ -416,3 +467,112 @@ sort is a comma list of fields with - for descending (default -lastMessageAt); l
 10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
 conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
 names the offending part.`
+
+type MessagePath struct {
+	ConversationPath
+	MessageID string `path:"messageId" maxLength:"64" doc:"Message id" example:"1kb0p2qk000"`
+}
+
+type editMessageInput struct {
+	MessagePath
+	Body handlers.EditRequest
+}
+
+type messageBody struct {
+	Body *handlers.Message
+}
+
+func (s *Server) editMessage(ctx context.Context, in *editMessageInput) (*messageBody, error) {
+	m, err := s.opt.Service.Edit(ctx, principal(ctx), in.ID, in.MessageID, in.Body.Content)
+	return &messageBody{Body: m}, err
+}
+
+func (s *Server) recallMessage(ctx context.Context, in *MessagePath) (*messageBody, error) {
+	m, err := s.opt.Service.Recall(ctx, principal(ctx), in.ID, in.MessageID)
+	return &messageBody{Body: m}, err
+}
+
+type readInput struct {
+	ConversationPath
+	Body *handlers.ReadRequest
+}
+
+type unreadBody struct {
+	Body *handlers.UnreadEvent
+}
+
+func (s *Server) markRead(ctx context.Context, in *readInput) (*unreadBody, error) {
+	var msgID string
+	if in.Body != nil {
+		msgID = in.Body.MessageID
+	}
+	u, err := s.opt.Service.MarkRead(ctx, principal(ctx), []string{in.ID}, msgID)
+	return &unreadBody{Body: u}, err
+}
+
+type readManyInput struct {
+	Body handlers.ReadManyRequest
+}
+
+func (s *Server) markManyRead(ctx context.Context, in *readManyInput) (*unreadBody, error) {
+	u, err := s.opt.Service.MarkRead(ctx, principal(ctx), in.Body.ConversationIDs, "")
+	return &unreadBody{Body: u}, err
+}
+
+type deliveredInput struct {
+	ConversationPath
+	Body *handlers.DeliveredRequest
+}
+
+func (s *Server) markDelivered(ctx context.Context, in *deliveredInput) (*struct{}, error) {
+	var msgID string
+	if in.Body != nil {
+		msgID = in.Body.MessageID
+	}
+	return &struct{}{}, s.opt.Service.MarkDelivered(ctx, principal(ctx), in.ID, msgID)
+}
+
+func (s *Server) getUnread(ctx context.Context, _ *struct{}) (*unreadBody, error) {
+	u, err := s.opt.Service.Unread(ctx, principal(ctx))
+	return &unreadBody{Body: u}, err
+}
+
+type onlineInput struct {
+	IDs string `query:"ids" maxLength:"6600" doc:"Comma list of clientIds (at most 100)" example:"Tom,Jerry"`
+}
+
+type onlineBody struct {
+	Body struct {
+		Online map[string]bool `json:"online" doc:"clientId → online now" example:"{\"Tom\":true,\"Jerry\":false}"`
+	}
+}
+
+func (s *Server) onlineClients(ctx context.Context, in *onlineInput) (*onlineBody, error) {
+	online, err := s.opt.Service.Online(splitIDs(in.IDs))
+	out := &onlineBody{}
+	out.Body.Online = online
+	return out, err
+}
+
+type subscribeInput struct {
+	Body struct {
+		ClientIDs []string `json:"clientIds" minItems:"1" maxItems:"100" doc:"Clients to watch" example:"[\"Jerry\"]"`
+	}
+}
+
+func (s *Server) subscribePresence(ctx context.Context, in *subscribeInput) (*onlineBody, error) {
+	online, err := s.opt.Service.SubscribePresence(principal(ctx), in.Body.ClientIDs)
+	out := &onlineBody{}
+	out.Body.Online = online
+	return out, err
+}
+
+func splitIDs(s string) []string {
+	var out []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -132,6 +132,8 @@ var errorExamples = map[handlers.Code]string{
 	handlers.CodeOperationNotSupported: "membership of temporary conversations cannot be changed this way",
 	handlers.CodeMemberLimit:           "a normal conversation has at most 500 members",
 	handlers.CodeMessageTooLarge:       "the encoded content is 6012 bytes; at most 5120 are allowed",
+	handlers.CodeFileTooLarge:          "the file is larger than the upload limit of 20971520 bytes",
+	handlers.CodeFileNotFound:          "no such file",
 	handlers.CodeRateLimited:           "too many requests; retry later",
 	codeInternal:                       "the server failed; the error was logged",
 }

@@ -85,6 +85,13 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 	if !flush(w, rc, buf) {
 		return
 	}
+	if !hello.Resumed {
+		// A fresh stream starts with the unread summary (or the offline
+		// messages); they go through the session's log like any event.
+		if err := s.opt.Service.StreamOpened(r.Context(), p); err != nil {
+			s.opt.Log.Error("open stream", "session", p.SessionID, "err", err)
+		}
+	}
 
 	beat := time.NewTicker(s.opt.Heartbeat)
 	defer beat.Stop()
@@ -102,7 +109,6 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 			for _, it := range items {
 				buf = appendItem(buf, st.Epoch(), it)
 			}
-			clear(items) // let written events be collected
 			if err != nil {
 				if errors.Is(err, events.ErrSlowConsumer) {
 					buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
@@ -114,6 +120,13 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 		if !flush(w, rc, buf) {
 			return
 		}
+		for _, it := range items {
+			if it.Event.OnWritten != nil {
+				it.Event.OnWritten(p.ClientID)
+			}
+		}
+		clear(items) // let written events be collected
+		items = items[:0]
 	}
 }
 
@@ -153,6 +166,13 @@ var eventTypes = []struct {
 	{"kicked", "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
 	{"membersjoined", "Members joined a conversation of the client.", handlers.MembersJoinedEvent{}},
 	{"membersleft", "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
+	{"messagerecall", "A message was recalled; the data carries it without content.", handlers.MessageChangeEvent{}},
+	{"messageupdate", "A message was edited; the data carries its new content.", handlers.MessageChangeEvent{}},
+	{"infoupdated", "A conversation's name or attributes changed (the state after the change).", handlers.InfoUpdatedEvent{}},
+	{"unreadmessagescountupdate", "Unread counts: on a fresh stream, on every new message, and after a read.", handlers.UnreadEvent{}},
+	{"lastdeliveredatupdate", "One-to-one: the other member received messages up to lastDeliveredAt.", handlers.LastDeliveredAtEvent{}},
+	{"lastreadatupdate", "One-to-one: the other member read up to lastReadAt.", handlers.LastReadAtEvent{}},
+	{"presence", "A watched client came online or went offline.", events.PresenceEvent{}},
 	{"conflict", "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
 	{"reset", "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
 }
@@ -170,8 +190,11 @@ resynchronises through REST. A stream that falls too far behind gets reset and i
 Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
 headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
 
-Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
-schemas are listed under x-parley-events of the 200 response.`
+Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
+infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
+reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
+messages with offline: true) right after hello.`
 
 // eventSchemaMap documents each event's data schema on the stream response.
 func eventSchemas(reg huma.Registry) (map[string]any, []*huma.Schema) {

@@ -15,6 +15,10 @@ import (
 type Event struct {
 	Name  string
 	frame []byte // "event: <name>\ndata: <json>\n\n"
+	// OnWritten, if set, is called by a stream's writer once the event has
+	// been flushed to the connection of a session of clientID (delivery
+	// receipts). It must not block.
+	OnWritten func(clientID string)
 }
 
 // New encodes an event with its JSON data.
@@ -23,13 +27,18 @@ func New(name string, data any) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s: %w", name, err)
 	}
-	frame := make([]byte, 0, len(name)+len(b)+16)
+	return NewRaw(name, b), nil
+}
+
+// NewRaw wraps data that is already one line of JSON.
+func NewRaw(name string, data []byte) *Event {
+	frame := make([]byte, 0, len(name)+len(data)+16)
 	frame = append(frame, "event: "...)
 	frame = append(frame, name...)
 	frame = append(frame, "\ndata: "...)
-	frame = append(frame, b...)
+	frame = append(frame, data...)
 	frame = append(frame, "\n\n"...)
-	return &Event{Name: name, frame: frame}, nil
+	return &Event{Name: name, frame: frame}
 }
 
 // MustNew is New for data that always encodes (the hub's own event types).

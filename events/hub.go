@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,8 @@ type Hub struct {
 	byClient map[string]map[*session]struct{}
 	rooms    map[string]map[string]*roomSeat // room id → session id → seat
 	seatOf   map[string]*roomSeat            // session id → its seat
+	watchers map[string]map[string]struct{}  // client id → watching session ids
+	watching map[string][]string             // session id → watched client ids
 	closed   bool
 
 	stop chan struct{}
@@ -112,6 +115,8 @@ func NewHub(opt Options) *Hub {
 		byClient: make(map[string]map[*session]struct{}),
 		rooms:    make(map[string]map[string]*roomSeat),
 		seatOf:   make(map[string]*roomSeat),
+		watchers: make(map[string]map[string]struct{}),
+		watching: make(map[string][]string),
 		stop:     make(chan struct{}),
 	}
 	h.wg.Add(1)
@@ -140,18 +145,12 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 		h.mu.Unlock()
 		return nil, Hello{}, ErrShutdown
 	}
-	s := h.sessions[sessionID]
-	if s == nil {
-		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch()}
-		h.sessions[sessionID] = s
-		set := h.byClient[clientID]
-		if set == nil {
-			set = make(map[*session]struct{})
-			h.byClient[clientID] = set
-		}
-		set[s] = struct{}{}
-	}
+	cameOnline := !h.clientOnlineLocked(clientID)
+	s := h.sessionLocked(sessionID, clientID)
 	h.mu.Unlock()
+	if cameOnline {
+		defer h.announcePresence(clientID, true)
+	}
 
 	st := &Stream{h: h, s: s, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
@@ -185,6 +184,40 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	return st, hello, nil
 }
 
+// sessionLocked returns the session's state, creating it; h.mu is held.
+func (h *Hub) sessionLocked(sessionID, clientID string) *session {
+	s := h.sessions[sessionID]
+	if s == nil {
+		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch()}
+		h.sessions[sessionID] = s
+		set := h.byClient[clientID]
+		if set == nil {
+			set = make(map[*session]struct{})
+			h.byClient[clientID] = set
+		}
+		set[s] = struct{}{}
+	}
+	return s
+}
+
+// Track makes the hub remember a session that has no stream (yet), as if
+// its stream had just dropped: unless a stream attaches within the offline
+// grace, OnGone reports it. Held will messages rely on this, also across a
+// restart of the server.
+func (h *Hub) Track(sessionID, clientID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	s := h.sessionLocked(sessionID, clientID)
+	s.mu.Lock()
+	if s.stream == nil && s.detachedAt.IsZero() {
+		s.detachedAt = h.opt.Now()
+	}
+	s.mu.Unlock()
+}
+
 // Publish appends ev to the log of every session of the given clients except
 // the session named by except, and wakes their streams. It never blocks on a
 // stream: a stream that falls a whole log behind is ended as a slow consumer.
@@ -201,14 +234,49 @@ func (h *Hub) Publish(ev *Event, clientIDs []string, except string) {
 	h.mu.RUnlock()
 }
 
-// PublishAll appends ev to the log of every session the hub knows.
-func (h *Hub) PublishAll(ev *Event) {
+// PublishSession appends ev to one session's log.
+func (h *Hub) PublishSession(ev *Event, sessionID string) {
 	now := h.opt.Now().UnixNano()
 	h.mu.RLock()
-	for _, s := range h.sessions {
+	s := h.sessions[sessionID]
+	h.mu.RUnlock()
+	if s != nil {
 		s.append(ev, now, &h.opt)
 	}
+}
+
+// PublishOnline is Publish for events meant for online sessions only
+// (transient messages): a session past its offline grace misses them.
+func (h *Hub) PublishOnline(ev *Event, clientIDs []string, except string) {
+	now := h.opt.Now()
+	h.mu.RLock()
+	for _, c := range clientIDs {
+		for s := range h.byClient[c] {
+			if s.id != except {
+				s.appendIfOnline(ev, now, &h.opt)
+			}
+		}
+	}
 	h.mu.RUnlock()
+}
+
+// PublishAll appends ev to the log of every online session.
+func (h *Hub) PublishAll(ev *Event) {
+	now := h.opt.Now()
+	h.mu.RLock()
+	for _, s := range h.sessions {
+		s.appendIfOnline(ev, now, &h.opt)
+	}
+	h.mu.RUnlock()
+}
+
+func (s *session) appendIfOnline(ev *Event, now time.Time, opt *Options) {
+	s.mu.Lock()
+	online := s.onlineLocked(now, opt.OfflineGrace)
+	s.mu.Unlock()
+	if online {
+		s.append(ev, now.UnixNano(), opt)
+	}
 }
 
 func (s *session) append(ev *Event, now int64, opt *Options) {
@@ -245,13 +313,20 @@ func (s *session) trimLocked(now int64, opt *Options) {
 func (h *Hub) EndSession(sessionID string, final *Event) {
 	h.mu.Lock()
 	s := h.sessions[sessionID]
+	wentOffline := false
 	if s != nil {
+		wasOnline := h.clientOnlineLocked(s.clientID)
 		h.removeLocked(s)
+		wentOffline = wasOnline && !h.clientOnlineLocked(s.clientID)
 	}
 	h.leaveRoomLocked(sessionID, "")
+	h.unsubscribeLocked(sessionID)
 	h.mu.Unlock()
 	if s == nil {
 		return
+	}
+	if wentOffline {
+		defer h.announcePresence(s.clientID, false)
 	}
 	now := h.opt.Now().UnixNano()
 	if final != nil {
@@ -354,7 +429,16 @@ func (h *Hub) sweep() {
 		s.mu.Unlock()
 	}
 	h.sweepRoomsLocked(now)
+	var offline []string
+	for _, s := range gone {
+		if !slices.Contains(offline, s.clientID) && !h.clientOnlineLocked(s.clientID) {
+			offline = append(offline, s.clientID)
+		}
+	}
 	h.mu.Unlock()
+	for _, c := range offline {
+		h.announcePresence(c, false)
+	}
 	if h.opt.OnGone != nil {
 		for _, s := range gone {
 			h.opt.OnGone(s.id, s.clientID)

@@ -224,7 +224,14 @@ func toConversation(row *store.Conversation, members []store.Member, p Principal
 	if listed && members != nil {
 		c.Members = make([]string, 0, len(members))
 	}
+	oneToOne := isOneToOne(row)
 	for _, m := range members {
+		if m.ClientID == p.ClientID {
+			unread := max(row.LastSeq-m.ReadSeq, 0)
+			c.UnreadCount = &unread
+		} else if oneToOne {
+			c.LastDeliveredAt, c.LastReadAt = m.DeliveredAt, m.ReadAt
+		}
 		if listed {
 			c.Members = append(c.Members, m.ClientID)
 		}

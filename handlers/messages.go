@@ -105,12 +105,20 @@ func checkFileURL(raw string) *Error {
 	return nil
 }
 
-// Send sends a message as the caller's session. created is false when
-// clientMessageId matched an earlier send: that message comes back and
-// nothing is delivered again.
-func (s *Service) Send(ctx context.Context, p Principal, convID string, req SendRequest) (msg *Message, created bool, err error) {
+// Outcome says what became of a send.
+type Outcome int
+
+// The outcomes of a send.
+const (
+	Sent      Outcome = iota + 1 // stored (or, transient, delivered)
+	Duplicate                    // clientMessageId matched an earlier send: that message, nothing delivered again
+	Held                         // a will message, held until the session drops abruptly
+)
+
+// Send sends a message as the caller's session.
+func (s *Service) Send(ctx context.Context, p Principal, convID string, req SendRequest) (*Message, Outcome, error) {
 	if p.Master {
-		return nil, false, fail(CodeForbidden, "the app backend sends with POST /v1/admin/conversations/{id}/messages and a from")
+		return nil, 0, fail(CodeForbidden, "the app backend sends with POST /v1/admin/conversations/{id}/messages and a from")
 	}
 	return s.send(ctx, sender{clientID: p.ClientID, sessionID: p.SessionID}, convID, req)
 }
@@ -118,12 +126,12 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 // AdminSend sends a message with the master key as any client, into any
 // conversation, membership or not. Into a system conversation it reaches
 // every subscriber.
-func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from string, req SendRequest) (*Message, bool, error) {
+func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from string, req SendRequest) (*Message, Outcome, error) {
 	if !p.Master {
-		return nil, false, fail(CodeForbidden, "the master key is required")
+		return nil, 0, fail(CodeForbidden, "the master key is required")
 	}
 	if !ValidClientID(from) {
-		return nil, false, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
+		return nil, 0, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
 	}
 	return s.send(ctx, sender{clientID: from, backend: true}, convID, req)
 }
@@ -135,20 +143,20 @@ type sender struct {
 	backend             bool
 }
 
-func (s *Service) send(ctx context.Context, from sender, convID string, req SendRequest) (*Message, bool, error) {
+func (s *Service) send(ctx context.Context, from sender, convID string, req SendRequest) (*Message, Outcome, error) {
 	body, err := ValidateContent(&req.Content)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
 	prio, ok := events.ParsePriority(req.Priority)
 	if !ok {
-		return nil, false, fail(CodeInvalidRequest, "priority must be high, normal or low")
+		return nil, 0, fail(CodeInvalidRequest, "priority must be high, normal or low")
 	}
 	if len(req.ClientMessageID) > MaxClientMessageID {
-		return nil, false, fail(CodeInvalidRequest, "clientMessageId is longer than %d characters", MaxClientMessageID)
+		return nil, 0, fail(CodeInvalidRequest, "clientMessageId is longer than %d characters", MaxClientMessageID)
 	}
 	if req.Will {
-		return nil, false, fail(CodeOperationNotSupported, "will messages are not available yet")
+		return s.holdWill(ctx, from, convID, req)
 	}
 	if req.Transient {
 		return s.sendTransient(ctx, from, convID, req, prio)
@@ -156,6 +164,11 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	row := &store.Message{ConversationID: convID, From: from.clientID, Type: typeOf(&req.Content), Body: string(body)}
 	if req.ClientMessageID != "" {
 		row.ClientMessageID = &req.ClientMessageID
+	}
+	if req.MentionAll {
+		row.Mentions = []string{"*"}
+	} else {
+		row.Mentions = req.MentionList
 	}
 	var to audience
 	var dup *store.Message
@@ -180,33 +193,44 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 			}
 		}
 		row.Timestamp = s.nowMs()
-		return tx.InsertMessage(row)
+		if err := tx.InsertMessage(row); err != nil {
+			return err
+		}
+		if to.room == "" && !to.private {
+			to.oneToOne = conv.Kind == KindNormal && conv.MemberCount == 2
+			to.recipients, err = store.Recipients(bg, tx, convID)
+		}
+		return err
 	}, func() {
 		if dup == nil {
 			m := toMessage(row)
 			m.Priority = req.Priority
-			s.deliver(m, to, from.sessionID, prio)
+			s.deliver(m, to, from, prio, req.Receipt)
 		}
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
 	if dup != nil {
-		return toMessage(dup), false, nil
+		return toMessage(dup), Duplicate, nil
 	}
 	m := toMessage(row)
 	m.Priority = req.Priority
-	return m, true, nil
+	return m, Sent, nil
 }
 
 // audience is who a message in a conversation reaches.
 type audience struct {
-	room    string   // a chat room: its seated sessions
-	members []string // otherwise: these clients' sessions
-	private bool     // a client's message to a system conversation: nobody else
+	room       string            // a chat room: its seated sessions
+	recipients []store.Recipient // otherwise: these members, with their unread state
+	members    []string          // transient messages: these members
+	private    bool              // a client's message to a system conversation: nobody else
+	oneToOne   bool              // a normal conversation of two: receipts apply
 }
 
-// audienceOf checks that from may send into conv and says whom it reaches.
+// audienceOf checks that from may send into conv and says whom a message
+// reaches; the members of a stored message are read after it is inserted,
+// with their unread counts.
 func (s *Service) audienceOf(r store.Reader, conv *store.Conversation, from sender) (audience, error) {
 	switch {
 	case conv.Kind == KindChatRoom:
@@ -222,58 +246,90 @@ func (s *Service) audienceOf(r store.Reader, conv *store.Conversation, from send
 			return audience{private: true}, nil
 		}
 	}
-	members, err := store.Members(bg, r, conv.ID)
-	return audience{members: members}, err
+	return audience{}, nil
 }
 
-func (s *Service) sendTransient(ctx context.Context, from sender, convID string, req SendRequest, prio events.Priority) (*Message, bool, error) {
+func (s *Service) sendTransient(ctx context.Context, from sender, convID string, req SendRequest, prio events.Priority) (*Message, Outcome, error) {
 	r := s.db.R()
 	conv, err := s.findConversation(ctx, r, convID)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
 	to, err := s.audienceOf(r, conv, from)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
+	}
+	if to.room == "" && !to.private {
+		if to.members, err = store.Members(ctx, r, convID); err != nil {
+			return nil, 0, err
+		}
 	}
 	now := s.nowMs()
 	msg := &Message{
 		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: from.clientID,
 		Content: req.Content, Timestamp: now, Transient: true, Priority: req.Priority,
 	}
-	s.deliver(msg, to, from.sessionID, prio)
-	return msg, true, nil
+	s.deliver(msg, to, from, prio, false)
+	return msg, Sent, nil
 }
 
-// deliver publishes a message event to its audience except the sender's own
-// session, encoding it once for those it mentions and once for the rest.
-func (s *Service) deliver(m *Message, to audience, senderSession string, prio events.Priority) {
-	switch {
-	case to.private:
-		return
-	case to.room != "":
-		ev, err := events.New("message", MessageEvent{ConversationID: m.ConversationID, Message: m})
-		if err != nil {
-			s.log.Error("encode event", "err", err)
-			return
-		}
-		s.hub.PublishRoom(to.room, ev, prio, senderSession)
+// deliver publishes a message to its audience except the sender's own
+// session: the message event, encoded once for those it mentions and once
+// for the rest, and to each other member its new unread count. With receipt
+// in a one-to-one conversation, the flush of the message to the other
+// member's stream is reported back to the sender.
+func (s *Service) deliver(m *Message, to audience, from sender, prio events.Priority, receipt bool) {
+	if to.private {
 		return
 	}
-	var mentioned, others []string
-	for _, id := range to.members {
-		if m.MentionAll || containsString(m.MentionList, id) {
-			mentioned = append(mentioned, id)
+	plain, err := events.New("message", MessageEvent{ConversationID: m.ConversationID, Message: m})
+	if err != nil {
+		s.log.Error("encode event", "err", err)
+		return
+	}
+	if to.room != "" {
+		s.hub.PublishRoom(to.room, plain, prio, from.sessionID)
+		return
+	}
+	if m.Transient {
+		var mentioned, others []string
+		for _, id := range to.members {
+			if mentions(m, id) {
+				mentioned = append(mentioned, id)
+			} else {
+				others = append(others, id)
+			}
+		}
+		s.hub.PublishOnline(plain, others, from.sessionID)
+		if len(mentioned) > 0 {
+			s.hub.PublishOnline(events.MustNew("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true}), mentioned, from.sessionID)
+		}
+		return
+	}
+	if receipt && to.oneToOne {
+		plain.OnWritten = s.receiptHook(m)
+	}
+	var mentionedEv *events.Event
+	var others, mentioned []string
+	for _, r := range to.recipients {
+		if mentions(m, r.ClientID) {
+			mentioned = append(mentioned, r.ClientID)
 		} else {
-			others = append(others, id)
+			others = append(others, r.ClientID)
 		}
 	}
-	if len(others) > 0 {
-		s.publish("message", MessageEvent{ConversationID: m.ConversationID, Message: m}, others, senderSession)
-	}
+	s.hub.Publish(plain, others, from.sessionID)
 	if len(mentioned) > 0 {
-		s.publish("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true}, mentioned, senderSession)
+		mentionedEv = events.MustNew("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true})
+		mentionedEv.OnWritten = plain.OnWritten
+		s.hub.Publish(mentionedEv, mentioned, from.sessionID)
 	}
+	s.announceUnread(m, to.recipients, from.clientID)
+}
+
+// mentions reports whether m mentions clientID (its sender excepted).
+func mentions(m *Message, clientID string) bool {
+	return clientID != m.From && (m.MentionAll || containsString(m.MentionList, clientID))
 }
 
 func containsString(list []string, s string) bool {

@@ -18,7 +18,7 @@ type Conversation struct {
 	UpdatedAt       int64          `json:"updatedAt" doc:"Milliseconds since the Unix epoch" example:"1795449600000"`
 	LastMessageAt   *int64         `json:"lastMessageAt,omitempty" doc:"Time of the newest message, ms since the Unix epoch" example:"1795449600000"`
 	LastMessage     *Message       `json:"lastMessage,omitempty" doc:"The newest message, when asked for"`
-	UnreadCount     *int           `json:"unreadMessagesCount,omitempty" doc:"Unread messages of a member caller"`
+	UnreadCount     *int64         `json:"unreadMessagesCount,omitempty" doc:"Unread messages of a member caller"`
 	LastDeliveredAt *int64         `json:"lastDeliveredAt,omitempty" doc:"One-to-one: how far the other member has received"`
 	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one: how far the other member has read"`
 	TTL             *int64         `json:"ttl,omitempty" doc:"Temporary conversations: time to live in seconds"`

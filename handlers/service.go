@@ -22,6 +22,12 @@ type Config struct {
 	SessionTTL time.Duration // lifetime of a session and its token
 	JWTSecret  []byte        // signs session tokens
 	Now        func() time.Time
+	// FilesDir is where uploaded files are kept (empty: uploads fail).
+	FilesDir string
+	// MaxUpload is the size limit of one uploaded file (default DefaultMaxUpload).
+	MaxUpload int64
+	// DisableRecall refuses message recall.
+	DisableRecall bool
 }
 
 // Limits of the contract.

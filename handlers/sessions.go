@@ -35,6 +35,7 @@ type LoginResult struct {
 type sessionState struct {
 	clientID string
 	tag      string
+	offline  string // offlineMessages: unread or push
 	ended    string // "" while live, else the reason: "logout" or "conflict"
 }
 
@@ -109,7 +110,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return tx.InsertSession(sess)
 	}, func() {
-		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag})
+		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag, offline: sess.OfflineMessages})
 		for _, id := range replaced {
 			s.endSessionState(id, "conflict")
 			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
@@ -148,7 +149,8 @@ func (s *Service) checkLoginCredentials(req LoginRequest) error {
 func (s *Service) endSessionState(id, reason string) {
 	st := &sessionState{ended: reason}
 	if v, ok := s.sessions.Load(id); ok {
-		st.clientID, st.tag = v.(*sessionState).clientID, v.(*sessionState).tag
+		old := v.(*sessionState)
+		st.clientID, st.tag, st.offline = old.clientID, old.tag, old.offline
 	}
 	s.sessions.Store(id, st)
 }
@@ -160,7 +162,10 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 		return fail(CodeForbidden, "only a session can log out")
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.EndSession(p.SessionID, "logout", s.nowMs())
+		if _, err := tx.EndSession(p.SessionID, "logout", s.nowMs()); err != nil {
+			return err
+		}
+		_, err := tx.TakeWill(p.SessionID) // a logout is no abrupt drop
 		return err
 	}, func() {
 		s.endSessionState(p.SessionID, "logout")
@@ -204,7 +209,7 @@ func (s *Service) sessionState(ctx context.Context, id string) (*sessionState, e
 	if err != nil {
 		return nil, err
 	}
-	st := &sessionState{clientID: row.ClientID, tag: row.Tag}
+	st := &sessionState{clientID: row.ClientID, tag: row.Tag, offline: row.OfflineMessages}
 	if row.EndedAt != nil {
 		st.ended = row.EndReason
 		if st.ended == "" {

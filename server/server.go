@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -36,6 +37,14 @@ type Config struct {
 	SessionTTL   time.Duration
 	Heartbeat    time.Duration
 	Log          *slog.Logger
+	// MaxUpload is the size limit of one uploaded file (default 20 MiB);
+	// files are kept in files/ beside the database file.
+	MaxUpload int64
+	// Retention is how long messages are kept (0: for ever); a background
+	// job purges older ones shortly after start and then hourly.
+	Retention time.Duration
+	// DisableRecall refuses message recall.
+	DisableRecall bool
 	// Now is the clock (default time.Now); tests inject their own to cross
 	// hours-long rules in milliseconds.
 	Now func() time.Time
@@ -108,6 +117,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.background.Done()
 		s.svc.RunSweeper(bg, time.Minute)
 	}()
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.svc.RunRetention(bg, cfg.Retention, retentionFirst, time.Hour)
+	}()
 	return s, nil
 }
 
@@ -128,17 +142,35 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now})
+	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now,
+		// A session gone past the grace dropped abruptly: send its will.
+		OnGone: func(sessionID, clientID string) {
+			go s.svc.SessionGone(context.Background(), sessionID, clientID)
+		},
+	})
 	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
+		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 	}, s.db, s.hub, s.log)
+	if err := s.svc.PrepareFiles(); err != nil {
+		return err
+	}
+	if err := s.svc.RestoreWills(ctx); err != nil {
+		return err
+	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 	})
 	return nil
 }
+
+// retentionFirst is when the first retention purge runs after start.
+const retentionFirst = 30 * time.Second
+
+// DB is the server's database (tests seed it directly).
+func (s *Server) DB() *store.DB { return s.db }
 
 // Hub is the server's event hub (tests drive its janitor with Sweep).
 func (s *Server) Hub() *events.Hub { return s.hub }

@@ -177,6 +177,9 @@ type Member struct {
 	ConversationID string `db:"conversation_id"`
 	ClientID       string `db:"client_id"`
 	Muted          bool   `db:"muted"`
+	ReadSeq        int64  `db:"read_seq"`
+	ReadAt         *int64 `db:"read_at"`
+	DeliveredAt    *int64 `db:"delivered_at"`
 }
 
 // MembersOf lists the members of several conversations, in join order.
@@ -185,7 +188,7 @@ func MembersOf(ctx context.Context, r Reader, convIDs ...string) ([]Member, erro
 	if len(convIDs) == 0 {
 		return out, nil
 	}
-	query, args, err := sqlx.In(`SELECT conversation_id, client_id, muted FROM members
+	query, args, err := sqlx.In(`SELECT conversation_id, client_id, muted, read_seq, read_at, delivered_at FROM members
 		WHERE conversation_id IN (?) ORDER BY conversation_id, joined_at, client_id`, convIDs)
 	if err != nil {
 		return nil, err

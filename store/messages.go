@@ -24,6 +24,9 @@ type Message struct {
 	Recalled        bool    `db:"recalled"`
 	// Private messages are seen by their sender and the app backend only.
 	Private bool `db:"private"`
+	// Mentions lists the clients the message mentions, "*" for everyone;
+	// stored beside the message on insert.
+	Mentions []string `db:"-"`
 }
 
 // midGen hands out message ids: the send time in milliseconds shifted left
@@ -65,17 +68,56 @@ func (db *DB) initMessageIDs() error {
 }
 
 // InsertMessage assigns m its id and its sequence number in the conversation,
-// stores it and advances the conversation's lastMessageAt.
+// stores it with its mentions, advances the conversation's lastMessageAt, and
+// moves the sender's read position to it: one's own messages are never
+// unread. A private message takes no sequence number of its own, so that it
+// counts as unread for nobody.
 func (t *Tx) InsertMessage(m *Message) error {
 	m.MID = mids.next(m.Timestamp)
-	if err := t.Get(&m.Seq, `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?
-		WHERE id = ? RETURNING last_seq`, m.Timestamp, m.ConversationID); err != nil {
-		return err
+	if m.Private {
+		if err := t.Get(&m.Seq, "SELECT last_seq FROM conversations WHERE id = ?", m.ConversationID); err != nil {
+			return err
+		}
+	} else {
+		if err := t.Get(&m.Seq, `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?
+			WHERE id = ? RETURNING last_seq`, m.Timestamp, m.ConversationID); err != nil {
+			return err
+		}
+		if _, err := t.Exec(`UPDATE members SET read_seq = ?, read_at = ?
+			WHERE conversation_id = ? AND client_id = ?`, m.Seq, m.Timestamp, m.ConversationID, m.From); err != nil {
+			return err
+		}
+		for _, who := range m.Mentions {
+			if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
+				ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
+				return err
+			}
+		}
 	}
 	_, err := t.Exec(`INSERT INTO messages
 		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private)
+	return err
+}
+
+// GetMessage reads one message of a conversation.
+func GetMessage(ctx context.Context, r Reader, convID string, mid int64) (*Message, error) {
+	var m Message
+	err := sqlx.GetContext(ctx, r, &m, "SELECT * FROM messages WHERE mid = ? AND conversation_id = ?", mid, convID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// UpdateMessage stores a message's new content (an edit) or its recall.
+func (t *Tx) UpdateMessage(m *Message) error {
+	_, err := t.Exec("UPDATE messages SET type = ?, body = ?, patched_at = ?, recalled = ? WHERE mid = ?",
+		m.Type, m.Body, m.PatchedAt, m.Recalled, m.MID)
 	return err
 }
 

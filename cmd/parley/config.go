@@ -24,6 +24,9 @@ type config struct {
 	Heartbeat    time.Duration
 	LogLevel     string
 	Pprof        string
+	MaxUpload    byteSize
+	Retention    time.Duration
+	AllowRecall  bool
 }
 
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
@@ -40,6 +43,10 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.AllowRecall, "allow-recall", true, "let senders (and the master key) recall messages")
+	c.MaxUpload = 20 << 20
+	fs.Var(&c.MaxUpload, "max-upload", "`size` limit of one uploaded file, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
+	fs.DurationVar(&c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -71,6 +78,12 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 {
 		return nil, fmt.Errorf("offline-grace, session-ttl and heartbeat must be positive")
+	}
+	if c.MaxUpload <= 0 {
+		return nil, fmt.Errorf("max-upload must be positive")
+	}
+	if c.Retention < 0 {
+		return nil, fmt.Errorf("retention must not be negative (0 keeps messages for ever)")
 	}
 	if c.DB == "" {
 		// SQLite would open a temporary database and lose everything on exit.

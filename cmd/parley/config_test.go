@@ -31,6 +31,9 @@ func TestConfigDefaults(t *testing.T) {
 		SessionTTL:   7 * 24 * time.Hour,
 		Heartbeat:    15 * time.Second,
 		LogLevel:     "info",
+		MaxUpload:    20 << 20,
+		Retention:    180 * 24 * time.Hour,
+		AllowRecall:  true,
 	}
 	got := *c
 	got.Pprof = "" // not part of the contract's table
@@ -70,6 +73,14 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"PARLEY_SESSION_TTL", nil, map[string]string{"PARLEY_SESSION_TTL": "1h"}, func(c *config) any { return c.SessionTTL }, time.Hour},
 		{"PARLEY_HEARTBEAT", nil, map[string]string{"PARLEY_HEARTBEAT": "5s"}, func(c *config) any { return c.Heartbeat }, 5 * time.Second},
 		{"PARLEY_LOG_LEVEL", nil, map[string]string{"PARLEY_LOG_LEVEL": "debug"}, func(c *config) any { return c.LogLevel }, "debug"},
+		{"PARLEY_MAX_UPLOAD", nil, map[string]string{"PARLEY_MAX_UPLOAD": "5MiB"}, func(c *config) any { return c.MaxUpload }, byteSize(5 << 20)},
+		{"-max-upload bytes", []string{"-max-upload", "1048576"}, nil, func(c *config) any { return c.MaxUpload }, byteSize(1 << 20)},
+		{"-max-upload units", []string{"-max-upload=512 KiB"}, nil, func(c *config) any { return c.MaxUpload }, byteSize(512 << 10)},
+		{"-max-upload MB", []string{"-max-upload=2mb"}, nil, func(c *config) any { return c.MaxUpload }, byteSize(2 << 20)},
+		{"-max-upload G", []string{"-max-upload=1G"}, nil, func(c *config) any { return c.MaxUpload }, byteSize(1 << 30)},
+		{"PARLEY_RETENTION", nil, map[string]string{"PARLEY_RETENTION": "720h"}, func(c *config) any { return c.Retention }, 720 * time.Hour},
+		{"-retention", []string{"-retention", "24h"}, nil, func(c *config) any { return c.Retention }, 24 * time.Hour},
+		{"-retention 0 keeps for ever", []string{"-retention=0"}, nil, func(c *config) any { return c.Retention }, time.Duration(0)},
 
 		// The flag wins over the environment.
 		{"flag over env: addr", []string{"-addr", ":1"}, map[string]string{"PARLEY_ADDR": ":2"}, func(c *config) any { return c.Addr }, ":1"},
@@ -116,6 +127,13 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"db sync env", nil, map[string]string{"PARLEY_DB_SYNC": "FULL "}, "db-sync"},
 		{"log level", []string{"-log-level", "loud"}, nil, "log-level"},
 		{"empty db", []string{"-db", ""}, nil, "db"},
+		{"max upload not a size", []string{"-max-upload", "big"}, nil, "max-upload"},
+		{"max upload unknown unit", nil, map[string]string{"PARLEY_MAX_UPLOAD": "5TB"}, "PARLEY_MAX_UPLOAD"},
+		{"max upload negative", []string{"-max-upload=-1"}, nil, "max-upload"},
+		{"max upload zero", []string{"-max-upload=0"}, nil, "positive"},
+		{"max upload overflow", []string{"-max-upload=9999999999GiB"}, nil, "max-upload"},
+		{"negative retention", []string{"-retention=-1h"}, nil, "retention"},
+		{"retention not a duration", nil, map[string]string{"PARLEY_RETENTION": "180d"}, "PARLEY_RETENTION"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +151,20 @@ func TestConfigRejectsBadValues(t *testing.T) {
 func TestConfigHelp(t *testing.T) {
 	if _, err := parseConfig([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestByteSizeString(t *testing.T) {
+	for _, tt := range []struct {
+		v    byteSize
+		want string
+	}{{0, "0"}, {1, "1"}, {1000, "1000"}, {1 << 10, "1KiB"}, {20 << 20, "20MiB"}, {3 << 30, "3GiB"}, {1<<20 + 1, "1048577"}} {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("%d: %q, want %q", int64(tt.v), got, tt.want)
+		}
+		var back byteSize
+		if err := back.Set(tt.want); err != nil || back != tt.v {
+			t.Errorf("Set(%q) = %d, %v; want %d", tt.want, back, err, tt.v)
+		}
 	}
 }

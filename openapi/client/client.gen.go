@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for AdminSendInputBodyPriority.
@@ -127,6 +128,8 @@ func (e MessagePriority) Valid() bool {
 // Defines values for ProblemCode.
 const (
 	CONVERSATIONNOTFOUND  ProblemCode = "CONVERSATION_NOT_FOUND"
+	FILENOTFOUND          ProblemCode = "FILE_NOT_FOUND"
+	FILETOOLARGE          ProblemCode = "FILE_TOO_LARGE"
 	FORBIDDEN             ProblemCode = "FORBIDDEN"
 	INTERNALERROR         ProblemCode = "INTERNAL_ERROR"
 	INVALIDQUERY          ProblemCode = "INVALID_QUERY"
@@ -147,6 +150,10 @@ const (
 func (e ProblemCode) Valid() bool {
 	switch e {
 	case CONVERSATIONNOTFOUND:
+		return true
+	case FILENOTFOUND:
+		return true
+	case FILETOOLARGE:
 		return true
 	case FORBIDDEN:
 		return true
@@ -417,6 +424,42 @@ type CreateConversationRequest struct {
 // CreateConversationRequestKind Conversation kind (default normal); system needs the master key
 type CreateConversationRequestKind string
 
+// DeliveredRequest defines model for DeliveredRequest.
+type DeliveredRequest struct {
+	// MessageId Received up to this message (default: the latest)
+	MessageId *string `json:"messageId,omitempty"`
+}
+
+// EditRequest defines model for EditRequest.
+type EditRequest struct {
+	// Attributes Custom attributes of the message
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+
+	// Data Opaque content of an untyped message (no type)
+	Data *string `json:"data,omitempty"`
+
+	// Fields Fields of an application (positive) type
+	Fields   *map[string]interface{} `json:"fields,omitempty"`
+	File     *File                   `json:"file,omitempty"`
+	Location *Location               `json:"location,omitempty"`
+
+	// MentionAll Whether everyone is mentioned
+	MentionAll *bool `json:"mentionAll,omitempty"`
+
+	// MentionList clientIds mentioned
+	MentionList *[]string `json:"mentionList,omitempty"`
+
+	// Text Text (required for type -1; a caption otherwise)
+	//
+	// Example: Hello Jerry!
+	Text *string `json:"text,omitempty"`
+
+	// Type -1 text, -2 image, -3 audio, -4 video, -5 location, -6 file, positive: application type; absent: an untyped message carrying data
+	//
+	// Example: -1
+	Type *int64 `json:"type,omitempty"`
+}
+
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Location Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
@@ -602,6 +645,14 @@ type Message struct {
 // MessagePriority Chat-room delivery priority
 type MessagePriority string
 
+// OnlineBodyBody defines model for OnlineBodyBody.
+type OnlineBodyBody struct {
+	// Online clientId → online now
+	//
+	// Example: {"Jerry":false,"Tom":true}
+	Online map[string]bool `json:"online"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	// Code Stable error code
@@ -641,6 +692,18 @@ type ProblemCode string
 // QueryOutputBody defines model for QueryOutputBody.
 type QueryOutputBody struct {
 	Results *[]Conversation `json:"results"`
+}
+
+// ReadManyRequest defines model for ReadManyRequest.
+type ReadManyRequest struct {
+	// ConversationIds Conversations to mark read
+	ConversationIds *[]string `json:"conversationIds"`
+}
+
+// ReadRequest defines model for ReadRequest.
+type ReadRequest struct {
+	// MessageId Read up to this message (default: the latest)
+	MessageId *string `json:"messageId,omitempty"`
 }
 
 // SendRequest defines model for SendRequest.
@@ -696,6 +759,29 @@ type SendRequest struct {
 // SendRequestPriority Chat-room delivery priority (default normal)
 type SendRequestPriority string
 
+// SubscribeInputBody defines model for SubscribeInputBody.
+type SubscribeInputBody struct {
+	// ClientIds Clients to watch
+	//
+	// Example: ["Jerry"]
+	ClientIds *[]string `json:"clientIds"`
+}
+
+// UnreadEntry defines model for UnreadEntry.
+type UnreadEntry struct {
+	ConversationId string   `json:"conversationId"`
+	LastMessage    *Message `json:"lastMessage,omitempty"`
+
+	// Mentioned An unread message mentions the client
+	Mentioned           bool  `json:"mentioned"`
+	UnreadMessagesCount int64 `json:"unreadMessagesCount"`
+}
+
+// UnreadEvent defines model for UnreadEvent.
+type UnreadEvent struct {
+	Conversations *[]UnreadEntry `json:"conversations"`
+}
+
 // UpdateConversationRequest defines model for UpdateConversationRequest.
 type UpdateConversationRequest struct {
 	// Attributes Attributes to merge in; a key set to null is removed
@@ -705,6 +791,43 @@ type UpdateConversationRequest struct {
 
 	// Name New display name
 	Name *string `json:"name,omitempty"`
+}
+
+// UploadedFile defines model for UploadedFile.
+type UploadedFile struct {
+	// Id File id (unguessable: whoever knows it can download the file)
+	//
+	// Example: 0t5bq1m6k3v8a2d4e6g0h8j1k4
+	Id string `json:"id"`
+
+	// MetaData width and height (pixels) of PNG, JPEG, GIF and WebP images; empty otherwise
+	MetaData map[string]interface{} `json:"metaData"`
+
+	// MimeType Media type determined from the content (the client's claim is ignored)
+	//
+	// Example: image/png
+	MimeType string `json:"mimeType"`
+
+	// Name The uploaded file's name, sanitised
+	//
+	// Example: cat.png
+	Name string `json:"name"`
+
+	// Size Size in bytes
+	//
+	// Example: 20480
+	Size int64 `json:"size"`
+
+	// Url Where the file is served: a path on this server, usable as file.url of a message
+	//
+	// Example: /v1/files/0t5bq1m6k3v8a2d4e6g0h8j1k4
+	Url string `json:"url"`
+}
+
+// OnlineClientsParams defines parameters for OnlineClients.
+type OnlineClientsParams struct {
+	// Ids Comma list of clientIds (at most 100)
+	Ids *string `form:"ids,omitempty" json:"ids,omitempty"`
 }
 
 // QueryConversationsParams defines parameters for QueryConversations.
@@ -755,6 +878,12 @@ type OpenEventStreamParams struct {
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
+// UploadFileMultipartBody defines parameters for UploadFile.
+type UploadFileMultipartBody struct {
+	// File The file; its name is kept (sanitised), its type is determined from its content
+	File openapi_types.File `json:"file"`
+}
+
 // BroadcastJSONRequestBody defines body for Broadcast for application/json ContentType.
 type BroadcastJSONRequestBody = BroadcastRequest
 
@@ -764,8 +893,14 @@ type AdminSendMessageJSONRequestBody = AdminSendInputBody
 // CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
 type CreateConversationJSONRequestBody = CreateConversationRequest
 
+// MarkManyReadJSONRequestBody defines body for MarkManyRead for application/json ContentType.
+type MarkManyReadJSONRequestBody = ReadManyRequest
+
 // UpdateConversationJSONRequestBody defines body for UpdateConversation for application/json ContentType.
 type UpdateConversationJSONRequestBody = UpdateConversationRequest
+
+// MarkDeliveredJSONRequestBody defines body for MarkDelivered for application/json ContentType.
+type MarkDeliveredJSONRequestBody = DeliveredRequest
 
 // AddMembersJSONRequestBody defines body for AddMembers for application/json ContentType.
 type AddMembersJSONRequestBody = MembersRequest
@@ -775,6 +910,18 @@ type RemoveMembersJSONRequestBody = MembersRequest
 
 // SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.
 type SendMessageJSONRequestBody = SendRequest
+
+// EditMessageJSONRequestBody defines body for EditMessage for application/json ContentType.
+type EditMessageJSONRequestBody = EditRequest
+
+// MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
+type MarkReadJSONRequestBody = ReadRequest
+
+// UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
+type UploadFileMultipartRequestBody UploadFileMultipartBody
+
+// SubscribePresenceJSONRequestBody defines body for SubscribePresence for application/json ContentType.
+type SubscribePresenceJSONRequestBody = SubscribeInputBody
 
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = LoginRequest
@@ -889,6 +1036,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// OnlineClients Who is online
+	//
+	// A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
+	//
+	// Corresponds with GET /v1/clients/online (the `OnlineClients` operationId).
+	OnlineClients(ctx context.Context, params *OnlineClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// QueryConversations Query conversations
 	//
 	// Lists conversations matching where, a URL-encoded JSON query in the
@@ -937,6 +1091,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
 	CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarkManyReadWithBody Mark several conversations read
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+	MarkManyReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkManyRead Mark several conversations read
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+	MarkManyRead(ctx context.Context, body MarkManyReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetConversation Get a conversation
 	//
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
@@ -959,6 +1127,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
 	UpdateConversation(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkDeliveredWithBody Confirm delivery
+	//
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+	MarkDeliveredWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkDelivered Confirm delivery
+	//
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+	MarkDelivered(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinConversation Join a conversation
 	//
@@ -1033,6 +1219,31 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/messages (the `SendMessage` operationId).
 	SendMessage(ctx context.Context, id string, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RecallMessage Recall a message
+	//
+	// The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.
+	//
+	// Corresponds with DELETE /v1/conversations/{id}/messages/{messageId} (the `RecallMessage` operationId).
+	RecallMessage(ctx context.Context, id string, messageId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditMessageWithBody Edit a message
+	//
+	// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+	EditMessageWithBody(ctx context.Context, id string, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditMessage Edit a message
+	//
+	// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+	EditMessage(ctx context.Context, id string, messageId string, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MuteConversation Mute a conversation
 	//
 	// Stops offline push of the conversation for the caller; it appears in mutedMembers.
@@ -1046,6 +1257,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 	QuitConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkReadWithBody Mark a conversation read
+	//
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+	MarkReadWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkRead Mark a conversation read
+	//
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+	MarkRead(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnmuteConversation Unmute a conversation
 	//
@@ -1067,11 +1296,56 @@ type ClientInterface interface {
 	// Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
 	// headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
 	//
-	// Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
-	// schemas are listed under x-parley-events of the 200 response.
+	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
+	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
+	// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
+	// messages with offline: true) right after hello.
 	//
 	// Corresponds with GET /v1/events (the `OpenEventStream` operationId).
 	OpenEventStream(ctx context.Context, params *OpenEventStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadFileWithBody Upload a file
+	//
+	// Uploads one file as multipart/form-data, field file, and answers its id and url. The url is
+	// a path on this server (GET /v1/files/{id}) that a message's file.url may point at; anyone who has it
+	// can download the file. mimeType is determined from the content, not from what the client claims;
+	// images (PNG, JPEG, GIF, WebP) get width and height in metaData. A file over the server's upload
+	// limit (default 20 MiB) answers 413 FILE_TOO_LARGE and is not kept.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile Download a file
+	//
+	// Serves an uploaded file's bytes. No credentials are needed (so that <img src>
+	// works): the id is unguessable. Raster images, audio, video, PDF and plain text are served inline as
+	// their own type; anything that could be active content (HTML, SVG, XML, scripts, anything else) is
+	// served as an application/octet-stream attachment. Every answer carries X-Content-Type-Options:
+	// nosniff and Content-Security-Policy: sandbox.
+	//
+	// Corresponds with GET /v1/files/{id} (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribePresenceWithBody Watch clients' presence
+	//
+	// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribePresence Watch clients' presence
+	//
+	// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresence(ctx context.Context, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSessionWithBody Log in as a client
 	//
@@ -1097,6 +1371,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/sessions/current (the `DeleteCurrentSession` operationId).
 	DeleteCurrentSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUnread Unread counts
+	//
+	// The caller's conversations with unread messages, as in unreadmessagescountupdate.
+	//
+	// Corresponds with GET /v1/unread (the `GetUnread` operationId).
+	GetUnread(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // BroadcastWithBody Broadcast a message
@@ -1165,6 +1446,23 @@ func (c *Client) AdminSendMessageWithBody(ctx context.Context, id string, conten
 // Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 func (c *Client) AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSendMessageRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OnlineClients Who is online
+//
+// A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
+//
+// Corresponds with GET /v1/clients/online (the `OnlineClients` operationId).
+func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOnlineClientsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1254,6 +1552,40 @@ func (c *Client) CreateConversation(ctx context.Context, body CreateConversation
 	return c.Client.Do(req)
 }
 
+// MarkManyReadWithBody Mark several conversations read
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+func (c *Client) MarkManyReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkManyReadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkManyRead Mark several conversations read
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+func (c *Client) MarkManyRead(ctx context.Context, body MarkManyReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkManyReadRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetConversation Get a conversation
 //
 // Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
@@ -1297,6 +1629,44 @@ func (c *Client) UpdateConversationWithBody(ctx context.Context, id string, cont
 // Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
 func (c *Client) UpdateConversation(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateConversationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkDeliveredWithBody Confirm delivery
+//
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+func (c *Client) MarkDeliveredWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkDeliveredRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkDelivered Confirm delivery
+//
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+func (c *Client) MarkDelivered(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkDeliveredRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1470,6 +1840,61 @@ func (c *Client) SendMessage(ctx context.Context, id string, body SendMessageJSO
 	return c.Client.Do(req)
 }
 
+// RecallMessage Recall a message
+//
+// The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.
+//
+// Corresponds with DELETE /v1/conversations/{id}/messages/{messageId} (the `RecallMessage` operationId).
+func (c *Client) RecallMessage(ctx context.Context, id string, messageId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecallMessageRequest(c.Server, id, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditMessageWithBody Edit a message
+//
+// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+func (c *Client) EditMessageWithBody(ctx context.Context, id string, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditMessageRequestWithBody(c.Server, id, messageId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditMessage Edit a message
+//
+// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+func (c *Client) EditMessage(ctx context.Context, id string, messageId string, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditMessageRequest(c.Server, id, messageId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // MuteConversation Mute a conversation
 //
 // Stops offline push of the conversation for the caller; it appears in mutedMembers.
@@ -1494,6 +1919,44 @@ func (c *Client) MuteConversation(ctx context.Context, id string, reqEditors ...
 // Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 func (c *Client) QuitConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewQuitConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkReadWithBody Mark a conversation read
+//
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+func (c *Client) MarkReadWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkReadRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkRead Mark a conversation read
+//
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+func (c *Client) MarkRead(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkReadRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1534,12 +1997,97 @@ func (c *Client) UnmuteConversation(ctx context.Context, id string, reqEditors .
 // Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
 // headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
 //
-// Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
-// schemas are listed under x-parley-events of the 200 response.
+// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
+// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
+// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
+// messages with offline: true) right after hello.
 //
 // Corresponds with GET /v1/events (the `OpenEventStream` operationId).
 func (c *Client) OpenEventStream(ctx context.Context, params *OpenEventStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpenEventStreamRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadFileWithBody Upload a file
+//
+// Uploads one file as multipart/form-data, field file, and answers its id and url. The url is
+// a path on this server (GET /v1/files/{id}) that a message's file.url may point at; anyone who has it
+// can download the file. mimeType is determined from the content, not from what the client claims;
+// images (PNG, JPEG, GIF, WebP) get width and height in metaData. A file over the server's upload
+// limit (default 20 MiB) answers 413 FILE_TOO_LARGE and is not kept.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *Client) UploadFileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadFileRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile Download a file
+//
+// Serves an uploaded file's bytes. No credentials are needed (so that <img src>
+// works): the id is unguessable. Raster images, audio, video, PDF and plain text are served inline as
+// their own type; anything that could be active content (HTML, SVG, XML, scripts, anything else) is
+// served as an application/octet-stream attachment. Every answer carries X-Content-Type-Options:
+// nosniff and Content-Security-Policy: sandbox.
+//
+// Corresponds with GET /v1/files/{id} (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribePresenceWithBody Watch clients' presence
+//
+// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+func (c *Client) SubscribePresenceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribePresenceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribePresence Watch clients' presence
+//
+// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+func (c *Client) SubscribePresence(ctx context.Context, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribePresenceRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1595,6 +2143,23 @@ func (c *Client) CreateSession(ctx context.Context, body CreateSessionJSONReques
 // Corresponds with DELETE /v1/sessions/current (the `DeleteCurrentSession` operationId).
 func (c *Client) DeleteCurrentSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteCurrentSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUnread Unread counts
+//
+// The caller's conversations with unread messages, as in unreadmessagescountupdate.
+//
+// Corresponds with GET /v1/unread (the `GetUnread` operationId).
+func (c *Client) GetUnread(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUnreadRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1688,6 +2253,60 @@ func NewAdminSendMessageRequestWithBody(server string, id string, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewOnlineClientsRequest constructs an http.Request for the OnlineClients method
+func NewOnlineClientsRequest(server string, params *OnlineClientsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/clients/online")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Ids != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1846,6 +2465,46 @@ func NewCreateConversationRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewMarkManyReadRequest calls the generic MarkManyRead builder with application/json body
+func NewMarkManyReadRequest(server string, body MarkManyReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkManyReadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMarkManyReadRequestWithBody constructs an http.Request for the MarkManyRead method, with any body, and a specified content type
+func NewMarkManyReadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/read")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetConversationRequest constructs an http.Request for the GetConversation method
 func NewGetConversationRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -1918,6 +2577,53 @@ func NewUpdateConversationRequestWithBody(server string, id string, contentType 
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMarkDeliveredRequest calls the generic MarkDelivered builder with application/json body
+func NewMarkDeliveredRequest(server string, id string, body MarkDeliveredJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkDeliveredRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewMarkDeliveredRequestWithBody constructs an http.Request for the MarkDelivered method, with any body, and a specified content type
+func NewMarkDeliveredRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/delivered", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -2233,6 +2939,101 @@ func NewSendMessageRequestWithBody(server string, id string, contentType string,
 	return req, nil
 }
 
+// NewRecallMessageRequest constructs an http.Request for the RecallMessage method
+func NewRecallMessageRequest(server string, id string, messageId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/messages/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEditMessageRequest calls the generic EditMessage builder with application/json body
+func NewEditMessageRequest(server string, id string, messageId string, body EditMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditMessageRequestWithBody(server, id, messageId, "application/json", bodyReader)
+}
+
+// NewEditMessageRequestWithBody constructs an http.Request for the EditMessage method, with any body, and a specified content type
+func NewEditMessageRequestWithBody(server string, id string, messageId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/messages/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMuteConversationRequest constructs an http.Request for the MuteConversation method
 func NewMuteConversationRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -2297,6 +3098,53 @@ func NewQuitConversationRequest(server string, id string) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewMarkReadRequest calls the generic MarkRead builder with application/json body
+func NewMarkReadRequest(server string, id string, body MarkReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkReadRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewMarkReadRequestWithBody constructs an http.Request for the MarkRead method, with any body, and a specified content type
+func NewMarkReadRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2416,6 +3264,109 @@ func NewOpenEventStreamRequest(server string, params *OpenEventStreamParams) (*h
 	return req, nil
 }
 
+// NewUploadFileRequestWithBody constructs an http.Request for the UploadFile method, with any body, and a specified content type
+func NewUploadFileRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubscribePresenceRequest calls the generic SubscribePresence builder with application/json body
+func NewSubscribePresenceRequest(server string, body SubscribePresenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubscribePresenceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubscribePresenceRequestWithBody constructs an http.Request for the SubscribePresence method, with any body, and a specified content type
+func NewSubscribePresenceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/presence/subscribe")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateSessionRequest calls the generic CreateSession builder with application/json body
 func NewCreateSessionRequest(server string, body CreateSessionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2476,6 +3427,33 @@ func NewDeleteCurrentSessionRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUnreadRequest constructs an http.Request for the GetUnread method
+func NewGetUnreadRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/unread")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2563,6 +3541,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessageWithResponse(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error)
 
+	// OnlineClientsWithResponse Who is online
+	//
+	// A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/clients/online (the `OnlineClients` operationId).
+	OnlineClientsWithResponse(ctx context.Context, params *OnlineClientsParams, reqEditors ...RequestEditorFn) (*OnlineClientsResponse, error)
+
 	// QueryConversationsWithResponse Query conversations
 	//
 	// Lists conversations matching where, a URL-encoded JSON query in the
@@ -2613,6 +3600,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
 	CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
 
+	// MarkManyReadWithBodyWithResponse Mark several conversations read
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+	MarkManyReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkManyReadResponse, error)
+
+	// MarkManyReadWithResponse Mark several conversations read
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+	MarkManyReadWithResponse(ctx context.Context, body MarkManyReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkManyReadResponse, error)
+
 	// GetConversationWithResponse Get a conversation
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2637,6 +3638,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
 	UpdateConversationWithResponse(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error)
+
+	// MarkDeliveredWithBodyWithResponse Confirm delivery
+	//
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+	MarkDeliveredWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkDeliveredResponse, error)
+
+	// MarkDeliveredWithResponse Confirm delivery
+	//
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+	MarkDeliveredWithResponse(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDeliveredResponse, error)
 
 	// JoinConversationWithResponse Join a conversation
 	//
@@ -2717,6 +3736,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/messages (the `SendMessage` operationId).
 	SendMessageWithResponse(ctx context.Context, id string, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
+	// RecallMessageWithResponse Recall a message
+	//
+	// The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/conversations/{id}/messages/{messageId} (the `RecallMessage` operationId).
+	RecallMessageWithResponse(ctx context.Context, id string, messageId string, reqEditors ...RequestEditorFn) (*RecallMessageResponse, error)
+
+	// EditMessageWithBodyWithResponse Edit a message
+	//
+	// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+	EditMessageWithBodyWithResponse(ctx context.Context, id string, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditMessageResponse, error)
+
+	// EditMessageWithResponse Edit a message
+	//
+	// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+	EditMessageWithResponse(ctx context.Context, id string, messageId string, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*EditMessageResponse, error)
+
 	// MuteConversationWithResponse Mute a conversation
 	//
 	// Stops offline push of the conversation for the caller; it appears in mutedMembers.
@@ -2734,6 +3780,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/quit (the `QuitConversation` operationId).
 	QuitConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*QuitConversationResponse, error)
+
+	// MarkReadWithBodyWithResponse Mark a conversation read
+	//
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+	MarkReadWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
+
+	// MarkReadWithResponse Mark a conversation read
+	//
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+	MarkReadWithResponse(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
 
 	// UnmuteConversationWithResponse Unmute a conversation
 	//
@@ -2757,13 +3821,60 @@ type ClientWithResponsesInterface interface {
 	// Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
 	// headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
 	//
-	// Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
-	// schemas are listed under x-parley-events of the 200 response.
+	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
+	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
+	// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
+	// messages with offline: true) right after hello.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/events (the `OpenEventStream` operationId).
 	OpenEventStreamWithResponse(ctx context.Context, params *OpenEventStreamParams, reqEditors ...RequestEditorFn) (*OpenEventStreamResponse, error)
+
+	// UploadFileWithBodyWithResponse Upload a file
+	//
+	// Uploads one file as multipart/form-data, field file, and answers its id and url. The url is
+	// a path on this server (GET /v1/files/{id}) that a message's file.url may point at; anyone who has it
+	// can download the file. mimeType is determined from the content, not from what the client claims;
+	// images (PNG, JPEG, GIF, WebP) get width and height in metaData. A file over the server's upload
+	// limit (default 20 MiB) answers 413 FILE_TOO_LARGE and is not kept.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
+
+	// DownloadFileWithResponse Download a file
+	//
+	// Serves an uploaded file's bytes. No credentials are needed (so that <img src>
+	// works): the id is unguessable. Raster images, audio, video, PDF and plain text are served inline as
+	// their own type; anything that could be active content (HTML, SVG, XML, scripts, anything else) is
+	// served as an application/octet-stream attachment. Every answer carries X-Content-Type-Options:
+	// nosniff and Content-Security-Policy: sandbox.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id} (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// SubscribePresenceWithBodyWithResponse Watch clients' presence
+	//
+	// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribePresenceResponse, error)
+
+	// SubscribePresenceWithResponse Watch clients' presence
+	//
+	// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithResponse(ctx context.Context, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscribePresenceResponse, error)
 
 	// CreateSessionWithBodyWithResponse Log in as a client
 	//
@@ -2791,6 +3902,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/sessions/current (the `DeleteCurrentSession` operationId).
 	DeleteCurrentSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteCurrentSessionResponse, error)
+
+	// GetUnreadWithResponse Unread counts
+	//
+	// The caller's conversations with unread messages, as in unreadmessagescountupdate.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/unread (the `GetUnread` operationId).
+	GetUnreadWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUnreadResponse, error)
 }
 
 type BroadcastResponse struct {
@@ -2973,6 +4093,68 @@ func (r AdminSendMessageResponse) ContentType() string {
 	return ""
 }
 
+type OnlineClientsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OnlineBodyBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OnlineClientsResponse) GetJSON200() *OnlineBodyBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OnlineClientsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OnlineClientsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OnlineClientsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r OnlineClientsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OnlineClientsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OnlineClientsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OnlineClientsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type QueryConversationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3112,6 +4294,82 @@ func (r CreateConversationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkManyReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UnreadEvent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkManyReadResponse) GetJSON200() *UnreadEvent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkManyReadResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkManyReadResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MarkManyReadResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkManyReadResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkManyReadResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkManyReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkManyReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkManyReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkManyReadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3264,6 +4522,75 @@ func (r UpdateConversationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkDeliveredResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkDeliveredResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkDeliveredResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MarkDeliveredResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkDeliveredResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkDeliveredResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkDeliveredResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkDeliveredResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkDeliveredResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkDeliveredResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3761,6 +5088,165 @@ func (r SendMessageResponse) ContentType() string {
 	return ""
 }
 
+type RecallMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecallMessageResponse) GetJSON200() *Message {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecallMessageResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecallMessageResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecallMessageResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecallMessageResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecallMessageResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RecallMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecallMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecallMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecallMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EditMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditMessageResponse) GetJSON200() *Message {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EditMessageResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EditMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type MuteConversationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3927,6 +5413,82 @@ func (r QuitConversationResponse) ContentType() string {
 	return ""
 }
 
+type MarkReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UnreadEvent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkReadResponse) GetJSON200() *UnreadEvent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkReadResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkReadResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MarkReadResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkReadResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkReadResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UnmuteConversationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4072,6 +5634,215 @@ func (r OpenEventStreamResponse) ContentType() string {
 	return ""
 }
 
+// UploadFileResponse201Headers the declared response headers of an HTTP 201 response for UploadFile
+type UploadFileResponse201Headers struct {
+	Location *string
+}
+
+type UploadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UploadedFile
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadFileResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadFileResponse) GetJSON201() *UploadedFile {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadFileResponse200Headers the declared response headers of an HTTP 200 response for DownloadFile
+type DownloadFileResponse200Headers struct {
+	ContentDisposition    *string
+	ContentSecurityPolicy *string
+	XContentTypeOptions   *string
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadFileResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SubscribePresenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OnlineBodyBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubscribePresenceResponse) GetJSON200() *OnlineBodyBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubscribePresenceResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubscribePresenceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubscribePresenceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubscribePresenceResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscribePresenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscribePresenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscribePresenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscribePresenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4196,6 +5967,75 @@ func (r DeleteCurrentSessionResponse) ContentType() string {
 	return ""
 }
 
+type GetUnreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UnreadEvent
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUnreadResponse) GetJSON200() *UnreadEvent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUnreadResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUnreadResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUnreadResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetUnreadResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUnreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUnreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUnreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUnreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BroadcastWithBodyWithResponse Broadcast a message
 //
 // With conversationId: stored in that system conversation and delivered to every subscriber. With toAllOnline: true: delivered to every online session, not stored.
@@ -4254,6 +6094,21 @@ func (c *ClientWithResponses) AdminSendMessageWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseAdminSendMessageResponse(rsp)
+}
+
+// OnlineClientsWithResponse Who is online
+//
+// A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/clients/online (the `OnlineClients` operationId).
+func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, params *OnlineClientsParams, reqEditors ...RequestEditorFn) (*OnlineClientsResponse, error) {
+	rsp, err := c.OnlineClients(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOnlineClientsResponse(rsp)
 }
 
 // QueryConversationsWithResponse Query conversations
@@ -4325,6 +6180,32 @@ func (c *ClientWithResponses) CreateConversationWithResponse(ctx context.Context
 	return ParseCreateConversationResponse(rsp)
 }
 
+// MarkManyReadWithBodyWithResponse Mark several conversations read
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+func (c *ClientWithResponses) MarkManyReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkManyReadResponse, error) {
+	rsp, err := c.MarkManyReadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkManyReadResponse(rsp)
+}
+
+// MarkManyReadWithResponse Mark several conversations read
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/read (the `MarkManyRead` operationId).
+func (c *ClientWithResponses) MarkManyReadWithResponse(ctx context.Context, body MarkManyReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkManyReadResponse, error) {
+	rsp, err := c.MarkManyRead(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkManyReadResponse(rsp)
+}
+
 // GetConversationWithResponse Get a conversation
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4366,6 +6247,36 @@ func (c *ClientWithResponses) UpdateConversationWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseUpdateConversationResponse(rsp)
+}
+
+// MarkDeliveredWithBodyWithResponse Confirm delivery
+//
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+func (c *ClientWithResponses) MarkDeliveredWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkDeliveredResponse, error) {
+	rsp, err := c.MarkDeliveredWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkDeliveredResponse(rsp)
+}
+
+// MarkDeliveredWithResponse Confirm delivery
+//
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
+func (c *ClientWithResponses) MarkDeliveredWithResponse(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDeliveredResponse, error) {
+	rsp, err := c.MarkDelivered(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkDeliveredResponse(rsp)
 }
 
 // JoinConversationWithResponse Join a conversation
@@ -4501,6 +6412,51 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id st
 	return ParseSendMessageResponse(rsp)
 }
 
+// RecallMessageWithResponse Recall a message
+//
+// The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/conversations/{id}/messages/{messageId} (the `RecallMessage` operationId).
+func (c *ClientWithResponses) RecallMessageWithResponse(ctx context.Context, id string, messageId string, reqEditors ...RequestEditorFn) (*RecallMessageResponse, error) {
+	rsp, err := c.RecallMessage(ctx, id, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecallMessageResponse(rsp)
+}
+
+// EditMessageWithBodyWithResponse Edit a message
+//
+// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+func (c *ClientWithResponses) EditMessageWithBodyWithResponse(ctx context.Context, id string, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditMessageResponse, error) {
+	rsp, err := c.EditMessageWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditMessageResponse(rsp)
+}
+
+// EditMessageWithResponse Edit a message
+//
+// Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id}/messages/{messageId} (the `EditMessage` operationId).
+func (c *ClientWithResponses) EditMessageWithResponse(ctx context.Context, id string, messageId string, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*EditMessageResponse, error) {
+	rsp, err := c.EditMessage(ctx, id, messageId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditMessageResponse(rsp)
+}
+
 // MuteConversationWithResponse Mute a conversation
 //
 // Stops offline push of the conversation for the caller; it appears in mutedMembers.
@@ -4531,6 +6487,36 @@ func (c *ClientWithResponses) QuitConversationWithResponse(ctx context.Context, 
 	return ParseQuitConversationResponse(rsp)
 }
 
+// MarkReadWithBodyWithResponse Mark a conversation read
+//
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkReadResponse, error) {
+	rsp, err := c.MarkReadWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkReadResponse(rsp)
+}
+
+// MarkReadWithResponse Mark a conversation read
+//
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
+func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error) {
+	rsp, err := c.MarkRead(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkReadResponse(rsp)
+}
+
 // UnmuteConversationWithResponse Unmute a conversation
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4559,8 +6545,11 @@ func (c *ClientWithResponses) UnmuteConversationWithResponse(ctx context.Context
 // Authenticate with Authorization: Bearer <token>, or ?token= (browsers' EventSource cannot set
 // headers). A bad token answers 401, which stops a standard EventSource for good: log in again.
 //
-// Events: hello, message, invited, kicked, membersjoined, membersleft, conflict, reset; their data
-// schemas are listed under x-parley-events of the 200 response.
+// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
+// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
+// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
+// messages with offline: true) right after hello.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4571,6 +6560,74 @@ func (c *ClientWithResponses) OpenEventStreamWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseOpenEventStreamResponse(rsp)
+}
+
+// UploadFileWithBodyWithResponse Upload a file
+//
+// Uploads one file as multipart/form-data, field file, and answers its id and url. The url is
+// a path on this server (GET /v1/files/{id}) that a message's file.url may point at; anyone who has it
+// can download the file. mimeType is determined from the content, not from what the client claims;
+// images (PNG, JPEG, GIF, WebP) get width and height in metaData. A file over the server's upload
+// limit (default 20 MiB) answers 413 FILE_TOO_LARGE and is not kept.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error) {
+	rsp, err := c.UploadFileWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadFileResponse(rsp)
+}
+
+// DownloadFileWithResponse Download a file
+//
+// Serves an uploaded file's bytes. No credentials are needed (so that <img src>
+// works): the id is unguessable. Raster images, audio, video, PDF and plain text are served inline as
+// their own type; anything that could be active content (HTML, SVG, XML, scripts, anything else) is
+// served as an application/octet-stream attachment. Every answer carries X-Content-Type-Options:
+// nosniff and Content-Security-Policy: sandbox.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id} (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
+}
+
+// SubscribePresenceWithBodyWithResponse Watch clients' presence
+//
+// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+func (c *ClientWithResponses) SubscribePresenceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribePresenceResponse, error) {
+	rsp, err := c.SubscribePresenceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribePresenceResponse(rsp)
+}
+
+// SubscribePresenceWithResponse Watch clients' presence
+//
+// The caller's session gets a presence event when a watched client's first session comes online or its last one goes offline. Answers the current status.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/presence/subscribe (the `SubscribePresence` operationId).
+func (c *ClientWithResponses) SubscribePresenceWithResponse(ctx context.Context, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscribePresenceResponse, error) {
+	rsp, err := c.SubscribePresence(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribePresenceResponse(rsp)
 }
 
 // CreateSessionWithBodyWithResponse Log in as a client
@@ -4616,6 +6673,21 @@ func (c *ClientWithResponses) DeleteCurrentSessionWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseDeleteCurrentSessionResponse(rsp)
+}
+
+// GetUnreadWithResponse Unread counts
+//
+// The caller's conversations with unread messages, as in unreadmessagescountupdate.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/unread (the `GetUnread` operationId).
+func (c *ClientWithResponses) GetUnreadWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUnreadResponse, error) {
+	rsp, err := c.GetUnread(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUnreadResponse(rsp)
 }
 
 // ParseBroadcastResponse parses an HTTP response from a BroadcastWithResponse call
@@ -4768,6 +6840,53 @@ func ParseAdminSendMessageResponse(rsp *http.Response) (*AdminSendMessageRespons
 	return response, nil
 }
 
+// ParseOnlineClientsResponse parses an HTTP response from a OnlineClientsWithResponse call
+func ParseOnlineClientsResponse(rsp *http.Response) (*OnlineClientsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OnlineClientsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OnlineBodyBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseQueryConversationsResponse parses an HTTP response from a QueryConversationsWithResponse call
 func ParseQueryConversationsResponse(rsp *http.Response) (*QueryConversationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4870,6 +6989,67 @@ func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkManyReadResponse parses an HTTP response from a MarkManyReadWithResponse call
+func ParseMarkManyReadResponse(rsp *http.Response) (*MarkManyReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkManyReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UnreadEvent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
@@ -4992,6 +7172,63 @@ func ParseUpdateConversationResponse(rsp *http.Response) (*UpdateConversationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkDeliveredResponse parses an HTTP response from a MarkDeliveredWithResponse call
+func ParseMarkDeliveredResponse(rsp *http.Response) (*MarkDeliveredResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkDeliveredResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
@@ -5406,6 +7643,135 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 	return response, nil
 }
 
+// ParseRecallMessageResponse parses an HTTP response from a RecallMessageWithResponse call
+func ParseRecallMessageResponse(rsp *http.Response) (*RecallMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecallMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEditMessageResponse parses an HTTP response from a EditMessageWithResponse call
+func ParseEditMessageResponse(rsp *http.Response) (*EditMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseMuteConversationResponse parses an HTTP response from a MuteConversationWithResponse call
 func ParseMuteConversationResponse(rsp *http.Response) (*MuteConversationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5542,6 +7908,67 @@ func ParseQuitConversationResponse(rsp *http.Response) (*QuitConversationRespons
 	return response, nil
 }
 
+// ParseMarkReadResponse parses an HTTP response from a MarkReadWithResponse call
+func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UnreadEvent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseUnmuteConversationResponse parses an HTTP response from a UnmuteConversationWithResponse call
 func ParseUnmuteConversationResponse(rsp *http.Response) (*UnmuteConversationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5657,6 +8084,194 @@ func ParseOpenEventStreamResponse(rsp *http.Response) (*OpenEventStreamResponse,
 	return response, nil
 }
 
+// ParseUploadFileResponse parses an HTTP response from a UploadFileWithResponse call
+func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UploadedFile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadFileResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadFileResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubscribePresenceResponse parses an HTTP response from a SubscribePresenceWithResponse call
+func ParseSubscribePresenceResponse(rsp *http.Response) (*SubscribePresenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscribePresenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OnlineBodyBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateSessionResponse parses an HTTP response from a CreateSessionWithResponse call
 func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5720,6 +8335,60 @@ func ParseDeleteCurrentSessionResponse(rsp *http.Response) (*DeleteCurrentSessio
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUnreadResponse parses an HTTP response from a GetUnreadWithResponse call
+func ParseGetUnreadResponse(rsp *http.Response) (*GetUnreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUnreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UnreadEvent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem

@@ -1,0 +1,71 @@
+package events
+
+// Presence: a client is online while any of its sessions has a stream open or
+// lost it less than the offline grace ago. Sessions subscribe to clients and
+// get a presence event when a watched client's first session comes online
+// or its last one goes offline.
+
+// PresenceEvent is the data of a presence event.
+type PresenceEvent struct {
+	ClientID string `json:"clientId"`
+	Online   bool   `json:"online"`
+}
+
+// Subscribe makes sessionID a watcher of the given clients' presence.
+func (h *Hub) Subscribe(sessionID string, clientIDs []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range clientIDs {
+		set := h.watchers[c]
+		if set == nil {
+			set = make(map[string]struct{})
+			h.watchers[c] = set
+		}
+		if _, ok := set[sessionID]; !ok {
+			set[sessionID] = struct{}{}
+			h.watching[sessionID] = append(h.watching[sessionID], c)
+		}
+	}
+}
+
+// unsubscribeLocked forgets what sessionID watched.
+func (h *Hub) unsubscribeLocked(sessionID string) {
+	for _, c := range h.watching[sessionID] {
+		if set := h.watchers[c]; set != nil {
+			delete(set, sessionID)
+			if len(set) == 0 {
+				delete(h.watchers, c)
+			}
+		}
+	}
+	delete(h.watching, sessionID)
+}
+
+// clientOnlineLocked reports whether any session of the client is online;
+// h.mu is held.
+func (h *Hub) clientOnlineLocked(clientID string) bool {
+	now := h.opt.Now()
+	for s := range h.byClient[clientID] {
+		s.mu.Lock()
+		online := s.onlineLocked(now, h.opt.OfflineGrace)
+		s.mu.Unlock()
+		if online {
+			return true
+		}
+	}
+	return false
+}
+
+// announcePresence tells the watchers of clientID that it came online or
+// went offline.
+func (h *Hub) announcePresence(clientID string, online bool) {
+	ev := MustNew("presence", PresenceEvent{ClientID: clientID, Online: online})
+	now := h.opt.Now().UnixNano()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for sid := range h.watchers[clientID] {
+		if s := h.sessions[sid]; s != nil {
+			s.append(ev, now, &h.opt)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestServesDemoFiles(t *testing.T) {
+	h := Handler()
+	for _, tc := range []struct{ path, typ, contains string }{
+		{"/", "text/html", `<script src="app.js"`},
+		{"/app.js", "text/javascript", "new EventSource("},
+		{"/style.css", "text/css", "--accent"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: status %d", tc.path, rec.Code)
+			continue
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, tc.typ) {
+			t.Errorf("GET %s: Content-Type %q, want %s", tc.path, ct, tc.typ)
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("GET %s: CSP %q", tc.path, csp)
+		}
+		if !strings.Contains(rec.Body.String(), tc.contains) {
+			t.Errorf("GET %s: body lacks %q", tc.path, tc.contains)
+		}
+	}
+}
+
+func TestUnknownPathIsProblem(t *testing.T) {
+	h := Handler()
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/nope"},
+		{http.MethodGet, "/missing.js"},
+		{http.MethodGet, "/static/"},
+		{http.MethodGet, "/../go.mod"},
+		{http.MethodPost, "/"},
+		{http.MethodDelete, "/app.js"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/problem+json" ||
+			!strings.Contains(rec.Body.String(), `"code":"INVALID_REQUEST"`) {
+			t.Errorf("%s %s: %d %q %s", tc.method, tc.path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+}
+
+// The page must keep working under its CSP and never render data as HTML.
+func TestNoInlineCodeOrHTMLInjection(t *testing.T) {
+	forbidden := map[string]*regexp.Regexp{
+		".html": regexp.MustCompile(`(?i)<script>|<script[^>]*>[^<\s]|\sstyle=|<style|\son[a-z]+=|javascript:`),
+		".js":   regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|\.style\.|setAttribute\('style'`),
+	}
+	err := fs.WalkDir(static, "static", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for ext, re := range forbidden {
+			if strings.HasSuffix(path, ext) {
+				b, _ := static.ReadFile(path)
+				if m := re.Find(b); m != nil {
+					t.Errorf("%s contains %q", path, m)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -94,7 +94,10 @@ func New(opt Options) *Server {
 	r.Get("/openapi.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml))
 	r.Get("/openapi-3.0.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml30))
 	if opt.Web != nil {
-		r.Handle("/*", opt.Web)
+		// GET and HEAD only, so that a wrong method on an API path still
+		// answers 405 rather than the demo's 404.
+		r.Get("/*", opt.Web.ServeHTTP)
+		r.Head("/*", opt.Web.ServeHTTP)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusNotFound, handlers.CodeInvalidRequest, "no such endpoint: "+r.URL.Path))

@@ -156,16 +156,10 @@ func (s *Service) holdWill(ctx context.Context, from sender, convID string, req 
 // is sent now. The will's clientMessageId makes the send idempotent, so a
 // crash between sending and forgetting the will cannot send it twice.
 func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
-	var will *store.Will
-	wills, err := store.Wills(ctx, s.db.R())
+	will, err := store.WillOf(ctx, s.db.R(), sessionID)
 	if err != nil {
-		s.log.Error("read wills", "err", err)
+		s.log.Error("read will", "session", sessionID, "err", err)
 		return
-	}
-	for i := range wills {
-		if wills[i].SessionID == sessionID {
-			will = &wills[i]
-		}
 	}
 	if will == nil {
 		return

@@ -135,6 +135,19 @@ func (t *Tx) TakeWill(sessionID string) (*Will, error) {
 	return &w, nil
 }
 
+// WillOf reads a session's held will (nil if none).
+func WillOf(ctx context.Context, r Reader, sessionID string) (*Will, error) {
+	var w Will
+	err := sqlx.GetContext(ctx, r, &w, "SELECT * FROM wills WHERE session_id = ?", sessionID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
 // Wills lists every held will.
 func Wills(ctx context.Context, r Reader) ([]Will, error) {
 	out := []Will{}

@@ -84,6 +84,9 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Set("_synchronous", strings.ToUpper(opt.Synchronous))
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
+	// go-sqlite3 keeps this many prepared statements per connection, so the
+	// hot queries are parsed once, not on every call.
+	q.Set("_stmt_cache_size", "256")
 	write, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, err
@@ -110,7 +113,11 @@ func Open(path string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	db.w = newWriter(write, opt.MaxBatch)
+	if db.w, err = newWriter(write, opt.MaxBatch); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -28,7 +28,8 @@ type job struct {
 // while a transaction commits and are then committed together, so the cost
 // of a commit (an fsync) is shared by every write in the batch.
 type writer struct {
-	db       *sqlx.DB
+	db         *sqlx.DB
+	savepoints savepoints
 	maxBatch int
 	jobs     chan *job
 	closing  chan struct{}
@@ -36,16 +37,46 @@ type writer struct {
 	once     sync.Once
 }
 
-func newWriter(db *sqlx.DB, maxBatch int) *writer {
+func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
+	sp, err := prepareSavepoints(db)
+	if err != nil {
+		return nil, err
+	}
 	w := &writer{
-		db:       db,
+		db:         db,
+		savepoints: sp,
 		maxBatch: maxBatch,
 		jobs:     make(chan *job, maxBatch),
 		closing:  make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
 	go w.run()
-	return w
+	return w, nil
+}
+
+// savepoints are the statements that isolate each write of a batch,
+// prepared once: sqlite3_exec would parse them anew for every write.
+type savepoints struct {
+	save, rollback, release *sqlx.Stmt
+}
+
+func prepareSavepoints(db *sqlx.DB) (savepoints, error) {
+	var sp savepoints
+	var err error
+	for _, p := range []struct {
+		into **sqlx.Stmt
+		sql  string
+	}{{&sp.save, "SAVEPOINT w"}, {&sp.rollback, "ROLLBACK TO w"}, {&sp.release, "RELEASE w"}} {
+		if *p.into, err = db.Preparex(p.sql); err != nil {
+			return sp, fmt.Errorf("store: prepare %s: %w", p.sql, err)
+		}
+	}
+	return sp, nil
+}
+
+// in binds the prepared savepoint statements to a transaction.
+func (sp savepoints) in(tx *sqlx.Tx) savepoints {
+	return savepoints{save: tx.Stmtx(sp.save), rollback: tx.Stmtx(sp.rollback), release: tx.Stmtx(sp.release)}
 }
 
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan error, 1)} }}
@@ -154,10 +185,11 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 		}
 		return nil
 	}
-	t := &Tx{tx}
+	t := &Tx{Tx: tx}
+	sp := w.savepoints.in(tx)
 	for i, j := range batch {
 		var aborted bool
-		aborted, errs[i] = runIsolated(t, j.fn)
+		aborted, errs[i] = runIsolated(t, sp, j.fn)
 		if aborted {
 			tx.Rollback() // ends database/sql's transaction; SQLite's is gone already
 			j.done <- errs[i]
@@ -184,8 +216,8 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 // own changes, never those of the other writes in the batch. aborted reports
 // that the savepoint is gone because SQLite rolled back the whole
 // transaction while fn ran.
-func runIsolated(t *Tx, fn func(*Tx) error) (aborted bool, err error) {
-	if _, err := t.Exec("SAVEPOINT w"); err != nil {
+func runIsolated(t *Tx, sp savepoints, fn func(*Tx) error) (aborted bool, err error) {
+	if _, err := sp.save.Exec(); err != nil {
 		return false, err
 	}
 	defer func() {
@@ -193,9 +225,9 @@ func runIsolated(t *Tx, fn func(*Tx) error) (aborted bool, err error) {
 			err = fmt.Errorf("store: write panicked: %v", p)
 		}
 		if err != nil {
-			t.Exec("ROLLBACK TO w")
+			sp.rollback.Exec()
 		}
-		if _, rerr := t.Exec("RELEASE w"); rerr != nil {
+		if _, rerr := sp.release.Exec(); rerr != nil {
 			aborted = true
 			if err == nil {
 				err = fmt.Errorf("store: the write's transaction was aborted: %w", rerr)

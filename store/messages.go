@@ -74,31 +74,30 @@ func (db *DB) initMessageIDs() error {
 // counts as unread for nobody.
 func (t *Tx) InsertMessage(m *Message) error {
 	m.MID = mids.next(m.Timestamp)
+	step := 1
 	if m.Private {
-		if err := t.Get(&m.Seq, "SELECT last_seq FROM conversations WHERE id = ?", m.ConversationID); err != nil {
+		step = 0
+	}
+	// The seq comes from the conversation row in the same statement; the
+	// messages_advance trigger moves last_seq and the sender's read position.
+	err := t.Get(&m.Seq, `INSERT INTO messages
+		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private)
+		SELECT ?, id, last_seq + ?, ?, ?, ?, ?, ?, ? FROM conversations WHERE id = ?
+		RETURNING seq`,
+		m.MID, step, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.ConversationID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil || m.Private {
+		return err
+	}
+	for _, who := range m.Mentions {
+		if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
 			return err
-		}
-	} else {
-		if err := t.Get(&m.Seq, `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = ?
-			WHERE id = ? RETURNING last_seq`, m.Timestamp, m.ConversationID); err != nil {
-			return err
-		}
-		if _, err := t.Exec(`UPDATE members SET read_seq = ?, read_at = ?
-			WHERE conversation_id = ? AND client_id = ?`, m.Seq, m.Timestamp, m.ConversationID, m.From); err != nil {
-			return err
-		}
-		for _, who := range m.Mentions {
-			if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
-				return err
-			}
 		}
 	}
-	_, err := t.Exec(`INSERT INTO messages
-		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private)
-	return err
+	return nil
 }
 
 // GetMessage reads one message of a conversation.

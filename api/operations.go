@@ -443,30 +443,46 @@ func (s *Server) broadcast(ctx context.Context, in *broadcastInput) (*broadcastO
 	return &broadcastOutput{Body: msg}, err
 }
 
-const queryDescription = `Lists conversations matching where, a URL-encoded JSON query in the
-LeanCloud/Parse style with MongoDB semantics. Temporary conversations are never listed.
+const queryDescription = `Lists the conversations matching where, a JSON query in the LeanCloud/Parse
+style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
+temporary conversations are never listed.
 
-Fields: id, name, kind, creator (alias c), members (alias m), tr (true: chat room), sys (true:
-system), lastMessageAt (alias lm), createdAt, updatedAt (times in milliseconds, or
-{"__type":"Date","iso":"2026-11-23T00:00:00Z"}); any other key is a custom attribute: attributes.x,
-attr.x or bare x (dots walk into nested objects).
+**Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
+members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
+updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
+Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
+objects (attr.owner.team).
 
-Operators: $eq $ne $gt $gte $lt $lte $in $nin $all $exists $regex (RE2 syntax, with
-"$options":"i" for case-insensitive, at most 256 bytes), and $or / $and over arrays of conditions,
-nested up to 8 levels. A bare value means $eq; an array field (members, or an array attribute)
-compared with a scalar matches when it contains it; $ne and $nin also match a missing field.
-Comparisons stay within a type: numbers with numbers, strings with strings.
+**Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
+$regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
+over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 
-Examples:
-  {"m":"Tom"}                                     conversations Tom is a member of
-  {"m":{"$all":["Tom","Jerry"]},"tr":false}       Tom and Jerry both in it, no chat rooms
-  {"topic":"cheese","lm":{"$gt":1795449600000}}  attribute topic, active since a time
-  {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"attr.level":{"$gte":3}}]}
+- an array field (members, or an array attribute) compared with a single value matches when it
+  contains it; compared with an array, when it equals it (members: the same set);
+- null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
+- comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
+  {"level":{"$gt":3}} never matches "level":"high".
 
-sort is a comma list of fields with - for descending (default -lastMessageAt); limit defaults to
-10 (at most 1000); skip pages further. compact leaves out member lists; withLastMessage adds each
-conversation's newest message. A malformed where or sort answers INVALID_QUERY with a detail that
-names the offending part.`
+**Examples.**
+
+    {"m":"Tom"}                                  Tom is a member
+    {"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
+    {"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+    {"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
+    {"sys":true,"name":{"$regex":"news","$options":"i"}}
+    {"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
+    {"attr.owner.team":"core","lm":{"$gt":1795449600000}}
+    {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
+
+**Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+name,-createdAt; the default -lastMessageAt lists the most recently active first and the
+never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
+compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
+as lastMessage.
+
+**Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
+part, e.g. "where.name.$regexp: unknown operator".`
 
 type MessagePath struct {
 	ConversationPath

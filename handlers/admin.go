@@ -64,6 +64,9 @@ func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
 		var n int64
 		err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
 			n, err = tx.DeleteExpired(s.nowMs(), 100)
+			if n > 0 {
+				s.cache.reset()
+			}
 			return err
 		}, nil)
 		total += n

@@ -435,6 +435,7 @@ func (s *Service) changeMembers(ctx context.Context, p Principal, id string,
 			if err := tx.Touch(id, s.nowMs()); err != nil {
 				return err
 			}
+			s.cache.forget(id)
 		}
 		conv, err = s.loadConversation(bg, tx, id, p)
 		return err

@@ -273,6 +273,12 @@ func syncDir(dir string) {
 // notes, AAC, QuickTime) are recognised by their magic or, failing that, by
 // the file name's extension — only ever as an inert audio or video type.
 func sniffType(head []byte, name string) string {
+	if bytes.HasPrefix(head, []byte("#!AMR-WB\n")) {
+		return "audio/amr-wb"
+	}
+	if bytes.HasPrefix(head, []byte("#!AMR\n")) { // voice notes
+		return "audio/amr"
+	}
 	t := http.DetectContentType(head)
 	base, _, _ := mime.ParseMediaType(t)
 	switch base {
@@ -281,9 +287,6 @@ func sniffType(head []byte, name string) string {
 			return "image/svg+xml"
 		}
 	case "application/octet-stream":
-		if bytes.HasPrefix(head, []byte("#!AMR\n")) {
-			return "audio/amr"
-		}
 		if len(head) >= 12 && string(head[4:12]) == "ftypqt  " {
 			return "video/quicktime"
 		}

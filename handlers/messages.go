@@ -174,11 +174,14 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	var dup *store.Message
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		to, dup = audience{}, nil
-		conv, err := s.findConversation(bg, tx, convID)
+		conv, err := s.cache.get(tx, convID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && conv.row.ExpiresAt != nil && *conv.row.ExpiresAt <= s.nowMs()) {
+			return errConversationNotFound
+		}
 		if err != nil {
 			return err
 		}
-		if to, err = s.audienceOf(tx, conv, from); err != nil {
+		if to, err = s.cachedAudience(conv, from); err != nil {
 			return err
 		}
 		row.Private = to.private
@@ -196,9 +199,10 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		if err := tx.InsertMessage(row); err != nil {
 			return err
 		}
+		conv.sent(row)
 		if to.room == "" && !to.private {
-			to.oneToOne = conv.Kind == KindNormal && conv.MemberCount == 2
-			to.recipients, err = store.Recipients(bg, tx, convID)
+			to.oneToOne = isOneToOne(&conv.row)
+			to.recipients, err = conv.recipients(bg, tx)
 		}
 		return err
 	}, func() {
@@ -245,6 +249,22 @@ func (s *Service) audienceOf(r store.Reader, conv *store.Conversation, from send
 		if conv.Kind == KindSystem {
 			return audience{private: true}, nil
 		}
+	}
+	return audience{}, nil
+}
+
+// cachedAudience is audienceOf for the writer, from the conversation cache.
+func (s *Service) cachedAudience(conv *convState, from sender) (audience, error) {
+	switch {
+	case conv.row.Kind == KindChatRoom:
+		if !from.backend && !s.hub.InRoom(from.sessionID, conv.row.ID) {
+			return audience{}, fail(CodeNotAMember, "join the chat room before sending to it")
+		}
+		return audience{room: conv.row.ID}, nil
+	case !from.backend && !conv.isMember(from.clientID):
+		return audience{}, errNotAMember
+	case !from.backend && conv.row.Kind == KindSystem:
+		return audience{private: true}, nil
 	}
 	return audience{}, nil
 }

@@ -53,6 +53,7 @@ type Service struct {
 	now func() time.Time
 
 	sessions sync.Map // session id → *sessionState
+	cache    *convCache
 }
 
 // New wires a Service.
@@ -67,7 +68,11 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{cfg: cfg, db: db, hub: hub, log: log, now: now}
+	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000)}
+	if db != nil {
+		db.OnReset(s.cache.reset)
+	}
+	return s
 }
 
 // Principal is who makes a request: a client's session, or the application's

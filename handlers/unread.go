@@ -209,6 +209,7 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 			if !ok {
 				return errNotAMember
 			}
+			s.cache.read(id, p.ClientID, seq)
 			if isOneToOne(row) {
 				members, err := store.Members(bg, tx, id)
 				if err != nil {
@@ -264,11 +265,11 @@ func (s *Service) unreadSummary(ctx context.Context, r store.Reader, clientID st
 	if err != nil {
 		return nil, err
 	}
+	// Every entry carries its conversation's newest message, also once read
+	// (count 0): the entry is what a conversation list shows.
 	ids := make([]string, 0, len(rows))
 	for _, u := range rows {
-		if u.Count > 0 {
-			ids = append(ids, u.ConversationID)
-		}
+		ids = append(ids, u.ConversationID)
 	}
 	last, err := store.LastMessages(ctx, r, ids)
 	if err != nil {

@@ -127,6 +127,11 @@ func sqliteURIPath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
+// OnReset registers f to run on the writer goroutine whenever a whole
+// transaction is lost (a failed commit, an abort): state mirrored from
+// uncommitted writes must then be dropped.
+func (db *DB) OnReset(f func()) { db.w.onReset.Store(&f) }
+
 // Close stops the writer after it has committed everything queued, then
 // closes both pools.
 func (db *DB) Close() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -28,6 +29,7 @@ type job struct {
 // while a transaction commits and are then committed together, so the cost
 // of a commit (an fsync) is shared by every write in the batch.
 type writer struct {
+	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
 	savepoints savepoints
 	maxBatch int
@@ -52,6 +54,12 @@ func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
 	}
 	go w.run()
 	return w, nil
+}
+
+func (w *writer) reset() {
+	if f := w.onReset.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // savepoints are the statements that isolate each write of a batch,
@@ -192,12 +200,14 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 		aborted, errs[i] = runIsolated(t, sp, j.fn)
 		if aborted {
 			tx.Rollback() // ends database/sql's transaction; SQLite's is gone already
+			w.reset()
 			j.done <- errs[i]
 			return append(batch[:i:i], batch[i+1:]...)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
+		w.reset()
 		for _, j := range batch {
 			j.done <- fmt.Errorf("store: commit: %w", err)
 		}

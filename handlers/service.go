@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/events"
@@ -52,8 +53,10 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	sessions sync.Map // session id → *sessionState
-	cache    *convCache
+	sessions   sync.Map // session id → *sessionState
+	tokens     sync.Map // token → verifiedToken
+	tokenCount atomic.Int64
+	cache      *convCache
 }
 
 // New wires a Service.

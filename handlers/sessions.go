@@ -178,13 +178,11 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // session that logged out or was replaced fails at once, even though the
 // token itself has not expired.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
-	var claims tokenClaims
-	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.cfg.JWTSecret, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired())
-	if err != nil || claims.SessionID == "" {
-		return Principal{}, errUnauthorized
+	sessionID, err := s.verifyToken(token)
+	if err != nil {
+		return Principal{}, err
 	}
-	st, err := s.sessionState(ctx, claims.SessionID)
+	st, err := s.sessionState(ctx, sessionID)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -195,7 +193,40 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	default:
 		return Principal{}, fail(CodeUnauthorized, "this session has ended")
 	}
-	return Principal{ClientID: st.clientID, SessionID: claims.SessionID}, nil
+	return Principal{ClientID: st.clientID, SessionID: sessionID}, nil
+}
+
+// verifiedToken is a token whose signature was checked, kept so that every
+// request of a session does not verify it again.
+type verifiedToken struct {
+	sessionID string
+	expires   time.Time
+}
+
+const maxVerifiedTokens = 100_000
+
+// verifyToken checks a session token's signature and expiry and returns the
+// session it names. Whether that session is still live is for the caller.
+func (s *Service) verifyToken(token string) (string, error) {
+	if v, ok := s.tokens.Load(token); ok {
+		vt := v.(verifiedToken)
+		if time.Now().Before(vt.expires) {
+			return vt.sessionID, nil
+		}
+		s.tokens.Delete(token)
+	}
+	var claims tokenClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.cfg.JWTSecret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired())
+	if err != nil || claims.SessionID == "" {
+		return "", errUnauthorized
+	}
+	if s.tokenCount.Add(1) > maxVerifiedTokens {
+		s.tokens.Clear()
+		s.tokenCount.Store(1)
+	}
+	s.tokens.Store(token, verifiedToken{sessionID: claims.SessionID, expires: claims.ExpiresAt.Time})
+	return claims.SessionID, nil
 }
 
 func (s *Service) sessionState(ctx context.Context, id string) (*sessionState, error) {

@@ -157,6 +157,9 @@ func (s *Service) holdWill(ctx context.Context, from sender, convID string, req 
 // crash between sending and forgetting the will cannot send it twice.
 func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
 	will, err := store.WillOf(ctx, s.db.R(), sessionID)
+	if err != nil && s.closing() {
+		return // shutting down: the will stays held and is re-armed after the restart
+	}
 	if err != nil {
 		s.log.Error("read will", "session", sessionID, "err", err)
 		return
@@ -178,7 +181,9 @@ func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
 	if _, _, err := s.send(ctx, sender{clientID: will.ClientID}, will.ConversationID, req); err != nil {
 		var he *Error
 		if !errors.As(err, &he) {
-			s.log.Error("send will", "session", sessionID, "err", err)
+			if !errors.Is(err, store.ErrClosed) {
+				s.log.Error("send will", "session", sessionID, "err", err)
+			}
 			return // kept: tried again after the next restart
 		}
 		// The conversation is gone or the client left it: the will cannot go.
@@ -187,7 +192,8 @@ func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
 }
 
 func (s *Service) dropWill(ctx context.Context, sessionID string) {
-	if err := s.db.Write(ctx, func(tx *store.Tx) error { _, err := tx.TakeWill(sessionID); return err }, nil); err != nil {
+	err := s.db.Write(ctx, func(tx *store.Tx) error { _, err := tx.TakeWill(sessionID); return err }, nil)
+	if err != nil && !errors.Is(err, store.ErrClosed) { // closed: kept, re-armed after the restart
 		s.log.Error("drop will", "session", sessionID, "err", err)
 	}
 }
@@ -205,3 +211,6 @@ func (s *Service) RestoreWills(ctx context.Context) error {
 	}
 	return nil
 }
+
+// closing reports whether the database is shutting down.
+func (s *Service) closing() bool { return s.db.Closed() }

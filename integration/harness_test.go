@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -289,6 +290,18 @@ func rawOf(r any) (*http.Response, []byte) {
 		return r.HTTPResponse, r.Body
 	case *client.OpenEventStreamResponse:
 		return r.HTTPResponse, r.Body
+	}
+	// Any other generated response: every one has these two fields.
+	v := reflect.ValueOf(r)
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		hf, bf := v.Elem().FieldByName("HTTPResponse"), v.Elem().FieldByName("Body")
+		if hf.IsValid() && bf.IsValid() {
+			hr, ok1 := hf.Interface().(*http.Response)
+			body, ok2 := bf.Interface().([]byte)
+			if ok1 && ok2 {
+				return hr, body
+			}
+		}
 	}
 	panic(fmt.Sprintf("rawOf: unknown response type %T", r))
 }

@@ -139,6 +139,16 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
+// Closed reports whether Close has begun.
+func (db *DB) Closed() bool {
+	select {
+	case <-db.w.closing:
+		return true
+	default:
+		return false
+	}
+}
+
 // Ping checks that a read connection answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 

@@ -33,6 +33,9 @@ const (
 	maxListValues   = 1000
 	MaxRegexLen     = 256
 	maxAttrPathKeys = 8
+	// SQLite takes at most 32766 parameters in a statement; the rest is
+	// left to the statement around the filter (sort, limit, skip).
+	maxWhereArgs = 30000
 )
 
 // Where is a compiled filter over the conversations table aliased c.
@@ -68,6 +71,9 @@ func CompileWhere(raw []byte) (Where, error) {
 	sql, err := c.object(obj, 1, "where")
 	if err != nil {
 		return Where{}, err
+	}
+	if len(c.args) > maxWhereArgs {
+		return Where{}, qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
 	}
 	return Where{SQL: sql, Args: c.args}, nil
 }
@@ -145,9 +151,12 @@ func (c *compiler) logical(op string, val any, depth int, at string) (string, er
 	if op == "$or" {
 		sep = " OR "
 	}
-	return "(" + strings.Join(parts, sep) + ")", nil
+	return join(parts, sep, "1"), nil
 }
 
+// join joins conditions with AND or OR (empty when there are none) as a
+// balanced tree: SQLite refuses expressions nested over 1000 deep, which a
+// flat chain of a thousand values would be.
 func join(parts []string, sep, empty string) string {
 	switch len(parts) {
 	case 0:
@@ -155,7 +164,8 @@ func join(parts []string, sep, empty string) string {
 	case 1:
 		return parts[0]
 	}
-	return "(" + strings.Join(parts, sep) + ")"
+	mid := len(parts) / 2
+	return "(" + join(parts[:mid], sep, empty) + sep + join(parts[mid:], sep, empty) + ")"
 }
 
 // fieldKind says how a field is stored.
@@ -369,15 +379,21 @@ func regex(v [2]any, at string) (string, error) {
 	return flags + pat, nil
 }
 
-func without(vals []any, drop any) (rest []any, had bool) {
+// distinct drops repeated values; numbers repeat by value (1 and 1.0).
+func distinct(vals []any) []any {
+	seen := make(map[any]bool, len(vals))
+	out := make([]any, 0, len(vals))
 	for _, v := range vals {
-		if v == drop {
-			had = true
-		} else {
-			rest = append(rest, v)
+		key := v
+		if i, ok := v.(int64); ok && int64(float64(i)) == i {
+			key = float64(i)
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, v)
 		}
 	}
-	return rest, had
+	return out
 }
 
 func (c *compiler) op(f field, op string, v any, at string) (string, error) {
@@ -390,29 +406,54 @@ func (c *compiler) op(f field, op string, v any, at string) (string, error) {
 		return c.attrOp(f, op, v, at)
 	}
 	col := f.col
+	// The text columns hold strings, the time columns numbers (or NULL when
+	// missing). A value of another type never matches, as in MongoDB, and
+	// must not reach SQL: TEXT affinity would turn 5 into '5' and match a
+	// name "5".
+	fits := func(s any) bool {
+		switch s.(type) {
+		case string:
+			return f.kind == fieldColumn
+		case int64, float64:
+			return f.kind == fieldTime
+		}
+		return false
+	}
+	eq := func(s any) string {
+		switch {
+		case s == nil:
+			return col + " IS NULL"
+		case fits(s):
+			return col + " = " + c.arg(s)
+		}
+		return "0"
+	}
 	switch op {
 	case "$eq", "$ne":
 		s, err := scalar(f, v, at)
 		if err != nil {
 			return "", err
 		}
-		if s == nil {
-			if op == "$eq" {
-				return col + " IS NULL", nil
-			}
+		switch {
+		case op == "$eq":
+			return eq(s), nil
+		case s == nil:
 			return col + " IS NOT NULL", nil
+		case fits(s):
+			return "(" + col + " IS NULL OR " + col + " <> " + c.arg(s) + ")", nil
 		}
-		if op == "$eq" {
-			return col + " = " + c.arg(s), nil
-		}
-		return "(" + col + " IS NULL OR " + col + " <> " + c.arg(s) + ")", nil
+		return "1", nil
 	case "$gt", "$gte", "$lt", "$lte":
 		s, err := scalar(f, v, at)
 		if err != nil {
 			return "", err
 		}
-		if s == nil {
-			return "", qerr("%s: cannot order against null", at)
+		switch s.(type) {
+		case nil, bool:
+			return "", qerr("%s: order comparisons take a number or a string", at)
+		}
+		if !fits(s) {
+			return "0", nil
 		}
 		return col + " " + cmpOps[op] + " " + c.arg(s), nil
 	case "$in", "$nin":
@@ -420,14 +461,23 @@ func (c *compiler) op(f field, op string, v any, at string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		rest, hasNull := without(vals, nil)
-		in := "0"
+		var rest []any
+		hasNull := false
+		for _, s := range vals {
+			if s == nil {
+				hasNull = true
+			} else if fits(s) {
+				rest = append(rest, s)
+			}
+		}
+		var parts []string
 		if len(rest) > 0 {
-			in = col + " IN (" + c.placeholders(rest) + ")"
+			parts = append(parts, col+" IN ("+c.placeholders(rest)+")")
 		}
 		if hasNull {
-			in = "(" + in + " OR " + col + " IS NULL)"
+			parts = append(parts, col+" IS NULL")
 		}
+		in := join(parts, " OR ", "0")
 		if op == "$nin" {
 			return "NOT coalesce(" + in + ", 0)", nil
 		}
@@ -437,15 +487,11 @@ func (c *compiler) op(f field, op string, v any, at string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		var parts []string
-		for _, s := range vals {
-			if s == nil {
-				parts = append(parts, col+" IS NULL")
-			} else {
-				parts = append(parts, col+" = "+c.arg(s))
-			}
+		// A scalar equals every value only when there is one value.
+		if vals = distinct(vals); len(vals) != 1 {
+			return "0", nil
 		}
-		return join(parts, " AND ", "0"), nil
+		return eq(vals[0]), nil
 	case "$exists":
 		b, ok := v.(bool)
 		if !ok {
@@ -511,7 +557,8 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 				return "", err
 			}
 			// The same set: as many members as ids, and all of them present.
-			cond = "(c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)) + ")"
+			// A chat room has no member list at all, not an empty one.
+			cond = "(c.kind <> " + c.arg("chatroom") + " AND c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)) + ")"
 		} else {
 			id, ok := v.(string)
 			if !ok {
@@ -548,10 +595,12 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 		if !ok {
 			return "", qerr("%s: expected true or false", at)
 		}
+		// API.md: members are absent for chat rooms; any other conversation
+		// has a member list, possibly empty.
 		if b {
-			return "c.member_count > 0", nil
+			return "c.kind <> " + c.arg("chatroom"), nil
 		}
-		return "c.member_count = 0", nil
+		return "c.kind = " + c.arg("chatroom"), nil
 	case "$regex":
 		pat, err := regex(v.([2]any), at)
 		if err != nil {
@@ -578,29 +627,132 @@ func memberIDs(vals []any, at string) ([]any, error) {
 	return out, nil
 }
 
-// attrOp compiles a condition on a custom attribute. json_type tells the
-// stored JSON type, so that comparisons stay within one type as in MongoDB,
-// and an array attribute matches a scalar it contains.
+// jsonLoc reads one JSON value in SQL: typ gives its json_type ('null',
+// 'true', 'false', 'integer', 'real', 'text', 'array', 'object'; NULL when it
+// is missing) and val its SQL value. Each call appends the arguments of the
+// text it returns, so callers must call them in the order the text reads.
+type jsonLoc struct {
+	typ, val func() string
+	// length is json_array_length of the value and each(alias) a json_each
+	// table of its elements; only for a value whose typ is 'array'.
+	length func() string
+	each   func(alias string) string
+}
+
+// sameElement matches the elements of json_each tables e and q that are
+// equal: within one JSON type, numbers by value.
+const sameElement = "((e.type IN ('integer', 'real') AND q.type IN ('integer', 'real') OR e.type = q.type) AND (e.type IN ('null', 'true', 'false') OR e.value = q.value))"
+
+// valueSet is a set of scalars grouped by JSON type, to test membership
+// with one IN list per type.
+type valueSet struct {
+	null, yes, no bool
+	nums, strs    []any
+}
+
+func setOf(vals ...any) valueSet {
+	var s valueSet
+	for _, v := range distinct(vals) {
+		switch x := v.(type) {
+		case nil:
+			s.null = true
+		case bool:
+			s.yes, s.no = s.yes || x, s.no || !x
+		case string:
+			s.strs = append(s.strs, x)
+		default:
+			s.nums = append(s.nums, x)
+		}
+	}
+	return s
+}
+
+func (s valueSet) empty() bool {
+	return !s.null && !s.yes && !s.no && len(s.nums) == 0 && len(s.strs) == 0
+}
+
+// isOneOf tests that the value at l is one of s, within its type: numbers
+// with numbers (1 = 1.0), strings with strings, never a boolean with 1 or an
+// object's JSON text with a string. NULL when l is missing.
+func (c *compiler) isOneOf(l jsonLoc, s valueSet) string {
+	var parts []string
+	if s.null {
+		parts = append(parts, l.typ()+" = 'null'")
+	}
+	switch {
+	case s.yes && s.no:
+		parts = append(parts, l.typ()+" IN ('true', 'false')")
+	case s.yes:
+		parts = append(parts, l.typ()+" = 'true'")
+	case s.no:
+		parts = append(parts, l.typ()+" = 'false'")
+	}
+	if len(s.nums) > 0 {
+		parts = append(parts, "("+l.typ()+" IN ('integer', 'real') AND "+l.val()+" IN ("+c.placeholders(s.nums)+"))")
+	}
+	if len(s.strs) > 0 {
+		parts = append(parts, "("+l.typ()+" = 'text' AND "+l.val()+" IN ("+c.placeholders(s.strs)+"))")
+	}
+	return join(parts, " OR ", "0")
+}
+
+// attrOp compiles a condition on a custom attribute with MongoDB's
+// semantics: comparisons stay within one JSON type (json_type tells it), an
+// array attribute matches a scalar when one of its elements does, null
+// matches a missing attribute too, and $ne and $nin are exact negations (every
+// test here is 0 or 1, never NULL, so that NOT cannot lose a row).
 func (c *compiler) attrOp(f field, op string, v any, at string) (string, error) {
 	// Placeholders are numbered by position, so each use appends its own
 	// argument, in the order the text reads.
-	val := func() string { return "json_extract(c.attributes, " + c.arg(f.path) + ")" }
-	typ := func() string { return "json_type(c.attributes, " + c.arg(f.path) + ")" }
-	elems := func(cond func() string) string {
-		return "(" + typ() + " = 'array' AND EXISTS (SELECT 1 FROM json_each(c.attributes, " + c.arg(f.path) + ") WHERE " + cond() + "))"
+	top := jsonLoc{
+		typ:    func() string { return "json_type(c.attributes, " + c.arg(f.path) + ")" },
+		val:    func() string { return "json_extract(c.attributes, " + c.arg(f.path) + ")" },
+		length: func() string { return "json_array_length(c.attributes, " + c.arg(f.path) + ")" },
+		each:   func(alias string) string { return "json_each(c.attributes, " + c.arg(f.path) + ") AS " + alias },
 	}
-	eq := func(s any) string {
-		switch x := s.(type) {
-		case nil:
-			return "coalesce(" + typ() + " = 'null', 1)"
-		case bool:
-			want := "'false'"
-			if x {
-				want = "'true'"
-			}
-			return "(" + typ() + " = " + want + " OR " + elems(func() string { return "type = " + want }) + ")"
+	// An element of the array attribute, from the json_each table el; its
+	// value is JSON text when it is itself an array.
+	element := jsonLoc{
+		typ:    func() string { return "el.type" },
+		val:    func() string { return "el.value" },
+		length: func() string { return "json_array_length(el.value)" },
+		each:   func(alias string) string { return "json_each(el.value) AS " + alias },
+	}
+	// some: the attribute is an array and one of its elements satisfies cond.
+	some := func(cond func(jsonLoc) string) string {
+		head := "coalesce(" + top.typ() + " = 'array' AND EXISTS (SELECT 1 FROM " + top.each("el") + " WHERE "
+		return head + cond(element) + "), 0)"
+	}
+	// either: the attribute satisfies cond, or one of its elements does.
+	either := func(cond func(jsonLoc) string) string {
+		head := "(coalesce(" + cond(top) + ", 0) OR "
+		return head + some(cond) + ")"
+	}
+	in := func(s valueSet) string {
+		if s.empty() {
+			return "0"
 		}
-		return "(coalesce(" + val() + " = " + c.arg(s) + ", 0) OR " + elems(func() string { return "value = " + c.arg(s) }) + ")"
+		missing := ""
+		if s.null {
+			missing = top.typ() + " IS NULL OR "
+		}
+		return "(" + missing + either(func(l jsonLoc) string { return c.isOneOf(l, s) }) + ")"
+	}
+	// jsonList passes a list of scalars as one JSON argument, read with
+	// json_each: the SQL stays small however long the list.
+	jsonList := func(vals []any) string {
+		b, _ := json.Marshal(vals) // scalars only: cannot fail
+		return c.arg(string(b))
+	}
+	// sameArray: the value at l is an array equal to vals, element by
+	// element. CASE evaluates the rest only on an array (JSON functions fail
+	// on the text of a json_each string).
+	sameArray := func(vals []any) func(jsonLoc) string {
+		return func(l jsonLoc) string {
+			head := "CASE WHEN " + l.typ() + " = 'array' THEN " + l.length() + " = " + c.arg(len(vals))
+			return head + " AND (SELECT count(*) FROM " + l.each("e") + " JOIN json_each(" + jsonList(vals) +
+				") AS q ON q.key = e.key WHERE " + sameElement + ") = " + c.arg(len(vals)) + " ELSE 0 END"
+		}
 	}
 	switch op {
 	case "$eq", "$ne":
@@ -610,14 +762,13 @@ func (c *compiler) attrOp(f field, op string, v any, at string) (string, error) 
 			if err != nil {
 				return "", err
 			}
-			b, _ := json.Marshal(vals)
-			cond = "coalesce(" + typ() + " = 'array' AND " + val() + " = json(" + c.arg(string(b)) + "), 0)"
+			cond = either(sameArray(vals))
 		} else {
 			s, err := scalar(f, v, at)
 			if err != nil {
 				return "", err
 			}
-			cond = eq(s)
+			cond = in(setOf(s))
 		}
 		if op == "$ne" {
 			return "NOT " + cond, nil
@@ -635,47 +786,54 @@ func (c *compiler) attrOp(f field, op string, v any, at string) (string, error) 
 		case nil, bool:
 			return "", qerr("%s: order comparisons take a number or a string", at)
 		}
-		return "coalesce(" + typ() + " IN " + types + " AND " + val() + " " + cmpOps[op] + " " + c.arg(s) + ", 0)", nil
+		return either(func(l jsonLoc) string {
+			head := "(" + l.typ() + " IN " + types + " AND "
+			return head + l.val() + " " + cmpOps[op] + " " + c.arg(s) + ")"
+		}), nil
 	case "$in", "$nin":
 		vals, err := c.list(f, v, at)
 		if err != nil {
 			return "", err
 		}
-		parts := make([]string, 0, len(vals))
-		for _, s := range vals {
-			parts = append(parts, eq(s))
-		}
-		in := join(parts, " OR ", "0")
+		cond := in(setOf(vals...))
 		if op == "$nin" {
-			return "NOT " + in, nil
+			return "NOT " + cond, nil
 		}
-		return in, nil
+		return cond, nil
 	case "$all":
 		vals, err := c.list(f, v, at)
 		if err != nil {
 			return "", err
 		}
-		parts := make([]string, 0, len(vals))
-		for _, s := range vals {
-			parts = append(parts, eq(s))
+		// An $and of equalities: one value is $eq; a scalar cannot equal two
+		// different values, so with more only an array holding every one of
+		// them matches.
+		switch vals = distinct(vals); len(vals) {
+		case 0:
+			return "0", nil
+		case 1:
+			return in(setOf(vals[0])), nil
 		}
-		return join(parts, " AND ", "0"), nil
+		head := "coalesce(" + top.typ() + " = 'array' AND (SELECT count(*) FROM json_each(" + jsonList(vals) + ") AS q WHERE EXISTS (SELECT 1 FROM "
+		return head + top.each("e") + " WHERE " + sameElement + ")) = " + c.arg(len(vals)) + ", 0)", nil
 	case "$exists":
 		b, ok := v.(bool)
 		if !ok {
 			return "", qerr("%s: expected true or false", at)
 		}
 		if b {
-			return typ() + " IS NOT NULL", nil
+			return top.typ() + " IS NOT NULL", nil
 		}
-		return typ() + " IS NULL", nil
+		return top.typ() + " IS NULL", nil
 	case "$regex":
 		pat, err := regex(v.([2]any), at)
 		if err != nil {
 			return "", err
 		}
-		return "(coalesce(" + typ() + " = 'text' AND parley_regexp(" + c.arg(pat) + ", " + val() + "), 0) OR " +
-			elems(func() string { return "type = 'text' AND parley_regexp(" + c.arg(pat) + ", value)" }) + ")", nil
+		return either(func(l jsonLoc) string {
+			head := "(" + l.typ() + " = 'text' AND "
+			return head + "parley_regexp(" + c.arg(pat) + ", " + l.val() + "))"
+		}), nil
 	}
 	return "", qerr("%s: unknown operator", at)
 }

@@ -3,31 +3,38 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
+type whereRow struct {
+	c       Conversation
+	members []string
+}
+
 // whereFixture is a small set of conversations covering every field kind.
 func whereFixture(t *testing.T) *DB {
+	lm := func(v int64) *int64 { return &v }
+	return whereDB(t, []whereRow{
+		{Conversation{ID: "a", Kind: "normal", Name: "Cheese club", Creator: "Tom", Attributes: `{"topic":"cheese","level":3,"tags":["x","y"],"vip":true,"nested":{"k":"v"}}`, CreatedAt: 100, UpdatedAt: 100, LastMessageAt: lm(500)}, []string{"Tom", "Jerry"}},
+		{Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Jerry", Attributes: `{"topic":"Mice","level":7.5,"vip":false}`, CreatedAt: 200, UpdatedAt: 200, LastMessageAt: lm(300)}, []string{"Jerry", "Mary"}},
+		{Conversation{ID: "c", Kind: "chatroom", Name: "Live", Creator: "", Attributes: `{"level":"high"}`, CreatedAt: 300, UpdatedAt: 300}, nil},
+		{Conversation{ID: "d", Kind: "system", Name: "News", Creator: "", Attributes: `{"topic":null}`, CreatedAt: 400, UpdatedAt: 400, LastMessageAt: lm(900)}, []string{"Tom"}},
+		{Conversation{ID: "e", Kind: "temporary", Name: "tmp", Creator: "Tom", Attributes: `{}`, CreatedAt: 500, UpdatedAt: 500}, []string{"Tom", "Jerry"}},
+	})
+}
+
+func whereDB(t *testing.T, rows []whereRow) *DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "q.db"), Options{Synchronous: "normal"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	lm := func(v int64) *int64 { return &v }
-	rows := []struct {
-		c       Conversation
-		members []string
-	}{
-		{Conversation{ID: "a", Kind: "normal", Name: "Cheese club", Creator: "Tom", Attributes: `{"topic":"cheese","level":3,"tags":["x","y"],"vip":true,"nested":{"k":"v"}}`, CreatedAt: 100, UpdatedAt: 100, LastMessageAt: lm(500)}, []string{"Tom", "Jerry"}},
-		{Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Jerry", Attributes: `{"topic":"Mice","level":7.5,"vip":false}`, CreatedAt: 200, UpdatedAt: 200, LastMessageAt: lm(300)}, []string{"Jerry", "Mary"}},
-		{Conversation{ID: "c", Kind: "chatroom", Name: "Live", Creator: "", Attributes: `{"level":"high"}`, CreatedAt: 300, UpdatedAt: 300}, nil},
-		{Conversation{ID: "d", Kind: "system", Name: "News", Creator: "", Attributes: `{"topic":null}`, CreatedAt: 400, UpdatedAt: 400, LastMessageAt: lm(900)}, []string{"Tom"}},
-		{Conversation{ID: "e", Kind: "temporary", Name: "tmp", Creator: "Tom", Attributes: `{}`, CreatedAt: 500, UpdatedAt: 500}, []string{"Tom", "Jerry"}},
-	}
 	for _, r := range rows {
 		r := r
 		if err := db.Write(context.Background(), func(tx *Tx) error {
@@ -123,6 +130,120 @@ func TestWhereSemantics(t *testing.T) {
 	}
 }
 
+// TestWhereMongoCorners holds the cases where the compiler once disagreed
+// with the reference evaluator of where_reference_test.go (MongoDB
+// semantics, as API.md asks).
+func TestWhereMongoCorners(t *testing.T) {
+	db := whereDB(t, []whereRow{
+		{Conversation{ID: "a", Kind: "normal", Name: "1984", Creator: "Tom", Attributes: `{"vip":true,"nums":[1,5,9],"obj":{"k":"v"},"tags":["x"]}`, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
+		{Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Tom", Attributes: `{"vip":1,"arr":[["x","y"],1,null,"<b>&"],"marks":["<b>&",1.0],"s":"[1]"}`, CreatedAt: 2, UpdatedAt: 2}, nil},
+		{Conversation{ID: "c", Kind: "chatroom", Name: "Live", Attributes: `{"nums":[2],"s":[1]}`, CreatedAt: 3, UpdatedAt: 3}, nil},
+		{Conversation{ID: "d", Kind: "system", Name: "News", Attributes: `{"vip":false}`, CreatedAt: 4, UpdatedAt: 4}, nil},
+	})
+	cases := []struct{ where, want string }{
+		// Numbers never equal booleans (json_extract reads true as 1).
+		{`{"vip":1}`, "b"},
+		{`{"vip":true}`, "a"},
+		{`{"vip":{"$nin":[1]}}`, "a c d"},
+		{`{"vip":{"$in":[1.0,false]}}`, "b d"},
+		// $ne and $nin of a boolean match a missing attribute (no NULL
+		// from three-valued logic under NOT).
+		{`{"tags":{"$ne":true}}`, "a b c d"},
+		{`{"arr":{"$nin":[false]}}`, "a b c d"},
+		// Order comparisons look into arrays, each operator on its own.
+		{`{"nums":{"$gt":8}}`, "a"},
+		{`{"nums":{"$gt":8,"$lt":2}}`, "a"},
+		{`{"nums":{"$lte":2}}`, "a c"},
+		// null matches an array holding null.
+		{`{"arr":null,"s":"[1]"}`, "b"},
+		{`{"arr":{"$ne":null}}`, ""},
+		{`{"arr":{"$in":[null]}}`, "a b c d"},
+		// An array equals an array element by element, by value (1 = 1.0),
+		// whatever the JSON text; or an array element equal to it.
+		{`{"marks":["<b>&",1]}`, "b"},
+		{`{"marks":["<b>&"]}`, ""},
+		{`{"marks":[1,"<b>&"]}`, ""},
+		{`{"arr":["x","y"]}`, "b"},
+		{`{"tags":["x"]}`, "a"},
+		{`{"tags":{"$ne":["x"]}}`, "b c d"},
+		// A string never equals the JSON text of an array or object.
+		{`{"s":"[1]"}`, "b"},
+		{`{"obj":"{\"k\":\"v\"}"}`, ""},
+		{`{"s":{"$gte":"["}}`, "b"},
+		// Text columns hold strings: a number is no match, whatever the
+		// affinity of SQLite would say.
+		{`{"name":1984}`, ""},
+		{`{"name":{"$gt":1000}}`, ""},
+		{`{"name":{"$ne":1984}}`, "a b c d"},
+		{`{"name":{"$in":[1984,"cats"]}}`, "b"},
+		{`{"name":{"$all":["cats","cats"]}}`, "b"},
+		{`{"createdAt":{"$all":[2,2.0]}}`, "b"},
+		// Members are absent for chat rooms only: other conversations have
+		// a member list, possibly empty.
+		{`{"m":[]}`, "b d"},
+		{`{"m":{"$exists":true}}`, "a b d"},
+		{`{"m":{"$exists":false}}`, "c"},
+		{`{"m":{"$ne":[]}}`, "a c"},
+	}
+	for _, tc := range cases {
+		got, err := runWhere(t, db, tc.where, "id")
+		if err != nil {
+			t.Errorf("where %s: %v", tc.where, err)
+			continue
+		}
+		if want := strings.Fields(tc.want); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("where %s: got %v, want %v", tc.where, got, want)
+		}
+	}
+}
+
+// TestWhereLargeQueriesRun: the largest lists a query may hold compile to SQL
+// that SQLite accepts (no expression nested over 1000 deep, no more
+// parameters than it takes) and that stays small (a long $all or array is
+// one JSON argument, not a subquery per value), or are refused as invalid
+// queries.
+func TestWhereLargeQueriesRun(t *testing.T) {
+	db := whereFixture(t)
+	list := func(n int, format string) string {
+		vals := make([]string, n)
+		for i := range vals {
+			vals[i] = fmt.Sprintf(format, i)
+		}
+		return strings.Join(vals, ",")
+	}
+	nums, strs := list(maxListValues, "%d"), list(maxListValues, `"%x"`)
+	var fourLists, manyLists []string
+	for i := range 4 {
+		fourLists = append(fourLists, fmt.Sprintf(`"k%d":{"$all":[%s]}`, i, nums))
+	}
+	for i := range 50 {
+		manyLists = append(manyLists, fmt.Sprintf(`"k%d":{"$all":[%s]}`, i, list(100, "%d")))
+	}
+	for _, where := range []string{
+		`{"topic":{"$in":[` + nums + `]}}`,
+		`{"topic":{"$nin":[` + strs + `]}}`,
+		`{"topic":{"$all":[` + nums + `]}}`,
+		`{"topic":[` + nums + `]}`,
+		`{"m":{"$in":[` + strs + `]}}`,
+		`{"m":{"$all":[` + strs + `]}}`,
+		`{"m":[` + strs + `]}`,
+		`{"name":{"$all":[` + strs + `]}}`,
+		`{"lm":{"$in":[` + nums + `]}}`,
+		`{"lm":{"$all":[` + nums + `]}}`,
+		`{` + strings.Join(fourLists, ",") + `}`,
+		`{` + strings.Join(manyLists, ",") + `}`,
+	} {
+		if len(where) > MaxWhereBytes {
+			t.Fatalf("test query of %d bytes is over the limit", len(where))
+		}
+		_, err := runWhere(t, db, where, "")
+		var qe *QueryError
+		if err != nil && (!errors.As(err, &qe) || !strings.Contains(qe.Detail, "parameters")) {
+			t.Errorf("where %.60s…: %v", where, err)
+		}
+	}
+}
+
 func TestWhereRejectsMalformedQueries(t *testing.T) {
 	deep := strings.Repeat(`{"$or":[`, 10) + `{"a":1}` + strings.Repeat(`]}`, 10)
 	cases := map[string]string{
@@ -146,6 +267,7 @@ func TestWhereRejectsMalformedQueries(t *testing.T) {
 		`{"name":{"$exists":1}}`: "true or false",
 		`{"a..b":1}`:             "attribute names",
 		`{"level":{"$gt":true}}`: "number or a string",
+		`{"name":{"$gt":true}}`:  "number or a string",
 		deep:                     "nested deeper",
 	}
 	for where, want := range cases {
@@ -174,27 +296,26 @@ func TestWhereNeverSplicesValues(t *testing.T) {
 
 func FuzzCompileWhere(f *testing.F) {
 	for _, s := range []string{`{}`, `{"name":"a"}`, `{"$or":[{"m":"Tom"},{"lm":{"$gt":1}}]}`,
-		`{"topic":{"$regex":"^a","$options":"i"}}`, `{"tags":{"$all":["a","b"]}}`, `{"createdAt":{"__type":"Date","iso":"2026-01-01T00:00:00Z"}}`} {
+		`{"topic":{"$regex":"^a","$options":"i"}}`, `{"tags":{"$all":["a","b"]}}`, `{"createdAt":{"__type":"Date","iso":"2026-01-01T00:00:00Z"}}`,
+		`{"tags":["cats",1,null]}`, `{"level":{"$gt":2,"$lt":"x"}}`, `{"nested.arr":{"$all":["x",1.0,true,null]}}`,
+		`{"vip":{"$nin":[1,null]}}`, `{"m":[]}`, `{"name":{"$in":[1,"cats"]}}`, `{"obj.k":{"$ne":"{}"}}`} {
 		f.Add(s)
 	}
-	db, err := Open(filepath.Join(f.TempDir(), "fuzz.db"), Options{Synchronous: "normal"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer db.Close()
+	// Random conversations, so that the SQL runs on rows (JSON functions
+	// only fail on data), checked against the reference evaluator of
+	// where_reference_test.go.
+	convs := randConvs(rand.New(rand.NewSource(1)), 60)
+	db := refDB(f, convs)
 	f.Fuzz(func(t *testing.T, where string) {
-		w, err := CompileWhere([]byte(where))
-		if err != nil {
-			var qe *QueryError
-			if !errors.As(err, &qe) {
-				t.Fatalf("non-query error %v", err)
-			}
-			return
-		}
-		// Whatever compiles must run.
-		order, oargs, _ := CompileSort("")
-		if _, err := QueryConversations(context.Background(), db.R(), ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: 10}); err != nil {
-			t.Fatalf("where %q compiled to failing SQL: %v\n%s", where, err, w.SQL)
+		o := whereBoth(t, db, convs, []byte(where))
+		switch {
+		case o.err != nil:
+			// The compiler also enforces limits (depth, size) that the
+			// reference does not model.
+		case o.refErr != nil:
+			t.Fatalf("where %q: the compiler accepts what the reference rejects (%v)\n%s", where, o.refErr, o.sql)
+		case !o.agree():
+			t.Fatalf("%s", describeDisagreement(convs, []byte(where), o))
 		}
 	})
 }

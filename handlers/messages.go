@@ -302,49 +302,48 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 	if to.private {
 		return
 	}
-	plain, err := events.New("message", MessageEvent{ConversationID: m.ConversationID, Message: m})
+	// The message is encoded once; every event variant is assembled around it.
+	msg, err := marshalAsSent(m)
 	if err != nil {
-		s.log.Error("encode event", "err", err)
+		s.log.Error("encode message", "err", err)
 		return
 	}
+	conv, _ := json.Marshal(m.ConversationID)
+	plain := events.NewRaw("message", messageEventJSON(conv, msg, false, false))
 	if to.room != "" {
 		s.hub.PublishRoom(to.room, plain, prio, from.sessionID)
 		return
 	}
+	publish := s.hub.Publish
+	members := to.members
 	if m.Transient {
-		var mentioned, others []string
-		for _, id := range to.members {
-			if mentions(m, id) {
-				mentioned = append(mentioned, id)
-			} else {
-				others = append(others, id)
-			}
+		publish = s.hub.PublishOnline
+	} else {
+		members = make([]string, len(to.recipients))
+		for i, r := range to.recipients {
+			members[i] = r.ClientID
 		}
-		s.hub.PublishOnline(plain, others, from.sessionID)
-		if len(mentioned) > 0 {
-			s.hub.PublishOnline(events.MustNew("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true}), mentioned, from.sessionID)
+		if receipt && to.oneToOne {
+			plain.OnWritten = s.receiptHook(m)
 		}
-		return
 	}
-	if receipt && to.oneToOne {
-		plain.OnWritten = s.receiptHook(m)
-	}
-	var mentionedEv *events.Event
 	var others, mentioned []string
-	for _, r := range to.recipients {
-		if mentions(m, r.ClientID) {
-			mentioned = append(mentioned, r.ClientID)
+	for _, id := range members {
+		if mentions(m, id) {
+			mentioned = append(mentioned, id)
 		} else {
-			others = append(others, r.ClientID)
+			others = append(others, id)
 		}
 	}
-	s.hub.Publish(plain, others, from.sessionID)
+	publish(plain, others, from.sessionID)
 	if len(mentioned) > 0 {
-		mentionedEv = events.MustNew("message", MessageEvent{ConversationID: m.ConversationID, Message: m, Mentioned: true})
-		mentionedEv.OnWritten = plain.OnWritten
-		s.hub.Publish(mentionedEv, mentioned, from.sessionID)
+		ev := events.NewRaw("message", messageEventJSON(conv, msg, true, false))
+		ev.OnWritten = plain.OnWritten
+		publish(ev, mentioned, from.sessionID)
 	}
-	s.announceUnread(m, to.recipients, from.clientID)
+	if !m.Transient {
+		s.announceUnread(conv, msg, to.recipients, from.clientID)
+	}
 }
 
 // mentions reports whether m mentions clientID (its sender excepted).

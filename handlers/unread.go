@@ -69,16 +69,8 @@ func unreadEventJSON(convID, msg []byte, count int64, mentioned bool) []byte {
 }
 
 // announceUnread tells every recipient but the sender its unread count after
-// m. Recipients in the same state share one encoded event.
-func (s *Service) announceUnread(m *Message, recipients []store.Recipient, from string) {
-	if len(recipients) == 0 {
-		return
-	}
-	msg, err := marshalAsSent(m)
-	if err != nil {
-		return
-	}
-	conv, _ := json.Marshal(m.ConversationID)
+// the message msg. Recipients in the same state share one encoded event.
+func (s *Service) announceUnread(conv, msg []byte, recipients []store.Recipient, from string) {
 	type state struct {
 		n int64
 		m bool

@@ -95,6 +95,16 @@ func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
 			op.Responses["200"] = &huma.Response{Description: desc, Headers: created.Headers, Content: content}
 		}
 	}
+	if desc, ok := alsoAccepted[op.OperationID]; ok && op.Responses["202"] == nil {
+		if created := op.Responses["201"]; created != nil {
+			content := make(map[string]*huma.MediaType, len(created.Content))
+			for ct, mt := range created.Content {
+				c := *mt
+				content[ct] = &c
+			}
+			op.Responses["202"] = &huma.Response{Description: desc, Headers: created.Headers, Content: content}
+		}
+	}
 	if ex, ok := requestExamples[op.OperationID]; ok && op.RequestBody != nil {
 		if mt := op.RequestBody.Content["application/json"]; mt != nil {
 			mt.Example = ex
@@ -117,6 +127,12 @@ func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
 var alsoOK = map[string]string{
 	"createConversation": "unique: true found the existing unique conversation with exactly these members",
 	"sendMessage":        "clientMessageId matched an earlier send of this client in this conversation: the original message; nothing is delivered again",
+}
+
+// alsoAccepted documents the 202 answer of the operations whose output sets
+// that status.
+var alsoAccepted = map[string]string{
+	"sendMessage": "will: true: the message is held as the session's will (its id stays empty) and sent only if the session drops abruptly",
 }
 
 var errorExamples = map[handlers.Code]string{

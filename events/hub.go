@@ -102,8 +102,12 @@ type session struct {
 	room       ring   // chat-room events waiting for the stream; live only, never replayed
 	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
-	goneFired  bool
-	ended      bool
+	// watchOnly marks a session tracked (Track) without ever having had a
+	// stream on this hub: OnGone reports it after the grace, but it does not
+	// count as online and its going is no presence change.
+	watchOnly bool
+	goneFired bool
+	ended     bool
 }
 
 // NewHub starts a hub and its janitor.
@@ -177,6 +181,7 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	s.stream = st
 	s.detachedAt = time.Time{}
 	s.goneFired = false
+	s.watchOnly = false
 	if st.cursor < s.seq {
 		st.signal()
 	}
@@ -214,6 +219,7 @@ func (h *Hub) Track(sessionID, clientID string) {
 	s.mu.Lock()
 	if s.stream == nil && s.detachedAt.IsZero() {
 		s.detachedAt = h.opt.Now()
+		s.watchOnly = true
 	}
 	s.mu.Unlock()
 }
@@ -351,9 +357,10 @@ func (h *Hub) removeLocked(s *session) {
 }
 
 // onlineLocked reports whether the session has a stream or lost it less
-// than the offline grace ago.
+// than the offline grace ago (a session only tracked for its will, which
+// never had a stream here, is not online).
 func (s *session) onlineLocked(now time.Time, grace time.Duration) bool {
-	return !s.ended && (s.stream != nil || (!s.detachedAt.IsZero() && now.Sub(s.detachedAt) < grace))
+	return !s.ended && (s.stream != nil || (!s.watchOnly && !s.detachedAt.IsZero() && now.Sub(s.detachedAt) < grace))
 }
 
 // Online reports whether any session of the client is online.
@@ -415,6 +422,7 @@ func (h *Hub) janitor() {
 func (h *Hub) sweep() {
 	now := h.opt.Now()
 	var gone []*session
+	var wentOff []string // clients of gone sessions that counted as online
 	h.mu.Lock()
 	for _, s := range h.sessions {
 		s.mu.Lock()
@@ -422,6 +430,9 @@ func (h *Hub) sweep() {
 		if detached && now.Sub(s.detachedAt) >= h.opt.OfflineGrace && !s.goneFired {
 			s.goneFired = true
 			gone = append(gone, s)
+			if !s.watchOnly {
+				wentOff = append(wentOff, s.clientID)
+			}
 		}
 		if detached && now.Sub(s.detachedAt) >= h.opt.ReplayWindow {
 			h.removeLocked(s)
@@ -430,9 +441,9 @@ func (h *Hub) sweep() {
 	}
 	h.sweepRoomsLocked(now)
 	var offline []string
-	for _, s := range gone {
-		if !slices.Contains(offline, s.clientID) && !h.clientOnlineLocked(s.clientID) {
-			offline = append(offline, s.clientID)
+	for _, c := range wentOff {
+		if !slices.Contains(offline, c) && !h.clientOnlineLocked(c) {
+			offline = append(offline, c)
 		}
 	}
 	h.mu.Unlock()

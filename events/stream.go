@@ -105,6 +105,7 @@ func (st *Stream) Close() {
 	if s.stream == st {
 		s.stream = nil
 		s.detachedAt = st.h.opt.Now()
+		s.watchOnly = false
 		s.room.clear()
 	}
 	streamsOpen.Dec()

@@ -172,6 +172,35 @@ func TestWillDiscardedOnLogout(t *testing.T) {
 	req := lcText("late")
 	req.Will = ptr(true)
 	expectProblem(t, "a will after logout", 401, client.UNAUTHORIZED)(h.c.SendMessageWithResponse(ctx(t), conv.Id, req, tom.auth()))
+
+	// Nor after a restart (sweeps past the grace; the second restart waits
+	// for any will being sent).
+	h2 := h.restart(lcWithClock(clk))
+	clk.Advance(3 * lcGrace)
+	h2.srv.Hub().Sweep()
+	h3 := h2.restart(lcWithClock(clk))
+	if got := lcTexts(jerry.on(h3).lcHistory(conv.Id)); !sameJSON(t, got, []string{"the pad's will", "probe"}) {
+		t.Errorf("history after restarts %v: a logged-out session's will went", got)
+	}
+}
+
+// 7. A shutdown right as a will is being sent waits for it: no error, the
+// will is in history once, and the next server does not send it again.
+func TestWillSentDuringShutdown(t *testing.T) {
+	clk := newLCClock()
+	h := start(t, lcWithClock(clk))
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	conv := tom.createConv("Jerry")
+	tom.lcHoldWill(conv.Id, "Tom's will") // Tom never opens a stream
+	clk.Advance(lcGrace)
+	h.srv.Hub().Sweep()               // the will is being sent…
+	h2 := h.restart(lcWithClock(clk)) // …as the server shuts down
+	clk.Advance(3 * lcGrace)
+	h2.srv.Hub().Sweep()
+	h3 := h2.restart(lcWithClock(clk))
+	if got := lcTexts(jerry.on(h3).lcHistory(conv.Id)); !sameJSON(t, got, []string{"Tom's will"}) {
+		t.Errorf("history %v, want the will once", got)
+	}
 }
 
 // 7. A session replaced by a newer login with the same tag did not drop

@@ -144,8 +144,13 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now,
 		// A session gone past the grace dropped abruptly: send its will.
+		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
-			go s.svc.SessionGone(context.Background(), sessionID, clientID)
+			s.background.Add(1)
+			go func() {
+				defer s.background.Done()
+				s.svc.SessionGone(context.Background(), sessionID, clientID)
+			}()
 		},
 	})
 	s.svc = handlers.New(handlers.Config{

@@ -32,11 +32,11 @@ type writer struct {
 	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
 	savepoints savepoints
-	maxBatch int
-	jobs     chan *job
-	closing  chan struct{}
-	stopped  chan struct{}
-	once     sync.Once
+	maxBatch   int
+	jobs       chan *job
+	closing    chan struct{}
+	stopped    chan struct{}
+	once       sync.Once
 }
 
 func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
@@ -47,10 +47,10 @@ func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
 	w := &writer{
 		db:         db,
 		savepoints: sp,
-		maxBatch: maxBatch,
-		jobs:     make(chan *job, maxBatch),
-		closing:  make(chan struct{}),
-		stopped:  make(chan struct{}),
+		maxBatch:   maxBatch,
+		jobs:       make(chan *job, maxBatch),
+		closing:    make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}
 	go w.run()
 	return w, nil

@@ -5045,6 +5045,8 @@ type SendMessageResponse struct {
 	JSON200 *Message
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Message
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Message
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5069,6 +5071,11 @@ func (r SendMessageResponse) GetJSON200() *Message {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r SendMessageResponse) GetJSON201() *Message {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SendMessageResponse) GetJSON202() *Message {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7650,6 +7657,13 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem

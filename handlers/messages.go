@@ -342,7 +342,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		publish(ev, mentioned, from.sessionID)
 	}
 	if !m.Transient {
-		s.announceUnread(conv, msg, to.recipients, from.clientID)
+		s.announceUnread(conv, msg, to.recipients, from)
 	}
 }
 

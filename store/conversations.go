@@ -163,13 +163,63 @@ type ConversationQuery struct {
 
 // QueryConversations runs a conversation query. Temporary conversations are
 // never listed.
+//
+// A filter with attribute lookups (see Where) has two plans. Visiting the
+// lookups' candidates costs a row read for each, however few the page
+// needs: fast for a rare value, slow for a common one. Walking the
+// conversations in sort order (an index: conversations_by_last_message for
+// the default order, the primary key for id) and testing each row stops at
+// the end of the page: fast for a common value, a scan of the table for a
+// rare one. So when the order has an index, the walk comes first, over the
+// first scanRows(limit+skip) conversations only; a full page from them is
+// the answer (the matches among the first rows in order are the first
+// matches), and otherwise the lookups answer.
 func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]Conversation, error) {
+	if q.Where.scanSQL != "" && q.Limit > 0 && orderHasIndex(q.Order) {
+		if rows := scanRows(q.Limit, q.Skip); rows > 0 {
+			args := append(append([]any{}, q.OrderArgs...), rows)
+			args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
+			out := []Conversation{}
+			err := sqlx.SelectContext(ctx, r, &out,
+				"SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY "+q.Order+
+					" LIMIT ?) AS c WHERE ("+q.Where.scanSQL+") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
+			if err != nil || len(out) == q.Limit {
+				return out, err
+			}
+		}
+	}
 	args := append(append(append([]any{}, q.Where.Args...), q.OrderArgs...), q.Limit, q.Skip)
 	out := []Conversation{}
 	err := sqlx.SelectContext(ctx, r, &out,
 		"SELECT c.* FROM conversations c WHERE c.kind <> 'temporary' AND ("+q.Where.SQL+
 			") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
 	return out, err
+}
+
+// orderHasIndex reports whether an ORDER BY of CompileSort walks an index:
+// lastMessageAt (conversations_by_last_message, either direction) or id.
+func orderHasIndex(order string) bool {
+	return strings.HasPrefix(order, "c.last_message_at ") || strings.HasPrefix(order, "c.id ")
+}
+
+// Bounds of the walk in sort order that QueryConversations tries first:
+// scanRowsPerResult rows for each row the page needs (a value on 1 in 40
+// rows or more fills it), within [scanRowsMin, scanRowsMax]; none when the
+// page needs more rows than scanRowsMax/scanRowsPerResult.
+var (
+	scanRowsPerResult = 40
+	scanRowsMin       = 500
+	scanRowsMax       = 4000
+)
+
+// scanRows is how many conversations, first in sort order, the walk tests
+// for a page of limit rows after skip; 0 when it is not worth a try.
+func scanRows(limit, skip int) int {
+	need := limit + skip
+	if need <= 0 || need > scanRowsMax/scanRowsPerResult {
+		return 0
+	}
+	return min(max(need*scanRowsPerResult, scanRowsMin), scanRowsMax)
 }
 
 // Member is one membership row.

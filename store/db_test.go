@@ -54,7 +54,7 @@ func TestOpenAppliesMigrations(t *testing.T) {
 		for _, pragma := range []struct{ name, want string }{
 			{"journal_mode", "wal"},
 			{"foreign_keys", "1"},
-			{"synchronous", "2"}, // FULL by default
+			{"synchronous", "1"}, // NORMAL: durability comes from the writer's own WAL fsync
 		} {
 			var got string
 			if err := db.write.Get(&got, "PRAGMA "+pragma.name); err != nil || got != pragma.want {
@@ -100,9 +100,9 @@ func TestOpenOptions(t *testing.T) {
 		wantErr  bool
 		wantSync string
 	}{
-		{"", false, "2"},
-		{"full", false, "2"},
-		{"normal", false, "1"},
+		{"", false, "full"},
+		{"full", false, "full"},
+		{"normal", false, "normal"},
 		{"off", true, ""},
 		{"FULL", true, ""},
 		{"extra", true, ""},
@@ -120,9 +120,14 @@ func TestOpenOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			// SQLite commits with synchronous=NORMAL either way; "full" adds
+			// the writer's fsync of the WAL before any write is answered.
 			var got string
-			if err := db.write.Get(&got, "PRAGMA synchronous"); err != nil || got != tt.wantSync {
-				t.Errorf("PRAGMA synchronous = %q (%v), want %q", got, err, tt.wantSync)
+			if err := db.write.Get(&got, "PRAGMA synchronous"); err != nil || got != "1" {
+				t.Errorf("PRAGMA synchronous = %q (%v), want 1 (NORMAL)", got, err)
+			}
+			if fsyncs := db.w.sync != nil; fsyncs != (tt.wantSync == "full") {
+				t.Errorf("Synchronous %q: the writer fsyncs the WAL: %v", tt.sync, fsyncs)
 			}
 		})
 	}

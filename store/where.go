@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +40,22 @@ const (
 )
 
 // Where is a compiled filter over the conversations table aliased c.
+//
+// SQL is the filter as a plan that starts from index lookups: a condition on
+// a custom attribute becomes c.id IN (SELECT conversation_id FROM
+// conversation_attributes ...) (see migration 0006), one per AND group, the
+// most selective kind (equality before ranges before existence), and the
+// others test each candidate row. When SQL holds such a lookup, scanSQL is
+// the same filter testing every row by itself (SQLite's JSON functions):
+// QueryConversations tries it first on the conversations that come first in
+// the sort order, which answers a page of a common value sooner than
+// visiting all its candidates does.
 type Where struct {
 	SQL  string
 	Args []any
+
+	scanSQL  string
+	scanArgs []any
 }
 
 // CompileWhere turns a LeanCloud/Parse-style query (MongoDB semantics) into
@@ -68,14 +82,18 @@ func CompileWhere(raw []byte) (Where, error) {
 		return Where{}, qerr("where must be a JSON object")
 	}
 	c := &compiler{}
-	sql, err := c.object(obj, 1, "where")
+	cd, err := c.object(obj, 1, "where")
 	if err != nil {
 		return Where{}, err
 	}
-	if len(c.args) > maxWhereArgs {
+	w := Where{SQL: cd.scan.sql, Args: cd.scan.args}
+	if cd.lookup != nil && cd.lookup.sql != cd.scan.sql {
+		w = Where{SQL: cd.lookup.sql, Args: cd.lookup.args, scanSQL: cd.scan.sql, scanArgs: cd.scan.args}
+	}
+	if len(w.Args) > maxWhereArgs || len(w.scanArgs) > maxWhereArgs {
 		return Where{}, qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
 	}
-	return Where{SQL: sql, Args: c.args}, nil
+	return w, nil
 }
 
 type compiler struct {
@@ -88,6 +106,106 @@ func (c *compiler) arg(v any) string {
 	return "?"
 }
 
+// frag is SQL text with the arguments of its placeholders, in order.
+type frag struct {
+	sql  string
+	args []any
+}
+
+// capture runs a function that writes SQL with c.arg and returns the SQL
+// with the arguments it appended, leaving c.args as it was.
+func (c *compiler) capture(f func() (string, error)) (frag, error) {
+	saved := c.args
+	c.args = nil
+	sql, err := f()
+	out := frag{sql: sql, args: c.args}
+	c.args = saved
+	return out, err
+}
+
+// cond is a compiled condition in its two forms. scan tests a row by itself;
+// lookup, when set, is the same condition as an index lookup that can drive
+// the plan (or, for the member set and the id, the scan form again: they are
+// lookups already). rank says how few candidates a lookup is likely to have
+// (lower: fewer); an AND group drives from its lowest.
+type cond struct {
+	scan   frag
+	lookup *frag
+	rank   int
+}
+
+const (
+	rankID     = iota // c.id = ? or IN a list
+	rankMember        // one client's conversations
+	rankEqual         // an attribute equal to one value, or to all of several
+	rankIn            // an attribute equal to any of several values
+	rankRange         // an order comparison, a regex with a literal prefix
+	rankExists        // any value of the attribute, any string matching a regex
+	rankOr            // an $or of lookups: the worst of them, one more
+)
+
+func scanOnly(f frag) cond { return cond{scan: f} }
+
+// selfLookup is a condition whose scan form is an indexed lookup already.
+func selfLookup(f frag, rank int) cond { return cond{scan: f, lookup: &f, rank: rank} }
+
+// joinFrags is join over fragments: the SQL keeps the order of parts, and so
+// do the arguments.
+func joinFrags(parts []frag, sep, empty string) frag {
+	sqls := make([]string, len(parts))
+	var args []any
+	for i, p := range parts {
+		sqls[i] = p.sql
+		args = append(args, p.args...)
+	}
+	return frag{sql: join(sqls, sep, empty), args: args}
+}
+
+func paren(f frag) frag { return frag{sql: "(" + f.sql + ")", args: f.args} }
+
+// allOf is the AND of conditions: its lookup form drives from the
+// lowest-ranked lookup (the first of equals) and tests the rest row by row.
+func allOf(conds []cond) cond {
+	scans := make([]frag, len(conds))
+	best := -1
+	for i, cd := range conds {
+		scans[i] = cd.scan
+		if cd.lookup != nil && (best < 0 || cd.rank < conds[best].rank) {
+			best = i
+		}
+	}
+	out := cond{scan: joinFrags(scans, " AND ", "1")}
+	if best >= 0 {
+		parts := slices.Clone(scans)
+		parts[best] = *conds[best].lookup
+		l := joinFrags(parts, " AND ", "1")
+		out.lookup, out.rank = &l, conds[best].rank
+	}
+	return out
+}
+
+// anyOf is the OR of conditions: a lookup when each of them has one.
+func anyOf(conds []cond) cond {
+	scans := make([]frag, len(conds))
+	lookups := make([]frag, len(conds))
+	rank, all := 0, true
+	for i, cd := range conds {
+		scans[i] = cd.scan
+		if cd.lookup == nil {
+			all = false
+			continue
+		}
+		lookups[i] = *cd.lookup
+		rank = max(rank, cd.rank)
+	}
+	out := cond{scan: joinFrags(scans, " OR ", "0")}
+	if all {
+		l := joinFrags(lookups, " OR ", "0")
+		out.lookup, out.rank = &l, max(rank+1, rankOr)
+	}
+	return out
+}
+
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -98,18 +216,18 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // object compiles {field: cond, $or: [...], $and: [...]}: all must hold.
-func (c *compiler) object(obj map[string]any, depth int, at string) (string, error) {
+func (c *compiler) object(obj map[string]any, depth int, at string) (cond, error) {
 	if depth > maxWhereDepth {
-		return "", qerr("%s: nested deeper than %d levels", at, maxWhereDepth)
+		return cond{}, qerr("%s: nested deeper than %d levels", at, maxWhereDepth)
 	}
-	var parts []string
+	var parts []cond
 	for _, key := range sortedKeys(obj) {
 		c.nodes++
 		if c.nodes > maxWhereNodes {
-			return "", qerr("where has more than %d conditions", maxWhereNodes)
+			return cond{}, qerr("where has more than %d conditions", maxWhereNodes)
 		}
 		val := obj[key]
-		var part string
+		var part cond
 		var err error
 		switch {
 		case key == "$or" || key == "$and":
@@ -123,35 +241,39 @@ func (c *compiler) object(obj map[string]any, depth int, at string) (string, err
 			}
 		}
 		if err != nil {
-			return "", err
+			return cond{}, err
 		}
 		parts = append(parts, part)
 	}
-	return join(parts, " AND ", "1"), nil
+	return allOf(parts), nil
 }
 
-func (c *compiler) logical(op string, val any, depth int, at string) (string, error) {
+func (c *compiler) logical(op string, val any, depth int, at string) (cond, error) {
 	list, ok := val.([]any)
 	if !ok || len(list) == 0 {
-		return "", qerr("%s: must be a non-empty array of conditions", at)
+		return cond{}, qerr("%s: must be a non-empty array of conditions", at)
 	}
-	var parts []string
+	var parts []cond
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
 		if !ok {
-			return "", qerr("%s[%d]: must be an object", at, i)
+			return cond{}, qerr("%s[%d]: must be an object", at, i)
 		}
 		part, err := c.object(obj, depth+1, fmt.Sprintf("%s[%d]", at, i))
 		if err != nil {
-			return "", err
+			return cond{}, err
 		}
-		parts = append(parts, "("+part+")")
+		part.scan = paren(part.scan)
+		if part.lookup != nil {
+			l := paren(*part.lookup)
+			part.lookup = &l
+		}
+		parts = append(parts, part)
 	}
-	sep := " AND "
 	if op == "$or" {
-		sep = " OR "
+		return anyOf(parts), nil
 	}
-	return join(parts, sep, "1"), nil
+	return allOf(parts), nil
 }
 
 // join joins conditions with AND or OR (empty when there are none) as a
@@ -184,6 +306,9 @@ type field struct {
 	kind fieldKind
 	col  string // column expression; for fieldKindIs the kind it tests
 	path string // JSON path of an attribute
+	// key is an attribute's dotted name as conversation_attributes holds
+	// it; empty when no row can hold it (a NUL in it).
+	key string
 }
 
 var builtinFields = map[string]field{
@@ -218,7 +343,13 @@ func resolveField(key string) (field, error) {
 	if err != nil {
 		return field{}, qerr("field %q: %v", key, err)
 	}
-	return field{name: key, kind: fieldAttr, path: jp}, nil
+	f := field{name: key, kind: fieldAttr, path: jp}
+	// SQLite reads a JSON path up to a NUL: such a path names another
+	// attribute than its key would.
+	if !strings.ContainsRune(path, 0) {
+		f.key = path
+	}
+	return f, nil
 }
 
 // AttributePath turns a dotted attribute key into an SQLite JSON path.
@@ -242,22 +373,22 @@ func AttributePath(key string) (string, error) {
 
 // condition compiles the condition on one field: a bare value ($eq) or an
 // object of operators, all of which must hold.
-func (c *compiler) condition(f field, val any, at string) (string, error) {
+func (c *compiler) condition(f field, val any, at string) (cond, error) {
 	ops, isObj := val.(map[string]any)
 	if isObj && !isOperatorObject(ops) {
 		if f.kind == fieldTime && isDate(ops) {
 			return c.op(f, "$eq", val, at)
 		}
-		return "", qerr("%s: objects are not comparable; use operators such as $eq or $gt", at)
+		return cond{}, qerr("%s: objects are not comparable; use operators such as $eq or $gt", at)
 	}
 	if !isObj {
 		return c.op(f, "$eq", val, at)
 	}
-	var parts []string
+	var parts []cond
 	for _, op := range sortedKeys(ops) {
 		if op == "$options" {
 			if _, ok := ops["$regex"]; !ok {
-				return "", qerr("%s.$options: only goes with $regex", at)
+				return cond{}, qerr("%s.$options: only goes with $regex", at)
 			}
 			continue
 		}
@@ -267,11 +398,11 @@ func (c *compiler) condition(f field, val any, at string) (string, error) {
 		}
 		part, err := c.op(f, op, arg, at+"."+op)
 		if err != nil {
-			return "", err
+			return cond{}, err
 		}
 		parts = append(parts, part)
 	}
-	return join(parts, " AND ", "1"), nil
+	return allOf(parts), nil
 }
 
 func isOperatorObject(m map[string]any) bool {
@@ -396,15 +527,37 @@ func distinct(vals []any) []any {
 	return out
 }
 
-func (c *compiler) op(f field, op string, v any, at string) (string, error) {
+func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 	switch f.kind {
 	case fieldKindIs:
-		return c.kindIsOp(f, op, v, at)
+		scan, err := c.capture(func() (string, error) { return c.kindIsOp(f, op, v, at) })
+		return scanOnly(scan), err
 	case fieldMembers:
-		return c.membersOp(op, v, at)
+		scan, err := c.capture(func() (string, error) { return c.membersOp(op, v, at) })
+		if err != nil {
+			return cond{}, err
+		}
+		// One client's conversations, or several clients': members_by_client.
+		if _, list := v.([]any); op == "$in" || op == "$eq" && !list {
+			return selfLookup(scan, rankMember), nil
+		}
+		return scanOnly(scan), nil
 	case fieldAttr:
-		return c.attrOp(f, op, v, at)
+		return c.attrCond(f, op, v, at)
 	}
+	scan, err := c.capture(func() (string, error) { return c.columnOp(f, op, v, at) })
+	if err != nil {
+		return cond{}, err
+	}
+	// The primary key.
+	if f.col == "c.id" && (op == "$eq" || op == "$in") {
+		return selfLookup(scan, rankID), nil
+	}
+	return scanOnly(scan), nil
+}
+
+// columnOp compiles a condition on a column of conversations.
+func (c *compiler) columnOp(f field, op string, v any, at string) (string, error) {
 	col := f.col
 	// The text columns hold strings, the time columns numbers (or NULL when
 	// missing). A value of another type never matches, as in MongoDB, and
@@ -694,6 +847,178 @@ func (c *compiler) isOneOf(l jsonLoc, s valueSet) string {
 		parts = append(parts, "("+l.typ()+" = 'text' AND "+l.val()+" IN ("+c.placeholders(s.strs)+"))")
 	}
 	return join(parts, " OR ", "0")
+}
+
+// attrCond compiles a condition on a custom attribute: attrOp's row test
+// and, for the operators that select by value ($eq and $in of non-null
+// scalars, $all, order comparisons, $exists: true, $regex), a lookup in
+// conversation_attributes with the same result. Negations ($ne, $nin,
+// $exists: false) and null (which matches a missing attribute) have rows
+// outside the index, arrays as values need the whole array: they are row
+// tests only.
+func (c *compiler) attrCond(f field, op string, v any, at string) (cond, error) {
+	scan, err := c.capture(func() (string, error) { return c.attrOp(f, op, v, at) })
+	if err != nil || f.key == "" {
+		return scanOnly(scan), err
+	}
+	// attrOp has validated the operand: the errors below cannot happen.
+	var rank int
+	lookup, err := c.capture(func() (string, error) {
+		switch op {
+		case "$eq", "$in":
+			var vals []any
+			if op == "$in" {
+				vals, _ = c.list(f, v, at)
+			} else if _, isArr := v.([]any); !isArr {
+				s, _ := scalar(f, v, at)
+				vals = []any{s}
+			}
+			set := setOf(vals...)
+			if set.null || set.empty() {
+				return "", nil
+			}
+			rank = rankIn
+			if op == "$eq" {
+				rank = rankEqual
+			}
+			return "c.id IN (" + c.lookupSet(f.key, set, "conversation_id") + ")", nil
+		case "$all":
+			vals, _ := c.list(f, v, at)
+			vals = distinct(vals)
+			if len(vals) == 0 || len(vals) == 1 && vals[0] == nil {
+				return "", nil
+			}
+			rank = rankEqual
+			if len(vals) == 1 {
+				return "c.id IN (" + c.lookupSet(f.key, setOf(vals...), "conversation_id") + ")", nil
+			}
+			// An array holding every value: as many distinct values among
+			// its rows as asked, numbers counted by value (1 = 1.0).
+			rows := c.lookupSet(f.key, setOf(vals...), "conversation_id, type, value")
+			return "c.id IN (SELECT conversation_id FROM (" + rows + ") GROUP BY conversation_id" +
+				" HAVING count(DISTINCT CASE WHEN type = 'text' THEN 's:' || value WHEN type IN ('integer', 'real') THEN value ELSE type END) = " +
+				c.arg(len(vals)) + ")", nil
+		case "$gt", "$gte", "$lt", "$lte":
+			s, _ := scalar(f, v, at)
+			types := "type IN ('integer', 'real')"
+			if _, ok := s.(string); ok {
+				types = "type = 'text'"
+			}
+			rank = rankRange
+			head := "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key)
+			return head + " AND " + types + " AND value " + cmpOps[op] + " " + c.arg(s) + ")", nil
+		case "$exists":
+			if v != true {
+				return "", nil
+			}
+			rank = rankExists
+			return "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key) + ")", nil
+		case "$regex":
+			pat, _ := regex(v.([2]any), at)
+			sql := "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key) + " AND type = 'text'"
+			prefix, literals := regexLiterals(pat)
+			rank = rankExists
+			if prefix != "" {
+				// A range of the index: the strings that start with prefix.
+				rank = rankRange
+				sql += " AND value >= " + c.arg(prefix)
+				if upper, ok := prefixEnd(prefix); ok {
+					sql += " AND value < " + c.arg(upper)
+				}
+			}
+			// Cheap tests before the regex: strings every match holds.
+			for _, lit := range literals {
+				sql += " AND instr(value, " + c.arg(lit) + ") > 0"
+			}
+			return sql + " AND parley_regexp(" + c.arg(pat) + ", value))", nil
+		}
+		return "", nil
+	})
+	if lookup.sql == "" {
+		return scanOnly(scan), nil
+	}
+	return cond{scan: scan, lookup: &lookup, rank: rank}, nil
+}
+
+// lookupSet selects cols from the conversation_attributes rows of key that
+// equal one of s, each within its type as isOneOf compares: numbers by
+// value, strings exactly, booleans and null by type. One SELECT per type,
+// so that each is a search of the primary key.
+func (c *compiler) lookupSet(key string, s valueSet, cols string) string {
+	var sels []string
+	sel := func(cond func() string) {
+		head := "SELECT " + cols + " FROM conversation_attributes WHERE key = " + c.arg(key) + " AND "
+		sels = append(sels, head+cond())
+	}
+	if len(s.strs) > 0 {
+		sel(func() string { return "type = 'text' AND value IN (" + c.placeholders(s.strs) + ")" })
+	}
+	if len(s.nums) > 0 {
+		sel(func() string { return "type IN ('integer', 'real') AND value IN (" + c.placeholders(s.nums) + ")" })
+	}
+	var types []string
+	if s.yes {
+		types = append(types, "'true'")
+	}
+	if s.no {
+		types = append(types, "'false'")
+	}
+	if s.null {
+		types = append(types, "'null'")
+	}
+	if len(types) > 0 {
+		sel(func() string { return "type IN (" + strings.Join(types, ", ") + ")" })
+	}
+	return strings.Join(sels, " UNION ALL ")
+}
+
+// regexLiterals reads what every match of an RE2 pattern holds: prefix, a
+// literal it starts with when it is anchored at the start of the text, and
+// the literals it contains wherever (case-sensitive ones only). Both are
+// empty when the pattern says nothing certain.
+func regexLiterals(pattern string) (prefix string, literals []string) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", nil
+	}
+	seq := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		seq = re.Sub
+	}
+	anchored := len(seq) > 0 && seq[0].Op == syntax.OpBeginText
+	for i, sub := range seq {
+		for sub.Op == syntax.OpCapture {
+			sub = sub.Sub[0]
+		}
+		if sub.Op != syntax.OpLiteral || sub.Flags&syntax.FoldCase != 0 {
+			continue
+		}
+		lit := string(sub.Rune)
+		// Go's regexp reads an invalid byte of the text as U+FFFD, and
+		// instr would not find it there.
+		if strings.ContainsRune(lit, utf8.RuneError) || strings.ContainsRune(lit, 0) {
+			continue
+		}
+		if anchored && i == 1 {
+			prefix = lit
+		} else {
+			literals = append(literals, lit)
+		}
+	}
+	return prefix, literals
+}
+
+// prefixEnd is the least string greater than every string that starts with
+// prefix (SQLite compares text bytewise); ok is false when there is none.
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // attrOp compiles a condition on a custom attribute with MongoDB's

@@ -22,24 +22,32 @@ type Tx struct {
 type job struct {
 	fn    func(*Tx) error
 	after func()
+	err   error // the outcome of fn in its committed transaction
 	done  chan error
 }
 
 // writer is the only goroutine that writes to the database. Writes queue up
 // while a transaction commits and are then committed together, so the cost
-// of a commit (an fsync) is shared by every write in the batch.
+// of a commit is shared by every write in the batch.
+//
+// A committed batch goes to the announcer goroutine, which makes it durable
+// (one fsync of the WAL for every batch committed since the last one), runs
+// the after callbacks in commit order and answers the writers. The writer
+// meanwhile builds the next batch: SQL work, fsync and announcing overlap.
 type writer struct {
 	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
 	savepoints savepoints
 	maxBatch   int
 	jobs       chan *job
+	committed  chan []*job // to the announcer
+	sync       func() error // makes committed transactions durable; nil: no fsync
 	closing    chan struct{}
 	stopped    chan struct{}
 	once       sync.Once
 }
 
-func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
+func newWriter(db *sqlx.DB, maxBatch int, sync func() error) (*writer, error) {
 	sp, err := prepareSavepoints(db)
 	if err != nil {
 		return nil, err
@@ -49,11 +57,55 @@ func newWriter(db *sqlx.DB, maxBatch int) (*writer, error) {
 		savepoints: sp,
 		maxBatch:   maxBatch,
 		jobs:       make(chan *job, maxBatch),
+		committed:  make(chan []*job, 64),
+		sync:       sync,
 		closing:    make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
 	go w.run()
+	go w.announce()
 	return w, nil
+}
+
+// announce makes committed batches durable and answers them, in order.
+func (w *writer) announce() {
+	defer close(w.stopped)
+	var ready [][]*job
+	for batch := range w.committed {
+		// Take every batch already committed: one fsync serves them all.
+		ready = append(ready[:0], batch)
+	more:
+		for {
+			select {
+			case b, ok := <-w.committed:
+				if !ok {
+					break more
+				}
+				ready = append(ready, b)
+			default:
+				break more
+			}
+		}
+		var syncErr error
+		if w.sync != nil {
+			if syncErr = w.sync(); syncErr != nil {
+				syncErr = fmt.Errorf("store: committed but not made durable: %w", syncErr)
+			}
+		}
+		for _, b := range ready {
+			for _, j := range b {
+				err := j.err
+				if err == nil {
+					err = syncErr
+				}
+				if err == nil && j.after != nil {
+					j.after()
+				}
+				j.done <- err
+			}
+		}
+		clear(ready)
+	}
 }
 
 func (w *writer) reset() {
@@ -90,10 +142,11 @@ func (sp savepoints) in(tx *sqlx.Tx) savepoints {
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan error, 1)} }}
 
 // Write runs fn inside the writer's next transaction and returns once that
-// transaction has committed (or fn failed). after, if not nil, runs on the
-// writer goroutine right after the commit, in commit order: it is where
-// committed changes are announced, so that every observer sees them in the
-// order they were made. after must not block.
+// transaction has committed and is durable (or fn failed). after, if not
+// nil, runs right after that, in commit order, on the announcer goroutine: it
+// is where committed changes are announced, so that every observer sees them
+// in the order they were made. after must not block, and must not touch
+// state that fn functions use (they run on the writer goroutine meanwhile).
 //
 // fn may run more than once: when another write in its batch makes SQLite
 // abort the whole transaction, fn runs again in a new one. So fn must set
@@ -121,7 +174,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error, after func()) error
 			return ErrClosed
 		}
 	}
-	j.fn, j.after = nil, nil
+	j.fn, j.after, j.err = nil, nil, nil
 	jobPool.Put(j)
 	return err
 }
@@ -132,7 +185,7 @@ func (w *writer) close() {
 }
 
 func (w *writer) run() {
-	defer close(w.stopped)
+	defer close(w.committed)
 	batch := make([]*job, 0, w.maxBatch)
 	for {
 		var first *job
@@ -214,11 +267,9 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 		return nil
 	}
 	for i, j := range batch {
-		if errs[i] == nil && j.after != nil {
-			j.after()
-		}
-		j.done <- errs[i]
+		j.err = errs[i]
 	}
+	w.committed <- append([]*job(nil), batch...)
 	return nil
 }
 

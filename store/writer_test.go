@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -490,5 +491,67 @@ func TestWriteQueuedThenCanceledStillReportsCommit(t *testing.T) {
 	}
 	if v, ok, _ := db.Setting(ctx, "k/late"); !ok || v != "v" {
 		t.Errorf("queued write not committed")
+	}
+}
+
+// TestWritesAreAnsweredOnlyAfterTheWALSync checks the durability contract of
+// Synchronous "full": the WAL is fsynced after the commit and before any
+// write of the batch is announced or answered.
+func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "sync.db"), Options{Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var syncs atomic.Int32
+	w, err := newWriter(db.write, 8, func() error { syncs.Add(1); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &DB{write: db.write, read: db.read, w: w}
+	defer w.close()
+	var seen []int32
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := d.Write(context.Background(), func(tx *Tx) error {
+				_, err := tx.Exec("INSERT INTO settings(key, value) VALUES (?, 'x')", fmt.Sprint("k", i))
+				return err
+			}, func() {
+				mu.Lock()
+				seen = append(seen, syncs.Load())
+				mu.Unlock()
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			if syncs.Load() == 0 {
+				t.Error("a write was answered before any WAL sync")
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, n := range seen {
+		if n == 0 {
+			t.Fatal("a write was announced before the WAL sync")
+		}
+	}
+
+	failing, err := newWriter(db.write, 8, func() error { return errors.New("disk gone") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer failing.close()
+	f := &DB{write: db.write, read: db.read, w: failing}
+	announced := false
+	err = f.Write(context.Background(), func(tx *Tx) error {
+		_, err := tx.Exec("INSERT INTO settings(key, value) VALUES ('lost', 'x')")
+		return err
+	}, func() { announced = true })
+	if err == nil || announced {
+		t.Fatalf("a write whose WAL sync failed: err %v, announced %v; want an error and no announcement", err, announced)
 	}
 }

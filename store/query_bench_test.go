@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The conversation query benchmark: 100,000 conversations (PARLEY_BENCH_CONVS
+// to change it) with a realistic mix of custom attributes and members drawn
+// from a pool, then the queries a client typically sends, each timed as the
+// handler runs it (compile + query).
+//
+//	go test ./store -run '^$' -bench BenchmarkQueryConversations -benchtime 200x
+//
+// Selectivities (of 100,000): topic 1/50, lang 1/8, vip 1/5, level in
+// [90, 95) 1/20, score > 990 1/100, owner.team 1/300, tags 3 of 200 on
+// average, code unique, promo present on 1/100, a member in about 25
+// conversations, a title word in about 1/60.
+
+var benchWords = []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+	"kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
+	"whiskey", "xray", "yankee", "zulu", "amber", "basil", "cedar", "dune"}
+
+var benchLangs = []string{"en", "de", "fr", "es", "it", "ja", "zh", "pt"}
+
+// benchAttributes returns the attributes of the i-th benchmark conversation.
+func benchAttributes(r *rand.Rand, i int) string {
+	attrs := map[string]any{
+		"topic": fmt.Sprintf("topic-%d", r.Intn(50)),
+		"level": r.Intn(100),
+		"score": float64(r.Intn(100000)) / 100,
+		"lang":  benchLangs[r.Intn(len(benchLangs))],
+		"vip":   r.Intn(5) == 0,
+		"code":  fmt.Sprintf("C%06d", i),
+		"owner": map[string]any{"team": fmt.Sprintf("team-%d", r.Intn(300)), "region": benchLangs[r.Intn(4)]},
+		"title": benchWords[r.Intn(len(benchWords))] + " " + benchWords[r.Intn(len(benchWords))] + " room",
+	}
+	tags := make([]any, r.Intn(7))
+	for j := range tags {
+		tags[j] = fmt.Sprintf("tag-%d", r.Intn(200))
+	}
+	attrs["tags"] = tags
+	if r.Intn(100) == 0 {
+		attrs["promo"] = map[string]any{"until": 1800000000000 + r.Intn(1000)}
+	}
+	if r.Intn(10) == 0 {
+		attrs["ratings"] = []any{r.Intn(5) + 1, r.Intn(5) + 1, float64(r.Intn(50)) / 10}
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// fillBenchConversations stores n conversations in db.
+func fillBenchConversations(tb testing.TB, db *DB, n int) {
+	r := rand.New(rand.NewSource(42))
+	const clients = 20000
+	const day = 24 * 3600 * 1000
+	const batch = 5000
+	for start := 0; start < n; start += batch {
+		err := db.Write(context.Background(), func(tx *Tx) error {
+			for i := start; i < start+batch && i < n; i++ {
+				c := &Conversation{ID: fmt.Sprintf("conv-%07d", i), Kind: "normal", Name: fmt.Sprintf("Room %d", i),
+					Creator: fmt.Sprintf("client-%d", r.Intn(clients)), Attributes: benchAttributes(r, i),
+					CreatedAt: 1790000000000 + int64(i)*1000}
+				c.UpdatedAt = c.CreatedAt
+				switch k := r.Intn(100); {
+				case k < 4:
+					c.Kind = "chatroom"
+				case k < 7:
+					c.Kind = "system"
+				case k < 10:
+					c.Kind, c.ID = "temporary", "_tmp:"+c.ID
+					ttl, exp := int64(86400), int64(1890000000000)
+					c.TTL, c.ExpiresAt = &ttl, &exp
+				}
+				var members []string
+				if c.Kind != "chatroom" {
+					members = append(members, c.Creator)
+					for j := r.Intn(8); j > 0; j-- {
+						members = append(members, fmt.Sprintf("client-%d", r.Intn(clients)))
+					}
+				}
+				if err := tx.InsertConversation(c, members); err != nil {
+					return err
+				}
+				if r.Intn(100) < 85 {
+					lm := c.CreatedAt + int64(r.Intn(30*day))
+					if _, err := tx.Exec("UPDATE conversations SET last_message_at = ? WHERE id = ?", lm, c.ID); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+type benchQuery struct {
+	name, where, sort string
+	limit             int
+}
+
+var benchQueries = []benchQuery{
+	{"default/limit10", `{}`, "", 10},
+	{"default/limit100", `{}`, "", 100},
+	{"member", `{"m":"client-123"}`, "", 10},
+	{"eq/topic", `{"topic":"topic-17"}`, "", 10},
+	{"eq/topic/limit100", `{"topic":"topic-17"}`, "", 100},
+	{"eq/topic+member", `{"topic":"topic-17","m":"client-123"}`, "", 10},
+	{"eq/unique", `{"code":"C012345"}`, "", 10},
+	{"eq/bool", `{"vip":true}`, "", 10},
+	{"eq/nested", `{"owner.team":"team-7"}`, "", 10},
+	{"eq/array", `{"tags":"tag-42"}`, "", 10},
+	{"eq/topic+lang+vip", `{"topic":"topic-17","lang":"de","vip":true}`, "", 10},
+	{"in/lang", `{"lang":{"$in":["de","fr"]}}`, "", 10},
+	{"in/topic", `{"topic":{"$in":["topic-1","topic-2","topic-3"]}}`, "", 100},
+	{"all/tags", `{"tags":{"$all":["tag-1","tag-2"]}}`, "", 10},
+	{"range/level", `{"level":{"$gte":90,"$lt":95}}`, "", 10},
+	{"range/score", `{"score":{"$gt":990}}`, "", 10},
+	{"range/level+topic", `{"level":{"$gte":90},"topic":"topic-3"}`, "", 10},
+	{"regex/title", `{"title":{"$regex":"^zulu"}}`, "", 10},
+	{"regex/title/i", `{"title":{"$regex":"DUNE","$options":"i"}}`, "", 10},
+	{"exists/promo", `{"promo":{"$exists":true}}`, "", 10},
+	{"or/topic|team", `{"$or":[{"topic":"topic-5"},{"owner.team":"team-9"}]}`, "", 10},
+	{"ne/topic", `{"topic":{"$ne":"topic-1"}}`, "", 10},
+	{"eq/topic/sort-createdAt", `{"topic":"topic-17"}`, "-createdAt", 10},
+}
+
+func BenchmarkQueryConversations(b *testing.B) {
+	n := 100000
+	if s := os.Getenv("PARLEY_BENCH_CONVS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := Open(filepath.Join(b.TempDir(), "query.db"), Options{Synchronous: "normal"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	fillBenchConversations(b, db, n)
+	b.Logf("filled %d conversations in %v", n, time.Since(start).Round(time.Millisecond))
+	ctx := context.Background()
+	for _, q := range benchQueries {
+		b.Run(q.name, func(b *testing.B) {
+			var found int
+			for i := 0; i < b.N; i++ {
+				w, err := CompileWhere([]byte(q.where))
+				if err != nil {
+					b.Fatal(err)
+				}
+				order, oargs, err := CompileSort(q.sort)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows, err := QueryConversations(ctx, db.R(), ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: q.limit})
+				if err != nil {
+					b.Fatal(err)
+				}
+				found = len(rows)
+			}
+			b.ReportMetric(float64(found), "rows")
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"time"
+)
+
+var sendConvs = flag.Int("convs", 1, "send: one-to-one conversations per sender, each with its own streaming receiver")
+
+func init() {
+	register(&Scenario{
+		Name:        "send",
+		Help:        "durable one-to-one sends: C keep-alive senders, each to its own conversation(s), every receiver streaming; -rate R for a fixed total rate",
+		Concurrency: 64,
+		Run:         runSend,
+	})
+}
+
+func runSend(env *Env) error {
+	c, err := env.StartServer()
+	if err != nil {
+		return err
+	}
+	ctx, rep := env.Ctx, env.Report
+	n, k := env.Concurrency, max(*sendConvs, 1)
+	rep.Param("conversations", n*k)
+	rep.Param("receivers_streaming", n*k)
+
+	ids := make([]string, 0, n+n*k)
+	for i := 0; i < n; i++ {
+		ids = append(ids, fmt.Sprintf("sender%d", i))
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			ids = append(ids, fmt.Sprintf("receiver%d.%d", i, j))
+		}
+	}
+	tokens, err := c.LoginAll(ctx, ids)
+	if err != nil {
+		return err
+	}
+	senders := make([]senderSpec, n)
+	for i := range senders {
+		senders[i] = senderSpec{Token: tokens[i], Convs: make([]string, k)}
+	}
+	err = parallel(ctx, n*k, 16, func(x int) error {
+		i, j := x/k, x%k
+		id, err := c.CreateConversation(ctx, tokens[i], []string{ids[n+x]})
+		senders[i].Convs[j] = id
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w := &window{}
+	rs, err := c.OpenStreams(ctx, tokens[n:], w)
+	if err != nil {
+		return err
+	}
+	defer closeAll(rs)
+
+	w.set(time.Now().Add(env.Warmup), env.Duration)
+	env.ProfileWindow(w.Start(), env.Duration)
+	cpu := env.CPUWindow(w)
+	progress("send: %d senders over %d conversations for %s + %s warm-up", n, n*k, env.Duration, env.Warmup)
+	load := &sendLoad{Base: c.Base, HTTP: c.HTTP, Senders: senders, Rate: env.Rate, Window: w}
+	m0c := make(chan map[string]float64, 1)
+	go func() {
+		time.Sleep(time.Until(w.Start()))
+		m0c <- scrapeMetrics(ctx, c)
+	}()
+	res := load.run(ctx)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m0, m1 := <-m0c, scrapeMetrics(ctx, c)
+	drain(ctx, rs, res.OK)
+	ended := endedEarly(rs)
+	totals := streamTotals(rs)
+
+	reportSends(rep, res, true)
+	reportDeliveries(rep, totals, res.OK, res.Elapsed, false)
+	rep.Metric("streams_ended", "streams ended by the server", float64(ended), "")
+	if rss, ok := env.RSSKiB(); ok {
+		rep.Metric("rss_mib", "server RSS", float64(rss)/1024, "MiB")
+	}
+	reportServerMetrics(rep, m0, m1, time.Since(w.Start()))
+	env.ReportCPU(cpu)
+
+	if env.Rate == 0 {
+		rep.TargetFigure("send: at least 20,000 durable msgs/s", "ops_per_sec", 20000, false)
+		rep.TargetFigure("send: at least 50% of baseline", "ratio_to_baseline", 0.5, false)
+	} else {
+		name := "send: delivery p99 under 10 ms at 2,000 msgs/s"
+		if env.Rate != 2000 {
+			name = fmt.Sprintf("send: delivery p99 under 10 ms (at %g msgs/s; the target is stated at 2,000)", env.Rate)
+		}
+		rep.TargetFigure(name, "delivery_p99_ms", 10, true)
+	}
+	if env.dbSync != "full" {
+		rep.Note("db-sync %s: a 201 is not fsynced; the targets are for durable (full) sends", env.dbSync)
+	}
+	return nil
+}

@@ -365,18 +365,9 @@ func (s *session) onlineLocked(now time.Time, grace time.Duration) bool {
 
 // Online reports whether any session of the client is online.
 func (h *Hub) Online(clientID string) bool {
-	now := h.opt.Now()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for s := range h.byClient[clientID] {
-		s.mu.Lock()
-		online := s.onlineLocked(now, h.opt.OfflineGrace)
-		s.mu.Unlock()
-		if online {
-			return true
-		}
-	}
-	return false
+	return h.clientOnlineLocked(clientID)
 }
 
 // Close ends every stream (each writes what it has and stops) and the janitor.

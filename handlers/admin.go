@@ -79,18 +79,26 @@ func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
 // RunSweeper deletes expired temporary conversations every interval until
 // ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	runEvery(ctx, every, every, func() {
+		if n, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sweep expired conversations", "err", err)
+		} else if n > 0 {
+			s.log.Info("swept expired temporary conversations", "count", n)
+		}
+	})
+}
+
+// runEvery runs task after first and then every interval, until ctx ends.
+func runEvery(ctx context.Context, first, every time.Duration, task func()) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("sweep expired conversations", "err", err)
-			} else if n > 0 {
-				s.log.Info("swept expired temporary conversations", "count", n)
-			}
 		}
+		task()
+		t.Reset(every)
 	}
 }

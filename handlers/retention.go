@@ -21,14 +21,7 @@ func (s *Service) RunRetention(ctx context.Context, age, first, every time.Durat
 	if age <= 0 {
 		return
 	}
-	t := time.NewTimer(first)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	runEvery(ctx, first, every, func() {
 		cutoff := s.now().Add(-age)
 		n, err := s.PurgeMessagesBefore(ctx, cutoff)
 		if err != nil && ctx.Err() == nil {
@@ -36,6 +29,5 @@ func (s *Service) RunRetention(ctx context.Context, age, first, every time.Durat
 		} else if n > 0 {
 			s.log.Info("retention: purged old messages", "count", n, "before", cutoff.UTC().Format(time.RFC3339))
 		}
-		t.Reset(every)
-	}
+	})
 }

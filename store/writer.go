@@ -40,7 +40,7 @@ type writer struct {
 	savepoints savepoints
 	maxBatch   int
 	jobs       chan *job
-	committed  chan []*job // to the announcer
+	committed  chan []*job  // to the announcer
 	sync       func() error // makes committed transactions durable; nil: no fsync
 	closing    chan struct{}
 	stopped    chan struct{}

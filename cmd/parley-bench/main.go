@@ -32,7 +32,7 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	var (
-		name        = flag.String("scenario", "", "scenario to run (see below)")
+		name        = flag.String("scenario", "", "scenario to run (listed above)")
 		duration    = flag.Duration("duration", 10*time.Second, "measured duration")
 		warmup      = flag.Duration("warmup", time.Second, "load before the measured window (not counted)")
 		concurrency = flag.Int("concurrency", 0, "concurrent senders or readers (default: the scenario's)")
@@ -43,7 +43,8 @@ func run() int {
 		parley      = flag.String("parley", "", "prebuilt parley binary, built from this tree (history seeds the database with this tree's store package; default: go build ./cmd/parley into the temp dir)")
 		dbSync      = flag.String("db-sync", "full", "the own server's -db-sync: full (durable) or normal")
 		serverArgs  = flag.String("server-args", "", "extra flags for the own server, space-separated")
-		baselineDur = flag.Duration("baseline-duration", -1, "duration of the companion baseline run (default duration/2; 0: skip)")
+		baseline    = flag.Bool("baseline", true, "also run baseline (the same send load against a minimal handler) and report the ratio to it")
+		baselineDur = flag.Duration("baseline-duration", 0, "duration of the companion baseline run (0: half of -duration)")
 		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the own server over the measured window to this file")
 		selfProfile = flag.String("selfprofile", "", "write a CPU profile of this load tool (whole run) to this file")
 		keep        = flag.Bool("keep", false, "keep the temporary directory (binary, database, server log)")
@@ -101,6 +102,9 @@ func run() int {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	if !*baseline {
+		*baselineDur = -1
+	}
 	err := runScenario(env, sc, *baselineDur)
 	if cerr := env.Close(); cerr != nil {
 		progress("%v", cerr)
@@ -121,7 +125,7 @@ func run() int {
 }
 
 func runScenario(env *Env, sc *Scenario, baselineDur time.Duration) error {
-	if baselineDur < 0 {
+	if baselineDur == 0 {
 		baselineDur = env.Duration / 2
 	}
 	var base float64

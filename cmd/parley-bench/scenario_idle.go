@@ -44,6 +44,7 @@ func runIdle(env *Env) error {
 		return err
 	}
 	rss1 := settle()
+	mem1 := env.MemStats()
 	rs, err := c.OpenStreams(ctx, tokens, nil)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func runIdle(env *Env) error {
 		return err
 	}
 	env.HeapProfile()
-	mem := env.MemStats()
+	mem2 := env.MemStats()
 	ended := endedEarly(rs)
 
 	rep.Metric("rss_before_mib", "server RSS, started", float64(rss0)/1024, "MiB")
@@ -72,13 +73,13 @@ func runIdle(env *Env) error {
 	rep.Metric("rss_peak_mib", "server RSS, peak while held", float64(peak)/1024, "MiB")
 	rep.Metric("rss_per_stream_kib", "RSS per open stream", float64(rss2-rss1)/float64(n), "KiB")
 	rep.Metric("rss_per_client_kib", "RSS per client (login + stream)", float64(rss2-rss0)/float64(n), "KiB")
-	if mem != nil {
-		// Where the resident memory is, per stream (with -cpuprofile only).
+	if mem1 != nil && mem2 != nil {
+		// Where the streams' memory is (runtime figures; -cpuprofile only).
 		for _, k := range []struct{ name, key, label string }{
-			{"HeapInuse", "heap_inuse_kib_per_stream", "Go heap in use per stream"},
-			{"StackInuse", "stack_inuse_kib_per_stream", "goroutine stacks per stream"},
+			{"HeapInuse", "heap_inuse_kib_per_stream", "of which Go heap in use"},
+			{"Stack", "stack_kib_per_stream", "of which goroutine stacks"},
 		} {
-			rep.Metric(k.key, k.label, mem[k.name]/1024/float64(n), "KiB")
+			rep.Metric(k.key, k.label, (mem2[k.name]-mem1[k.name])/1024/float64(n), "KiB")
 		}
 	}
 	rep.Metric("streams_ended", "streams ended by the server", float64(ended), "")

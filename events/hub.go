@@ -233,7 +233,29 @@ func (h *Hub) Publish(ev *Event, clientIDs []string, except string) {
 	for _, c := range clientIDs {
 		for s := range h.byClient[c] {
 			if s.id != except {
-				s.append(ev, now, &h.opt)
+				s.append(now, &h.opt, ev)
+			}
+		}
+	}
+	h.mu.RUnlock()
+}
+
+// Delivery is the events one client gets for one change, in order.
+type Delivery struct {
+	ClientID string
+	Events   []*Event
+}
+
+// PublishEach appends each delivery's events to the logs of that client's
+// sessions except the session named by except: one lock and one wake-up per
+// session, however many events (a message and its unread count, say).
+func (h *Hub) PublishEach(ds []Delivery, except string) {
+	now := h.opt.Now().UnixNano()
+	h.mu.RLock()
+	for _, d := range ds {
+		for s := range h.byClient[d.ClientID] {
+			if s.id != except {
+				s.append(now, &h.opt, d.Events...)
 			}
 		}
 	}
@@ -247,7 +269,7 @@ func (h *Hub) PublishSession(ev *Event, sessionID string) {
 	s := h.sessions[sessionID]
 	h.mu.RUnlock()
 	if s != nil {
-		s.append(ev, now, &h.opt)
+		s.append(now, &h.opt, ev)
 	}
 }
 
@@ -281,23 +303,25 @@ func (s *session) appendIfOnline(ev *Event, now time.Time, opt *Options) {
 	online := s.onlineLocked(now, opt.OfflineGrace)
 	s.mu.Unlock()
 	if online {
-		s.append(ev, now.UnixNano(), opt)
+		s.append(now.UnixNano(), opt, ev)
 	}
 }
 
-func (s *session) append(ev *Event, now int64, opt *Options) {
+func (s *session) append(now int64, opt *Options, evs ...*Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return
 	}
-	s.seq++
-	s.log.push(entry{seq: s.seq, at: now, ev: ev})
+	for _, ev := range evs {
+		s.seq++
+		s.log.push(entry{seq: s.seq, at: now, ev: ev})
+	}
 	s.trimLocked(now, opt)
 	if s.stream != nil {
 		s.stream.signal()
 	}
-	eventsQueued.Inc()
+	eventsQueued.Add(float64(len(evs)))
 }
 
 // trimLocked drops what the log no longer has to keep. Dropping an event the
@@ -336,7 +360,7 @@ func (h *Hub) EndSession(sessionID string, final *Event) {
 	}
 	now := h.opt.Now().UnixNano()
 	if final != nil {
-		s.append(final, now, &h.opt)
+		s.append(now, &h.opt, final)
 	}
 	s.mu.Lock()
 	s.ended = true

@@ -65,7 +65,7 @@ func (h *Hub) announcePresence(clientID string, online bool) {
 	defer h.mu.RUnlock()
 	for sid := range h.watchers[clientID] {
 		if s := h.sessions[sid]; s != nil {
-			s.append(ev, now, &h.opt)
+			s.append(now, &h.opt, ev)
 		}
 	}
 }

@@ -314,36 +314,50 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		s.hub.PublishRoom(to.room, plain, prio, from.sessionID)
 		return
 	}
-	publish := s.hub.Publish
-	members := to.members
+	var mentionedEv *events.Event
+	variant := func(clientID string) *events.Event {
+		if !mentions(m, clientID) {
+			return plain
+		}
+		if mentionedEv == nil {
+			mentionedEv = events.NewRaw("message", messageEventJSON(conv, msg, true, false))
+			mentionedEv.OnWritten = plain.OnWritten
+		}
+		return mentionedEv
+	}
 	if m.Transient {
-		publish = s.hub.PublishOnline
-	} else {
-		members = make([]string, len(to.recipients))
-		for i, r := range to.recipients {
-			members[i] = r.ClientID
+		for _, id := range to.members {
+			s.hub.PublishOnline(variant(id), []string{id}, from.sessionID)
 		}
-		if receipt && to.oneToOne {
-			plain.OnWritten = s.receiptHook(m)
+		return
+	}
+	if receipt && to.oneToOne {
+		plain.OnWritten = s.receiptHook(m)
+	}
+	// Each member gets the message and its new unread count together. Members
+	// in the same unread state share one encoded count event.
+	type state struct {
+		n int64
+		m bool
+	}
+	counts := map[state]*events.Event{}
+	ds := make([]events.Delivery, len(to.recipients))
+	evs := make([]*events.Event, 2*len(to.recipients)) // one allocation for every pair
+	for i, r := range to.recipients {
+		k := state{r.Unread, r.Mentioned}
+		if r.ClientID == from.clientID {
+			k = state{} // sending read the conversation: the sender's other sessions go to 0
 		}
-	}
-	var others, mentioned []string
-	for _, id := range members {
-		if mentions(m, id) {
-			mentioned = append(mentioned, id)
-		} else {
-			others = append(others, id)
+		count := counts[k]
+		if count == nil {
+			count = events.NewRaw("unreadmessagescountupdate", unreadEventJSON(conv, msg, k.n, k.m))
+			counts[k] = count
 		}
+		pair := evs[2*i : 2*i+2 : 2*i+2]
+		pair[0], pair[1] = variant(r.ClientID), count
+		ds[i] = events.Delivery{ClientID: r.ClientID, Events: pair}
 	}
-	publish(plain, others, from.sessionID)
-	if len(mentioned) > 0 {
-		ev := events.NewRaw("message", messageEventJSON(conv, msg, true, false))
-		ev.OnWritten = plain.OnWritten
-		publish(ev, mentioned, from.sessionID)
-	}
-	if !m.Transient {
-		s.announceUnread(conv, msg, to.recipients, from)
-	}
+	s.hub.PublishEach(ds, from.sessionID)
 }
 
 // mentions reports whether m mentions clientID (its sender excepted).

@@ -68,26 +68,6 @@ func unreadEventJSON(convID, msg []byte, count int64, mentioned bool) []byte {
 	return append(b, "}]}"...)
 }
 
-// announceUnread tells every member its unread count after the message msg
-// (the sending session excepted). Recipients in the same state share one encoded event.
-func (s *Service) announceUnread(conv, msg []byte, recipients []store.Recipient, from sender) {
-	type state struct {
-		n int64
-		m bool
-	}
-	groups := map[state][]string{}
-	for _, r := range recipients {
-		k := state{r.Unread, r.Mentioned}
-		if r.ClientID == from.clientID {
-			k = state{} // sending read the conversation: the sender's other sessions go to 0
-		}
-		groups[k] = append(groups[k], r.ClientID)
-	}
-	for k, ids := range groups {
-		s.hub.Publish(events.NewRaw("unreadmessagescountupdate", unreadEventJSON(conv, msg, k.n, k.m)), ids, from.sessionID)
-	}
-}
-
 // receiptHook returns what a stream calls when it flushed m to a session:
 // the first flush to the other member confirms delivery to the sender.
 func (s *Service) receiptHook(m *Message) func(clientID string) {

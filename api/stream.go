@@ -75,7 +75,7 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	buf := make([]byte, 0, 4096)
+	buf := make([]byte, 0, 512) // grows under load; see the end of the loop
 	buf = append(buf, "retry: "...)
 	buf = strconv.AppendInt(buf, s.opt.Retry.Milliseconds(), 10)
 	buf = append(buf, '\n')
@@ -90,16 +90,22 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 	}
 	if !hello.Resumed {
 		// A fresh stream starts with the unread summary (or the offline
-		// messages); they go through the session's log like any event.
-		if err := s.opt.Service.StreamOpened(r.Context(), p); err != nil {
-			s.opt.Log.Error("open stream", "session", p.SessionID, "err", err)
-		}
+		// messages); they go through the session's log like any event. The
+		// queries run on their own goroutine so that this one, which stays
+		// for the life of the stream, keeps a small stack.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := s.opt.Service.StreamOpened(ctx, p); err != nil && !s.opt.DB.Closed() {
+				s.opt.Log.Error("open stream", "session", p.SessionID, "err", err)
+			}
+		}()
 	}
 
 	var lastWrite time.Time
 	beat := time.NewTicker(s.opt.Heartbeat)
 	defer beat.Stop()
-	items := make([]events.Item, 0, 64)
+	var items []events.Item
 	for {
 		buf = buf[:0]
 		select {
@@ -138,6 +144,9 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 		}
 		clear(items) // let written events be collected
 		items = items[:0]
+		if cap(buf) > 64<<10 {
+			buf = make([]byte, 0, 512) // a burst is over: an idle stream holds little
+		}
 	}
 }
 

@@ -168,10 +168,21 @@ var (
 		Content:   handlers.Content{Type: intp(-1), Text: "Hello Jerry!"},
 		Timestamp: 1795449660000,
 	}
+	exampleUnread = handlers.UnreadEvent{Conversations: []handlers.UnreadEntry{{
+		ConversationID: "6v1ofs2k0ha2e4ktl0s0", UnreadMessagesCount: 2, Mentioned: true, LastMessage: &exampleMessage,
+	}}}
 	requestExamples = map[string]any{
 		"createSession":      map[string]any{"clientId": "Tom", "tag": "Web"},
 		"createConversation": map[string]any{"members": []string{"Jerry"}, "name": "Tom & Jerry", "attributes": map[string]any{"topic": "cheese"}},
 		"addMembers":         map[string]any{"clientIds": []string{"Mary"}},
+		"updateConversation": map[string]any{"name": "Cheese lovers", "attributes": map[string]any{"topic": "brie", "old": nil}},
+		"editMessage":        map[string]any{"type": -1, "text": "Hello Jerry! (edited)"},
+		"markRead":           map[string]any{"messageId": "1kb0p2qk000"},
+		"markManyRead":       map[string]any{"conversationIds": []string{"6v1ofs2k0ha2e4ktl0s0"}},
+		"markDelivered":      map[string]any{"messageId": "1kb0p2qk000"},
+		"subscribePresence":  map[string]any{"clientIds": []string{"Jerry"}},
+		"adminSendMessage":   map[string]any{"from": "support", "type": -1, "text": "Your order has shipped."},
+		"broadcast":          map[string]any{"conversationId": "sttnd6692t1v4cbaa9v0", "message": map[string]any{"type": -1, "text": "Maintenance tonight at 2:00."}},
 		"removeMembers":      map[string]any{"clientIds": []string{"Mary"}},
 		"sendMessage":        map[string]any{"type": -1, "text": "Hello Jerry!", "clientMessageId": "c0ffee-1"},
 	}
@@ -187,6 +198,20 @@ var (
 		"countMembers":       map[string]any{"count": 2},
 		"sendMessage":        exampleMessage,
 		"listMessages":       handlers.HistoryPage{Messages: []*handlers.Message{&exampleMessage}, HasMore: false},
+		"queryConversations": map[string]any{"results": []handlers.Conversation{exampleConversation}},
+		"updateConversation": exampleConversation,
+		"muteConversation":   exampleConversation,
+		"unmuteConversation": exampleConversation,
+		"editMessage":        exampleMessage,
+		"recallMessage": handlers.Message{ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
+			Timestamp: 1795449660000, Recalled: true},
+		"adminSendMessage":  exampleMessage,
+		"broadcast":         exampleMessage,
+		"markRead":          exampleUnread,
+		"markManyRead":      exampleUnread,
+		"getUnread":         exampleUnread,
+		"onlineClients":     map[string]any{"online": map[string]bool{"Tom": true, "Jerry": false}},
+		"subscribePresence": map[string]any{"online": map[string]bool{"Jerry": true}},
 	}
 )
 

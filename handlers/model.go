@@ -1,5 +1,10 @@
 package handlers
 
+import (
+	"encoding/json"
+	"errors"
+)
+
 // The objects of the contract, as they travel in JSON. The doc and example
 // tags feed the generated OpenAPI document.
 
@@ -38,6 +43,22 @@ type File struct {
 type Location struct {
 	Latitude  float64 `json:"latitude" minimum:"-90" maximum:"90" doc:"Degrees north" example:"31.2304"`
 	Longitude float64 `json:"longitude" minimum:"-180" maximum:"180" doc:"Degrees east" example:"121.4737"`
+}
+
+// UnmarshalJSON requires both coordinates: a missing one is not 0.
+func (l *Location) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Latitude  *float64 `json:"latitude"`
+		Longitude *float64 `json:"longitude"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw.Latitude == nil || raw.Longitude == nil {
+		return errors.New("location: latitude and longitude are required")
+	}
+	l.Latitude, l.Longitude = *raw.Latitude, *raw.Longitude
+	return nil
 }
 
 // Content is what a message says: the fields a sender writes, shared by

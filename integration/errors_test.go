@@ -81,6 +81,8 @@ func TestInvalidRequests(t *testing.T) {
 			`{"type":-5,"location":{"latitude":0,"longitude":180.01}}`,
 			`{"type":-5,"location":{"latitude":0,"longitude":-181}}`,
 			`{"type":-5,"location":{"latitude":"north","longitude":0}}`,
+			`{"type":-5,"location":{"longitude":10}}`,
+			`{"type":-5,"location":{}}`,
 			`{"text":"hi"}`, // neither type nor data
 			`{}`,
 			`null`,

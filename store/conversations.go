@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -164,62 +167,193 @@ type ConversationQuery struct {
 // QueryConversations runs a conversation query. Temporary conversations are
 // never listed.
 //
-// A filter with attribute lookups (see Where) has two plans. Visiting the
-// lookups' candidates costs a row read for each, however few the page
-// needs: fast for a rare value, slow for a common one. Walking the
-// conversations in sort order (an index: conversations_by_last_message for
-// the default order, the primary key for id) and testing each row stops at
-// the end of the page: fast for a common value, a scan of the table for a
-// rare one. So when the order has an index, the walk comes first, over the
-// first scanRows(limit+skip) conversations only; a full page from them is
-// the answer (the matches among the first rows in order are the first
-// matches), and otherwise the lookups answer.
+// A filter with attribute lookups (see Where) can be answered three ways:
+//   - lookup: visit the lookups' candidates, then sort them. Reading each
+//     candidate's row costs the most, however few the page needs: fast for
+//     a rare value.
+//   - probe: walk conversations_by_last_message in sort order, testing each
+//     entry's id against the lookups' candidates (an index row and a Bloom
+//     filter, no conversation row) until the page is full: fast for a value
+//     that is not rare, and never slow.
+//   - walk: walk the conversations in sort order testing each row by itself
+//     (JSON functions), no lookup at all: fast for a common value; it goes
+//     first and gives up after a bounded number of rows.
+//
+// planQuery counts the lookups' candidates (up to a twentieth of the table)
+// to choose. A page from the walk is the answer only when it is full: the
+// matches among the first rows in order are then the first matches.
 func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]Conversation, error) {
-	if q.Where.scanSQL != "" && q.Limit > 0 && orderHasIndex(q.Order) {
-		if rows := scanRows(q.Limit, q.Skip); rows > 0 {
-			args := append(append([]any{}, q.OrderArgs...), rows)
-			args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
-			out := []Conversation{}
-			err := sqlx.SelectContext(ctx, r, &out,
-				"SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY "+q.Order+
-					" LIMIT ?) AS c WHERE ("+q.Where.scanSQL+") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
-			if err != nil || len(out) == q.Limit {
-				return out, err
-			}
-		}
+	p, err := planQuery(ctx, r, q)
+	if err != nil {
+		return nil, err
 	}
-	args := append(append(append([]any{}, q.Where.Args...), q.OrderArgs...), q.Limit, q.Skip)
 	out := []Conversation{}
-	err := sqlx.SelectContext(ctx, r, &out,
-		"SELECT c.* FROM conversations c WHERE c.kind <> 'temporary' AND ("+q.Where.SQL+
+	if p.walk > 0 {
+		args := append(append([]any{}, q.OrderArgs...), p.walk)
+		args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
+		err := sqlx.SelectContext(ctx, r, &out,
+			"SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY "+q.Order+
+				" LIMIT ?) AS c WHERE ("+q.Where.scanSQL+") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
+		if err != nil || len(out) == q.Limit {
+			return out, err
+		}
+		out = out[:0]
+	}
+	from := "conversations c"
+	if p.probe {
+		from += " INDEXED BY conversations_by_last_message"
+	}
+	args := append(append(append([]any{}, p.filter.args...), q.OrderArgs...), q.Limit, q.Skip)
+	err = sqlx.SelectContext(ctx, r, &out,
+		"SELECT c.* FROM "+from+" WHERE c.kind <> 'temporary' AND ("+p.filter.sql+
 			") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
 	return out, err
+}
+
+// queryPlan is how QueryConversations answers: walk is how many
+// conversations, first in sort order, to test with the row tests first (0:
+// none); then filter, by lookup or, with probe, by probe.
+type queryPlan struct {
+	walk   int
+	probe  bool
+	filter frag
+}
+
+// Costs and bounds of planQuery, in microseconds on a small server:
+// reading a conversation's row by id and testing it (a lookup's candidate, a
+// row the walk tests), reading an index row (to count, to intersect, to
+// collect a lookup's candidates) and testing an entry of the sort index
+// against the candidates. Sizes are counted up to a twentieth of the
+// conversations, at least countMin. A walk tests at least walkMin
+// conversations and at most walkMax.
+var (
+	costRow   = 3.0
+	costEntry = 0.15
+	costProbe = 0.05
+	countMin  = 5000
+	walkMin   = 500
+	walkMax   = 3000
+)
+
+// planQuery chooses how to answer q (see QueryConversations).
+func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, error) {
+	w := q.Where
+	p := queryPlan{filter: frag{sql: w.SQL, args: w.Args}}
+	need := q.Limit + q.Skip
+	walkable := w.scanSQL != "" && q.Limit > 0 && orderHasIndex(q.Order)
+	if w.parts == nil {
+		if walkable && need*20 <= walkMax {
+			// No sizes to go by: 20 rows for each the page needs.
+			p.walk = max(need*20, walkMin)
+		}
+		return p, nil
+	}
+	// The last rowid: the number of conversations, or more when some were
+	// deleted (temporary ones), read from the end of the table.
+	var n int64
+	if err := sqlx.GetContext(ctx, r, &n, "SELECT coalesce(max(rowid), 0) FROM conversations"); err != nil {
+		return p, err
+	}
+	limit := max(int64(countMin), n/20)
+	var sets []int
+	var counts []string
+	var args []any
+	for i, part := range w.parts {
+		if part.set != nil {
+			sets = append(sets, i)
+			counts = append(counts, "(SELECT count(*) FROM ("+part.bound.sql+" LIMIT ?))")
+			args = append(append(args, part.bound.args...), limit)
+		}
+	}
+	sizes := make([]lookupSize, len(sets))
+	dest := make([]any, len(sets))
+	for i, part := range sets {
+		sizes[i] = lookupSize{values: w.parts[part].values, capped: limit}
+		dest[i] = &sizes[i].rows
+	}
+	if err := r.QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), args...).Scan(dest...); err != nil {
+		return p, err
+	}
+	c := choosePlan(sizes, n, need, walkable, strings.HasPrefix(q.Order, "c.last_message_at "))
+	for i := range c.driver {
+		c.driver[i] = sets[c.driver[i]]
+	}
+	p.filter, p.walk, p.probe = driveFrom(w.parts, c.driver), c.walk, c.probe
+	return p, nil
+}
+
+// lookupSize is what planQuery knows of a set lookup: rows of the index,
+// counted up to capped (then there may be more), and how many values they
+// hold one each of, all of which a conversation must have (0 for one).
+type lookupSize struct {
+	rows, capped int64
+	values       int
+}
+
+// choice is the outcome of choosePlan: the lookups to intersect (indexes
+// into its sizes), whether to probe rather than visit the candidates, and
+// how many rows to walk first.
+type choice struct {
+	driver []int
+	probe  bool
+	walk   int
+}
+
+// choosePlan chooses a plan from the sizes of the set lookups of a filter
+// over n conversations, for a page of need rows; walkable: the row tests
+// can walk the sort order; probeable: the sort order is
+// conversations_by_last_message's. It estimates shares of the table as if
+// conditions were independent.
+func choosePlan(sizes []lookupSize, n int64, need int, walkable, probeable bool) choice {
+	var c choice
+	total := float64(max(n, 1))
+	capped := func(i int) bool { return sizes[i].rows >= sizes[i].capped }
+	rows := func(i int) float64 { return float64(sizes[i].rows) }
+	// share: of the conversations, those a lookup selects (a capped count
+	// at its least; $all's as if values were independent).
+	share := func(i int) float64 {
+		if k := sizes[i].values; k > 1 {
+			return math.Pow(min(rows(i)/float64(k)/total, 1), float64(k))
+		}
+		return min(rows(i)/total, 1)
+	}
+	order := make([]int, len(sizes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(share(a), share(b)) })
+	// Intersect a lookup while reading it costs less than reading the rows
+	// of the candidates it rules out; leave a capped one to the row tests
+	// unless all are.
+	candidates, matches, reads := total, total, 0.0
+	allCapped := capped(order[0])
+	for _, i := range order {
+		matches *= share(i)
+		if len(c.driver) == 0 || allCapped ||
+			!capped(i) && costEntry*rows(i) < costRow*candidates*(1-share(i)) {
+			c.driver = append(c.driver, i)
+			candidates *= share(i)
+			reads += rows(i)
+		}
+	}
+	// The ordered plans read entries, or rows, until the page is full: need
+	// for each match.
+	ordered := min(float64(need)*total/max(matches, 1e-9), total)
+	cost := costEntry*reads + costRow*candidates
+	if probe := costEntry*reads + costProbe*ordered + costRow*ordered*candidates/total; probeable && probe < cost {
+		c.probe, cost = true, probe
+	}
+	if walkable && ordered <= float64(walkMax) && (costRow*ordered < cost || allCapped) {
+		// Twice the estimate, in case it is short.
+		c.walk = int(min(max(2*ordered, float64(walkMin)), float64(walkMax)))
+	}
+	return c
 }
 
 // orderHasIndex reports whether an ORDER BY of CompileSort walks an index:
 // lastMessageAt (conversations_by_last_message, either direction) or id.
 func orderHasIndex(order string) bool {
 	return strings.HasPrefix(order, "c.last_message_at ") || strings.HasPrefix(order, "c.id ")
-}
-
-// Bounds of the walk in sort order that QueryConversations tries first:
-// scanRowsPerResult rows for each row the page needs (a value on 1 in 40
-// rows or more fills it), within [scanRowsMin, scanRowsMax]; none when the
-// page needs more rows than scanRowsMax/scanRowsPerResult.
-var (
-	scanRowsPerResult = 40
-	scanRowsMin       = 500
-	scanRowsMax       = 4000
-)
-
-// scanRows is how many conversations, first in sort order, the walk tests
-// for a page of limit rows after skip; 0 when it is not worth a try.
-func scanRows(limit, skip int) int {
-	need := limit + skip
-	if need <= 0 || need > scanRowsMax/scanRowsPerResult {
-		return 0
-	}
-	return min(max(need*scanRowsPerResult, scanRowsMin), scanRowsMax)
 }
 
 // Member is one membership row.

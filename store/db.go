@@ -94,8 +94,10 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
+	// The writer holds one connection for good; a second serves the rare
+	// direct use (tests, diagnostics) without waiting on the writer.
+	write.SetMaxOpenConns(2)
+	write.SetMaxIdleConns(2)
 	write.SetConnMaxLifetime(0)
 	if err := migrate(write); err != nil {
 		write.Close()

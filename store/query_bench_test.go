@@ -60,6 +60,17 @@ func benchAttributes(r *rand.Rand, i int) string {
 	return string(b)
 }
 
+// benchID is a random conversation id like the handlers' (20 characters of
+// base32hex): rows are stored in creation order, ids in random order.
+func benchID(r *rand.Rand) string {
+	const alphabet = "0123456789abcdefghijklmnopqrstuv"
+	b := make([]byte, 20)
+	for i := range b {
+		b[i] = alphabet[r.Intn(len(alphabet))]
+	}
+	return string(b)
+}
+
 // fillBenchConversations stores n conversations in db.
 func fillBenchConversations(tb testing.TB, db *DB, n int) {
 	r := rand.New(rand.NewSource(42))
@@ -69,7 +80,7 @@ func fillBenchConversations(tb testing.TB, db *DB, n int) {
 	for start := 0; start < n; start += batch {
 		err := db.Write(context.Background(), func(tx *Tx) error {
 			for i := start; i < start+batch && i < n; i++ {
-				c := &Conversation{ID: fmt.Sprintf("conv-%07d", i), Kind: "normal", Name: fmt.Sprintf("Room %d", i),
+				c := &Conversation{ID: benchID(r), Kind: "normal", Name: fmt.Sprintf("Room %d", i),
 					Creator: fmt.Sprintf("client-%d", r.Intn(clients)), Attributes: benchAttributes(r, i),
 					CreatedAt: 1790000000000 + int64(i)*1000}
 				c.UpdatedAt = c.CreatedAt
@@ -156,6 +167,12 @@ func BenchmarkQueryConversations(b *testing.B) {
 	fillBenchConversations(b, db, n)
 	b.Logf("filled %d conversations in %v", n, time.Since(start).Round(time.Millisecond))
 	ctx := context.Background()
+	if p := os.Getenv("ZZ_PRAGMA"); p != "" {
+		db.read.SetMaxOpenConns(1)
+		if _, err := db.read.Exec("PRAGMA " + p); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, q := range benchQueries {
 		b.Run(q.name, func(b *testing.B) {
 			var found int

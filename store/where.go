@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,21 +42,21 @@ const (
 
 // Where is a compiled filter over the conversations table aliased c.
 //
-// SQL is the filter as a plan that starts from index lookups: a condition on
-// a custom attribute becomes c.id IN (SELECT conversation_id FROM
-// conversation_attributes ...) (see migration 0006), one per AND group, the
-// most selective kind (equality before ranges before existence), and the
-// others test each candidate row. When SQL holds such a lookup, scanSQL is
-// the same filter testing every row by itself (SQLite's JSON functions):
-// QueryConversations tries it first on the conversations that come first in
-// the sort order, which answers a page of a common value sooner than
-// visiting all its candidates does.
+// SQL is the filter as a plan that starts from index lookups: conditions on
+// custom attributes become c.id IN (SELECT conversation_id FROM
+// conversation_attributes ...) (see migration 0006), those selecting by
+// value intersected, and the others test each candidate row. When SQL holds
+// such a lookup, scanSQL is the same filter testing every row by itself
+// (SQLite's JSON functions), and parts its top-level conjuncts:
+// QueryConversations picks among their lookups by their sizes, and may walk
+// the conversations in sort order with scanSQL instead.
 type Where struct {
 	SQL  string
 	Args []any
 
 	scanSQL  string
 	scanArgs []any
+	parts    []cond
 }
 
 // CompileWhere turns a LeanCloud/Parse-style query (MongoDB semantics) into
@@ -82,13 +83,26 @@ func CompileWhere(raw []byte) (Where, error) {
 		return Where{}, qerr("where must be a JSON object")
 	}
 	c := &compiler{}
-	cd, err := c.object(obj, 1, "where")
+	parts, err := c.conjuncts(obj, 1, "where")
 	if err != nil {
 		return Where{}, err
 	}
+	cd := allOf(parts)
 	w := Where{SQL: cd.scan.sql, Args: cd.scan.args}
-	if cd.lookup != nil && cd.lookup.sql != cd.scan.sql {
+	if cd.lookup != nil && cd.attr {
 		w = Where{SQL: cd.lookup.sql, Args: cd.lookup.args, scanSQL: cd.scan.sql, scanArgs: cd.scan.args}
+		// Sizes can choose among set lookups, unless the id chooses.
+		plan := false
+		for _, p := range parts {
+			plan = plan || p.set != nil && p.attr
+			if p.lookup != nil && p.rank == rankID {
+				plan = false
+				break
+			}
+		}
+		if plan {
+			w.parts = parts
+		}
 	}
 	if len(w.Args) > maxWhereArgs || len(w.scanArgs) > maxWhereArgs {
 		return Where{}, qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
@@ -123,20 +137,29 @@ func (c *compiler) capture(f func() (string, error)) (frag, error) {
 	return out, err
 }
 
-// cond is a compiled condition in its two forms. scan tests a row by itself;
-// lookup, when set, is the same condition as an index lookup that can drive
-// the plan (or, for the member set and the id, the scan form again: they are
-// lookups already). rank says how few candidates a lookup is likely to have
-// (lower: fewer); an AND group drives from its lowest.
+// cond is a compiled condition in its forms. scan tests a row by itself.
+// lookup, when set, is the same condition driven by an index (for the
+// member set and the id, the scan form again: they are lookups already);
+// when it is c.id IN (set), set is that SELECT of conversation ids, which
+// can be intersected with others, and bound a SELECT of at least as many
+// rows, cheap to count. rank says how few candidates a lookup is likely to
+// have (lower: fewer), when sizes are not known; attr, that the lookup reads
+// conversation_attributes.
 type cond struct {
 	scan   frag
 	lookup *frag
+	set    *frag
+	bound  *frag
 	rank   int
+	attr   bool
+	// values is how many values bound's rows hold one each of, all of which
+	// a conversation in set has (the values of $all); 0 for one.
+	values int
 }
 
 const (
 	rankID     = iota // c.id = ? or IN a list
-	rankMember        // one client's conversations
+	rankMember        // one client's conversations, or a few clients'
 	rankEqual         // an attribute equal to one value, or to all of several
 	rankIn            // an attribute equal to any of several values
 	rankRange         // an order comparison, a regex with a literal prefix
@@ -148,6 +171,12 @@ func scanOnly(f frag) cond { return cond{scan: f} }
 
 // selfLookup is a condition whose scan form is an indexed lookup already.
 func selfLookup(f frag, rank int) cond { return cond{scan: f, lookup: &f, rank: rank} }
+
+// setLookup is a condition that holds for the conversations set selects.
+func setLookup(scan, set, bound frag, rank int, attr bool) cond {
+	l := frag{sql: "c.id IN (" + set.sql + ")", args: set.args}
+	return cond{scan: scan, lookup: &l, set: &set, bound: &bound, rank: rank, attr: attr}
+}
 
 // joinFrags is join over fragments: the SQL keeps the order of parts, and so
 // do the arguments.
@@ -163,32 +192,91 @@ func joinFrags(parts []frag, sep, empty string) frag {
 
 func paren(f frag) frag { return frag{sql: "(" + f.sql + ")", args: f.args} }
 
-// allOf is the AND of conditions: its lookup form drives from the
-// lowest-ranked lookup (the first of equals) and tests the rest row by row.
+// intersect selects the conversation ids every one of sets selects.
+func intersect(sets []frag) frag {
+	if len(sets) == 1 {
+		return sets[0]
+	}
+	out := frag{}
+	for i, s := range sets {
+		if i > 0 {
+			out.sql += " INTERSECT "
+		}
+		out.sql += "SELECT conversation_id FROM (" + s.sql + ")"
+		out.args = append(out.args, s.args...)
+	}
+	return out
+}
+
+// driveFrom is the AND of parts with the lookups of those in driver (by
+// index, in the order to intersect them) as one intersection in place of
+// the first of them, and the others as row tests.
+func driveFrom(parts []cond, driver []int) frag {
+	sets := make([]frag, len(driver))
+	first := driver[0]
+	for i, d := range driver {
+		sets[i] = *parts[d].set
+		first = min(first, d)
+	}
+	var out []frag
+	for i, p := range parts {
+		switch {
+		case i == first:
+			out = append(out, frag{sql: "c.id IN (" + intersect(sets).sql + ")", args: intersect(sets).args})
+		case !slices.Contains(driver, i):
+			out = append(out, p.scan)
+		}
+	}
+	return joinFrags(out, " AND ", "1")
+}
+
+// allOf is the AND of conditions. Its lookup form, without sizes to go by,
+// intersects the lookups that select by value (members, equalities, $in),
+// or else drives from the lowest-ranked lookup (the first of equals); the
+// other conditions test the candidates.
 func allOf(conds []cond) cond {
+	if len(conds) == 1 {
+		return conds[0]
+	}
 	scans := make([]frag, len(conds))
+	var sets []int
 	best := -1
 	for i, cd := range conds {
 		scans[i] = cd.scan
+		if cd.set != nil && cd.rank <= rankIn {
+			sets = append(sets, i)
+		}
 		if cd.lookup != nil && (best < 0 || cd.rank < conds[best].rank) {
 			best = i
 		}
 	}
 	out := cond{scan: joinFrags(scans, " AND ", "1")}
-	if best >= 0 {
+	switch {
+	case best >= 0 && conds[best].rank == rankID || best >= 0 && len(sets) == 0:
 		parts := slices.Clone(scans)
 		parts[best] = *conds[best].lookup
 		l := joinFrags(parts, " AND ", "1")
-		out.lookup, out.rank = &l, conds[best].rank
+		out.lookup, out.rank, out.attr = &l, conds[best].rank, conds[best].attr
+	case len(sets) > 0:
+		l := driveFrom(conds, sets)
+		out.lookup, out.rank = &l, rankOr
+		for _, i := range sets {
+			out.rank = min(out.rank, conds[i].rank)
+			out.attr = out.attr || conds[i].attr
+		}
 	}
 	return out
 }
 
 // anyOf is the OR of conditions: a lookup when each of them has one.
 func anyOf(conds []cond) cond {
+	if len(conds) == 1 {
+		return conds[0]
+	}
 	scans := make([]frag, len(conds))
 	lookups := make([]frag, len(conds))
-	rank, all := 0, true
+	out := cond{rank: rankOr}
+	all := true
 	for i, cd := range conds {
 		scans[i] = cd.scan
 		if cd.lookup == nil {
@@ -196,12 +284,15 @@ func anyOf(conds []cond) cond {
 			continue
 		}
 		lookups[i] = *cd.lookup
-		rank = max(rank, cd.rank)
+		out.rank = max(out.rank, cd.rank+1)
+		out.attr = out.attr || cd.attr
 	}
-	out := cond{scan: joinFrags(scans, " OR ", "0")}
+	out.scan = joinFrags(scans, " OR ", "0")
 	if all {
 		l := joinFrags(lookups, " OR ", "0")
-		out.lookup, out.rank = &l, max(rank+1, rankOr)
+		out.lookup = &l
+	} else {
+		out.attr = false
 	}
 	return out
 }
@@ -217,63 +308,94 @@ func sortedKeys(m map[string]any) []string {
 
 // object compiles {field: cond, $or: [...], $and: [...]}: all must hold.
 func (c *compiler) object(obj map[string]any, depth int, at string) (cond, error) {
+	parts, err := c.conjuncts(obj, depth, at)
+	if err != nil {
+		return cond{}, err
+	}
+	return allOf(parts), nil
+}
+
+// conjuncts compiles the conditions of an object, all of which must hold;
+// those of an $and in it are conditions of the object too.
+func (c *compiler) conjuncts(obj map[string]any, depth int, at string) ([]cond, error) {
 	if depth > maxWhereDepth {
-		return cond{}, qerr("%s: nested deeper than %d levels", at, maxWhereDepth)
+		return nil, qerr("%s: nested deeper than %d levels", at, maxWhereDepth)
 	}
 	var parts []cond
 	for _, key := range sortedKeys(obj) {
 		c.nodes++
 		if c.nodes > maxWhereNodes {
-			return cond{}, qerr("where has more than %d conditions", maxWhereNodes)
+			return nil, qerr("where has more than %d conditions", maxWhereNodes)
 		}
 		val := obj[key]
-		var part cond
-		var err error
 		switch {
-		case key == "$or" || key == "$and":
-			part, err = c.logical(key, val, depth, at+"."+key)
-		case strings.HasPrefix(key, "$"):
-			err = qerr("%s: unknown operator %s at the top of a condition (use $or or $and)", at, key)
-		default:
-			var f field
-			if f, err = resolveField(key); err == nil {
-				part, err = c.condition(f, val, at+"."+key)
+		case key == "$and":
+			list, err := c.logicalItems(val, depth, at+"."+key)
+			if err != nil {
+				return nil, err
 			}
+			for i, item := range list {
+				sub, err := c.conjuncts(item, depth+1, fmt.Sprintf("%s.$and[%d]", at, i))
+				if err != nil {
+					return nil, err
+				}
+				parts = append(parts, sub...)
+			}
+		case key == "$or":
+			list, err := c.logicalItems(val, depth, at+"."+key)
+			if err != nil {
+				return nil, err
+			}
+			var alts []cond
+			for i, item := range list {
+				alt, err := c.object(item, depth+1, fmt.Sprintf("%s.$or[%d]", at, i))
+				if err != nil {
+					return nil, err
+				}
+				alt.scan = paren(alt.scan)
+				if alt.lookup != nil {
+					l := paren(*alt.lookup)
+					alt.lookup = &l
+				}
+				alts = append(alts, alt)
+			}
+			parts = append(parts, anyOf(alts))
+		case strings.HasPrefix(key, "$"):
+			return nil, qerr("%s: unknown operator %s at the top of a condition (use $or or $and)", at, key)
+		default:
+			f, err := resolveField(key)
+			if err != nil {
+				return nil, err
+			}
+			sub, err := c.condition(f, val, at+"."+key)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, sub...)
 		}
-		if err != nil {
-			return cond{}, err
-		}
-		parts = append(parts, part)
 	}
-	return allOf(parts), nil
+	if len(parts) == 0 {
+		parts = append(parts, scanOnly(frag{sql: "1"}))
+	}
+	return parts, nil
 }
 
-func (c *compiler) logical(op string, val any, depth int, at string) (cond, error) {
+// logicalItems checks the operand of $or and $and: a non-empty array of
+// objects.
+func (c *compiler) logicalItems(val any, depth int, at string) ([]map[string]any, error) {
 	list, ok := val.([]any)
 	if !ok || len(list) == 0 {
-		return cond{}, qerr("%s: must be a non-empty array of conditions", at)
+		return nil, qerr("%s: must be a non-empty array of conditions", at)
 	}
-	var parts []cond
+	out := make([]map[string]any, len(list))
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
 		if !ok {
-			return cond{}, qerr("%s[%d]: must be an object", at, i)
+			return nil, qerr("%s[%d]: must be an object", at, i)
 		}
-		part, err := c.object(obj, depth+1, fmt.Sprintf("%s[%d]", at, i))
-		if err != nil {
-			return cond{}, err
-		}
-		part.scan = paren(part.scan)
-		if part.lookup != nil {
-			l := paren(*part.lookup)
-			part.lookup = &l
-		}
-		parts = append(parts, part)
+		out[i] = obj
 	}
-	if op == "$or" {
-		return anyOf(parts), nil
-	}
-	return allOf(parts), nil
+	return out, nil
 }
 
 // join joins conditions with AND or OR (empty when there are none) as a
@@ -372,23 +494,25 @@ func AttributePath(key string) (string, error) {
 }
 
 // condition compiles the condition on one field: a bare value ($eq) or an
-// object of operators, all of which must hold.
-func (c *compiler) condition(f field, val any, at string) (cond, error) {
+// object of operators, all of which must hold (one part each).
+func (c *compiler) condition(f field, val any, at string) ([]cond, error) {
 	ops, isObj := val.(map[string]any)
 	if isObj && !isOperatorObject(ops) {
 		if f.kind == fieldTime && isDate(ops) {
-			return c.op(f, "$eq", val, at)
+			part, err := c.op(f, "$eq", val, at)
+			return []cond{part}, err
 		}
-		return cond{}, qerr("%s: objects are not comparable; use operators such as $eq or $gt", at)
+		return nil, qerr("%s: objects are not comparable; use operators such as $eq or $gt", at)
 	}
 	if !isObj {
-		return c.op(f, "$eq", val, at)
+		part, err := c.op(f, "$eq", val, at)
+		return []cond{part}, err
 	}
 	var parts []cond
 	for _, op := range sortedKeys(ops) {
 		if op == "$options" {
 			if _, ok := ops["$regex"]; !ok {
-				return cond{}, qerr("%s.$options: only goes with $regex", at)
+				return nil, qerr("%s.$options: only goes with $regex", at)
 			}
 			continue
 		}
@@ -398,11 +522,11 @@ func (c *compiler) condition(f field, val any, at string) (cond, error) {
 		}
 		part, err := c.op(f, op, arg, at+"."+op)
 		if err != nil {
-			return cond{}, err
+			return nil, err
 		}
 		parts = append(parts, part)
 	}
-	return allOf(parts), nil
+	return parts, nil
 }
 
 func isOperatorObject(m map[string]any) bool {
@@ -538,8 +662,21 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 			return cond{}, err
 		}
 		// One client's conversations, or several clients': members_by_client.
-		if _, list := v.([]any); op == "$in" || op == "$eq" && !list {
-			return selfLookup(scan, rankMember), nil
+		var ids []any
+		switch x := v.(type) {
+		case string:
+			ids = []any{x}
+		case []any:
+			if op == "$in" {
+				ids, _ = c.list(f, x, at)
+			}
+		}
+		if (op == "$eq" || op == "$in") && len(ids) > 0 {
+			set, _ := c.capture(func() (string, error) {
+				ids, _ := memberIDs(ids, at)
+				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")", nil
+			})
+			return setLookup(scan, set, set, rankMember, false), nil
 		}
 		return scanOnly(scan), nil
 	case fieldAttr:
@@ -862,82 +999,92 @@ func (c *compiler) attrCond(f field, op string, v any, at string) (cond, error) 
 		return scanOnly(scan), err
 	}
 	// attrOp has validated the operand: the errors below cannot happen.
-	var rank int
-	lookup, err := c.capture(func() (string, error) {
-		switch op {
-		case "$eq", "$in":
-			var vals []any
-			if op == "$in" {
-				vals, _ = c.list(f, v, at)
-			} else if _, isArr := v.([]any); !isArr {
-				s, _ := scalar(f, v, at)
-				vals = []any{s}
-			}
-			set := setOf(vals...)
-			if set.null || set.empty() {
-				return "", nil
-			}
-			rank = rankIn
-			if op == "$eq" {
-				rank = rankEqual
-			}
-			return "c.id IN (" + c.lookupSet(f.key, set, "conversation_id") + ")", nil
-		case "$all":
-			vals, _ := c.list(f, v, at)
-			vals = distinct(vals)
-			if len(vals) == 0 || len(vals) == 1 && vals[0] == nil {
-				return "", nil
-			}
+	// sel starts a SELECT of the conversations with a row of the key.
+	sel := func() string {
+		return "SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key)
+	}
+	lookup := func(rank int, set func() string) (cond, error) {
+		s, _ := c.capture(func() (string, error) { return set(), nil })
+		return setLookup(scan, s, s, rank, true), nil
+	}
+	switch op {
+	case "$eq", "$in":
+		var vals []any
+		if op == "$in" {
+			vals, _ = c.list(f, v, at)
+		} else if _, isArr := v.([]any); !isArr {
+			s, _ := scalar(f, v, at)
+			vals = []any{s}
+		}
+		set := setOf(vals...)
+		if set.null || set.empty() {
+			break
+		}
+		rank := rankIn
+		if op == "$eq" {
 			rank = rankEqual
-			if len(vals) == 1 {
-				return "c.id IN (" + c.lookupSet(f.key, setOf(vals...), "conversation_id") + ")", nil
-			}
+		}
+		return lookup(rank, func() string { return c.lookupSet(f.key, set, "conversation_id") })
+	case "$all":
+		vals, _ := c.list(f, v, at)
+		switch vals = distinct(vals); {
+		case len(vals) == 0 || len(vals) == 1 && vals[0] == nil:
+			break
+		case len(vals) == 1:
+			return lookup(rankEqual, func() string { return c.lookupSet(f.key, setOf(vals...), "conversation_id") })
+		default:
 			// An array holding every value: as many distinct values among
 			// its rows as asked, numbers counted by value (1 = 1.0).
-			rows := c.lookupSet(f.key, setOf(vals...), "conversation_id, type, value")
-			return "c.id IN (SELECT conversation_id FROM (" + rows + ") GROUP BY conversation_id" +
-				" HAVING count(DISTINCT CASE WHEN type = 'text' THEN 's:' || value WHEN type IN ('integer', 'real') THEN value ELSE type END) = " +
-				c.arg(len(vals)) + ")", nil
-		case "$gt", "$gte", "$lt", "$lte":
-			s, _ := scalar(f, v, at)
-			types := "type IN ('integer', 'real')"
-			if _, ok := s.(string); ok {
-				types = "type = 'text'"
+			rows, _ := c.capture(func() (string, error) {
+				return c.lookupSet(f.key, setOf(vals...), "conversation_id, type, value"), nil
+			})
+			set := frag{
+				sql: "SELECT conversation_id FROM (" + rows.sql + ") GROUP BY conversation_id HAVING count(DISTINCT CASE" +
+					" WHEN type = 'text' THEN 's:' || value WHEN type IN ('integer', 'real') THEN value ELSE type END) = ?",
+				args: append(slices.Clip(rows.args), len(vals)),
 			}
-			rank = rankRange
-			head := "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key)
-			return head + " AND " + types + " AND value " + cmpOps[op] + " " + c.arg(s) + ")", nil
-		case "$exists":
-			if v != true {
-				return "", nil
-			}
-			rank = rankExists
-			return "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key) + ")", nil
-		case "$regex":
-			pat, _ := regex(v.([2]any), at)
-			sql := "c.id IN (SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(f.key) + " AND type = 'text'"
-			prefix, literals := regexLiterals(pat)
-			rank = rankExists
+			cd := setLookup(scan, set, rows, rankEqual, true)
+			cd.values = len(vals)
+			return cd, nil
+		}
+	case "$gt", "$gte", "$lt", "$lte":
+		s, _ := scalar(f, v, at)
+		types := "type IN ('integer', 'real')"
+		if _, ok := s.(string); ok {
+			types = "type = 'text'"
+		}
+		return lookup(rankRange, func() string { return sel() + " AND " + types + " AND value " + cmpOps[op] + " " + c.arg(s) })
+	case "$exists":
+		if v == true {
+			return lookup(rankExists, sel)
+		}
+	case "$regex":
+		pat, _ := regex(v.([2]any), at)
+		prefix, literals, folded := regexLiterals(pat)
+		rank := rankExists
+		// The text rows of the key that may match: those with the literal
+		// prefix (a range of the index) and the literals the pattern holds.
+		bound, _ := c.capture(func() (string, error) {
+			sql := sel() + " AND type = 'text'"
 			if prefix != "" {
-				// A range of the index: the strings that start with prefix.
 				rank = rankRange
 				sql += " AND value >= " + c.arg(prefix)
 				if upper, ok := prefixEnd(prefix); ok {
 					sql += " AND value < " + c.arg(upper)
 				}
 			}
-			// Cheap tests before the regex: strings every match holds.
 			for _, lit := range literals {
 				sql += " AND instr(value, " + c.arg(lit) + ") > 0"
 			}
-			return sql + " AND parley_regexp(" + c.arg(pat) + ", value))", nil
-		}
-		return "", nil
-	})
-	if lookup.sql == "" {
-		return scanOnly(scan), nil
+			for _, lit := range folded {
+				sql += " AND value LIKE " + c.arg(likeContaining(lit)) + ` ESCAPE '\'`
+			}
+			return sql, nil
+		})
+		set := frag{sql: bound.sql + " AND parley_regexp(?, value)", args: append(slices.Clip(bound.args), pat)}
+		return setLookup(scan, set, bound, rank, true), nil
 	}
-	return cond{scan: scan, lookup: &lookup, rank: rank}, nil
+	return scanOnly(scan), nil
 }
 
 // lookupSet selects cols from the conversation_attributes rows of key that
@@ -973,13 +1120,15 @@ func (c *compiler) lookupSet(key string, s valueSet, cols string) string {
 }
 
 // regexLiterals reads what every match of an RE2 pattern holds: prefix, a
-// literal it starts with when it is anchored at the start of the text, and
-// the literals it contains wherever (case-sensitive ones only). Both are
-// empty when the pattern says nothing certain.
-func regexLiterals(pattern string) (prefix string, literals []string) {
+// literal it starts with when it is anchored at the start of the text;
+// literals, strings it contains wherever; folded, strings it contains up to
+// ASCII case (those of (?i) whose letters fold only within ASCII, so that
+// SQLite's LIKE finds them). All are empty when the pattern says nothing
+// certain.
+func regexLiterals(pattern string) (prefix string, literals, folded []string) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		return "", nil
+		return "", nil, nil
 	}
 	seq := []*syntax.Regexp{re}
 	if re.Op == syntax.OpConcat {
@@ -990,22 +1139,50 @@ func regexLiterals(pattern string) (prefix string, literals []string) {
 		for sub.Op == syntax.OpCapture {
 			sub = sub.Sub[0]
 		}
-		if sub.Op != syntax.OpLiteral || sub.Flags&syntax.FoldCase != 0 {
+		if sub.Op != syntax.OpLiteral {
 			continue
 		}
 		lit := string(sub.Rune)
-		// Go's regexp reads an invalid byte of the text as U+FFFD, and
-		// instr would not find it there.
+		// Go's regexp reads an invalid byte of the text as U+FFFD, where
+		// SQLite would not find it.
 		if strings.ContainsRune(lit, utf8.RuneError) || strings.ContainsRune(lit, 0) {
 			continue
 		}
-		if anchored && i == 1 {
+		switch {
+		case sub.Flags&syntax.FoldCase != 0:
+			if asciiFolds(sub.Rune) {
+				folded = append(folded, lit)
+			}
+		case anchored && i == 1:
 			prefix = lit
-		} else {
+		default:
 			literals = append(literals, lit)
 		}
 	}
-	return prefix, literals
+	return prefix, literals, folded
+}
+
+// asciiFolds reports whether every rune, and every rune that (?i) takes as
+// the same, is ASCII: then SQLite's LIKE, which folds ASCII letters only,
+// matches what the regex does (K, for one, also matches the Kelvin sign).
+func asciiFolds(runes []rune) bool {
+	for _, r := range runes {
+		if r >= utf8.RuneSelf {
+			return false
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f >= utf8.RuneSelf {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// likeContaining is a LIKE pattern (with ESCAPE '\') for the strings that
+// contain s.
+func likeContaining(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s) + "%"
 }
 
 // prefixEnd is the least string greater than every string that starts with

@@ -509,7 +509,6 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &DB{write: db.write, read: db.read, w: w}
-	defer w.close()
 	var seen []int32
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -540,6 +539,7 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 		}
 	}
 
+	w.close() // each writer holds a connection of the two
 	failing, err := newWriter(db.write, 8, func() error { return errors.New("disk gone") })
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,11 @@ func (c *convCache) get(tx *store.Tx, convID string) (*convState, error) {
 	if st := c.m[convID]; st != nil {
 		return st, nil
 	}
+	// Messages queued in this transaction must be in the tables before a
+	// conversation's state is read from them.
+	if err := tx.Flush(); err != nil {
+		return nil, err
+	}
 	row, err := store.GetConversation(bg, tx, convID)
 	if err != nil {
 		return nil, err
@@ -100,8 +105,11 @@ func (c *convCache) read(convID, clientID string, seq int64) {
 
 // recipients lists the members with their unread counts now.
 func (st *convState) recipients(ctx context.Context, tx *store.Tx) ([]store.Recipient, error) {
-	if st.hasMentions {
-		return store.Recipients(ctx, tx, st.row.ID) // rare: let SQL find unread mentions
+	if st.hasMentions { // rare: let SQL find unread mentions, over every message
+		if err := tx.Flush(); err != nil {
+			return nil, err
+		}
+		return store.Recipients(ctx, tx, st.row.ID)
 	}
 	out := make([]store.Recipient, len(st.members))
 	for i, id := range st.members {

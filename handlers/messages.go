@@ -196,9 +196,11 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 			}
 		}
 		row.Timestamp = s.nowMs()
-		if err := tx.InsertMessage(row); err != nil {
-			return err
+		row.Seq = conv.row.LastSeq // a private message takes no seq of its own
+		if !row.Private {
+			row.Seq++
 		}
+		tx.QueueMessage(row) // inserted with the rest of the batch
 		conv.sent(row)
 		if to.room == "" && !to.private {
 			to.oneToOne = isOneToOne(&conv.row)

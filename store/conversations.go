@@ -222,13 +222,14 @@ type queryPlan struct {
 // Costs and bounds of planQuery, in microseconds on a small server:
 // reading a conversation's row by id and testing it (a lookup's candidate, a
 // row the walk tests), reading an index row (to count, to intersect, to
-// collect a lookup's candidates) and testing an entry of the sort index
-// against the candidates. Sizes are counted up to a twentieth of the
-// conversations, at least countMin. A walk tests at least walkMin
-// conversations and at most walkMax.
+// collect a lookup's candidates), matching a regex (a call into Go) and
+// testing an entry of the sort index against the candidates. Sizes are
+// counted up to a twentieth of the conversations, at least countMin. A walk
+// tests at least walkMin conversations and at most walkMax.
 var (
 	costRow   = 3.0
 	costEntry = 0.15
+	costRegex = 1.5
 	costProbe = 0.05
 	countMin  = 5000
 	walkMin   = 500
@@ -268,7 +269,7 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 	sizes := make([]lookupSize, len(sets))
 	dest := make([]any, len(sets))
 	for i, part := range sets {
-		sizes[i] = lookupSize{values: w.parts[part].values, capped: limit}
+		sizes[i] = lookupSize{values: w.parts[part].values, regex: w.parts[part].regex, capped: limit}
 		dest[i] = &sizes[i].rows
 	}
 	if err := r.QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), args...).Scan(dest...); err != nil {
@@ -288,6 +289,7 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 type lookupSize struct {
 	rows, capped int64
 	values       int
+	regex        bool // each candidate costs a regex match (costRegex)
 }
 
 // choice is the outcome of choosePlan: the lookups to intersect (indexes
@@ -308,14 +310,28 @@ func choosePlan(sizes []lookupSize, n int64, need int, walkable, probeable bool)
 	var c choice
 	total := float64(max(n, 1))
 	capped := func(i int) bool { return sizes[i].rows >= sizes[i].capped }
-	rows := func(i int) float64 { return float64(sizes[i].rows) }
-	// share: of the conversations, those a lookup selects (a capped count
-	// at its least; $all's as if values were independent).
+	// rows estimates a lookup's index rows; a capped count says there are
+	// at least so many: take twice as many.
+	rows := func(i int) float64 {
+		if capped(i) {
+			return max(min(2*float64(sizes[i].rows), total), float64(sizes[i].rows))
+		}
+		return float64(sizes[i].rows)
+	}
+	// share: of the conversations, those a lookup selects ($all's as if its
+	// values were independent).
 	share := func(i int) float64 {
 		if k := sizes[i].values; k > 1 {
 			return math.Pow(min(rows(i)/float64(k)/total, 1), float64(k))
 		}
 		return min(rows(i)/total, 1)
+	}
+	// read: the cost of collecting a lookup's candidates.
+	read := func(i int) float64 {
+		if sizes[i].regex {
+			return costRegex * rows(i)
+		}
+		return costEntry * rows(i)
 	}
 	order := make([]int, len(sizes))
 	for i := range order {
@@ -323,27 +339,24 @@ func choosePlan(sizes []lookupSize, n int64, need int, walkable, probeable bool)
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(share(a), share(b)) })
 	// Intersect a lookup while reading it costs less than reading the rows
-	// of the candidates it rules out; leave a capped one to the row tests
-	// unless all are.
+	// of the candidates it rules out; leave a capped one to the row tests.
 	candidates, matches, reads := total, total, 0.0
-	allCapped := capped(order[0])
 	for _, i := range order {
 		matches *= share(i)
-		if len(c.driver) == 0 || allCapped ||
-			!capped(i) && costEntry*rows(i) < costRow*candidates*(1-share(i)) {
+		if len(c.driver) == 0 || !capped(i) && read(i) < costRow*candidates*(1-share(i)) {
 			c.driver = append(c.driver, i)
 			candidates *= share(i)
-			reads += rows(i)
+			reads += read(i)
 		}
 	}
 	// The ordered plans read entries, or rows, until the page is full: need
 	// for each match.
 	ordered := min(float64(need)*total/max(matches, 1e-9), total)
-	cost := costEntry*reads + costRow*candidates
-	if probe := costEntry*reads + costProbe*ordered + costRow*ordered*candidates/total; probeable && probe < cost {
+	cost := reads + costRow*candidates
+	if probe := reads + costProbe*ordered + costRow*ordered*candidates/total; probeable && probe < cost {
 		c.probe, cost = true, probe
 	}
-	if walkable && ordered <= float64(walkMax) && (costRow*ordered < cost || allCapped) {
+	if walkable && ordered <= float64(walkMax) && costRow*ordered < cost {
 		// Twice the estimate, in case it is short.
 		c.walk = int(min(max(2*ordered, float64(walkMin)), float64(walkMax)))
 	}

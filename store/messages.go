@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -97,6 +98,58 @@ func (t *Tx) InsertMessage(m *Message) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// QueueMessage assigns m its id and queues it for Flush, which inserts the
+// queued messages of the transaction in as few statements as it can: the
+// send path costs one trip into SQLite per batch, not one per message.
+// m.Seq must be set (the caller knows the conversation's last seq); the
+// messages_advance trigger still moves the conversation and the sender.
+func (t *Tx) QueueMessage(m *Message) {
+	m.MID = mids.next(m.Timestamp)
+	t.queued = append(t.queued, m)
+}
+
+const messageColumns = 9
+
+// flushChunk bounds one INSERT's rows (SQLite allows 32,766 parameters).
+const flushChunk = 100
+
+// Flush inserts the queued messages and their mentions.
+func (t *Tx) Flush() error {
+	for len(t.queued) > 0 {
+		chunk := t.queued[:min(len(t.queued), flushChunk)]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO messages
+			(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private) VALUES `)
+		args := make([]any, 0, len(chunk)*messageColumns)
+		for i, m := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private)
+		}
+		if _, err := t.Exec(b.String(), args...); err != nil {
+			t.queued = nil
+			return err
+		}
+		for _, m := range chunk {
+			if m.Private {
+				continue
+			}
+			for _, who := range m.Mentions {
+				if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
+					ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
+					t.queued = nil
+					return err
+				}
+			}
+		}
+		t.queued = t.queued[len(chunk):]
+	}
+	t.queued = nil
 	return nil
 }
 

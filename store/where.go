@@ -155,6 +155,8 @@ type cond struct {
 	// values is how many values bound's rows hold one each of, all of which
 	// a conversation in set has (the values of $all); 0 for one.
 	values int
+	// regex: set matches a regex on each row of bound.
+	regex bool
 }
 
 const (
@@ -1063,7 +1065,8 @@ func (c *compiler) attrCond(f field, op string, v any, at string) (cond, error) 
 		prefix, literals, folded := regexLiterals(pat)
 		rank := rankExists
 		// The text rows of the key that may match: those with the literal
-		// prefix (a range of the index) and the literals the pattern holds.
+		// prefix (a range of the index), then those holding the literals
+		// the pattern holds, tested before the regex.
 		bound, _ := c.capture(func() (string, error) {
 			sql := sel() + " AND type = 'text'"
 			if prefix != "" {
@@ -1073,16 +1076,22 @@ func (c *compiler) attrCond(f field, op string, v any, at string) (cond, error) 
 					sql += " AND value < " + c.arg(upper)
 				}
 			}
+			return sql, nil
+		})
+		filter, _ := c.capture(func() (string, error) {
+			var sql string
 			for _, lit := range literals {
 				sql += " AND instr(value, " + c.arg(lit) + ") > 0"
 			}
 			for _, lit := range folded {
 				sql += " AND value LIKE " + c.arg(likeContaining(lit)) + ` ESCAPE '\'`
 			}
-			return sql, nil
+			return sql + " AND parley_regexp(" + c.arg(pat) + ", value)", nil
 		})
-		set := frag{sql: bound.sql + " AND parley_regexp(?, value)", args: append(slices.Clip(bound.args), pat)}
-		return setLookup(scan, set, bound, rank, true), nil
+		set := frag{sql: bound.sql + filter.sql, args: append(slices.Clip(bound.args), filter.args...)}
+		cd := setLookup(scan, set, bound, rank, true)
+		cd.regex = true
+		return cd, nil
 	}
 	return scanOnly(scan), nil
 }

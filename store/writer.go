@@ -18,6 +18,7 @@ var ErrClosed = errors.New("store: closed")
 // changes are isolated by a savepoint: a failing write rolls back alone.
 type Tx struct {
 	*sqlx.Tx
+	queued []*Message // inserted together by Flush
 }
 
 type job struct {
@@ -260,6 +261,11 @@ func (w *writer) commitFast(batch []*job) bool {
 			return false
 		}
 	}
+	if err := t.Flush(); err != nil || w.outsideTx() {
+		tx.Rollback()
+		w.reset()
+		return false
+	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
 		w.reset()
@@ -351,7 +357,11 @@ func runIsolated(t *Tx, sp savepoints, fn func(*Tx) error) (aborted bool, err er
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: write panicked: %v", p)
 		}
+		if err == nil {
+			err = t.Flush() // inside the savepoint: its failure is this write's
+		}
 		if err != nil {
+			t.queued = nil
 			sp.rollback.Exec()
 		}
 		if _, rerr := sp.release.Exec(); rerr != nil {

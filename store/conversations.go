@@ -72,7 +72,9 @@ func IsMember(ctx context.Context, r Reader, convID, clientID string) (bool, err
 	return err == nil, err
 }
 
-// InsertConversation stores a new conversation with its members.
+// InsertConversation stores a new conversation with its members. Its
+// attributes' rows of conversation_attributes come with it (a trigger of
+// migration 0006).
 func (t *Tx) InsertConversation(c *Conversation, members []string) error {
 	_, err := t.Exec(`INSERT INTO conversations
 		(id, kind, name, creator, attributes, is_unique, created_at, updated_at, member_count, ttl, expires_at)
@@ -187,27 +189,43 @@ func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]C
 	if err != nil {
 		return nil, err
 	}
+	return runPlan(ctx, r, q, p)
+}
+
+// runPlan answers q as p says. Every plan has the same answer.
+func runPlan(ctx context.Context, r Reader, q ConversationQuery, p queryPlan) ([]Conversation, error) {
 	out := []Conversation{}
 	if p.walk > 0 {
-		args := append(append([]any{}, q.OrderArgs...), p.walk)
-		args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
-		err := sqlx.SelectContext(ctx, r, &out,
-			"SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY "+q.Order+
-				" LIMIT ?) AS c WHERE ("+q.Where.scanSQL+") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
-		if err != nil || len(out) == q.Limit {
+		sql, args := walkSQL(q, p.walk)
+		if err := sqlx.SelectContext(ctx, r, &out, sql, args...); err != nil || len(out) == q.Limit {
 			return out, err
 		}
 		out = out[:0]
 	}
+	sql, args := planSQL(q, p)
+	err := sqlx.SelectContext(ctx, r, &out, sql, args...)
+	return out, err
+}
+
+// walkSQL is the query that tests the first rows conversations in sort
+// order with q's row tests.
+func walkSQL(q ConversationQuery, rows int) (string, []any) {
+	args := append(append([]any{}, q.OrderArgs...), rows)
+	args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
+	return "SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY " + q.Order +
+		" LIMIT ?) AS c WHERE (" + q.Where.scanSQL + ") ORDER BY " + q.Order + " LIMIT ? OFFSET ?", args
+}
+
+// planSQL is the query that answers q with p's filter, as a probe or a
+// lookup.
+func planSQL(q ConversationQuery, p queryPlan) (string, []any) {
 	from := "conversations c"
 	if p.probe {
 		from += " INDEXED BY conversations_by_last_message"
 	}
 	args := append(append(append([]any{}, p.filter.args...), q.OrderArgs...), q.Limit, q.Skip)
-	err = sqlx.SelectContext(ctx, r, &out,
-		"SELECT c.* FROM "+from+" WHERE c.kind <> 'temporary' AND ("+p.filter.sql+
-			") ORDER BY "+q.Order+" LIMIT ? OFFSET ?", args...)
-	return out, err
+	return "SELECT c.* FROM " + from + " WHERE c.kind <> 'temporary' AND (" + p.filter.sql +
+		") ORDER BY " + q.Order + " LIMIT ? OFFSET ?", args
 }
 
 // queryPlan is how QueryConversations answers: walk is how many
@@ -405,14 +423,17 @@ func (t *Tx) SetMuted(convID, clientID string, muted bool) (bool, error) {
 	return n == 1, err
 }
 
-// UpdateInfo stores a conversation's name and attributes.
+// UpdateInfo stores a conversation's name and attributes. New attributes
+// replace the conversation's rows of conversation_attributes (a trigger of
+// migration 0006).
 func (t *Tx) UpdateInfo(convID, name, attributes string, at int64) error {
 	_, err := t.Exec("UPDATE conversations SET name = ?, attributes = ?, updated_at = ? WHERE id = ?", name, attributes, at, convID)
 	return err
 }
 
 // DeleteExpired deletes the temporary conversations that expired by now,
-// with their members and messages, and returns how many went.
+// with their members, messages and attribute rows, and returns how many
+// went.
 func (t *Tx) DeleteExpired(now int64, max int) (int64, error) {
 	res, err := t.Exec(`DELETE FROM conversations WHERE id IN (
 		SELECT id FROM conversations WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)`, now, max)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
@@ -59,6 +60,12 @@ func newWriter(db *sqlx.DB, maxBatch int, sync func() error) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Checkpoints run beside the writer (see checkpointer), never inside a
+	// commit, where they would stall every write waiting behind it.
+	if _, err := conn.ExecContext(context.Background(), "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	w := &writer{
 		db:         db,
 		conn:       conn,
@@ -72,7 +79,27 @@ func newWriter(db *sqlx.DB, maxBatch int, sync func() error) (*writer, error) {
 	}
 	go w.run()
 	go w.announce()
+	go w.checkpointer()
 	return w, nil
+}
+
+// checkpointInterval is how often committed pages are copied from the WAL
+// into the database file.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpointer copies the WAL into the database file on another connection,
+// without blocking the writer (PASSIVE), until the writer stops.
+func (w *writer) checkpointer() {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.closing:
+			return
+		case <-t.C:
+			w.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // announce makes committed batches durable and answers them, in order.

@@ -246,10 +246,10 @@ type queryPlan struct {
 // tests at least walkMin conversations and at most walkMax.
 var (
 	costRow   = 3.0
-	costEntry = 0.15
+	costEntry = 0.3
 	costRegex = 1.5
 	costProbe = 0.05
-	countMin  = 5000
+	countMin  = 10000
 	walkMin   = 500
 	walkMax   = 3000
 )
@@ -267,31 +267,45 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 		}
 		return p, nil
 	}
-	// The last rowid: the number of conversations, or more when some were
-	// deleted (temporary ones), read from the end of the table.
-	var n int64
-	if err := sqlx.GetContext(ctx, r, &n, "SELECT coalesce(max(rowid), 0) FROM conversations"); err != nil {
-		return p, err
-	}
-	limit := max(int64(countMin), n/20)
+	// Sizes, in rows of the index: first of the lookup likely to be the
+	// smallest (by rank), counted up to a twentieth of the conversations
+	// (at least countMin), with the number of conversations (the last
+	// rowid: more when some were deleted, temporary ones); then of the
+	// others, only as far as could matter beside it.
 	var sets []int
-	var counts []string
-	var args []any
 	for i, part := range w.parts {
 		if part.set != nil {
 			sets = append(sets, i)
-			counts = append(counts, "(SELECT count(*) FROM ("+part.bound.sql+" LIMIT ?))")
-			args = append(append(args, part.bound.args...), limit)
 		}
 	}
+	slices.SortStableFunc(sets, func(a, b int) int { return cmp.Compare(w.parts[a].rank, w.parts[b].rank) })
 	sizes := make([]lookupSize, len(sets))
-	dest := make([]any, len(sets))
 	for i, part := range sets {
-		sizes[i] = lookupSize{values: w.parts[part].values, regex: w.parts[part].regex, capped: limit}
-		dest[i] = &sizes[i].rows
+		sizes[i] = lookupSize{values: w.parts[part].values, regex: w.parts[part].regex}
 	}
-	if err := r.QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), args...).Scan(dest...); err != nil {
+	var n int64
+	first := w.parts[sets[0]].bound
+	err := r.QueryRowxContext(ctx, "SELECT (SELECT coalesce(max(rowid), 0) FROM conversations), (SELECT count(*) FROM ("+
+		first.sql+" LIMIT (SELECT max(?, coalesce(max(rowid), 0) / 20) FROM conversations)))",
+		append(slices.Clip(first.args), countMin)...).Scan(&n, &sizes[0].rows)
+	if err != nil {
 		return p, err
+	}
+	sizes[0].capped = max(int64(countMin), n/20)
+	if len(sets) > 1 {
+		limit := min(sizes[0].capped, max(16*sizes[0].rows, 256))
+		var counts []string
+		var args []any
+		dest := make([]any, len(sets)-1)
+		for i, part := range sets[1:] {
+			bound := w.parts[part].bound
+			counts = append(counts, "(SELECT count(*) FROM ("+bound.sql+" LIMIT ?))")
+			args = append(append(args, bound.args...), limit)
+			sizes[i+1].capped, dest[i] = limit, &sizes[i+1].rows
+		}
+		if err := r.QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), args...).Scan(dest...); err != nil {
+			return p, err
+		}
 	}
 	c := choosePlan(sizes, n, need, walkable, strings.HasPrefix(q.Order, "c.last_message_at "))
 	for i := range c.driver {

@@ -90,18 +90,13 @@ func CompileWhere(raw []byte) (Where, error) {
 	cd := allOf(parts)
 	w := Where{SQL: cd.scan.sql, Args: cd.scan.args}
 	if cd.lookup != nil && cd.attr {
+		// (Not when the id drives: allOf prefers it to any other lookup.)
 		w = Where{SQL: cd.lookup.sql, Args: cd.lookup.args, scanSQL: cd.scan.sql, scanArgs: cd.scan.args}
-		// Sizes can choose among set lookups, unless the id chooses.
-		plan := false
 		for _, p := range parts {
-			plan = plan || p.set != nil && p.attr
-			if p.lookup != nil && p.rank == rankID {
-				plan = false
+			if p.set != nil && p.attr {
+				w.parts = parts // sizes can choose among the lookups
 				break
 			}
-		}
-		if plan {
-			w.parts = parts
 		}
 	}
 	if len(w.Args) > maxWhereArgs || len(w.scanArgs) > maxWhereArgs {
@@ -220,11 +215,12 @@ func driveFrom(parts []cond, driver []int) frag {
 		sets[i] = *parts[d].set
 		first = min(first, d)
 	}
+	all := intersect(sets)
 	var out []frag
 	for i, p := range parts {
 		switch {
 		case i == first:
-			out = append(out, frag{sql: "c.id IN (" + intersect(sets).sql + ")", args: intersect(sets).args})
+			out = append(out, frag{sql: "c.id IN (" + all.sql + ")", args: all.args})
 		case !slices.Contains(driver, i):
 			out = append(out, p.scan)
 		}
@@ -332,7 +328,7 @@ func (c *compiler) conjuncts(obj map[string]any, depth int, at string) ([]cond, 
 		val := obj[key]
 		switch {
 		case key == "$and":
-			list, err := c.logicalItems(val, depth, at+"."+key)
+			list, err := logicalItems(val, at+"."+key)
 			if err != nil {
 				return nil, err
 			}
@@ -344,7 +340,7 @@ func (c *compiler) conjuncts(obj map[string]any, depth int, at string) ([]cond, 
 				parts = append(parts, sub...)
 			}
 		case key == "$or":
-			list, err := c.logicalItems(val, depth, at+"."+key)
+			list, err := logicalItems(val, at+"."+key)
 			if err != nil {
 				return nil, err
 			}
@@ -384,7 +380,7 @@ func (c *compiler) conjuncts(obj map[string]any, depth int, at string) ([]cond, 
 
 // logicalItems checks the operand of $or and $and: a non-empty array of
 // objects.
-func (c *compiler) logicalItems(val any, depth int, at string) ([]map[string]any, error) {
+func logicalItems(val any, at string) ([]map[string]any, error) {
 	list, ok := val.([]any)
 	if !ok || len(list) == 0 {
 		return nil, qerr("%s: must be a non-empty array of conditions", at)

@@ -90,6 +90,9 @@ func Open(path string, opt Options) (*DB, error) {
 	// go-sqlite3 keeps this many prepared statements per connection, so the
 	// hot queries are parsed once, not on every call.
 	q.Set("_stmt_cache_size", "256")
+	// 8 MiB of page cache per connection (SQLite's default is 2 MiB): index
+	// lookups over large tables stay in memory. It fills only as pages are read.
+	q.Set("_cache_size", "-8192")
 	write, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, err

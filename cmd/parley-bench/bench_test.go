@@ -123,3 +123,29 @@ func TestReportEndsWithOneJSONLine(t *testing.T) {
 		t.Errorf("json: %s", r.JSON())
 	}
 }
+
+// Every query of the query scenario is valid JSON, and the skewed topic
+// weights make the first topic common and the last one rare.
+func TestQueryScenarioQueries(t *testing.T) {
+	for _, k := range queryKinds("qc00001") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(k.where), &v); err != nil {
+			t.Errorf("%s: %s: %v", k.key, k.where, err)
+		}
+	}
+	var sum float64
+	for _, w := range queryTopicWeights {
+		sum += w
+	}
+	if first, last := queryTopicWeights[0]/sum, queryTopicWeights[len(queryTopicWeights)-1]/sum; first < 0.2 || last > 0.002 {
+		t.Errorf("topic shares: first %.3f, last %.4f", first, last)
+	}
+}
+
+func TestNewScenariosRegistered(t *testing.T) {
+	for _, name := range []string{"room", "query", "login"} {
+		if scenarios[name] == nil {
+			t.Errorf("scenario %s is not registered", name)
+		}
+	}
+}

@@ -8,10 +8,14 @@
 //	go run ./cmd/parley-bench -scenario group -members 500 -rate 600
 //	go run ./cmd/parley-bench -scenario idle -streams 2000
 //	go run ./cmd/parley-bench -scenario history -messages 1000000
+//	go run ./cmd/parley-bench -scenario room -streams 5000 -rate 60
+//	go run ./cmd/parley-bench -scenario query -query-convs 100000 -duration 44s
+//	go run ./cmd/parley-bench -scenario login -conversations 1000
 //
-// Every scenario but baseline also runs baseline — the same send load
+// Send, group, idle and history also run baseline — the same send load
 // against a minimal in-process net/http handler — for half the duration,
-// and reports its figure as a ratio to it. Scenarios live one per file
+// and report their figure as a ratio to it (room, query and login measure
+// latencies at a fixed load and skip it). Scenarios live one per file
 // (scenario_*.go) and register themselves from init().
 package main
 

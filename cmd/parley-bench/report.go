@@ -11,7 +11,7 @@ import (
 )
 
 // Report is what a run prints: the parameters, the figures in the order
-// they were added, and the targets of issue 3 with met or missed. The same
+// they were added, and the targets of the issues with met or missed. The same
 // data gives the table and the closing JSON line.
 type Report struct {
 	Scenario string
@@ -70,7 +70,7 @@ func (r *Report) Lookup(key string) (float64, bool) {
 	return 0, false
 }
 
-// Target records a target of issue 3: met says, at print time, whether the
+// Target records a target of an issue: met says, at print time, whether the
 // figures meet it (known false: a figure it needs is missing, e.g. the
 // ratio when no baseline ran).
 func (r *Report) Target(name string, met func(*Report) (met, known bool)) {
@@ -130,7 +130,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	if ts := r.checkedTargets(); len(ts) > 0 {
-		fmt.Fprintln(w, "\ntargets (issue 3)")
+		fmt.Fprintln(w, "\ntargets")
 		for _, t := range ts {
 			mark := "MISSED"
 			if t.met {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var idleStreams = flag.Int("streams", 2000, "idle: event streams to open and hold")
+var idleStreams = flag.Int("streams", 2000, "idle: event streams to open and hold; room: streaming sessions in the chat room (room's default 5000 when not given)")
 
 func init() {
 	register(&Scenario{

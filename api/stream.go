@@ -68,7 +68,7 @@ func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.St
 // It sleeps until the hub signals events, a heartbeat is due, the peer goes
 // away or the stream is ended.
 func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.Stream, hello events.Hello, p handlers.Principal) {
-	rc := http.NewResponseController(w)
+	out := &streamOut{w: w, rc: http.NewResponseController(w)}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -85,7 +85,7 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 	if hello.Reset {
 		buf = appendFrame(buf, hello.ID, events.MustNew("reset", handlers.ReasonEvent{Reason: hello.ResetReason}))
 	}
-	if !flush(w, rc, buf) {
+	if !out.flush(buf) {
 		return
 	}
 	if !hello.Resumed {
@@ -129,11 +129,11 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 				if errors.Is(err, events.ErrSlowConsumer) {
 					buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
 				}
-				flush(w, rc, buf)
+				out.flush(buf)
 				return
 			}
 		}
-		if !flush(w, rc, buf) {
+		if !out.flush(buf) {
 			return
 		}
 		lastWrite = time.Now()
@@ -164,15 +164,27 @@ func appendFrame(buf []byte, id string, ev *events.Event) []byte {
 	return append(buf, ev.Frame()...)
 }
 
-// flush writes buf and pushes it to the peer within writeTimeout.
-func flush(w http.ResponseWriter, rc *http.ResponseController, buf []byte) bool {
-	rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+// streamOut writes a stream's frames to its connection.
+type streamOut struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	deadline time.Time
+}
+
+// flush writes buf and pushes it to the peer. Every write must finish within
+// writeTimeout; the deadline is moved only once half of it is used, not on
+// every write (setting it costs as much as a small write).
+func (o *streamOut) flush(buf []byte) bool {
+	if now := time.Now(); o.deadline.Sub(now) < writeTimeout/2 {
+		o.deadline = now.Add(writeTimeout)
+		o.rc.SetWriteDeadline(o.deadline)
+	}
 	if len(buf) > 0 {
-		if _, err := w.Write(buf); err != nil {
+		if _, err := o.w.Write(buf); err != nil {
 			return false
 		}
 	}
-	return rc.Flush() == nil
+	return o.rc.Flush() == nil
 }
 
 // eventTypes documents the stream's events and their data.

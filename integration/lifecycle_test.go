@@ -5,7 +5,6 @@ import (
 	"math/rand"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,32 +18,10 @@ import (
 // Will messages and presence are in will_test.go. The helpers of both files
 // carry an lc prefix, so that they never clash with the other files'.
 
-// lcClock is an injected server clock (server.Config.Now) that stands still
-// until a test moves it: the offline grace is crossed without sleeping, and
-// the hub's janitor pass is run with Hub().Sweep().
-type lcClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newLCClock() *lcClock { return &lcClock{t: time.Now()} }
-
-func (c *lcClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *lcClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// lcGrace is the offline grace of the servers that run on an lcClock.
+// lcGrace is the offline grace of the servers that run on an fakeClock.
 const lcGrace = 2 * time.Second
 
-func lcWithClock(c *lcClock) func(*server.Config) {
+func lcWithClock(c *fakeClock) func(*server.Config) {
 	return func(cfg *server.Config) {
 		cfg.Now = c.Now
 		cfg.OfflineGrace = lcGrace
@@ -150,7 +127,7 @@ func (s *stream) lcWithin(d time.Duration) (frame, bool) {
 // pass, again and again, until s shows an event, and returns it. (The server
 // notices a closed stream a moment after the client closed it; the loop
 // needs no guess of when.)
-func lcSweepUntil(h *harness, clk *lcClock, s *stream) frame {
+func lcSweepUntil(h *harness, clk *fakeClock, s *stream) frame {
 	h.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
@@ -568,7 +545,7 @@ func TestLifecycleRecallEditWhileOffline(t *testing.T) {
 // less than the grace ago included), are never stored, never unread, never
 // offline-pushed.
 func TestLifecycleTransient(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry, mary, william := h.login("Tom"), h.login("Jerry"), h.login("Mary"), h.login("William")
 	conv := tom.createConv("Jerry", "Mary", "William")
@@ -668,7 +645,7 @@ func (h *harness) masterHistoryLC(convID string) []client.Message {
 // lastdeliveredatupdate to the sender; read sends lastreadatupdate; the
 // conversation shows both. Not in groups, not without receipt.
 func TestLifecycleReceipts(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry, mary := h.login("Tom"), h.login("Jerry"), h.login("Mary")
 	conv := tom.createConv("Jerry")

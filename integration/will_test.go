@@ -11,7 +11,7 @@ import (
 )
 
 // Will messages and presence (API.md "The event stream", "Messages";
-// issue 5, items 7 and 8). Most tests run the server on an lcClock and drive
+// issue 5, items 7 and 8). Most tests run the server on an fakeClock and drive
 // the hub's janitor with Hub().Sweep(); TestWillFiresAfterGrace runs on the
 // real clock and the real janitor.
 
@@ -94,7 +94,7 @@ func TestWillFiresAfterGrace(t *testing.T) {
 // conversation); another session's will is its own, and goes only when that
 // session drops. Wills are refused where they cannot go.
 func TestWillReplacedAndOnePerSession(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, tomPad, jerry, mary := h.login("Tom"), h.login("Tom"), h.login("Jerry"), h.login("Mary")
 	a := tom.createConv("Jerry")
@@ -144,7 +144,7 @@ func TestWillReplacedAndOnePerSession(t *testing.T) {
 // 7. A logout discards the will: nothing is sent, however long the session
 // stays away.
 func TestWillDiscardedOnLogout(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, tomPad, jerry := h.login("Tom", "Web"), h.login("Tom", "Pad"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -187,7 +187,7 @@ func TestWillDiscardedOnLogout(t *testing.T) {
 // 7. A shutdown right as a will is being sent waits for it: no error, the
 // will is in history once, and the next server does not send it again.
 func TestWillSentDuringShutdown(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry := h.login("Tom"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -206,7 +206,7 @@ func TestWillSentDuringShutdown(t *testing.T) {
 // 7. A session replaced by a newer login with the same tag did not drop
 // abruptly either: its will is discarded, also after a restart.
 func TestWillDiscardedOnConflict(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry := h.login("Tom", "Web"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -240,7 +240,7 @@ func TestWillDiscardedOnConflict(t *testing.T) {
 // 7. A session that reconnects within the grace did not drop: no will. The
 // will stays held, and goes when the session really drops.
 func TestWillNotSentOnReconnectWithinGrace(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry := h.login("Tom"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -282,7 +282,7 @@ func TestWillNotSentOnReconnectWithinGrace(t *testing.T) {
 // other member's stream and into history, once, also across a further
 // restart.
 func TestWillSurvivesRestart(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry := h.login("Tom"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -329,7 +329,7 @@ func TestWillSurvivesRestart(t *testing.T) {
 // 7. A session that reconnects after the restart within the grace did not
 // drop: no will; it goes only once the session really drops.
 func TestWillRestartThenReconnect(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry := h.login("Tom"), h.login("Jerry")
 	conv := tom.createConv("Jerry")
@@ -368,7 +368,7 @@ func TestWillRestartThenReconnect(t *testing.T) {
 // when its last goes offline after the grace (or logs out); nothing for a
 // reconnect within the grace or for a session while another is online.
 func TestPresence(t *testing.T) {
-	clk := newLCClock()
+	clk := newFakeClock()
 	h := start(t, lcWithClock(clk))
 	tom, jerry, mary1, mary2 := h.login("Tom"), h.login("Jerry"), h.login("Mary"), h.login("Mary")
 	mt := mary1.createConv("Tom")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 
@@ -198,6 +199,9 @@ func MessageExists(ctx context.Context, r Reader, convID string, mid int64) (boo
 	return err == nil, err
 }
 
+// textType is the type of text messages, which the type index leaves out.
+const textType = -1
+
 // HistoryQuery selects a page of a conversation's messages.
 type HistoryQuery struct {
 	ConversationID string
@@ -212,10 +216,28 @@ type HistoryQuery struct {
 // ones before q.Before (or overall), or the oldest ones after q.After. The
 // extra row tells the caller whether there are more.
 func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
+	query, args := historySQL(q)
+	msgs := []Message{}
+	if err := sqlx.SelectContext(ctx, r, &msgs, query, args...); err != nil {
+		return nil, err
+	}
+	if q.After == 0 { // read newest first
+		slices.Reverse(msgs)
+	}
+	return msgs, nil
+}
+
+func historySQL(q HistoryQuery) (string, []any) {
 	where := "conversation_id = ?"
 	args := []any{q.ConversationID}
-	if q.Type != nil {
-		where += " AND type = ?"
+	switch {
+	case q.Type == nil:
+	case *q.Type == textType:
+		where += " AND type = ?" // by messages_by_conversation: most rows match
+		args = append(args, *q.Type)
+	default:
+		// The literal term lets SQLite use the partial type index.
+		where += " AND type = ? AND type <> -1"
 		args = append(args, *q.Type)
 	}
 	if q.Viewer != "" {
@@ -233,18 +255,7 @@ func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
 		args = append(args, q.Before)
 	}
 	args = append(args, q.Limit+1)
-	msgs := []Message{}
-	err := sqlx.SelectContext(ctx, r, &msgs,
-		"SELECT * FROM messages WHERE "+where+" ORDER BY mid "+order+" LIMIT ?", args...)
-	if err != nil {
-		return nil, err
-	}
-	if order == "DESC" {
-		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-			msgs[i], msgs[j] = msgs[j], msgs[i]
-		}
-	}
-	return msgs, nil
+	return "SELECT * FROM messages WHERE " + where + " ORDER BY mid " + order + " LIMIT ?", args
 }
 
 // LastMessages returns the newest public message of each conversation that

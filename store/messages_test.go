@@ -99,6 +99,59 @@ func TestHistory(t *testing.T) {
 	}
 }
 
+// The type index leaves text messages out (they are most messages, and
+// indexing them cost every send a page write): a page of another type is
+// read from it, a page of texts from the conversation's message index; an
+// edit that changes a message's type moves it in or out of the index.
+func TestHistoryByTypeIndexes(t *testing.T) {
+	db := openTestDB(t, Options{})
+	const ts = 1_790_000_000_000
+	ids := seedConversation(t, db, "c1", 9, ts) // images: 3, 6, 9
+	typ := func(v int) *int { return &v }
+	for _, c := range []struct {
+		typ   int
+		index string
+	}{{-2, "messages_by_conversation_type"}, {-1, "messages_by_conversation"}} {
+		query, args := historySQL(HistoryQuery{ConversationID: "c1", Type: typ(c.typ), Limit: 20})
+		var plan []struct {
+			ID, Parent, NotUsed int
+			Detail              string
+		}
+		if err := db.read.Select(&plan, "EXPLAIN QUERY PLAN "+query, args...); err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) != 1 || !strings.Contains(plan[0].Detail, "INDEX "+c.index+" ") {
+			t.Errorf("type %d: plan %+v, want a search of %s", c.typ, plan, c.index)
+		}
+	}
+	err := db.Write(ctx, func(tx *Tx) error {
+		patched := int64(ts + 100)
+		if err := tx.UpdateMessage(&Message{MID: ids[6], Type: -1, Body: "m6", PatchedAt: &patched}); err != nil { // image → text
+			return err
+		}
+		return tx.UpdateMessage(&Message{MID: ids[4], Type: -2, Body: "m4", PatchedAt: &patched}) // text → image
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		typ  int
+		want []int64
+	}{{-2, []int64{ids[3], ids[4], ids[9]}}, {-1, []int64{ids[1], ids[2], ids[5], ids[6], ids[7], ids[8]}}} {
+		got, err := History(ctx, db.R(), HistoryQuery{ConversationID: "c1", Type: typ(c.typ), Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mids []int64
+		for _, m := range got {
+			mids = append(mids, m.MID)
+		}
+		if !slices.Equal(mids, c.want) {
+			t.Errorf("type %d after edits: %v, want %v", c.typ, mids, c.want)
+		}
+	}
+}
+
 func TestInsertMessage(t *testing.T) {
 	db := openTestDB(t, Options{})
 	const ts = 1_790_000_000_000

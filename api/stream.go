@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,6 +22,13 @@ const writeTimeout = 10 * time.Second
 
 // coalesceWindow is how long a busy stream gathers events before writing.
 const coalesceWindow = 2 * time.Millisecond
+
+// roomWindow is coalesceWindow for chat-room events alone. A busy room
+// reaches thousands of streams with every message: writing each message to
+// each stream on its own costs a system call per delivery on both ends, so
+// a stream gathers a room's messages for this long, within the latency a
+// live room tolerates.
+var roomWindow = 50 * time.Millisecond
 
 type eventsInput struct {
 	Token           string `query:"token" doc:"Session token, for clients that cannot set headers (EventSource)"`
@@ -58,25 +66,87 @@ func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.St
 		return nil, err
 	}
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
-		defer st.Close()
 		r, w := humachi.Unwrap(hctx)
-		s.writeStream(r, w, st, hello, p)
+		s.serveStream(r, w, st, hello, p)
 	}}, nil
 }
 
-// writeStream is the one goroutine that writes to this stream's connection.
-// It sleeps until the hub signals events, a heartbeat is due, the peer goes
-// away or the stream is ended.
-func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.Stream, hello events.Hello, p handlers.Principal) {
-	out := &streamOut{w: w, rc: http.NewResponseController(w)}
+// serveStream takes the connection over from net/http when it can (plain
+// HTTP/1.1): the stream then costs one shallow writer goroutine and one
+// reader, instead of net/http's connection goroutine, whose stack is as deep
+// as the whole handler chain, and its buffers; and a write is one system
+// call, without chunked encoding or a second buffer. The body ends when the
+// connection closes. Otherwise (HTTP/2, tests' recorders) it writes through
+// the ResponseWriter.
+func (s *Server) serveStream(r *http.Request, w http.ResponseWriter, st *events.Stream, hello events.Hello, p handlers.Principal) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			// The head goes out with the first frames, in one write.
+			head := make([]byte, 0, 512)
+			head = append(head, "HTTP/1.1 200 OK\r\nDate: "...)
+			head = time.Now().UTC().AppendFormat(head, http.TimeFormat)
+			head = append(head, "\r\nConnection: close\r\n"...)
+			var hb headerBuffer
+			h.Write(&hb)
+			head = append(append(head, hb...), "\r\n"...)
+			conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
+			s.streams.Add(1)
+			go func() {
+				defer s.streams.Done()
+				defer conn.Close()
+				defer st.Close()
+				s.writeStream(&connOut{conn: conn}, head, watchPeer(conn), st, hello, p)
+			}()
+			return
+		}
+	}
+	defer st.Close()
 	w.WriteHeader(http.StatusOK)
+	s.writeStream(&responseOut{w: w, rc: http.NewResponseController(w)}, nil, r.Context().Done(), st, hello, p)
+}
 
-	buf := make([]byte, 0, 512) // grows under load; see the end of the loop
-	buf = append(buf, "retry: "...)
+type headerBuffer []byte
+
+func (b *headerBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// watchPeer reads the taken-over connection until the peer closes it (a
+// client sends nothing more on an event stream) and then closes gone.
+func watchPeer(conn net.Conn) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		var b [64]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	return gone
+}
+
+// WaitStreams waits until every taken-over stream has written its last
+// frames and closed its connection (after the hub closed them), or ctx ends.
+func (s *Server) WaitStreams(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeStream is the one goroutine that writes to this stream's connection.
+// It sleeps until the hub signals events, a heartbeat is due, the peer goes
+// away (gone) or the stream is ended. head, if any, precedes the first frames.
+func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}, st *events.Stream, hello events.Hello, p handlers.Principal) {
+	buf := append(head, "retry: "...)
 	buf = strconv.AppendInt(buf, s.opt.Retry.Milliseconds(), 10)
 	buf = append(buf, '\n')
 	buf = appendFrame(buf, hello.ID, events.MustNew("hello", handlers.HelloEvent{
@@ -106,19 +176,24 @@ func (s *Server) writeStream(r *http.Request, w http.ResponseWriter, st *events.
 	beat := time.NewTicker(s.opt.Heartbeat)
 	defer beat.Stop()
 	var items []events.Item
+	buf = make([]byte, 0, 512) // grows under load; see the end of the loop
 	for {
 		buf = buf[:0]
 		select {
-		case <-r.Context().Done():
+		case <-gone:
 			return
 		case <-beat.C:
 			buf = append(buf, ": ping\n\n"...)
 		case <-st.Wake():
-			// Under load, gather what arrives within coalesceWindow of the
-			// last write into one write: fewer syscalls per event, at most
-			// the window in added latency; an idle stream writes at once.
-			if since := time.Since(lastWrite); since < coalesceWindow {
-				time.Sleep(coalesceWindow - since)
+			// Under load, gather what arrives within the window of the last
+			// write into one write: fewer syscalls per event, at most the
+			// window in added latency; an idle stream writes at once.
+			window := coalesceWindow
+			if st.RoomOnly() {
+				window = roomWindow
+			}
+			if since := time.Since(lastWrite); since < window {
+				time.Sleep(window - since)
 			}
 			var err error
 			items, err = st.Take(items[:0], 512)
@@ -164,20 +239,53 @@ func appendFrame(buf []byte, id string, ev *events.Event) []byte {
 	return append(buf, ev.Frame()...)
 }
 
-// streamOut writes a stream's frames to its connection.
-type streamOut struct {
-	w        http.ResponseWriter
-	rc       *http.ResponseController
-	deadline time.Time
+// streamWriter writes a stream's frames to its peer.
+type streamWriter interface {
+	// flush writes buf and pushes it to the peer; false: the peer is gone.
+	flush(buf []byte) bool
 }
 
-// flush writes buf and pushes it to the peer. Every write must finish within
-// writeTimeout; the deadline is moved only once half of it is used, not on
-// every write (setting it costs as much as a small write).
-func (o *streamOut) flush(buf []byte) bool {
-	if now := time.Now(); o.deadline.Sub(now) < writeTimeout/2 {
-		o.deadline = now.Add(writeTimeout)
-		o.rc.SetWriteDeadline(o.deadline)
+// Every write must finish within writeTimeout; the deadline is moved only
+// once half of it is used, not on every write (setting it costs as much as a
+// small write).
+type writeDeadline time.Time
+
+func (d *writeDeadline) due() (time.Time, bool) {
+	now := time.Now()
+	if time.Time(*d).Sub(now) >= writeTimeout/2 {
+		return time.Time{}, false
+	}
+	*d = writeDeadline(now.Add(writeTimeout))
+	return time.Time(*d), true
+}
+
+// connOut writes to a taken-over connection: one write(2) per flush.
+type connOut struct {
+	conn     net.Conn
+	deadline writeDeadline
+}
+
+func (o *connOut) flush(buf []byte) bool {
+	if t, ok := o.deadline.due(); ok {
+		o.conn.SetWriteDeadline(t)
+	}
+	if len(buf) == 0 {
+		return true
+	}
+	_, err := o.conn.Write(buf)
+	return err == nil
+}
+
+// responseOut writes through net/http's ResponseWriter.
+type responseOut struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	deadline writeDeadline
+}
+
+func (o *responseOut) flush(buf []byte) bool {
+	if t, ok := o.deadline.due(); ok {
+		o.rc.SetWriteDeadline(t)
 	}
 	if len(buf) > 0 {
 		if _, err := o.w.Write(buf); err != nil {

@@ -41,6 +41,15 @@ func (st *Stream) endLocked(err error) {
 	st.signal()
 }
 
+// RoomOnly reports whether everything waiting for the stream is chat-room
+// events, which may wait longer to be written together.
+func (st *Stream) RoomOnly() bool {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return st.err == nil && s.room.len() > 0 && s.log.after(st.cursor) == s.log.len()
+}
+
 // Take returns up to max events after the stream's cursor, in seq order, and
 // advances it. It returns an error once the stream must end: at once when it
 // was replaced, is too slow or the hub shuts down, after the last event when

@@ -201,6 +201,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	go func() { done <- s.http.Shutdown(ctx) }()
 	s.hub.Close()
 	err := <-done
+	// Streams taken over from net/http are not part of its shutdown: wait
+	// for them to write their last frames.
+	err = errors.Join(err, s.api.WaitStreams(ctx))
 	s.stopBackground()
 	s.background.Wait()
 	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {

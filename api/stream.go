@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -22,13 +24,6 @@ const writeTimeout = 10 * time.Second
 
 // coalesceWindow is how long a busy stream gathers events before writing.
 const coalesceWindow = 2 * time.Millisecond
-
-// roomWindow is coalesceWindow for chat-room events alone. A busy room
-// reaches thousands of streams with every message: writing each message to
-// each stream on its own costs a system call per delivery on both ends, so
-// a stream gathers a room's messages for this long, within the latency a
-// live room tolerates.
-var roomWindow = 50 * time.Millisecond
 
 type eventsInput struct {
 	Token           string `query:"token" doc:"Session token, for clients that cannot set headers (EventSource)"`
@@ -94,12 +89,18 @@ func (s *Server) serveStream(r *http.Request, w http.ResponseWriter, st *events.
 			h.Write(&hb)
 			head = append(append(head, hb...), "\r\n"...)
 			conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
+			out := &connOut{conn: conn, st: st}
+			if sc, ok := conn.(syscall.Conn); ok {
+				if out.raw, err = sc.SyscallConn(); err == nil {
+					st.SetRoomWriter(out.writeRoom)
+				}
+			}
 			s.streams.Add(1)
 			go func() {
 				defer s.streams.Done()
 				defer conn.Close()
 				defer st.Close()
-				s.writeStream(&connOut{conn: conn}, head, watchPeer(conn), st, hello, p)
+				s.writeStream(out, head, watchPeer(conn), st, hello, p)
 			}()
 			return
 		}
@@ -179,36 +180,35 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 	buf = make([]byte, 0, 512) // grows under load; see the end of the loop
 	for {
 		buf = buf[:0]
+		take := false
 		select {
 		case <-gone:
 			return
 		case <-beat.C:
 			buf = append(buf, ": ping\n\n"...)
 		case <-st.Wake():
-			// Under load, gather what arrives within the window of the last
-			// write into one write: fewer syscalls per event, at most the
-			// window in added latency; an idle stream writes at once.
-			window := coalesceWindow
-			if st.RoomOnly() {
-				window = roomWindow
+			// Under load, gather what arrives within coalesceWindow of the
+			// last write into one write: fewer syscalls per event, at most
+			// the window in added latency; an idle stream writes at once.
+			if since := time.Since(lastWrite); since < coalesceWindow {
+				time.Sleep(coalesceWindow - since)
 			}
-			if since := time.Since(lastWrite); since < window {
-				time.Sleep(window - since)
-			}
-			var err error
+			take = true
+		}
+		out.Lock() // events are taken and written in one go: they keep their order
+		var err error
+		if take {
 			items, err = st.Take(items[:0], 512)
 			for _, it := range items {
 				buf = appendItem(buf, st.Epoch(), it)
 			}
-			if err != nil {
-				if errors.Is(err, events.ErrSlowConsumer) {
-					buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
-				}
-				out.flush(buf)
-				return
+			if errors.Is(err, events.ErrSlowConsumer) {
+				buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
 			}
 		}
-		if !out.flush(buf) {
+		ok := out.flush(buf)
+		out.Unlock()
+		if err != nil || !ok {
 			return
 		}
 		lastWrite = time.Now()
@@ -239,8 +239,10 @@ func appendFrame(buf []byte, id string, ev *events.Event) []byte {
 	return append(buf, ev.Frame()...)
 }
 
-// streamWriter writes a stream's frames to its peer.
+// streamWriter writes a stream's frames to its peer. The stream's goroutine
+// holds its lock while it takes events and writes them.
 type streamWriter interface {
+	sync.Locker
 	// flush writes buf and pushes it to the peer; false: the peer is gone.
 	flush(buf []byte) bool
 }
@@ -259,13 +261,24 @@ func (d *writeDeadline) due() (time.Time, bool) {
 	return time.Time(*d), true
 }
 
-// connOut writes to a taken-over connection: one write(2) per flush.
+// connOut writes to a taken-over connection: one write(2) per flush. Besides
+// the stream's goroutine, the hub's room workers write chat-room events to
+// it (writeRoom), so that a room's message reaches thousands of streams
+// without waking thousands of goroutines.
 type connOut struct {
+	sync.Mutex
 	conn     net.Conn
+	raw      syscall.RawConn
+	st       *events.Stream
 	deadline writeDeadline
+	pending  []byte // written by a worker only in part: the rest goes first
 }
 
 func (o *connOut) flush(buf []byte) bool {
+	if len(o.pending) > 0 {
+		buf = append(o.pending, buf...)
+		o.pending = nil
+	}
 	if t, ok := o.deadline.due(); ok {
 		o.conn.SetWriteDeadline(t)
 	}
@@ -276,8 +289,65 @@ func (o *connOut) flush(buf []byte) bool {
 	return err == nil
 }
 
+// roomTake bounds the room events one worker write carries.
+const roomTake = 256
+
+// writeRoom is the stream's events.RoomWriter. It never waits: when the
+// stream's goroutine is busy with the connection, other events wait before
+// the room's, or the socket takes only part of the write, it leaves the
+// rest to that goroutine.
+func (o *connOut) writeRoom(scratch *events.RoomScratch) {
+	if !o.TryLock() {
+		o.st.Notify()
+		return
+	}
+	defer o.Unlock()
+	if len(o.pending) > 0 {
+		o.st.Notify()
+		return
+	}
+	items, ok := o.st.TakeRoom(scratch.Items[:0], roomTake)
+	defer func() { clear(items); scratch.Items = items[:0] }()
+	if !ok {
+		o.st.Notify()
+		return
+	}
+	if len(items) == roomTake {
+		o.st.Notify() // there may be more
+	}
+	if len(items) == 0 {
+		return
+	}
+	buf := scratch.Buf[:0]
+	for _, it := range items {
+		buf = appendItem(buf, o.st.Epoch(), it)
+	}
+	scratch.Buf = buf[:0]
+	if cap(buf) > 64<<10 {
+		scratch.Buf = nil
+	}
+	// One attempt, on the non-blocking socket: no deadline needed.
+	n, werr := 0, error(nil)
+	o.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), buf)
+		return true
+	})
+	if n < 0 {
+		n = 0
+	}
+	if n < len(buf) {
+		if werr != nil && werr != syscall.EAGAIN {
+			o.conn.Close() // the peer is gone; the stream's goroutine sees it
+			return
+		}
+		o.pending = append([]byte(nil), buf[n:]...)
+		o.st.Notify()
+	}
+}
+
 // responseOut writes through net/http's ResponseWriter.
 type responseOut struct {
+	sync.Mutex
 	w        http.ResponseWriter
 	rc       *http.ResponseController
 	deadline writeDeadline

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,12 @@ type Options struct {
 	RoomLowWater    int // default 256
 	RoomNormalWater int // default 1024
 	RoomHardCap     int // default 4096
+	// RoomWindow paces a chat room's deliveries: its waiting events are
+	// handed to the streams at most once per window (at once when the room
+	// was quiet), so that a busy room's messages travel several to a write.
+	RoomWindow time.Duration // default 50 ms
+	// RoomWorkers is how many goroutines hand chat-room events to streams.
+	RoomWorkers int // default GOMAXPROCS
 	// OnGone is called (on the janitor goroutine) once for a session whose
 	// stream dropped and did not come back within the grace.
 	OnGone func(sessionID, clientID string)
@@ -66,6 +73,10 @@ func (o *Options) defaults() {
 	if o.RoomStay <= 0 {
 		o.RoomStay = 30 * time.Minute
 	}
+	if o.RoomWindow <= 0 {
+		o.RoomWindow = 50 * time.Millisecond
+	}
+	def(&o.RoomWorkers, runtime.GOMAXPROCS(0))
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -83,6 +94,10 @@ type Hub struct {
 	watchers map[string]map[string]struct{}  // client id → watching session ids
 	watching map[string][]string             // session id → watched client ids
 	closed   bool
+
+	roomMu     sync.Mutex
+	roomPacing map[string]*roomPacing // rooms with deliveries under way
+	roomWork   chan []*session        // seats whose room events are due
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -122,9 +137,15 @@ func NewHub(opt Options) *Hub {
 		watchers: make(map[string]map[string]struct{}),
 		watching: make(map[string][]string),
 		stop:     make(chan struct{}),
+
+		roomPacing: make(map[string]*roomPacing),
+		roomWork:   make(chan []*session, 1024),
 	}
-	h.wg.Add(1)
+	h.wg.Add(1 + opt.RoomWorkers)
 	go h.janitor()
+	for range opt.RoomWorkers {
+		go h.roomWorker()
+	}
 	return h
 }
 
@@ -430,6 +451,7 @@ func (h *Hub) janitor() {
 			return
 		case <-tick.C:
 			h.sweep()
+			h.sweepRoomPacing()
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package events
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // Priority orders chat-room events under congestion: low goes first, then
 // normal; high is kept.
@@ -118,7 +121,8 @@ func (h *Hub) RoomOnline(room string) int {
 // PublishRoom queues ev for the streams of every session seated in room
 // except the one named by except. Room events are live only: a session
 // without a stream misses them, and a congested stream drops them by
-// priority. Publishing never waits for a stream and writes to no socket.
+// priority. Publishing never waits for a stream and writes to no socket:
+// the room's workers hand the events on (see RoomWindow).
 func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) {
 	now := h.opt.Now().UnixNano()
 	h.mu.RLock()
@@ -131,6 +135,7 @@ func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) 
 		}
 	}
 	h.mu.RUnlock()
+	h.paceRoom(room)
 }
 
 func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) {
@@ -152,8 +157,108 @@ func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) 
 	}
 	s.seq++
 	s.room.push(entry{seq: s.seq, at: now, ev: ev})
-	st.signal()
 	eventsQueued.Inc()
+}
+
+// roomPacing is the delivery state of a room with events under way.
+type roomPacing struct {
+	last time.Time // when its events were last handed on
+	due  bool      // a hand-on is scheduled
+}
+
+// paceRoom hands the room's waiting events on now if the room was quiet
+// for a window, or else once the window since the last hand-on is over.
+func (h *Hub) paceRoom(room string) {
+	h.roomMu.Lock()
+	defer h.roomMu.Unlock()
+	p := h.roomPacing[room]
+	if p == nil {
+		p = &roomPacing{}
+		h.roomPacing[room] = p
+	}
+	if p.due {
+		return
+	}
+	p.due = true
+	if wait := h.opt.RoomWindow - time.Since(p.last); wait > 0 {
+		time.AfterFunc(wait, func() { h.handOnRoom(room) })
+		return
+	}
+	go h.handOnRoom(room)
+}
+
+// roomChunk is how many seats one worker takes at a time.
+const roomChunk = 64
+
+// handOnRoom gives the room's seats to the workers.
+func (h *Hub) handOnRoom(room string) {
+	h.roomMu.Lock()
+	if p := h.roomPacing[room]; p != nil {
+		p.due, p.last = false, time.Now()
+	}
+	h.roomMu.Unlock()
+	h.mu.RLock()
+	seats := make([]*session, 0, len(h.rooms[room]))
+	for sid := range h.rooms[room] {
+		if s := h.sessions[sid]; s != nil {
+			seats = append(seats, s)
+		}
+	}
+	h.mu.RUnlock()
+	for len(seats) > 0 {
+		n := min(len(seats), roomChunk)
+		select {
+		case h.roomWork <- seats[:n:n]:
+		case <-h.stop:
+			return
+		}
+		seats = seats[n:]
+	}
+}
+
+// roomWorker hands waiting room events to streams: it writes them itself
+// through the stream's RoomWriter when it has one, or wakes the stream.
+func (h *Hub) roomWorker() {
+	defer h.wg.Done()
+	var scratch RoomScratch
+	for {
+		select {
+		case <-h.stop:
+			return
+		case seats := <-h.roomWork:
+			for _, s := range seats {
+				s.mu.Lock()
+				st := s.stream
+				due := st != nil && s.room.len() > 0
+				var write RoomWriter
+				if due {
+					write = st.roomWriter
+				}
+				s.mu.Unlock()
+				switch {
+				case !due:
+				case write != nil:
+					write(&scratch)
+				default:
+					st.signal()
+				}
+			}
+			// A room's hand-on is long; the sends and commits waiting for a
+			// core go first.
+			runtime.Gosched()
+		}
+	}
+}
+
+// sweepRoomPacing forgets the pacing of rooms quiet for a while.
+func (h *Hub) sweepRoomPacing() {
+	h.roomMu.Lock()
+	defer h.roomMu.Unlock()
+	for room, p := range h.roomPacing {
+		if !p.due && time.Since(p.last) > time.Minute {
+			delete(h.roomPacing, room)
+		}
+	}
 }
 
 // sweepRoomsLocked empties the seats of sessions whose stream has been gone

@@ -10,7 +10,32 @@ type Stream struct {
 	wake   chan struct{}
 	err    error // set when the stream must end
 	closed bool
+	// roomWriter, when set, writes waiting room events from a hub worker.
+	// Guarded by the session's lock.
+	roomWriter RoomWriter
 }
+
+// A RoomWriter writes a stream's waiting chat-room events (TakeRoom) to its
+// peer on a hub worker, without blocking; what it cannot write now it leaves
+// to the stream's own goroutine (Notify). scratch is the worker's, reused.
+type RoomWriter func(scratch *RoomScratch)
+
+// RoomScratch is a room worker's reusable memory.
+type RoomScratch struct {
+	Items []Item
+	Buf   []byte
+}
+
+// SetRoomWriter makes the hub's room workers write this stream's room
+// events through w instead of waking its goroutine.
+func (st *Stream) SetRoomWriter(w RoomWriter) {
+	st.s.mu.Lock()
+	st.roomWriter = w
+	st.s.mu.Unlock()
+}
+
+// Notify wakes the stream's goroutine.
+func (st *Stream) Notify() { st.signal() }
 
 // Item is one event with its seq in the session.
 type Item struct {
@@ -41,13 +66,23 @@ func (st *Stream) endLocked(err error) {
 	st.signal()
 }
 
-// RoomOnly reports whether everything waiting for the stream is chat-room
-// events, which may wait longer to be written together.
-func (st *Stream) RoomOnly() bool {
+// TakeRoom is Take for a room worker: it takes waiting room events only
+// when nothing else waits before them and the stream is not ending;
+// otherwise it takes nothing and reports false (the stream's goroutine must
+// take them).
+func (st *Stream) TakeRoom(buf []Item, max int) ([]Item, bool) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return st.err == nil && s.room.len() > 0 && s.log.after(st.cursor) == s.log.len()
+	if st.err != nil || st.cursor < s.trimmed || s.log.after(st.cursor) < s.log.len() {
+		return buf, false
+	}
+	for len(buf) < max && s.room.len() > 0 {
+		e := s.room.pop()
+		buf = append(buf, Item{Seq: e.seq, Event: e.ev})
+		st.cursor = e.seq
+	}
+	return buf, true
 }
 
 // Take returns up to max events after the stream's cursor, in seq order, and

@@ -36,7 +36,9 @@ type Config struct {
 	DBSync       string
 	SessionTTL   time.Duration
 	Heartbeat    time.Duration
-	Log          *slog.Logger
+	// RoomWindow paces busy chat rooms (default 50 ms; see events.Options).
+	RoomWindow time.Duration
+	Log        *slog.Logger
 	// MaxUpload is the size limit of one uploaded file (default 20 MiB);
 	// files are kept in files/ beside the database file.
 	MaxUpload int64
@@ -142,7 +144,7 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now,
+	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {

@@ -22,6 +22,7 @@ type config struct {
 	DBSync       string
 	SessionTTL   time.Duration
 	Heartbeat    time.Duration
+	RoomWindow   time.Duration
 	LogLevel     string
 	Pprof        string
 	MaxUpload    byteSize
@@ -42,6 +43,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
+	fs.DurationVar(&c.RoomWindow, "room-window", 50*time.Millisecond, "a busy chat room's messages reach each stream at most once per window, several to a write")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.AllowRecall, "allow-recall", true, "let senders (and the master key) recall messages")
 	c.MaxUpload = 20 << 20
@@ -76,8 +78,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	default:
 		return nil, fmt.Errorf("auth-mode must be open, signature or jwt, not %q", c.AuthMode)
 	}
-	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 {
-		return nil, fmt.Errorf("offline-grace, session-ttl and heartbeat must be positive")
+	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 {
+		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat and room-window must be positive")
 	}
 	if c.MaxUpload <= 0 {
 		return nil, fmt.Errorf("max-upload must be positive")

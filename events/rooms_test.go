@@ -2,6 +2,8 @@ package events
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -142,5 +144,90 @@ func TestEndSessionLeavesTheRoom(t *testing.T) {
 	h.EndSession("s", nil)
 	if h.InRoom("s", "r") {
 		t.Fatal("a logged-out session is still in its room")
+	}
+}
+
+// writerCalls records what a stream's room writer was handed, call by call.
+type writerCalls struct {
+	mu    sync.Mutex
+	calls [][]string
+	got   chan struct{}
+}
+
+func recordRoomWrites(st *Stream) *writerCalls {
+	w := &writerCalls{got: make(chan struct{}, 100)}
+	st.SetRoomWriter(func(scratch *RoomScratch) {
+		items, ok := st.TakeRoom(scratch.Items[:0], 100)
+		if !ok {
+			st.Notify()
+			return
+		}
+		w.mu.Lock()
+		w.calls = append(w.calls, names(items))
+		w.mu.Unlock()
+		w.got <- struct{}{}
+	})
+	return w
+}
+
+// wait waits for n more calls and returns all so far.
+func (w *writerCalls) wait(t *testing.T, n int) [][]string {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		select {
+		case <-w.got:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the room writer was called %d times, want %d", i, n)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]string(nil), w.calls...)
+}
+
+// A quiet room's message is handed on at once; what follows within the room
+// window travels together, in one call of the stream's room writer (one
+// socket write), in order.
+func TestARoomsMessagesWithinItsWindowTravelTogether(t *testing.T) {
+	h, _ := newTestHub(t, Options{RoomWindow: 300 * time.Millisecond})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	w := recordRoomWrites(st)
+	h.PublishRoom("r", ev(1), PriorityNormal, "")
+	if calls := w.wait(t, 1); len(calls[0]) != 1 {
+		t.Fatalf("first call carried %v, want the one message", calls[0])
+	}
+	for i := 2; i <= 5; i++ {
+		h.PublishRoom("r", ev(i), PriorityNormal, "")
+	}
+	calls := w.wait(t, 1)
+	want := []string{`{"n":2}`, `{"n":3}`, `{"n":4}`, `{"n":5}`}
+	if !slices.Equal(calls[1], want) {
+		t.Fatalf("second call carried %v, want %v together", calls[1], want)
+	}
+}
+
+// A room worker never takes room events past a logged event that waits
+// before them: the stream's goroutine is woken and takes both, in order.
+func TestARoomWriterLeavesEventsBehindALoggedOneToTheStream(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	st, _, _ := h.Attach("s", "alice", "")
+	h.JoinRoom("s", "alice", "r")
+	w := recordRoomWrites(st)
+	h.Publish(ev(1), []string{"alice"}, "")
+	<-st.Wake()
+	h.PublishRoom("r", ev(2), PriorityNormal, "")
+	select {
+	case <-st.Wake():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream was not woken for the room event")
+	}
+	if items, _ := drain(t, st); !slices.Equal(names(items), []string{`{"n":1}`, `{"n":2}`}) {
+		t.Fatalf("stream took %v, want both in order", names(items))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.calls) != 0 {
+		t.Fatalf("the room writer took %v past a logged event", w.calls)
 	}
 }

@@ -1,15 +1,20 @@
 package integration
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/openapi/client"
+	"github.com/parley-im/parley/server"
 )
 
 // A reconnect with Last-Event-ID (header or query) replays exactly what was
@@ -408,5 +413,59 @@ func TestShutdownRefusesNewRequests(t *testing.T) {
 	var netErr interface{ Timeout() bool }
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		t.Errorf("a request after shutdown timed out instead of being refused: %v", err)
+	}
+}
+
+// A stream answers HTTP/1.1 clients on the connection it takes over (the
+// body ends when the connection closes) and HTTP/1.0 ones through net/http;
+// both get the same head, CORS headers included, and the same frames.
+func TestStreamOverHTTP10And11(t *testing.T) {
+	h := start(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example.com"} })
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	conv := tom.createConv("Jerry")
+	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+		t.Run(proto, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "GET /v1/events %s\r\nHost: parley\r\nAuthorization: Bearer %s\r\nOrigin: https://app.example.com\r\n\r\n", proto, jerry.Token)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range map[string]string{
+				"Content-Type":                "text/event-stream",
+				"Cache-Control":               "no-store",
+				"Access-Control-Allow-Origin": "https://app.example.com",
+			} {
+				if got := resp.Header.Get(k); resp.StatusCode != 200 || got != want {
+					t.Fatalf("%d, %s: %q, want %q", resp.StatusCode, k, got, want)
+				}
+			}
+			if resp.ContentLength != -1 {
+				t.Fatalf("Content-Length %d on an endless stream", resp.ContentLength)
+			}
+			body := bufio.NewReader(resp.Body)
+			readUntil := func(what string) {
+				t.Helper()
+				for {
+					line, err := body.ReadString('\n')
+					if err != nil {
+						t.Fatalf("the stream ended before %q: %v", what, err)
+					}
+					if strings.Contains(line, what) {
+						return
+					}
+				}
+			}
+			readUntil("event: hello")
+			readUntil("event: unreadmessagescountupdate") // the summary of a fresh stream
+			tom.sendText(conv.Id, "over "+proto)
+			readUntil(`"text":"over ` + proto + `"`)
+		})
 	}
 }

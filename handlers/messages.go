@@ -172,6 +172,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	}
 	var to audience
 	var dup *store.Message
+	var sent *Message
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		to, dup = audience{}, nil
 		conv, err := s.cache.get(tx, convID)
@@ -209,9 +210,12 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		return err
 	}, func() {
 		if dup == nil {
-			m := toMessage(row)
-			m.Priority = req.Priority
-			s.deliver(m, to, from, prio, req.Receipt)
+			// The content as sent is what was stored: no need to decode it.
+			sent = &Message{
+				ID: formatMessageID(row.MID), ConversationID: convID, From: row.From, Content: req.Content,
+				Timestamp: row.Timestamp, Priority: req.Priority, ClientMessageID: req.ClientMessageID,
+			}
+			s.deliver(sent, to, from, prio, req.Receipt)
 		}
 	})
 	if err != nil {
@@ -220,9 +224,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	if dup != nil {
 		return toMessage(dup), Duplicate, nil
 	}
-	m := toMessage(row)
-	m.Priority = req.Priority
-	return m, Sent, nil
+	return sent, Sent, nil
 }
 
 // audience is who a message in a conversation reaches.

@@ -24,6 +24,7 @@ type Conversation struct {
 	UpdatedAt     int64  `db:"updated_at"`
 	LastMessageAt *int64 `db:"last_message_at"`
 	LastSeq       int64  `db:"last_seq"`
+	LastMID       *int64 `db:"last_mid"` // the newest public message
 	MemberCount   int    `db:"member_count"`
 	TTL           *int64 `db:"ttl"`
 	ExpiresAt     *int64 `db:"expires_at"`

@@ -265,9 +265,8 @@ func LastMessages(ctx context.Context, r Reader, convIDs []string) (map[string]*
 	if len(convIDs) == 0 {
 		return out, nil
 	}
-	query, args, err := sqlx.In(`SELECT m.* FROM messages m WHERE m.mid IN (
-		SELECT (SELECT max(mid) FROM messages x WHERE x.conversation_id = c.id AND x.private = 0)
-		FROM conversations c WHERE c.id IN (?))`, convIDs)
+	query, args, err := sqlx.In(`SELECT m.* FROM conversations c JOIN messages m ON m.mid = c.last_mid
+		WHERE c.id IN (?)`, convIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -230,4 +231,81 @@ func TestInsertMessage(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
+}
+
+// LastMessages gives each conversation's newest public message, from the
+// id the send trigger keeps on the conversation (0008), which the migration
+// fills in for databases that had messages before it.
+func TestLastMessages(t *testing.T) {
+	const ts = 1_790_000_000_000
+	seed := func(db *DB) (want map[string]int64) {
+		a := seedConversation(t, db, "a", 3, ts)
+		seedConversation(t, db, "empty", 0, ts)
+		var public int64
+		err := db.Write(ctx, func(tx *Tx) error {
+			if err := tx.InsertConversation(&Conversation{ID: "sys", Kind: "system", Attributes: "{}", CreatedAt: ts, UpdatedAt: ts}, []string{"tom"}); err != nil {
+				return err
+			}
+			m := &Message{ConversationID: "sys", From: "backend", Type: -1, Body: "public", Timestamp: ts + 1}
+			if err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+			public = m.MID
+			// A subscriber's message to a system conversation is private: not the last message.
+			return tx.InsertMessage(&Message{ConversationID: "sys", From: "tom", Type: -1, Body: "private", Private: true, Seq: 1, Timestamp: ts + 2})
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]int64{"a": a[3], "sys": public}
+	}
+	check := func(t *testing.T, db *DB, want map[string]int64) {
+		t.Helper()
+		got, err := LastMessages(ctx, db.R(), []string{"a", "empty", "sys", "missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Errorf("last messages of %d conversations, want %d", len(got), len(want))
+		}
+		for conv, mid := range want {
+			if got[conv] == nil || got[conv].MID != mid {
+				t.Errorf("%s: last message %+v, want id %d", conv, got[conv], mid)
+			}
+		}
+	}
+	t.Run("kept by sends", func(t *testing.T) {
+		db := openTestDB(t, Options{})
+		check(t, db, seed(db))
+	})
+	t.Run("filled in by the migration", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "old.db")
+		old, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Back to version 7: the 0005 trigger and no last_mid.
+		trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeOrFail(t, old, func(tx *Tx) error {
+			for _, stmt := range []string{"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(trigger), "PRAGMA user_version = 7"} {
+				if _, err := tx.Exec(stmt); err != nil {
+					return fmt.Errorf("%s: %w", stmt, err)
+				}
+			}
+			return nil
+		})
+		want := seed(old)
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+		migrated, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer migrated.Close()
+		check(t, migrated, want)
+	})
 }

@@ -182,6 +182,10 @@ func TestAttributeMigrationBackfills(t *testing.T) {
 	}
 
 	// A database at version 5: without what 0006 creates.
+	sendTrigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "old.db")
 	old, err := Open(path, Options{})
 	if err != nil {
@@ -192,7 +196,11 @@ func TestAttributeMigrationBackfills(t *testing.T) {
 			"DROP TRIGGER conversation_attributes_insert", "DROP TRIGGER conversation_attributes_update",
 			"DROP TRIGGER conversation_attributes_reindex", "DROP VIEW conversation_attributes_reindex",
 			"DROP TABLE conversation_attributes_new",
-			"DROP TABLE conversation_attributes", "DROP INDEX conversations_by_last_message", "PRAGMA user_version = 5",
+			"DROP TABLE conversation_attributes", "DROP INDEX conversations_by_last_message",
+			// and without what 0007 and 0008 change, which run again
+			"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(sendTrigger),
+			"DROP INDEX messages_by_conversation_type", "CREATE INDEX messages_by_conversation_type ON messages(conversation_id, type, mid)",
+			"PRAGMA user_version = 5",
 		} {
 			if _, err := tx.Exec(stmt); err != nil {
 				return fmt.Errorf("%s: %w", stmt, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/parley-im/parley/events"
@@ -397,6 +398,40 @@ func toMessage(row *store.Message) *Message {
 		_ = json.Unmarshal([]byte(row.Body), &m.Content) // written by ValidateContent
 	}
 	return m
+}
+
+// appendStoredMessage appends the JSON of toMessage(row), with the stored
+// content (a JSON object written by ValidateContent) spliced in as it is.
+func appendStoredMessage(b []byte, row *store.Message) []byte {
+	b = append(b, `{"id":"`...)
+	b = append(b, formatMessageID(row.MID)...) // base-32 digits: nothing to escape
+	b = append(b, `","conversationId":`...)
+	b = appendJSONString(b, row.ConversationID)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, row.From)
+	if body := strings.TrimSpace(row.Body); !row.Recalled && len(body) > 2 {
+		b = append(b, ',')
+		b = append(b, body[1:len(body)-1]...) // the content's fields
+	}
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, row.Timestamp, 10)
+	if row.PatchedAt != nil {
+		b = append(b, `,"patchedAt":`...)
+		b = strconv.AppendInt(b, *row.PatchedAt, 10)
+	}
+	if row.Recalled {
+		b = append(b, `,"recalled":true`...)
+	}
+	if row.ClientMessageID != nil && *row.ClientMessageID != "" {
+		b = append(b, `,"clientMessageId":`...)
+		b = appendJSONString(b, *row.ClientMessageID)
+	}
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 // HistoryRequest selects a page of history.

@@ -17,6 +17,29 @@ type UnreadEntry struct {
 	UnreadMessagesCount int64    `json:"unreadMessagesCount"`
 	Mentioned           bool     `json:"mentioned" doc:"An unread message mentions the client"`
 	LastMessage         *Message `json:"lastMessage,omitempty"`
+	// stored, when set, is the last message as stored: it is encoded by
+	// splicing its content, which is JSON already (see MarshalJSON).
+	stored *store.Message
+}
+
+// MarshalJSON encodes the entry; a stored last message is spliced in rather
+// than decoded and encoded again: a fresh stream's summary of a thousand
+// conversations is a thousand of them.
+func (e UnreadEntry) MarshalJSON() ([]byte, error) {
+	type plain UnreadEntry
+	if e.stored == nil {
+		return json.Marshal(plain(e))
+	}
+	b := make([]byte, 0, 128+len(e.stored.Body))
+	b = append(b, `{"conversationId":`...)
+	b = appendJSONString(b, e.ConversationID)
+	b = append(b, `,"unreadMessagesCount":`...)
+	b = strconv.AppendInt(b, e.UnreadMessagesCount, 10)
+	b = append(b, `,"mentioned":`...)
+	b = strconv.AppendBool(b, e.Mentioned)
+	b = append(b, `,"lastMessage":`...)
+	b = appendStoredMessage(b, e.stored)
+	return append(b, '}'), nil
 }
 
 // UnreadEvent is the data of unreadmessagescountupdate, and the answer of
@@ -251,9 +274,7 @@ func (s *Service) unreadSummary(ctx context.Context, r store.Reader, clientID st
 	out := &UnreadEvent{Conversations: make([]UnreadEntry, 0, len(rows))}
 	for _, u := range rows {
 		e := UnreadEntry{ConversationID: u.ConversationID, UnreadMessagesCount: u.Count, Mentioned: u.Mentioned}
-		if m := last[u.ConversationID]; m != nil {
-			e.LastMessage = toMessage(m)
-		}
+		e.stored = last[u.ConversationID]
 		out.Conversations = append(out.Conversations, e)
 	}
 	return out, nil

@@ -150,8 +150,39 @@ type cond struct {
 	// values is how many values bound's rows hold one each of, all of which
 	// a conversation in set has (the values of $all); 0 for one.
 	values int
-	// regex: set matches a regex on each row of bound.
-	regex bool
+	// rng: the condition is one order comparison on an attribute, which
+	// mergeRanges may make one range of the index with another.
+	rng *attrRange
+}
+
+// attrRange is an order comparison ($gt, $gte, $lt, $lte) of an attribute
+// with a number or a string.
+type attrRange struct {
+	key string
+	op  string
+	val any
+}
+
+func (r *attrRange) lower() bool { return r.op == "$gt" || r.op == "$gte" }
+
+func (r *attrRange) text() bool {
+	_, ok := r.val.(string)
+	return ok
+}
+
+// types tests that the row (of conversation_attributes, with alias, such
+// as "x.") has the type r compares with.
+func (r *attrRange) types(alias string) string {
+	if r.text() {
+		return alias + "type = 'text'"
+	}
+	return alias + "type IN ('integer', 'real')"
+}
+
+// pairs reports whether r and o bound the same attribute from either side,
+// within the same type.
+func (r *attrRange) pairs(o *attrRange) bool {
+	return r.key == o.key && r.lower() != o.lower() && r.text() == o.text()
 }
 
 const (
@@ -206,22 +237,18 @@ func intersect(sets []frag) frag {
 }
 
 // driveFrom is the AND of parts with the lookups of those in driver (by
-// index, in the order to intersect them) as one intersection in place of
-// the first of them, and the others as row tests.
+// index, in the order to intersect them) as one intersection, first (a
+// probe, see planSQL, tests it before the others), and the others as row
+// tests.
 func driveFrom(parts []cond, driver []int) frag {
 	sets := make([]frag, len(driver))
-	first := driver[0]
 	for i, d := range driver {
 		sets[i] = *parts[d].set
-		first = min(first, d)
 	}
 	all := intersect(sets)
-	var out []frag
+	out := []frag{{sql: "c.id IN (" + all.sql + ")", args: all.args}}
 	for i, p := range parts {
-		switch {
-		case i == first:
-			out = append(out, frag{sql: "c.id IN (" + all.sql + ")", args: all.args})
-		case !slices.Contains(driver, i):
+		if !slices.Contains(driver, i) {
 			out = append(out, p.scan)
 		}
 	}
@@ -286,11 +313,41 @@ func anyOf(conds []cond) cond {
 		out.attr = out.attr || cd.attr
 	}
 	out.scan = joinFrags(scans, " OR ", "0")
-	if all {
-		l := joinFrags(lookups, " OR ", "0")
-		out.lookup = &l
-	} else {
+	if !all {
 		out.attr = false
+		return out
+	}
+	l := joinFrags(lookups, " OR ", "0")
+	out.lookup = &l
+	// When each of them selects a set of conversations, the union of the
+	// sets: one lookup, which the planner can count and probe like $in.
+	sets := make([]frag, len(conds))
+	bounds := make([]frag, len(conds))
+	for i, cd := range conds {
+		if cd.set == nil {
+			return out
+		}
+		sets[i], bounds[i] = idsOf(*cd.set), idsOf(*cd.bound)
+	}
+	return setLookup(out.scan, unionAll(sets), unionAll(bounds), out.rank, out.attr)
+}
+
+// idsOf is the conversation ids a set or a bound selects, as one SELECT that
+// a compound can hold.
+func idsOf(f frag) frag {
+	return frag{sql: "SELECT conversation_id FROM (" + f.sql + ")", args: f.args}
+}
+
+// unionAll is the compound of SELECTs, repeated rows and all (flat: SQLite
+// takes no parentheses around the terms of a compound).
+func unionAll(sels []frag) frag {
+	out := frag{}
+	for i, s := range sels {
+		if i > 0 {
+			out.sql += " UNION ALL "
+		}
+		out.sql += s.sql
+		out.args = append(out.args, s.args...)
 	}
 	return out
 }
@@ -375,7 +432,63 @@ func (c *compiler) conjuncts(obj map[string]any, depth int, at string) ([]cond, 
 	if len(parts) == 0 {
 		parts = append(parts, scanOnly(frag{sql: "1"}))
 	}
-	return parts, nil
+	return c.mergeRanges(parts), nil
+}
+
+// mergeRanges makes a lower bound ($gt, $gte) and an upper bound ($lt,
+// $lte) of the same attribute among parts, in one operator object or in
+// several (an $and), one condition whose lookup is one range of the index,
+// value > ? AND value < ?, rather than two half-open ones that each select
+// a large part of it.
+func (c *compiler) mergeRanges(parts []cond) []cond {
+	used := make([]bool, len(parts))
+	out := make([]cond, 0, len(parts))
+	for i, p := range parts {
+		if used[i] {
+			continue
+		}
+		for j := i + 1; p.rng != nil && j < len(parts); j++ {
+			if q := parts[j]; !used[j] && q.rng != nil && p.rng.pairs(q.rng) {
+				used[j] = true
+				if p.rng.lower() {
+					p = c.rangeCond(p, q)
+				} else {
+					p = c.rangeCond(q, p)
+				}
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// rangeCond is the AND of two order comparisons of an attribute, lo a lower
+// bound and hi an upper one of the same type. The index rows between them
+// are the scalars and the array elements within the range; an array also
+// matches when one of its elements is within one bound and another within
+// the other (as in MongoDB, each bound holds for some element): the arrays
+// of the key are tested for that, each with its elements' rows (by
+// conversation_attributes_by_conversation). bound adds all the key's arrays
+// to the rows in range.
+func (c *compiler) rangeCond(lo, hi cond) cond {
+	key := lo.rng.key
+	inRange := func() string {
+		return "SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(key) + " AND " + lo.rng.types("") +
+			" AND value " + cmpOps[lo.rng.op] + " " + c.arg(lo.rng.val) + " AND value " + cmpOps[hi.rng.op] + " " + c.arg(hi.rng.val)
+	}
+	// (A join, not a correlated EXISTS: SQLite tests a lookup holding a
+	// correlated subquery after the other terms of a WHERE; see planSQL.)
+	set, _ := c.capture(func() (string, error) {
+		return inRange() + " UNION ALL SELECT a.conversation_id FROM conversation_attributes a JOIN conversation_attributes x" +
+			" ON x.conversation_id = a.conversation_id AND x.key = a.key AND " + lo.rng.types("x.") +
+			" WHERE a.key = " + c.arg(key) + " AND a.type = 'array' GROUP BY a.conversation_id HAVING max(x.value " +
+			cmpOps[lo.rng.op] + " " + c.arg(lo.rng.val) + ") AND max(x.value " + cmpOps[hi.rng.op] + " " + c.arg(hi.rng.val) + ")", nil
+	})
+	bound, _ := c.capture(func() (string, error) {
+		return inRange() + " UNION ALL SELECT conversation_id FROM conversation_attributes WHERE key = " + c.arg(key) + " AND type = 'array'", nil
+	})
+	scan := joinFrags([]frag{lo.scan, hi.scan}, " AND ", "1")
+	return setLookup(scan, set, bound, rankRange, true)
 }
 
 // logicalItems checks the operand of $or and $and: a non-empty array of
@@ -1047,49 +1160,87 @@ func (c *compiler) attrCond(f field, op string, v any, at string) (cond, error) 
 		}
 	case "$gt", "$gte", "$lt", "$lte":
 		s, _ := scalar(f, v, at)
-		types := "type IN ('integer', 'real')"
-		if _, ok := s.(string); ok {
-			types = "type = 'text'"
-		}
-		return lookup(rankRange, func() string { return sel() + " AND " + types + " AND value " + cmpOps[op] + " " + c.arg(s) })
+		rng := &attrRange{key: f.key, op: op, val: s}
+		cd, _ := lookup(rankRange, func() string { return sel() + " AND " + rng.types("") + " AND value " + cmpOps[op] + " " + c.arg(s) })
+		cd.rng = rng
+		return cd, nil
 	case "$exists":
 		if v == true {
 			return lookup(rankExists, sel)
 		}
 	case "$regex":
 		pat, _ := regex(v.([2]any), at)
-		prefix, literals, folded := regexLiterals(pat)
-		rank := rankExists
-		// The text rows of the key that may match: those with the literal
-		// prefix (a range of the index), then those holding the literals
-		// the pattern holds, tested before the regex.
-		bound, _ := c.capture(func() (string, error) {
-			sql := sel() + " AND type = 'text'"
-			if prefix != "" {
-				rank = rankRange
-				sql += " AND value >= " + c.arg(prefix)
-				if upper, ok := prefixEnd(prefix); ok {
-					sql += " AND value < " + c.arg(upper)
-				}
-			}
-			return sql, nil
-		})
-		filter, _ := c.capture(func() (string, error) {
-			var sql string
-			for _, lit := range literals {
-				sql += " AND instr(value, " + c.arg(lit) + ") > 0"
-			}
-			for _, lit := range folded {
-				sql += " AND value LIKE " + c.arg(likeContaining(lit)) + ` ESCAPE '\'`
-			}
-			return sql + " AND parley_regexp(" + c.arg(pat) + ", value)", nil
-		})
-		set := frag{sql: bound.sql + filter.sql, args: append(slices.Clip(bound.args), filter.args...)}
-		cd := setLookup(scan, set, bound, rank, true)
-		cd.regex = true
-		return cd, nil
+		set, bound, rank := c.regexLookup(f.key, pat)
+		return setLookup(scan, set, bound, rank, true), nil
 	}
 	return scanOnly(scan), nil
+}
+
+// regexDistinct is how many distinct strings of a key a regex lookup
+// matches one by one; the rows past them are matched row by row.
+const regexDistinct = 256
+
+// regexLookup selects the conversations with a string under key that matches
+// pat. Many rows hold the same string (a topic, a language): the lookup
+// walks the distinct strings of the key (a search of the primary key for
+// each, from the literal prefix of the pattern when it has one), matches
+// each of them once, and collects the rows of those that match. Past the
+// first regexDistinct strings (a key of names, of ids), the rows left are
+// matched one by one, so that the walk cannot cost much more than they
+// would. Before the regex, each string is tested for the literals every
+// match holds. bound, for planQuery to count, takes all the rows past the
+// strings walked: exact for a key of a few hundred strings at most, cheap
+// to count for the others.
+func (c *compiler) regexLookup(key, pat string) (set, bound frag, rank int) {
+	prefix, literals, folded := regexLiterals(pat)
+	rank = rankExists
+	if prefix != "" {
+		rank = rankRange
+	}
+	// within: the text rows of the key, from the prefix's range when there
+	// is one; after, only those past a string.
+	within := func(after string) string {
+		sql := "key = " + c.arg(key) + " AND type = 'text'"
+		switch {
+		case after != "":
+			sql += " AND value > " + after
+		case prefix != "":
+			sql += " AND value >= " + c.arg(prefix)
+		}
+		if upper, ok := prefixEnd(prefix); ok {
+			sql += " AND value < " + c.arg(upper)
+		}
+		return sql
+	}
+	matches := func(col string) string {
+		var sql string
+		for _, lit := range literals {
+			sql += " AND instr(" + col + ", " + c.arg(lit) + ") > 0"
+		}
+		for _, lit := range folded {
+			sql += " AND " + col + " LIKE " + c.arg(likeContaining(lit)) + ` ESCAPE '\'`
+		}
+		return sql + " AND parley_regexp(" + c.arg(pat) + ", " + col + ")"
+	}
+	// v: the first regexDistinct strings of the key, in order (n counts
+	// them), a NULL after the last; then the rows of those that match and
+	// of the strings past them (those that match, with tail).
+	sel := func(tail bool) string {
+		n := strconv.Itoa(regexDistinct)
+		sql := "SELECT conversation_id FROM (WITH RECURSIVE v(value, n) AS (SELECT min(value), 1 FROM conversation_attributes WHERE " + within("") +
+			" UNION ALL SELECT (SELECT min(value) FROM conversation_attributes WHERE " + within("v.value") + "), n + 1 FROM v" +
+			" WHERE v.value IS NOT NULL AND v.n < " + n + ")" +
+			" SELECT a.conversation_id FROM v CROSS JOIN conversation_attributes a ON a.key = " + c.arg(key) +
+			" AND a.type = 'text' AND a.value = v.value WHERE v.value IS NOT NULL" + matches("v.value") +
+			" UNION ALL SELECT conversation_id FROM conversation_attributes WHERE " + within("(SELECT value FROM v WHERE n = "+n+")")
+		if tail {
+			sql += matches("value")
+		}
+		return sql + ")"
+	}
+	set, _ = c.capture(func() (string, error) { return sel(true), nil })
+	bound, _ = c.capture(func() (string, error) { return sel(false), nil })
+	return set, bound, rank
 }
 
 // lookupSet selects cols from the conversation_attributes rows of key that

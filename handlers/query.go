@@ -54,14 +54,32 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	for i := range rows {
 		ids[i] = rows[i].ID
 	}
-	// Member rows are read even when compact: they tell the caller's mute.
-	members, err := store.MembersOf(ctx, r, ids...)
+	var members []store.Member
+	if req.Compact {
+		// No member lists: only the caller's rows (unread count, mute) and
+		// the other member's of a one-to-one conversation (its receipts).
+		var pairs []string
+		for i := range rows {
+			if isOneToOne(&rows[i]) {
+				pairs = append(pairs, rows[i].ID)
+			}
+		}
+		members, err = store.ClientMembersOf(ctx, r, p.ClientID, ids, pairs)
+	} else {
+		members, err = store.MembersOf(ctx, r, ids...)
+	}
 	if err != nil {
 		return nil, err
 	}
+	// The rows come by conversation: each conversation's are a part of them.
 	byConv := make(map[string][]store.Member, len(rows))
-	for _, m := range members {
-		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+	for i := 0; i < len(members); {
+		j := i + 1
+		for j < len(members) && members[j].ConversationID == members[i].ConversationID {
+			j++
+		}
+		byConv[members[i].ConversationID] = members[i:j:j]
+		i = j
 	}
 	var last map[string]*store.Message
 	if req.WithLastMessage {

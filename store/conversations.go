@@ -3,11 +3,15 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -195,17 +199,41 @@ func QueryConversations(ctx context.Context, r Reader, q ConversationQuery) ([]C
 
 // runPlan answers q as p says. Every plan has the same answer.
 func runPlan(ctx context.Context, r Reader, q ConversationQuery, p queryPlan) ([]Conversation, error) {
-	out := []Conversation{}
+	out := make([]Conversation, 0, min(q.Limit, 1000))
 	if p.walk > 0 {
 		sql, args := walkSQL(q, p.walk)
-		if err := sqlx.SelectContext(ctx, r, &out, sql, args...); err != nil || len(out) == q.Limit {
-			return out, err
+		walked, err := selectConversations(ctx, r, out, sql, args...)
+		if err != nil || len(walked) == q.Limit {
+			return walked, err
 		}
-		out = out[:0]
 	}
 	sql, args := planSQL(q, p)
-	err := sqlx.SelectContext(ctx, r, &out, sql, args...)
-	return out, err
+	return selectConversations(ctx, r, out[:0], sql, args...)
+}
+
+// conversationColumns are the columns of conversations c in the order of
+// selectConversations.
+const conversationColumns = "c.id, c.kind, c.name, c.creator, c.attributes, c.is_unique, c.created_at, c.updated_at, " +
+	"c.last_message_at, c.last_seq, c.last_mid, c.member_count, c.ttl, c.expires_at"
+
+// selectConversations appends to out the rows of a query of
+// conversationColumns, scanned field by field (sqlx's reflective scanning
+// was about a tenth of a query's time).
+func selectConversations(ctx context.Context, r Reader, out []Conversation, query string, args ...any) ([]Conversation, error) {
+	rows, err := r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		out = append(out, Conversation{})
+		c := &out[len(out)-1]
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Name, &c.Creator, &c.Attributes, &c.Unique, &c.CreatedAt, &c.UpdatedAt,
+			&c.LastMessageAt, &c.LastSeq, &c.LastMID, &c.MemberCount, &c.TTL, &c.ExpiresAt); err != nil {
+			return out[:len(out)-1], err
+		}
+	}
+	return out, rows.Err()
 }
 
 // walkSQL is the query that tests the first rows conversations in sort
@@ -213,19 +241,24 @@ func runPlan(ctx context.Context, r Reader, q ConversationQuery, p queryPlan) ([
 func walkSQL(q ConversationQuery, rows int) (string, []any) {
 	args := append(append([]any{}, q.OrderArgs...), rows)
 	args = append(append(append(args, q.Where.scanArgs...), q.OrderArgs...), q.Limit, q.Skip)
-	return "SELECT c.* FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY " + q.Order +
+	return "SELECT " + conversationColumns + " FROM (SELECT * FROM conversations c WHERE c.kind <> 'temporary' ORDER BY " + q.Order +
 		" LIMIT ?) AS c WHERE (" + q.Where.scanSQL + ") ORDER BY " + q.Order + " LIMIT ? OFFSET ?", args
 }
 
 // planSQL is the query that answers q with p's filter, as a probe or a
 // lookup.
 func planSQL(q ConversationQuery, p queryPlan) (string, []any) {
-	from := "conversations c"
-	if p.probe {
-		from += " INDEXED BY conversations_by_last_message"
-	}
 	args := append(append(append([]any{}, p.filter.args...), q.OrderArgs...), q.Limit, q.Skip)
-	return "SELECT c.* FROM " + from + " WHERE c.kind <> 'temporary' AND (" + p.filter.sql +
+	if p.probe {
+		// One test of each entry of the index, which reads the row (kind,
+		// row tests) only for an id among the candidates: the filter's
+		// lookup comes first (driveFrom), and SQLite evaluates a CASE in
+		// order. (As separate terms, SQLite would test a lookup holding a
+		// correlated subquery, a regex's, after c.kind, reading every row.)
+		return "SELECT " + conversationColumns + " FROM conversations c INDEXED BY conversations_by_last_message WHERE CASE WHEN " +
+			p.filter.sql + " THEN c.kind <> 'temporary' ELSE 0 END ORDER BY " + q.Order + " LIMIT ? OFFSET ?", args
+	}
+	return "SELECT " + conversationColumns + " FROM conversations c WHERE c.kind <> 'temporary' AND (" + p.filter.sql +
 		") ORDER BY " + q.Order + " LIMIT ? OFFSET ?", args
 }
 
@@ -241,14 +274,13 @@ type queryPlan struct {
 // Costs and bounds of planQuery, in microseconds on a small server:
 // reading a conversation's row by id and testing it (a lookup's candidate, a
 // row the walk tests), reading an index row (to count, to intersect, to
-// collect a lookup's candidates), matching a regex (a call into Go) and
-// testing an entry of the sort index against the candidates. Sizes are
-// counted up to a twentieth of the conversations, at least countMin. A walk
-// tests at least walkMin conversations and at most walkMax.
+// collect a lookup's candidates) and testing an entry of the sort index
+// against the candidates. Sizes are counted up to a twentieth of the
+// conversations, at least countMin. A walk tests at least walkMin
+// conversations and at most walkMax.
 var (
 	costRow   = 3.0
 	costEntry = 0.3
-	costRegex = 1.5
 	costProbe = 0.05
 	countMin  = 10000
 	walkMin   = 500
@@ -268,6 +300,13 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 		}
 		return p, nil
 	}
+	key, cached := keyOf(r, q)
+	if cached {
+		if c, ok := plans.get(key, w.parts); ok {
+			p.filter, p.walk, p.probe = driveFrom(w.parts, c.driver), c.walk, c.probe
+			return p, nil
+		}
+	}
 	// Sizes, in rows of the index: first of the lookup likely to be the
 	// smallest (by rank), counted up to a twentieth of the conversations
 	// (at least countMin), with the number of conversations (the last
@@ -282,7 +321,7 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 	slices.SortStableFunc(sets, func(a, b int) int { return cmp.Compare(w.parts[a].rank, w.parts[b].rank) })
 	sizes := make([]lookupSize, len(sets))
 	for i, part := range sets {
-		sizes[i] = lookupSize{values: w.parts[part].values, regex: w.parts[part].regex}
+		sizes[i] = lookupSize{values: w.parts[part].values}
 	}
 	var n int64
 	first := w.parts[sets[0]].bound
@@ -312,8 +351,89 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 	for i := range c.driver {
 		c.driver[i] = sets[c.driver[i]]
 	}
+	if cached {
+		plans.put(key, c)
+	}
 	p.filter, p.walk, p.probe = driveFrom(w.parts, c.driver), c.walk, c.probe
 	return p, nil
+}
+
+// plans keeps the choices planQuery made on the read pool for planTTL: the
+// same query again (a listing many clients load, a page reloaded) skips the
+// counting, a third of a millisecond to a millisecond. Sizes drift as
+// conversations are written, and every plan has the same answer: a stale
+// choice can only be slower. Entries are small (a digest of the query, the
+// choice), and the map is emptied when full, so that queries clients make
+// up cannot grow it without bound.
+var plans = planCache{m: map[planKey]planEntry{}}
+
+const (
+	planTTL      = 5 * time.Second
+	planCacheMax = 1024
+)
+
+type planCache struct {
+	sync.Mutex
+	m map[planKey]planEntry
+}
+
+// planKey is a digest of what planQuery's choice depends on (see keyOf).
+type planKey [sha256.Size]byte
+
+type planEntry struct {
+	c  choice
+	at time.Time
+}
+
+// get returns the choice kept for key, if it is recent and fits parts.
+func (pc *planCache) get(key planKey, parts []cond) (choice, bool) {
+	pc.Lock()
+	e, ok := pc.m[key]
+	pc.Unlock()
+	if !ok || time.Since(e.at) > planTTL {
+		return choice{}, false
+	}
+	for _, d := range e.c.driver {
+		if d >= len(parts) || parts[d].set == nil {
+			return choice{}, false
+		}
+	}
+	return e.c, true
+}
+
+func (pc *planCache) put(key planKey, c choice) {
+	pc.Lock()
+	defer pc.Unlock()
+	if len(pc.m) >= planCacheMax {
+		clear(pc.m)
+	}
+	pc.m[key] = planEntry{c: c, at: time.Now()}
+}
+
+func (pc *planCache) clear() {
+	pc.Lock()
+	defer pc.Unlock()
+	clear(pc.m)
+}
+
+// keyOf is the planKey of q on r: the database (a read pool; ok is false
+// for other Readers: a transaction may see other sizes), the filter, the
+// order and the rows the page needs.
+func keyOf(r Reader, q ConversationQuery) (key planKey, ok bool) {
+	db, ok := r.(*sqlx.DB)
+	if !ok {
+		return key, false
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%p\x00%s\x00%s\x00%s\x00%d %t", db, q.Where.SQL, q.Where.scanSQL, q.Order, q.Limit+q.Skip, q.Limit > 0)
+	for _, args := range [][]any{q.Where.Args, q.Where.scanArgs} {
+		h.Write([]byte{0})
+		for _, a := range args {
+			fmt.Fprintf(h, "%T %#v,", a, a)
+		}
+	}
+	h.Sum(key[:0])
+	return key, true
 }
 
 // lookupSize is what planQuery knows of a set lookup: rows of the index,
@@ -322,7 +442,6 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 type lookupSize struct {
 	rows, capped int64
 	values       int
-	regex        bool // each candidate costs a regex match (costRegex)
 }
 
 // choice is the outcome of choosePlan: the lookups to intersect (indexes
@@ -360,12 +479,7 @@ func choosePlan(sizes []lookupSize, n int64, need int, walkable, probeable bool)
 		return min(rows(i)/total, 1)
 	}
 	// read: the cost of collecting a lookup's candidates.
-	read := func(i int) float64 {
-		if sizes[i].regex {
-			return costRegex * rows(i)
-		}
-		return costEntry * rows(i)
-	}
+	read := func(i int) float64 { return costEntry * rows(i) }
 	order := make([]int, len(sizes))
 	for i := range order {
 		order[i] = i
@@ -412,19 +526,63 @@ type Member struct {
 	DeliveredAt    *int64 `db:"delivered_at"`
 }
 
-// MembersOf lists the members of several conversations, in join order.
+// MembersOf lists the members of several conversations, by conversation
+// (in id order), each conversation's in join order.
 func MembersOf(ctx context.Context, r Reader, convIDs ...string) ([]Member, error) {
+	if len(convIDs) == 0 {
+		return []Member{}, nil
+	}
+	// Room for a few members each, in one allocation.
+	out := make([]Member, 0, min(8*len(convIDs), 4096))
+	return selectMembers(ctx, r, out, "SELECT "+memberColumns+" FROM members WHERE conversation_id IN ("+idParams(len(convIDs))+
+		") ORDER BY conversation_id, joined_at, client_id", idArgs(nil, convIDs)...)
+}
+
+// ClientMembersOf lists clientID's rows among the members of several
+// conversations and, of those in whole, the other members' too, ordered as
+// MembersOf: what a compact conversation shows without its member list (the
+// caller's unread count and mute; in a one-to-one conversation, how far the
+// other member read).
+func ClientMembersOf(ctx context.Context, r Reader, clientID string, convIDs, whole []string) ([]Member, error) {
 	out := []Member{}
 	if len(convIDs) == 0 {
 		return out, nil
 	}
-	query, args, err := sqlx.In(`SELECT conversation_id, client_id, muted, read_seq, read_at, delivered_at FROM members
-		WHERE conversation_id IN (?) ORDER BY conversation_id, joined_at, client_id`, convIDs)
+	query := "SELECT " + memberColumns + " FROM members WHERE conversation_id IN (" + idParams(len(convIDs)) +
+		") AND (client_id = ? OR conversation_id IN (" + idParams(len(whole)) + ")) ORDER BY conversation_id, joined_at, client_id"
+	args := append(idArgs(nil, convIDs), clientID)
+	return selectMembers(ctx, r, out, query, idArgs(args, whole)...)
+}
+
+const memberColumns = "conversation_id, client_id, muted, read_seq, read_at, delivered_at"
+
+// selectMembers appends to out the rows of a query of memberColumns,
+// scanned field by field (a page of conversations has hundreds).
+func selectMembers(ctx context.Context, r Reader, out []Member, query string, args ...any) ([]Member, error) {
+	rows, err := r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	err = sqlx.SelectContext(ctx, r, &out, query, args...)
-	return out, err
+	defer rows.Close()
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.ConversationID, &m.ClientID, &m.Muted, &m.ReadSeq, &m.ReadAt, &m.DeliveredAt); err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// idParams is a list of n placeholders, for the ids of idArgs.
+func idParams(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// idArgs appends ids to args.
+func idArgs(args []any, ids []string) []any {
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
 }
 
 // SetMuted sets a member's mute flag; it reports false when clientID is not

@@ -89,10 +89,10 @@ func (s *Server) serveStream(r *http.Request, w http.ResponseWriter, st *events.
 			h.Write(&hb)
 			head = append(append(head, hb...), "\r\n"...)
 			conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
-			out := &connOut{conn: conn, st: st}
+			out := &connOut{conn: conn, st: st, clientID: p.ClientID}
 			if sc, ok := conn.(syscall.Conn); ok {
 				if out.raw, err = sc.SyscallConn(); err == nil {
-					st.SetRoomWriter(out.writeRoom)
+					st.SetWriter(out.writeDirect)
 				}
 			}
 			s.streams.Add(1)
@@ -212,11 +212,7 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 			return
 		}
 		lastWrite = time.Now()
-		for _, it := range items {
-			if it.Event.OnWritten != nil {
-				it.Event.OnWritten(p.ClientID)
-			}
-		}
+		written(items, p.ClientID)
 		clear(items) // let written events be collected
 		items = items[:0]
 		if cap(buf) > 64<<10 {
@@ -262,16 +258,18 @@ func (d *writeDeadline) due() (time.Time, bool) {
 }
 
 // connOut writes to a taken-over connection: one write(2) per flush. Besides
-// the stream's goroutine, the hub's room workers write chat-room events to
-// it (writeRoom), so that a room's message reaches thousands of streams
-// without waking thousands of goroutines.
+// the stream's goroutine, the hub's workers write to it (writeDirect), so
+// that a message to thousands of streams does not wake thousands of
+// goroutines.
 type connOut struct {
 	sync.Mutex
 	conn     net.Conn
 	raw      syscall.RawConn
 	st       *events.Stream
+	clientID string
 	deadline writeDeadline
-	pending  []byte // written by a worker only in part: the rest goes first
+	pending  []byte        // written by a worker only in part: the rest goes first
+	unsent   []events.Item // the events in pending that wait to be reported written
 }
 
 func (o *connOut) flush(buf []byte) bool {
@@ -285,18 +283,22 @@ func (o *connOut) flush(buf []byte) bool {
 	if len(buf) == 0 {
 		return true
 	}
-	_, err := o.conn.Write(buf)
-	return err == nil
+	if _, err := o.conn.Write(buf); err != nil {
+		return false
+	}
+	written(o.unsent, o.clientID)
+	o.unsent = nil
+	return true
 }
 
-// roomTake bounds the room events one worker write carries.
-const roomTake = 256
+// directTake bounds the events one worker write carries.
+const directTake = 256
 
-// writeRoom is the stream's events.RoomWriter. It never waits: when the
-// stream's goroutine is busy with the connection, other events wait before
-// the room's, or the socket takes only part of the write, it leaves the
-// rest to that goroutine.
-func (o *connOut) writeRoom(scratch *events.RoomScratch) {
+// writeDirect is the stream's events.Writer. It never waits: when the
+// stream's goroutine is busy with the connection, the stream must end, or
+// the socket takes only part of the write, it leaves the rest to that
+// goroutine.
+func (o *connOut) writeDirect(scratch *events.Scratch) {
 	if !o.TryLock() {
 		o.st.Notify()
 		return
@@ -306,13 +308,13 @@ func (o *connOut) writeRoom(scratch *events.RoomScratch) {
 		o.st.Notify()
 		return
 	}
-	items, ok := o.st.TakeRoom(scratch.Items[:0], roomTake)
+	items, ok := o.st.TakeDirect(scratch.Items[:0], directTake)
 	defer func() { clear(items); scratch.Items = items[:0] }()
 	if !ok {
 		o.st.Notify()
 		return
 	}
-	if len(items) == roomTake {
+	if len(items) == directTake {
 		o.st.Notify() // there may be more
 	}
 	if len(items) == 0 {
@@ -332,16 +334,29 @@ func (o *connOut) writeRoom(scratch *events.RoomScratch) {
 		n, werr = syscall.Write(int(fd), buf)
 		return true
 	})
-	if n < 0 {
-		n = 0
-	}
-	if n < len(buf) {
-		if werr != nil && werr != syscall.EAGAIN {
-			o.conn.Close() // the peer is gone; the stream's goroutine sees it
-			return
-		}
+	n = max(n, 0)
+	switch {
+	case n == len(buf):
+		written(items, o.clientID)
+	case werr != nil && werr != syscall.EAGAIN:
+		o.conn.Close() // the peer is gone; the stream's goroutine sees it
+	default:
 		o.pending = append([]byte(nil), buf[n:]...)
+		for _, it := range items {
+			if it.Event.OnWritten != nil {
+				o.unsent = append(o.unsent, it)
+			}
+		}
 		o.st.Notify()
+	}
+}
+
+// written reports the events to those who wait for their delivery (receipts).
+func written(items []events.Item, clientID string) {
+	for _, it := range items {
+		if it.Event.OnWritten != nil {
+			it.Event.OnWritten(clientID)
+		}
 	}
 }
 

@@ -45,8 +45,9 @@ type Options struct {
 	// handed to the streams at most once per window (at once when the room
 	// was quiet), so that a busy room's messages travel several to a write.
 	RoomWindow time.Duration // default 50 ms
-	// RoomWorkers is how many goroutines hand chat-room events to streams.
-	RoomWorkers int // default GOMAXPROCS
+	// Workers is how many goroutines write events to the streams that let
+	// them (Stream.SetWriter), chat rooms' and others'.
+	Workers int // default GOMAXPROCS
 	// OnGone is called (on the janitor goroutine) once for a session whose
 	// stream dropped and did not come back within the grace.
 	OnGone func(sessionID, clientID string)
@@ -76,7 +77,7 @@ func (o *Options) defaults() {
 	if o.RoomWindow <= 0 {
 		o.RoomWindow = 50 * time.Millisecond
 	}
-	def(&o.RoomWorkers, runtime.GOMAXPROCS(0))
+	def(&o.Workers, runtime.GOMAXPROCS(0))
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -98,6 +99,7 @@ type Hub struct {
 	roomMu     sync.Mutex
 	roomPacing map[string]*roomPacing // rooms with deliveries under way
 	roomWork   chan []*session        // seats whose room events are due
+	direct     chan *Stream           // streams with new events, for the workers
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -140,11 +142,12 @@ func NewHub(opt Options) *Hub {
 
 		roomPacing: make(map[string]*roomPacing),
 		roomWork:   make(chan []*session, 1024),
+		direct:     make(chan *Stream, 1<<16),
 	}
-	h.wg.Add(1 + opt.RoomWorkers)
+	h.wg.Add(1 + opt.Workers)
 	go h.janitor()
-	for range opt.RoomWorkers {
-		go h.roomWorker()
+	for range opt.Workers {
+		go h.worker()
 	}
 	return h
 }
@@ -340,7 +343,7 @@ func (s *session) append(now int64, opt *Options, evs ...*Event) {
 	}
 	s.trimLocked(now, opt)
 	if s.stream != nil {
-		s.stream.signal()
+		s.stream.readyLocked()
 	}
 	eventsQueued.Add(float64(len(evs)))
 }

@@ -156,8 +156,8 @@ type writerCalls struct {
 
 func recordRoomWrites(st *Stream) *writerCalls {
 	w := &writerCalls{got: make(chan struct{}, 100)}
-	st.SetRoomWriter(func(scratch *RoomScratch) {
-		items, ok := st.TakeRoom(scratch.Items[:0], 100)
+	st.SetWriter(func(scratch *Scratch) {
+		items, ok := st.TakeDirect(scratch.Items[:0], 100)
 		if !ok {
 			st.Notify()
 			return
@@ -207,27 +207,31 @@ func TestARoomsMessagesWithinItsWindowTravelTogether(t *testing.T) {
 	}
 }
 
-// A room worker never takes room events past a logged event that waits
-// before them: the stream's goroutine is woken and takes both, in order.
-func TestARoomWriterLeavesEventsBehindALoggedOneToTheStream(t *testing.T) {
+// A stream with a Writer gets every event through the hub's workers, not
+// only room ones: logged and room events arrive in seq order, and the
+// stream's goroutine is not woken for them.
+func TestAWriterGetsLoggedAndRoomEventsInOrder(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
 	st, _, _ := h.Attach("s", "alice", "")
 	h.JoinRoom("s", "alice", "r")
 	w := recordRoomWrites(st)
 	h.Publish(ev(1), []string{"alice"}, "")
-	<-st.Wake()
+	w.wait(t, 1)
 	h.PublishRoom("r", ev(2), PriorityNormal, "")
+	h.Publish(ev(3), []string{"alice"}, "")
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 3 && time.Now().Before(deadline); {
+		got = got[:0]
+		for _, c := range w.wait(t, 1) {
+			got = append(got, c...)
+		}
+	}
+	if !slices.Equal(got, []string{`{"n":1}`, `{"n":2}`, `{"n":3}`}) {
+		t.Fatalf("the writer got %v, want 1, 2, 3 in order", got)
+	}
 	select {
 	case <-st.Wake():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stream was not woken for the room event")
-	}
-	if items, _ := drain(t, st); !slices.Equal(names(items), []string{`{"n":1}`, `{"n":2}`}) {
-		t.Fatalf("stream took %v, want both in order", names(items))
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.calls) != 0 {
-		t.Fatalf("the room writer took %v past a logged event", w.calls)
+		t.Fatal("the stream's goroutine was woken for events its writer took")
+	default:
 	}
 }

@@ -10,28 +10,48 @@ type Stream struct {
 	wake   chan struct{}
 	err    error // set when the stream must end
 	closed bool
-	// roomWriter, when set, writes waiting room events from a hub worker.
-	// Guarded by the session's lock.
-	roomWriter RoomWriter
+	// writer, when set, writes waiting events from a hub worker; queued
+	// says the stream waits for one. Guarded by the session's lock.
+	writer Writer
+	queued bool
 }
 
-// A RoomWriter writes a stream's waiting chat-room events (TakeRoom) to its
-// peer on a hub worker, without blocking; what it cannot write now it leaves
-// to the stream's own goroutine (Notify). scratch is the worker's, reused.
-type RoomWriter func(scratch *RoomScratch)
+// A Writer writes a stream's waiting events (TakeDirect) to its peer on a
+// hub worker, without blocking; what it cannot write now it leaves to the
+// stream's own goroutine (Notify). scratch is the worker's, reused.
+type Writer func(scratch *Scratch)
 
-// RoomScratch is a room worker's reusable memory.
-type RoomScratch struct {
+// Scratch is a hub worker's reusable memory.
+type Scratch struct {
 	Items []Item
 	Buf   []byte
 }
 
-// SetRoomWriter makes the hub's room workers write this stream's room
-// events through w instead of waking its goroutine.
-func (st *Stream) SetRoomWriter(w RoomWriter) {
+// SetWriter makes the hub's workers write this stream's events through w
+// instead of waking its goroutine: a message to many streams then costs a
+// few busy goroutines, not one wake-up per stream.
+func (st *Stream) SetWriter(w Writer) {
 	st.s.mu.Lock()
-	st.roomWriter = w
+	st.writer = w
 	st.s.mu.Unlock()
+}
+
+// readyLocked hands new events on: to a hub worker when the stream has a
+// writer (and is not queued for one already), else to its goroutine. The
+// session's lock is held.
+func (st *Stream) readyLocked() {
+	switch {
+	case st.writer == nil:
+		st.signal()
+	case st.queued:
+	default:
+		select {
+		case st.h.direct <- st:
+			st.queued = true
+		default: // the workers are swamped: the stream writes for itself
+			st.signal()
+		}
+	}
 }
 
 // Notify wakes the stream's goroutine.
@@ -66,22 +86,16 @@ func (st *Stream) endLocked(err error) {
 	st.signal()
 }
 
-// TakeRoom is Take for a room worker: it takes waiting room events only
-// when nothing else waits before them and the stream is not ending;
-// otherwise it takes nothing and reports false (the stream's goroutine must
-// take them).
-func (st *Stream) TakeRoom(buf []Item, max int) ([]Item, bool) {
+// TakeDirect is Take for a hub worker: it takes nothing and reports false
+// when the stream must end or fell behind (its goroutine deals with that).
+func (st *Stream) TakeDirect(buf []Item, max int) ([]Item, bool) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st.err != nil || st.cursor < s.trimmed || s.log.after(st.cursor) < s.log.len() {
+	if st.err != nil || st.cursor < s.trimmed || s.ended || s.stream != st {
 		return buf, false
 	}
-	for len(buf) < max && s.room.len() > 0 {
-		e := s.room.pop()
-		buf = append(buf, Item{Seq: e.seq, Event: e.ev})
-		st.cursor = e.seq
-	}
+	buf, _ = st.takeLocked(buf, max)
 	return buf, true
 }
 
@@ -101,6 +115,19 @@ func (st *Stream) Take(buf []Item, max int) ([]Item, error) {
 		st.endLocked(ErrSlowConsumer)
 		return buf, st.err
 	}
+	buf, more := st.takeLocked(buf, max)
+	if more {
+		st.signal() // more to take
+	} else if s.ended {
+		return buf, ErrEnded
+	}
+	return buf, nil
+}
+
+// takeLocked takes up to max events, logged and room ones merged in seq
+// order; more reports that some are left.
+func (st *Stream) takeLocked(buf []Item, max int) (_ []Item, more bool) {
+	s := st.s
 	i := s.log.after(st.cursor)
 	for len(buf) < max {
 		var next *entry
@@ -118,12 +145,7 @@ func (st *Stream) Take(buf []Item, max int) ([]Item, error) {
 		buf = append(buf, Item{Seq: next.seq, Event: next.ev})
 		st.cursor = next.seq
 	}
-	if i < s.log.len() || s.room.len() > 0 {
-		st.signal() // more to take
-	} else if s.ended {
-		return buf, ErrEnded
-	}
-	return buf, nil
+	return buf, i < s.log.len() || s.room.len() > 0
 }
 
 // SkipToEnd moves the cursor past everything queued, for a stream that is

@@ -233,3 +233,50 @@ func TestOpenAnyFileName(t *testing.T) {
 		})
 	}
 }
+
+// undoTo0007 takes a database back from 0008 to version 7.
+func undoTo0007(t *testing.T) []string {
+	t.Helper()
+	trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(trigger)}
+}
+
+// undo0007 takes a database back from 0007 to version 6.
+var undo0007 = []string{
+	"DROP INDEX messages_by_conversation_type",
+	"CREATE INDEX messages_by_conversation_type ON messages(conversation_id, type, mid)",
+}
+
+// remigrated makes a database, takes it back to an older schema with the
+// undo statements (the last sets user_version), lets fill write to it
+// there, and opens it again: the later migrations then run over what fill
+// wrote. The result is closed when the test ends.
+func remigrated(t *testing.T, undo []string, fill func(*DB)) *DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeOrFail(t, old, func(tx *Tx) error {
+		for _, stmt := range undo {
+			if _, err := tx.Exec(stmt); err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
+		}
+		return nil
+	})
+	fill(old)
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	migrated, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { migrated.Close() })
+	return migrated
+}

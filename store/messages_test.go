@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -279,33 +278,8 @@ func TestLastMessages(t *testing.T) {
 		check(t, db, seed(db))
 	})
 	t.Run("filled in by the migration", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "old.db")
-		old, err := Open(path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Back to version 7: the 0005 trigger and no last_mid.
-		trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeOrFail(t, old, func(tx *Tx) error {
-			for _, stmt := range []string{"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(trigger), "PRAGMA user_version = 7"} {
-				if _, err := tx.Exec(stmt); err != nil {
-					return fmt.Errorf("%s: %w", stmt, err)
-				}
-			}
-			return nil
-		})
-		want := seed(old)
-		if err := old.Close(); err != nil {
-			t.Fatal(err)
-		}
-		migrated, err := Open(path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer migrated.Close()
+		var want map[string]int64
+		migrated := remigrated(t, append(undoTo0007(t), "PRAGMA user_version = 7"), func(old *DB) { want = seed(old) })
 		check(t, migrated, want)
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -181,42 +180,15 @@ func TestAttributeMigrationBackfills(t *testing.T) {
 		t.Fatalf("only %d rows: the fixture is too small", len(want))
 	}
 
-	// A database at version 5: without what 0006 creates.
-	sendTrigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
-	if err != nil {
-		t.Fatal(err)
+	// A database at version 5: without what 0006 creates, nor 0007 and 0008.
+	undo := []string{
+		"DROP TRIGGER conversation_attributes_insert", "DROP TRIGGER conversation_attributes_update",
+		"DROP TRIGGER conversation_attributes_reindex", "DROP VIEW conversation_attributes_reindex",
+		"DROP TABLE conversation_attributes_new",
+		"DROP TABLE conversation_attributes", "DROP INDEX conversations_by_last_message",
 	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeOrFail(t, old, func(tx *Tx) error {
-		for _, stmt := range []string{
-			"DROP TRIGGER conversation_attributes_insert", "DROP TRIGGER conversation_attributes_update",
-			"DROP TRIGGER conversation_attributes_reindex", "DROP VIEW conversation_attributes_reindex",
-			"DROP TABLE conversation_attributes_new",
-			"DROP TABLE conversation_attributes", "DROP INDEX conversations_by_last_message",
-			// and without what 0007 and 0008 change, which run again
-			"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(sendTrigger),
-			"DROP INDEX messages_by_conversation_type", "CREATE INDEX messages_by_conversation_type ON messages(conversation_id, type, mid)",
-			"PRAGMA user_version = 5",
-		} {
-			if _, err := tx.Exec(stmt); err != nil {
-				return fmt.Errorf("%s: %w", stmt, err)
-			}
-		}
-		return nil
-	})
-	insertAll(old)
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-	migrated, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer migrated.Close()
+	undo = append(append(append(undo, undoTo0007(t)...), undo0007...), "PRAGMA user_version = 5")
+	migrated := remigrated(t, undo, insertAll)
 	if got := allRows(migrated); !slices.Equal(got, want) {
 		t.Errorf("the migration's rows (%d) differ from the triggers' (%d)", len(got), len(want))
 		for _, r := range got {

@@ -98,6 +98,7 @@ type Hub struct {
 
 	roomMu     sync.Mutex
 	roomPacing map[string]*roomPacing // rooms with deliveries under way
+	roomOrder  map[string][]string    // rooms' seats in hand-on order (seatOrder)
 	roomWork   chan []*session        // seats whose room events are due
 	direct     chan *Stream           // streams with new events, for the workers
 
@@ -141,6 +142,7 @@ func NewHub(opt Options) *Hub {
 		stop:     make(chan struct{}),
 
 		roomPacing: make(map[string]*roomPacing),
+		roomOrder:  make(map[string][]string),
 		roomWork:   make(chan []*session, 1024),
 		direct:     make(chan *Stream, 1<<16),
 	}

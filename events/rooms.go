@@ -2,6 +2,7 @@ package events
 
 import (
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -61,6 +62,7 @@ func (h *Hub) JoinRoom(sessionID, clientID, room string) (left string) {
 		h.rooms[room] = seats
 	}
 	seats[sessionID] = seat
+	h.forgetSeatOrder(room)
 	return left
 }
 
@@ -78,6 +80,7 @@ func (h *Hub) leaveRoomLocked(sessionID, room string) bool {
 		return false
 	}
 	delete(h.seatOf, sessionID)
+	h.forgetSeatOrder(seat.room)
 	if seats := h.rooms[seat.room]; seats != nil {
 		delete(seats, sessionID)
 		if len(seats) == 0 {
@@ -187,6 +190,30 @@ func (h *Hub) paceRoom(room string) {
 	go h.handOnRoom(room)
 }
 
+// seatOrder is the room's session ids in a fixed order, kept until a seat
+// changes; h.mu is held for reading at least.
+func (h *Hub) seatOrder(room string) []string {
+	h.roomMu.Lock()
+	defer h.roomMu.Unlock()
+	order, ok := h.roomOrder[room]
+	if !ok {
+		order = make([]string, 0, len(h.rooms[room]))
+		for sid := range h.rooms[room] {
+			order = append(order, sid)
+		}
+		slices.Sort(order)
+		h.roomOrder[room] = order
+	}
+	return order
+}
+
+// forgetSeatOrder drops the room's order after a seat changed; h.mu is held.
+func (h *Hub) forgetSeatOrder(room string) {
+	h.roomMu.Lock()
+	delete(h.roomOrder, room)
+	h.roomMu.Unlock()
+}
+
 // roomChunk is how many seats one worker takes at a time.
 const roomChunk = 64
 
@@ -197,9 +224,13 @@ func (h *Hub) handOnRoom(room string) {
 		p.due, p.last = false, time.Now()
 	}
 	h.roomMu.Unlock()
+	// The seats are visited in the same order every time, so that each
+	// stream is written about once a window, never last in one hand-on and
+	// first in the next.
 	h.mu.RLock()
-	seats := make([]*session, 0, len(h.rooms[room]))
-	for sid := range h.rooms[room] {
+	order := h.seatOrder(room)
+	seats := make([]*session, 0, len(order))
+	for _, sid := range order {
 		if s := h.sessions[sid]; s != nil {
 			seats = append(seats, s)
 		}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,8 +216,21 @@ func (s *Service) findConversation(ctx context.Context, r store.Reader, id strin
 // toConversation renders a conversation for p from its row and member rows.
 // Chat rooms and system conversations show no member list.
 func toConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
+	c := listedConversation(row, members, p)
+	c.storedAttributes = nil
+	if err := json.Unmarshal([]byte(row.Attributes), &c.Attributes); err != nil || c.Attributes == nil {
+		c.Attributes = map[string]any{}
+	}
+	return c
+}
+
+// listedConversation is toConversation for a page of a query, only to be
+// encoded: its attributes are written as stored (see
+// Conversation.MarshalJSON), not decoded into Attributes.
+func listedConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
 	c := &Conversation{
-		ID: row.ID, Kind: row.Kind, Name: row.Name, Creator: row.Creator, Unique: row.Unique,
+		storedAttributes: json.RawMessage(cmp.Or(row.Attributes, "{}")),
+		ID:               row.ID, Kind: row.Kind, Name: row.Name, Creator: row.Creator, Unique: row.Unique,
 		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, LastMessageAt: row.LastMessageAt,
 		TTL: row.TTL, ExpiresAt: row.ExpiresAt,
 	}
@@ -243,9 +257,6 @@ func toConversation(row *store.Conversation, members []store.Member, p Principal
 				c.Muted = true
 			}
 		}
-	}
-	if err := json.Unmarshal([]byte(row.Attributes), &c.Attributes); err != nil || c.Attributes == nil {
-		c.Attributes = map[string]any{}
 	}
 	return c
 }

@@ -28,6 +28,23 @@ type Conversation struct {
 	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one: how far the other member has read"`
 	TTL             *int64         `json:"ttl,omitempty" doc:"Temporary conversations: time to live in seconds"`
 	ExpiresAt       *int64         `json:"expiresAt,omitempty" doc:"Temporary conversations: expiry, ms since the Unix epoch"`
+	// storedAttributes, when set, are the attributes as stored (JSON), written
+	// instead of Attributes.
+	storedAttributes json.RawMessage
+}
+
+// MarshalJSON writes stored attributes as they are, when the conversation
+// carries them, rather than decoding and encoding them again: a page of a
+// query has a hundred conversations.
+func (c Conversation) MarshalJSON() ([]byte, error) {
+	type plain Conversation
+	if c.storedAttributes == nil {
+		return json.Marshal(plain(c))
+	}
+	return json.Marshal(struct {
+		plain
+		Attributes json.RawMessage `json:"attributes"`
+	}{plain(c), c.storedAttributes})
 }
 
 // File is a file attached to an image, audio, video or file message.

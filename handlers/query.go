@@ -89,7 +89,7 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	}
 	out := make([]*Conversation, len(rows))
 	for i := range rows {
-		c := toConversation(&rows[i], byConv[rows[i].ID], p)
+		c := listedConversation(&rows[i], byConv[rows[i].ID], p)
 		if req.Compact {
 			c.Members, c.MutedMembers = nil, nil
 		}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -50,7 +49,7 @@ type Server struct {
 	humaAPI  huma.API
 	spec     specFiles
 	draining atomic.Bool
-	streams  sync.WaitGroup // taken-over event streams still writing
+	streams  streamSet // taken-over event streams still writing
 }
 
 // New assembles the router. With a zero Options it still builds the whole

@@ -78,36 +78,47 @@ func (s *Server) serveStream(r *http.Request, w http.ResponseWriter, st *events.
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			// The head goes out with the first frames, in one write.
-			head := make([]byte, 0, 512)
-			head = append(head, "HTTP/1.1 200 OK\r\nDate: "...)
-			head = time.Now().UTC().AppendFormat(head, http.TimeFormat)
-			head = append(head, "\r\nConnection: close\r\n"...)
-			var hb headerBuffer
-			h.Write(&hb)
-			head = append(append(head, hb...), "\r\n"...)
-			conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
-			out := &connOut{conn: conn, st: st, clientID: p.ClientID}
-			if sc, ok := conn.(syscall.Conn); ok {
-				if out.raw, err = sc.SyscallConn(); err == nil {
-					st.SetWriter(out.writeDirect)
-				}
-			}
-			s.streams.Add(1)
-			go func() {
-				defer s.streams.Done()
-				defer conn.Close()
-				defer st.Close()
-				s.writeStream(out, head, watchPeer(conn), st, hello, p)
-			}()
-			return
-		}
+	if r.ProtoMajor == 1 && r.ProtoMinor == 1 && s.takeOver(w, st, hello, p) {
+		return
 	}
 	defer st.Close()
 	w.WriteHeader(http.StatusOK)
 	s.writeStream(&responseOut{w: w, rc: http.NewResponseController(w)}, nil, r.Context().Done(), st, hello, p)
+}
+
+// takeOver hijacks the connection and serves the stream on it from a
+// goroutine of its own; false: the ResponseWriter must serve it.
+func (s *Server) takeOver(w http.ResponseWriter, st *events.Stream, hello events.Hello, p handlers.Principal) bool {
+	if !s.streams.add() {
+		return false
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		s.streams.done()
+		return false
+	}
+	// The head goes out with the first frames, in one write.
+	head := make([]byte, 0, 512)
+	head = append(head, "HTTP/1.1 200 OK\r\nDate: "...)
+	head = time.Now().UTC().AppendFormat(head, http.TimeFormat)
+	head = append(head, "\r\nConnection: close\r\n"...)
+	var hb headerBuffer
+	w.Header().Write(&hb)
+	head = append(append(head, hb...), "\r\n"...)
+	conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
+	out := &connOut{conn: conn, st: st, clientID: p.ClientID}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if out.raw, err = sc.SyscallConn(); err == nil {
+			st.SetWriter(out.writeDirect)
+		}
+	}
+	go func() {
+		defer s.streams.done()
+		defer conn.Close()
+		defer st.Close()
+		s.writeStream(out, head, watchPeer(conn), st, hello, p)
+	}()
+	return true
 }
 
 type headerBuffer []byte
@@ -130,11 +141,35 @@ func watchPeer(conn net.Conn) <-chan struct{} {
 	return gone
 }
 
+// streamSet counts the taken-over streams still writing. Once it is waited
+// for, it takes no more: a stream that comes in the middle of a shutdown
+// stays with net/http, whose shutdown waits for it.
+type streamSet struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (ss *streamSet) add() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	ss.wg.Add(1)
+	return true
+}
+
+func (ss *streamSet) done() { ss.wg.Done() }
+
 // WaitStreams waits until every taken-over stream has written its last
 // frames and closed its connection (after the hub closed them), or ctx ends.
 func (s *Server) WaitStreams(ctx context.Context) error {
+	s.streams.mu.Lock()
+	s.streams.closed = true
+	s.streams.mu.Unlock()
 	done := make(chan struct{})
-	go func() { s.streams.Wait(); close(done) }()
+	go func() { s.streams.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

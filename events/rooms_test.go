@@ -147,14 +147,14 @@ func TestEndSessionLeavesTheRoom(t *testing.T) {
 	}
 }
 
-// writerCalls records what a stream's room writer was handed, call by call.
+// writerCalls records what a stream's Writer was handed, call by call.
 type writerCalls struct {
 	mu    sync.Mutex
 	calls [][]string
 	got   chan struct{}
 }
 
-func recordRoomWrites(st *Stream) *writerCalls {
+func recordWrites(st *Stream) *writerCalls {
 	w := &writerCalls{got: make(chan struct{}, 100)}
 	st.SetWriter(func(scratch *Scratch) {
 		items, ok := st.TakeDirect(scratch.Items[:0], 100)
@@ -192,7 +192,7 @@ func TestARoomsMessagesWithinItsWindowTravelTogether(t *testing.T) {
 	h, _ := newTestHub(t, Options{RoomWindow: 300 * time.Millisecond})
 	st, _, _ := h.Attach("s", "alice", "")
 	h.JoinRoom("s", "alice", "r")
-	w := recordRoomWrites(st)
+	w := recordWrites(st)
 	h.PublishRoom("r", ev(1), PriorityNormal, "")
 	if calls := w.wait(t, 1); len(calls[0]) != 1 {
 		t.Fatalf("first call carried %v, want the one message", calls[0])
@@ -214,7 +214,7 @@ func TestAWriterGetsLoggedAndRoomEventsInOrder(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
 	st, _, _ := h.Attach("s", "alice", "")
 	h.JoinRoom("s", "alice", "r")
-	w := recordRoomWrites(st)
+	w := recordWrites(st)
 	h.Publish(ev(1), []string{"alice"}, "")
 	w.wait(t, 1)
 	h.PublishRoom("r", ev(2), PriorityNormal, "")

@@ -1,7 +1,9 @@
 package events
 
-// Stream is the single reader of one session's events: the writer of an SSE
-// response (or of any other transport) takes batches from it and writes them.
+// Stream is the reader of one session's events: the writer of an SSE
+// response (or of any other transport) takes batches from it and writes
+// them; with a Writer set, the hub's workers take and write them too, one
+// at a time with the stream's own goroutine (the Writer's lock sees to it).
 type Stream struct {
 	h      *Hub
 	s      *session

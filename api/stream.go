@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,9 +103,9 @@ func (s *Server) takeOver(w http.ResponseWriter, st *events.Stream, hello events
 	head = append(head, "HTTP/1.1 200 OK\r\nDate: "...)
 	head = time.Now().UTC().AppendFormat(head, http.TimeFormat)
 	head = append(head, "\r\nConnection: close\r\n"...)
-	var hb headerBuffer
+	var hb bytes.Buffer
 	w.Header().Write(&hb)
-	head = append(append(head, hb...), "\r\n"...)
+	head = append(append(head, hb.Bytes()...), "\r\n"...)
 	conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
 	out := &connOut{conn: conn, st: st, clientID: p.ClientID}
 	if sc, ok := conn.(syscall.Conn); ok {
@@ -120,10 +121,6 @@ func (s *Server) takeOver(w http.ResponseWriter, st *events.Stream, hello events
 	}()
 	return true
 }
-
-type headerBuffer []byte
-
-func (b *headerBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
 
 // watchPeer reads the taken-over connection until the peer closes it (a
 // client sends nothing more on an event stream) and then closes gone.

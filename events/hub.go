@@ -46,8 +46,12 @@ type Options struct {
 	// was quiet), so that a busy room's messages travel several to a write.
 	RoomWindow time.Duration // default 50 ms
 	// Workers is how many goroutines write events to the streams that let
-	// them (Stream.SetWriter), chat rooms' and others'.
-	Workers int // default GOMAXPROCS
+	// them (Stream.SetWriter), chat rooms' and others'. The default leaves
+	// one core without a worker: a worker busy writing is always runnable,
+	// and a core that always has a runnable goroutine never polls the
+	// network, so with every core writing, requests waited for the runtime's
+	// 10 ms background poll.
+	Workers int // default GOMAXPROCS-1, at least 1
 	// OnGone is called (on the janitor goroutine) once for a session whose
 	// stream dropped and did not come back within the grace.
 	OnGone func(sessionID, clientID string)
@@ -77,7 +81,7 @@ func (o *Options) defaults() {
 	if o.RoomWindow <= 0 {
 		o.RoomWindow = 50 * time.Millisecond
 	}
-	def(&o.Workers, runtime.GOMAXPROCS(0))
+	def(&o.Workers, max(1, runtime.GOMAXPROCS(0)-1))
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -45,7 +45,16 @@ type Options struct {
 	Readers int
 	// MaxBatch caps how many queued writes share one transaction (default 256).
 	MaxBatch int
+	// PageSize is the page size of a database file created now (default
+	// 1024 bytes); an existing file keeps its own. Every commit writes each
+	// page it changed to the WAL, and a message changes a page in every
+	// table and index it touches: with SQLite's 4 KiB default a durable
+	// send cost 39 µs of CPU in the store, with 1 KiB pages 28 µs.
+	PageSize int
 }
+
+// defaultPageSize is the page size of new database files.
+const defaultPageSize = 1024
 
 // DB is the database: one writer connection fed by a group-commit queue and a
 // separate pool of read connections.
@@ -72,10 +81,16 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 256
 	}
+	if opt.PageSize <= 0 {
+		opt.PageSize = defaultPageSize
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
+	}
+	if err := create(path, opt.PageSize); err != nil {
+		return nil, err
 	}
 	// Pragmas go in the DSN so that every connection the pools open has them.
 	q := url.Values{}
@@ -152,6 +167,31 @@ func walSyncer(path string) func() error {
 // SQLite URI filename, so that every file name opens as itself.
 func sqliteURIPath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// create makes a new, empty database file with the page size, in WAL mode,
+// unless path holds a database already. The page size can only be chosen
+// before the first page is written, and the DSN's journal_mode would write
+// it, so this is done on a connection of its own before the pools open.
+func create(path string, pageSize int) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	}
+	if pageSize < 512 || pageSize > 65536 || pageSize&(pageSize-1) != 0 {
+		return fmt.Errorf("store: page size %d is not a power of two from 512 to 65536", pageSize)
+	}
+	db, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return fmt.Errorf("store: page size: %w", err)
+	}
+	if _, err := db.Exec("PRAGMA journal_mode = WAL"); err != nil {
+		return fmt.Errorf("store: WAL mode: %w", err)
+	}
+	return nil
 }
 
 // OnReset registers f to run on the writer goroutine whenever a whole

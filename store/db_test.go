@@ -133,6 +133,40 @@ func TestOpenOptions(t *testing.T) {
 	}
 }
 
+// A new database file gets the page size asked for (1 KiB by default) and
+// WAL mode; a file that exists keeps the page size it was created with.
+func TestOpenPageSize(t *testing.T) {
+	pageSize := func(path string, opt Options) (size int, mode string) {
+		t.Helper()
+		db, err := Open(path, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.read.Get(&size, "PRAGMA page_size"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.read.Get(&mode, "PRAGMA journal_mode"); err != nil {
+			t.Fatal(err)
+		}
+		return size, mode
+	}
+	dir := t.TempDir()
+	if size, mode := pageSize(filepath.Join(dir, "default.db"), Options{}); size != 1024 || mode != "wal" {
+		t.Errorf("new file: page size %d, journal mode %s; want 1024, wal", size, mode)
+	}
+	path := filepath.Join(dir, "big.db")
+	if size, _ := pageSize(path, Options{PageSize: 4096}); size != 4096 {
+		t.Errorf("page size %d, want 4096", size)
+	}
+	if size, _ := pageSize(path, Options{PageSize: 1024}); size != 4096 {
+		t.Errorf("reopened with another page size: %d, want the file's 4096", size)
+	}
+	if _, err := Open(filepath.Join(dir, "odd.db"), Options{PageSize: 1000}); err == nil {
+		t.Error("page size 1000 accepted")
+	}
+}
+
 func TestReadPoolIsReadOnly(t *testing.T) {
 	db := openTestDB(t, Options{})
 	if _, err := db.read.Exec("INSERT INTO settings(key, value) VALUES ('x', 'y')"); err == nil {

@@ -102,7 +102,7 @@ type Hub struct {
 
 	roomMu     sync.Mutex
 	roomPacing map[string]*roomPacing // rooms with deliveries under way
-	roomOrder  map[string][]string    // rooms' seats in hand-on order (seatOrder)
+	roomOrder  map[string][]*session  // rooms' seated sessions in hand-on order (seatOrder)
 	roomWork   chan []*session        // seats whose room events are due
 	direct     chan *Stream           // streams with new events, for the workers
 
@@ -146,7 +146,7 @@ func NewHub(opt Options) *Hub {
 		stop:     make(chan struct{}),
 
 		roomPacing: make(map[string]*roomPacing),
-		roomOrder:  make(map[string][]string),
+		roomOrder:  make(map[string][]*session),
 		roomWork:   make(chan []*session, 1024),
 		direct:     make(chan *Stream, 1<<16),
 	}
@@ -231,6 +231,9 @@ func (h *Hub) sessionLocked(sessionID, clientID string) *session {
 			h.byClient[clientID] = set
 		}
 		set[s] = struct{}{}
+		if seat := h.seatOf[sessionID]; seat != nil {
+			h.forgetSeatOrder(seat.room)
+		}
 	}
 	return s
 }
@@ -402,6 +405,9 @@ func (h *Hub) EndSession(sessionID string, final *Event) {
 
 func (h *Hub) removeLocked(s *session) {
 	delete(h.sessions, s.id)
+	if seat := h.seatOf[s.id]; seat != nil {
+		h.forgetSeatOrder(seat.room)
+	}
 	if set := h.byClient[s.clientID]; set != nil {
 		delete(set, s)
 		if len(set) == 0 {

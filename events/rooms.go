@@ -127,39 +127,40 @@ func (h *Hub) RoomOnline(room string) int {
 // the room's workers hand the events on (see RoomWindow).
 func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) {
 	now := h.opt.Now().UnixNano()
+	queued := 0
 	h.mu.RLock()
-	for sid := range h.rooms[room] {
-		if sid == except {
-			continue
-		}
-		if s := h.sessions[sid]; s != nil {
-			s.appendRoom(ev, prio, now, &h.opt)
+	for _, s := range h.seatOrder(room) {
+		if s.id != except && s.appendRoom(ev, prio, now, &h.opt) {
+			queued++
 		}
 	}
 	h.mu.RUnlock()
+	eventsQueued.Add(float64(queued))
 	h.paceRoom(room)
 }
 
-func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) {
+// appendRoom queues a room event for the session's stream and reports
+// whether it did.
+func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stream
 	if s.ended || st == nil || st.err != nil {
-		return
+		return false
 	}
 	waiting := s.seq - st.cursor
 	switch {
 	case prio == PriorityLow && waiting >= uint64(opt.RoomLowWater),
 		prio == PriorityNormal && waiting >= uint64(opt.RoomNormalWater):
 		roomDropped.WithLabelValues(prio.String()).Inc()
-		return
+		return false
 	case s.room.len() >= opt.RoomHardCap:
 		st.endLocked(ErrSlowConsumer)
-		return
+		return false
 	}
 	s.seq++
 	s.room.push(entry{seq: s.seq, at: now, ev: ev})
-	eventsQueued.Inc()
+	return true
 }
 
 // roomPacing is the delivery state of a room with events under way.
@@ -189,18 +190,25 @@ func (h *Hub) paceRoom(room string) {
 	go h.handOnRoom(room)
 }
 
-// seatOrder is the room's session ids in a fixed order, kept until a seat
-// changes; h.mu is held for reading at least.
-func (h *Hub) seatOrder(room string) []string {
+// seatOrder is the sessions seated in the room, in a fixed order, kept
+// until a seat changes or a seated session comes or goes; h.mu is held
+// for reading at least.
+func (h *Hub) seatOrder(room string) []*session {
 	h.roomMu.Lock()
 	defer h.roomMu.Unlock()
 	order, ok := h.roomOrder[room]
 	if !ok {
-		order = make([]string, 0, len(h.rooms[room]))
+		ids := make([]string, 0, len(h.rooms[room]))
 		for sid := range h.rooms[room] {
-			order = append(order, sid)
+			ids = append(ids, sid)
 		}
-		slices.Sort(order)
+		slices.Sort(ids)
+		order = make([]*session, 0, len(ids))
+		for _, sid := range ids {
+			if s := h.sessions[sid]; s != nil {
+				order = append(order, s)
+			}
+		}
 		h.roomOrder[room] = order
 	}
 	return order
@@ -227,13 +235,7 @@ func (h *Hub) handOnRoom(room string) {
 	// stream is written about once a window, never last in one hand-on and
 	// first in the next.
 	h.mu.RLock()
-	order := h.seatOrder(room)
-	seats := make([]*session, 0, len(order))
-	for _, sid := range order {
-		if s := h.sessions[sid]; s != nil {
-			seats = append(seats, s)
-		}
-	}
+	seats := h.seatOrder(room) // never changed in place: a seat change makes a new one
 	h.mu.RUnlock()
 	for len(seats) > 0 {
 		n := min(len(seats), roomChunk)

@@ -47,6 +47,25 @@ func TestRoomEventsReachAttachedSeatedSessionsOnly(t *testing.T) {
 	}
 }
 
+// A room keeps its seated sessions in a list between seat changes; a
+// session that starts streaming after it sat down, or publishes after the
+// list was made, is on it.
+func TestRoomEventsReachSessionsThatAttachAfterJoining(t *testing.T) {
+	h, _ := newTestHub(t, Options{})
+	first, _, _ := h.Attach("first", "alice", "")
+	h.JoinRoom("first", "alice", "r")
+	h.JoinRoom("late", "bob", "r") // no session yet
+	h.PublishRoom("r", ev(1), PriorityNormal, "")
+	late, _, _ := h.Attach("late", "bob", "")
+	h.PublishRoom("r", ev(2), PriorityNormal, "")
+	if items, _ := drain(t, first); len(items) != 2 {
+		t.Errorf("first: %d events, want 2", len(items))
+	}
+	if items, _ := drain(t, late); len(items) != 1 || names(items)[0] != `{"n":2}` {
+		t.Errorf("late: %v, want the second event only", names(items))
+	}
+}
+
 func TestRoomEventsInterleaveWithLoggedEventsInOrder(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
 	st, _, _ := h.Attach("s", "alice", "")

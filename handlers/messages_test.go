@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -181,5 +182,42 @@ func TestStoredMessageJSONIsToMessages(t *testing.T) {
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("spliced:\n%s\ntoMessage:\n%s", got, want)
 		}
+	}
+}
+
+// The unread summary a fresh stream gets is one line of JSON that says
+// what encoding the summary with encoding/json says, entries with and
+// without a stored last message alike, even if a stored body was not
+// compact.
+func TestUnreadSummaryEventJSON(t *testing.T) {
+	loose := store.Message{MID: 5 << 20, ConversationID: "c5", From: "Tom", Type: -1,
+		Body: "{\"type\":-1,\n  \"text\":\"line\\nbreak\"}", Timestamp: 1795449600004}
+	text := store.Message{MID: 1 << 20, ConversationID: "c1", From: "Tom", Type: -1,
+		Body: `{"type":-1,"text":"<b>hi</b>"}`, Timestamp: 1795449600000}
+	ev := &UnreadEvent{Conversations: []UnreadEntry{
+		{ConversationID: "c1", UnreadMessagesCount: 3, Mentioned: true, stored: &text},
+		{ConversationID: "c2"},
+		{ConversationID: "c5", UnreadMessagesCount: 1, stored: &loose},
+	}}
+	got, err := ev.eventJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsAny(got, "\r\n") {
+		t.Fatalf("not one line: %q", got)
+	}
+	want, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w, g any
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, got)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("eventJSON:\n%s\njson.Marshal:\n%s", got, want)
 	}
 }

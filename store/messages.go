@@ -217,8 +217,8 @@ type HistoryQuery struct {
 // extra row tells the caller whether there are more.
 func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
 	query, args := historySQL(q)
-	msgs := []Message{}
-	if err := sqlx.SelectContext(ctx, r, &msgs, query, args...); err != nil {
+	msgs, err := selectMessages(ctx, r, make([]Message, 0, q.Limit+1), query, args...)
+	if err != nil {
 		return nil, err
 	}
 	if q.After == 0 { // read newest first
@@ -255,7 +255,32 @@ func historySQL(q HistoryQuery) (string, []any) {
 		args = append(args, q.Before)
 	}
 	args = append(args, q.Limit+1)
-	return "SELECT * FROM messages WHERE " + where + " ORDER BY mid " + order + " LIMIT ?", args
+	return "SELECT " + messageSelect + " FROM messages m WHERE " + where + " ORDER BY mid " + order + " LIMIT ?", args
+}
+
+// messageSelect are the columns of messages m in the order of
+// selectMessages.
+const messageSelect = "m.mid, m.conversation_id, m.seq, m.from_id, m.type, m.body, m.client_message_id, " +
+	"m.timestamp, m.patched_at, m.recalled, m.private"
+
+// selectMessages appends to out the rows of a query of messageSelect,
+// scanned field by field: sqlx's scanning by reflection was a third of the
+// time of an unread summary's thousand last messages.
+func selectMessages(ctx context.Context, r Reader, out []Message, query string, args ...any) ([]Message, error) {
+	rows, err := r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		out = append(out, Message{})
+		m := &out[len(out)-1]
+		if err := rows.Scan(&m.MID, &m.ConversationID, &m.Seq, &m.From, &m.Type, &m.Body, &m.ClientMessageID,
+			&m.Timestamp, &m.PatchedAt, &m.Recalled, &m.Private); err != nil {
+			return out[:len(out)-1], err
+		}
+	}
+	return out, rows.Err()
 }
 
 // LastMessages returns the newest public message of each conversation that
@@ -265,13 +290,10 @@ func LastMessages(ctx context.Context, r Reader, convIDs []string) (map[string]*
 	if len(convIDs) == 0 {
 		return out, nil
 	}
-	query, args, err := sqlx.In(`SELECT m.* FROM conversations c JOIN messages m ON m.mid = c.last_mid
-		WHERE c.id IN (?)`, convIDs)
+	rows, err := selectMessages(ctx, r, make([]Message, 0, len(convIDs)), "SELECT "+messageSelect+
+		" FROM conversations c JOIN messages m ON m.mid = c.last_mid WHERE c.id IN ("+idParams(len(convIDs))+")",
+		idArgs(nil, convIDs)...)
 	if err != nil {
-		return nil, err
-	}
-	var rows []Message
-	if err := sqlx.SelectContext(ctx, r, &rows, query, args...); err != nil {
 		return nil, err
 	}
 	for i := range rows {

@@ -39,9 +39,20 @@ func UnreadOf(ctx context.Context, r Reader, clientID string, now int64, convIDs
 	if err != nil {
 		return nil, err
 	}
+	rows, err := r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	out := []Unread{}
-	err = sqlx.SelectContext(ctx, r, &out, q, args...)
-	return out, err
+	for rows.Next() { // scanned field by field: a login reads a thousand
+		var u Unread
+		if err := rows.Scan(&u.ConversationID, &u.Count, &u.ReadSeq, &u.Mentioned); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 // Recipient is a member to whom a new message goes, with its unread state

@@ -429,9 +429,18 @@ func appendStoredMessage(b []byte, row *store.Message) []byte {
 	return append(b, '}')
 }
 
+// appendJSONString appends s as a JSON string, as the API's encoder writes
+// it: printable ASCII as it is, anything else through encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := marshalAsSent(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // HistoryRequest selects a page of history.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 )
 
 // The objects of the contract, as they travel in JSON. The doc and example
@@ -33,18 +34,88 @@ type Conversation struct {
 	storedAttributes json.RawMessage
 }
 
-// MarshalJSON writes stored attributes as they are, when the conversation
-// carries them, rather than decoding and encoding them again: a page of a
-// query has a hundred conversations.
+// MarshalJSON encodes the conversation as AppendJSON writes it.
 func (c Conversation) MarshalJSON() ([]byte, error) {
-	type plain Conversation
-	if c.storedAttributes == nil {
-		return json.Marshal(plain(c))
+	return c.AppendJSON(nil)
+}
+
+// AppendJSON appends the conversation's JSON to b. A page of a query holds
+// up to a thousand conversations: written field by field, with stored
+// attributes spliced as they are, a page costs a fraction of what
+// encoding/json's reflection costs, which also checks and compacts the
+// output of every MarshalJSON once more for each level it is nested in.
+func (c *Conversation) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, c.ID)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, c.Kind)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, c.Name)
+	b = append(b, `,"creator":`...)
+	b = appendJSONString(b, c.Creator)
+	if len(c.Members) > 0 {
+		b = appendJSONStrings(append(b, `,"members":`...), c.Members)
 	}
-	return json.Marshal(struct {
-		plain
-		Attributes json.RawMessage `json:"attributes"`
-	}{plain(c), c.storedAttributes})
+	if len(c.MutedMembers) > 0 {
+		b = appendJSONStrings(append(b, `,"mutedMembers":`...), c.MutedMembers)
+	}
+	b = append(b, `,"muted":`...)
+	b = strconv.AppendBool(b, c.Muted)
+	b = append(b, `,"attributes":`...)
+	if c.storedAttributes != nil {
+		b = append(b, c.storedAttributes...) // compact JSON, as encodeAttributes stored it
+	} else {
+		var err error
+		if b, err = appendMarshaled(b, c.Attributes); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"unique":`...)
+	b = strconv.AppendBool(b, c.Unique)
+	b = append(b, `,"createdAt":`...)
+	b = strconv.AppendInt(b, c.CreatedAt, 10)
+	b = append(b, `,"updatedAt":`...)
+	b = strconv.AppendInt(b, c.UpdatedAt, 10)
+	b = appendOptionalInt(b, `,"lastMessageAt":`, c.LastMessageAt)
+	if c.LastMessage != nil {
+		var err error
+		if b, err = appendMarshaled(append(b, `,"lastMessage":`...), c.LastMessage); err != nil {
+			return nil, err
+		}
+	}
+	b = appendOptionalInt(b, `,"unreadMessagesCount":`, c.UnreadCount)
+	b = appendOptionalInt(b, `,"lastDeliveredAt":`, c.LastDeliveredAt)
+	b = appendOptionalInt(b, `,"lastReadAt":`, c.LastReadAt)
+	b = appendOptionalInt(b, `,"ttl":`, c.TTL)
+	b = appendOptionalInt(b, `,"expiresAt":`, c.ExpiresAt)
+	return append(b, '}'), nil
+}
+
+// appendOptionalInt appends the member name and *v unless v is nil
+// (omitempty).
+func appendOptionalInt(b []byte, name string, v *int64) []byte {
+	if v == nil {
+		return b
+	}
+	return strconv.AppendInt(append(b, name...), *v, 10)
+}
+
+// appendMarshaled appends v as encoding/json writes it (HTML left as it is,
+// as the API's responses have it).
+func appendMarshaled(b []byte, v any) ([]byte, error) {
+	j, err := marshalAsSent(v)
+	return append(b, j...), err
+}
+
+func appendJSONStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 // File is a file attached to an image, audio, video or file message.

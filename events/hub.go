@@ -89,7 +89,8 @@ func (o *Options) defaults() {
 
 // Hub routes events to sessions.
 type Hub struct {
-	opt Options
+	opt   Options
+	table *eventTable // the events of every session's queues
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -117,12 +118,12 @@ type session struct {
 	id, clientID string
 	epoch        string // changes whenever the log starts anew, so old cursors are recognised
 
-	mu         sync.Mutex
-	seq        uint64 // the seq of the newest event
-	log        ring   // the replay log: every event but chat-room ones
-	trimmed    uint64 // the newest seq dropped from the log
-	room       ring   // chat-room events waiting for the stream; live only, never replayed
-	stream     *Stream
+	mu      sync.Mutex
+	seq     uint64 // the seq of the newest event
+	*queues        // the replay log and the room queue
+	table   *eventTable
+	trimmed uint64 // the newest seq dropped from the log
+	stream  *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
 	// watchOnly marks a session tracked (Track) without ever having had a
 	// stream on this hub: OnGone reports it after the grace, but it does not
@@ -132,11 +133,20 @@ type session struct {
 	ended     bool
 }
 
+// queues are a session's events. They are allocated apart from the session,
+// so that a cleanup can release the events they refer to once the session
+// is gone (see sessionLocked).
+type queues struct {
+	log  ring // the replay log: every event but chat-room ones
+	room ring // chat-room events waiting for the stream; live only, never replayed
+}
+
 // NewHub starts a hub and its janitor.
 func NewHub(opt Options) *Hub {
 	opt.defaults()
 	h := &Hub{
 		opt:      opt,
+		table:    &eventTable{},
 		sessions: make(map[string]*session),
 		byClient: make(map[string]map[*session]struct{}),
 		rooms:    make(map[string]map[string]*roomSeat),
@@ -192,7 +202,7 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	if s.stream != nil {
 		s.stream.endLocked(ErrReplaced)
 	}
-	s.room.clear() // live events owed to a stream that is gone
+	s.room.clear(h.table) // live events owed to a stream that is gone
 	hello := Hello{}
 	st.cursor = s.seq
 	if lastEventID != "" {
@@ -223,7 +233,14 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 func (h *Hub) sessionLocked(sessionID, clientID string) *session {
 	s := h.sessions[sessionID]
 	if s == nil {
-		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch()}
+		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch(), queues: &queues{}, table: h.table}
+		// A session is dropped from the hub's maps in several places, and
+		// a stream may hold it a while longer: the events of its queues are
+		// released when nothing refers to it any more.
+		runtime.AddCleanup(s, func(q *queues) {
+			q.log.clear(h.table)
+			q.room.clear(h.table)
+		}, s.queues)
 		h.sessions[sessionID] = s
 		set := h.byClient[clientID]
 		if set == nil {
@@ -262,15 +279,17 @@ func (h *Hub) Track(sessionID, clientID string) {
 // stream: a stream that falls a whole log behind is ended as a slow consumer.
 func (h *Hub) Publish(ev *Event, clientIDs []string, except string) {
 	now := h.opt.Now().UnixNano()
+	ref := h.table.hold(ev)
 	h.mu.RLock()
 	for _, c := range clientIDs {
 		for s := range h.byClient[c] {
 			if s.id != except {
-				s.append(now, &h.opt, ev)
+				s.append(now, &h.opt, ref)
 			}
 		}
 	}
 	h.mu.RUnlock()
+	h.table.release(ref)
 }
 
 // Delivery is the events one client gets for one change, in order.
@@ -284,15 +303,63 @@ type Delivery struct {
 // session, however many events (a message and its unread count, say).
 func (h *Hub) PublishEach(ds []Delivery, except string) {
 	now := h.opt.Now().UnixNano()
+	held := holder{t: h.table}
+	var refs []uint32
 	h.mu.RLock()
 	for _, d := range ds {
+		refs = refs[:0]
+		for _, ev := range d.Events {
+			refs = append(refs, held.hold(ev))
+		}
 		for s := range h.byClient[d.ClientID] {
 			if s.id != except {
-				s.append(now, &h.opt, d.Events...)
+				s.append(now, &h.opt, refs...)
 			}
 		}
 	}
 	h.mu.RUnlock()
+	held.release()
+}
+
+// holder holds each distinct event of one publication once: deliveries to
+// many clients share most of their events (a message, its unread count).
+type holder struct {
+	t    *eventTable
+	evs  []*Event
+	refs []uint32
+	m    map[*Event]uint32 // past a few events
+}
+
+func (hd *holder) hold(ev *Event) uint32 {
+	if hd.m != nil {
+		if ref, ok := hd.m[ev]; ok {
+			return ref
+		}
+	} else {
+		for i, e := range hd.evs {
+			if e == ev {
+				return hd.refs[i]
+			}
+		}
+	}
+	ref := hd.t.hold(ev)
+	hd.evs, hd.refs = append(hd.evs, ev), append(hd.refs, ref)
+	switch {
+	case hd.m != nil:
+		hd.m[ev] = ref
+	case len(hd.evs) > 8:
+		hd.m = make(map[*Event]uint32, 2*len(hd.evs))
+		for i, e := range hd.evs {
+			hd.m[e] = hd.refs[i]
+		}
+	}
+	return ref
+}
+
+func (hd *holder) release() {
+	for _, ref := range hd.refs {
+		hd.t.release(ref)
+	}
 }
 
 // PublishSession appends ev to one session's log.
@@ -302,7 +369,9 @@ func (h *Hub) PublishSession(ev *Event, sessionID string) {
 	s := h.sessions[sessionID]
 	h.mu.RUnlock()
 	if s != nil {
-		s.append(now, &h.opt, ev)
+		ref := h.table.hold(ev)
+		s.append(now, &h.opt, ref)
+		h.table.release(ref)
 	}
 }
 
@@ -310,51 +379,57 @@ func (h *Hub) PublishSession(ev *Event, sessionID string) {
 // (transient messages): a session past its offline grace misses them.
 func (h *Hub) PublishOnline(ev *Event, clientIDs []string, except string) {
 	now := h.opt.Now()
+	ref := h.table.hold(ev)
 	h.mu.RLock()
 	for _, c := range clientIDs {
 		for s := range h.byClient[c] {
 			if s.id != except {
-				s.appendIfOnline(ev, now, &h.opt)
+				s.appendIfOnline(ref, now, &h.opt)
 			}
 		}
 	}
 	h.mu.RUnlock()
+	h.table.release(ref)
 }
 
 // PublishAll appends ev to the log of every online session.
 func (h *Hub) PublishAll(ev *Event) {
 	now := h.opt.Now()
+	ref := h.table.hold(ev)
 	h.mu.RLock()
 	for _, s := range h.sessions {
-		s.appendIfOnline(ev, now, &h.opt)
+		s.appendIfOnline(ref, now, &h.opt)
 	}
 	h.mu.RUnlock()
+	h.table.release(ref)
 }
 
-func (s *session) appendIfOnline(ev *Event, now time.Time, opt *Options) {
+func (s *session) appendIfOnline(ref uint32, now time.Time, opt *Options) {
 	s.mu.Lock()
 	online := s.onlineLocked(now, opt.OfflineGrace)
 	s.mu.Unlock()
 	if online {
-		s.append(now.UnixNano(), opt, ev)
+		s.append(now.UnixNano(), opt, ref)
 	}
 }
 
-func (s *session) append(now int64, opt *Options, evs ...*Event) {
+// append logs the events of refs, which the caller holds (eventTable.hold).
+func (s *session) append(now int64, opt *Options, refs ...uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return
 	}
-	for _, ev := range evs {
+	for _, ref := range refs {
+		s.table.ref(ref)
 		s.seq++
-		s.log.push(entry{seq: s.seq, at: now, ev: ev})
+		s.log.push(entry{seq: s.seq, at: now, ref: ref})
 	}
 	s.trimLocked(now, opt)
 	if s.stream != nil {
 		s.stream.readyLocked()
 	}
-	eventsQueued.Add(float64(len(evs)))
+	eventsQueued.Add(float64(len(refs)))
 }
 
 // trimLocked drops what the log no longer has to keep. Dropping an event the
@@ -364,6 +439,7 @@ func (s *session) trimLocked(now int64, opt *Options) {
 	oldest := now - int64(opt.ReplayWindow)
 	for s.log.len() > opt.ReplayEvents || (s.log.len() > 0 && s.log.front().at < oldest) {
 		e := s.log.pop()
+		s.table.release(e.ref)
 		s.trimmed = e.seq
 		if st := s.stream; st != nil && e.seq > st.cursor {
 			st.endLocked(ErrSlowConsumer)
@@ -391,9 +467,10 @@ func (h *Hub) EndSession(sessionID string, final *Event) {
 	if wentOffline {
 		defer h.announcePresence(s.clientID, false)
 	}
-	now := h.opt.Now().UnixNano()
 	if final != nil {
-		s.append(now, &h.opt, final)
+		ref := h.table.hold(final)
+		s.append(h.opt.Now().UnixNano(), &h.opt, ref)
+		h.table.release(ref)
 	}
 	s.mu.Lock()
 	s.ended = true

@@ -61,11 +61,13 @@ func (h *Hub) clientOnlineLocked(clientID string) bool {
 func (h *Hub) announcePresence(clientID string, online bool) {
 	ev := MustNew("presence", PresenceEvent{ClientID: clientID, Online: online})
 	now := h.opt.Now().UnixNano()
+	ref := h.table.hold(ev)
+	defer h.table.release(ref)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for sid := range h.watchers[clientID] {
 		if s := h.sessions[sid]; s != nil {
-			s.append(now, &h.opt, ev)
+			s.append(now, &h.opt, ref)
 		}
 	}
 }

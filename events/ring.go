@@ -1,10 +1,11 @@
 package events
 
-// entry is one event in a session's log or room queue.
+// entry is one event in a session's log or room queue: a reference to its
+// slot in the hub's eventTable, so that a ring holds no pointers.
 type entry struct {
 	seq uint64
 	at  int64 // unix nanoseconds
-	ev  *Event
+	ref uint32
 }
 
 // ring is a growable circular buffer of entries in ascending seq order.
@@ -50,7 +51,11 @@ func (r *ring) pop() entry {
 	return e
 }
 
-func (r *ring) clear() {
+// clear empties the ring, releasing its entries' references.
+func (r *ring) clear(t *eventTable) {
+	for i := range r.n {
+		t.release(r.at(i).ref)
+	}
 	r.buf, r.head, r.n = nil, 0, 0
 }
 

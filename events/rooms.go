@@ -128,20 +128,22 @@ func (h *Hub) RoomOnline(room string) int {
 func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) {
 	now := h.opt.Now().UnixNano()
 	queued := 0
+	ref := h.table.hold(ev)
 	h.mu.RLock()
 	for _, s := range h.seatOrder(room) {
-		if s.id != except && s.appendRoom(ev, prio, now, &h.opt) {
+		if s.id != except && s.appendRoom(ref, prio, now, &h.opt) {
 			queued++
 		}
 	}
 	h.mu.RUnlock()
+	h.table.release(ref)
 	eventsQueued.Add(float64(queued))
 	h.paceRoom(room)
 }
 
 // appendRoom queues a room event for the session's stream and reports
 // whether it did.
-func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) bool {
+func (s *session) appendRoom(ref uint32, prio Priority, now int64, opt *Options) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stream
@@ -158,8 +160,9 @@ func (s *session) appendRoom(ev *Event, prio Priority, now int64, opt *Options) 
 		st.endLocked(ErrSlowConsumer)
 		return false
 	}
+	s.table.ref(ref)
 	s.seq++
-	s.room.push(entry{seq: s.seq, at: now, ev: ev})
+	s.room.push(entry{seq: s.seq, at: now, ref: ref})
 	return true
 }
 

@@ -138,13 +138,16 @@ func (st *Stream) takeLocked(buf []Item, max int) (_ []Item, more bool) {
 		}
 		if s.room.len() > 0 && (next == nil || s.room.front().seq < next.seq) {
 			e := s.room.pop()
-			next = &e
-		} else if next != nil {
-			i++
-		} else {
+			buf = append(buf, Item{Seq: e.seq, Event: s.table.event(e.ref)})
+			s.table.release(e.ref) // the item refers to the event now
+			st.cursor = e.seq
+			continue
+		}
+		if next == nil {
 			break
 		}
-		buf = append(buf, Item{Seq: next.seq, Event: next.ev})
+		i++
+		buf = append(buf, Item{Seq: next.seq, Event: s.table.event(next.ref)})
 		st.cursor = next.seq
 	}
 	return buf, i < s.log.len() || s.room.len() > 0
@@ -156,7 +159,7 @@ func (st *Stream) SkipToEnd() uint64 {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	st.cursor = st.s.seq
-	st.s.room.clear()
+	st.s.room.clear(st.s.table)
 	return st.cursor
 }
 
@@ -174,7 +177,7 @@ func (st *Stream) Close() {
 		s.stream = nil
 		s.detachedAt = st.h.opt.Now()
 		s.watchOnly = false
-		s.room.clear()
+		s.room.clear(s.table)
 	}
 	streamsOpen.Dec()
 }

@@ -118,12 +118,12 @@ type session struct {
 	id, clientID string
 	epoch        string // changes whenever the log starts anew, so old cursors are recognised
 
-	mu      sync.Mutex
-	seq     uint64 // the seq of the newest event
-	*queues        // the replay log and the room queue
-	table   *eventTable
-	trimmed uint64 // the newest seq dropped from the log
-	stream  *Stream
+	mu         sync.Mutex
+	seq        uint64 // the seq of the newest event
+	*queues           // the replay log and the room queue
+	table      *eventTable
+	trimmed    uint64 // the newest seq dropped from the log
+	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
 	// watchOnly marks a session tracked (Track) without ever having had a
 	// stream on this hub: OnGone reports it after the grace, but it does not

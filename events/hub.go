@@ -121,7 +121,7 @@ type session struct {
 	mu         sync.Mutex
 	seq        uint64 // the seq of the newest event
 	*queues           // the replay log and the room queue
-	table      *eventTable
+	table      *eventTable // holds the events its queues refer to
 	trimmed    uint64 // the newest seq dropped from the log
 	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
@@ -237,9 +237,10 @@ func (h *Hub) sessionLocked(sessionID, clientID string) *session {
 		// A session is dropped from the hub's maps in several places, and
 		// a stream may hold it a while longer: the events of its queues are
 		// released when nothing refers to it any more.
+		t := h.table
 		runtime.AddCleanup(s, func(q *queues) {
-			q.log.clear(h.table)
-			q.room.clear(h.table)
+			q.log.clear(t)
+			q.room.clear(t)
 		}, s.queues)
 		h.sessions[sessionID] = s
 		set := h.byClient[clientID]

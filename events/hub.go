@@ -119,10 +119,10 @@ type session struct {
 	epoch        string // changes whenever the log starts anew, so old cursors are recognised
 
 	mu         sync.Mutex
-	seq        uint64 // the seq of the newest event
-	*queues           // the replay log and the room queue
+	seq        uint64      // the seq of the newest event
+	*queues                // the replay log and the room queue
 	table      *eventTable // holds the events its queues refer to
-	trimmed    uint64 // the newest seq dropped from the log
+	trimmed    uint64      // the newest seq dropped from the log
 	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
 	// watchOnly marks a session tracked (Track) without ever having had a

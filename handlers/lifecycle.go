@@ -31,7 +31,7 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 		if !p.Master && m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
 		}
-		m.Recalled, m.Body = true, "{}"
+		m.Recalled, m.Body, m.Mentions = true, "{}", nil // a recalled message mentions nobody
 		return nil
 	})
 }
@@ -54,7 +54,7 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 			return fail(CodeForbidden, "a recalled message cannot be edited")
 		}
 		now := s.nowMs()
-		m.Body, m.Type, m.PatchedAt = string(body), typeOf(&c), &now
+		m.Body, m.Type, m.PatchedAt, m.Mentions = string(body), typeOf(&c), &now, mentionsOf(&c)
 		return nil
 	})
 }
@@ -92,6 +92,14 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 		}
 		if err := tx.UpdateMessage(m); err != nil {
 			return err
+		}
+		if !m.Private { // a private message's mentions are not stored
+			if err := tx.SetMentions(m); err != nil {
+				return err
+			}
+			// The writer's cache knows whether the conversation has
+			// mentions at all; it reads that again on the next send.
+			s.cache.forget(convID)
 		}
 		out = toMessage(m)
 		switch {

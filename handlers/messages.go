@@ -166,11 +166,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	if req.ClientMessageID != "" {
 		row.ClientMessageID = &req.ClientMessageID
 	}
-	if req.MentionAll {
-		row.Mentions = []string{"*"}
-	} else {
-		row.Mentions = req.MentionList
-	}
+	row.Mentions = mentionsOf(&req.Content)
 	var to audience
 	var dup *store.Message
 	var sent *Message
@@ -363,6 +359,15 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		ds[i] = events.Delivery{ClientID: r.ClientID, Events: pair}
 	}
 	s.hub.PublishEach(ds, from.sessionID)
+}
+
+// mentionsOf is whom a message's content mentions, as stored: "*" for
+// everyone.
+func mentionsOf(c *Content) []string {
+	if c.MentionAll {
+		return []string{"*"}
+	}
+	return c.MentionList
 }
 
 // mentions reports whether m mentions clientID (its sender excepted).

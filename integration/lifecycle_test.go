@@ -370,6 +370,53 @@ func TestLifecycleMentions(t *testing.T) {
 	}
 }
 
+// Edits and recalls change whom a message mentions: unread entries say
+// mentioned by what the unread messages say now, also for messages sent
+// after the edit.
+func TestLifecycleEditedMentions(t *testing.T) {
+	h := start(t)
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	conv := tom.createConv("Jerry")
+	js, _ := jerry.lcOpen()
+	edit := func(msgID string, req client.EditRequest) {
+		t.Helper()
+		r, err := h.c.EditMessageWithResponse(ctx(t), conv.Id, msgID, req, tom.auth())
+		lcOK(t, "Tom edits", http.StatusOK, r, err)
+		js.expect("messageupdate")
+	}
+	mentioned := func(what string, want bool) {
+		t.Helper()
+		un := jerry.lcUnreadNow()
+		if len(un) != 1 || un[0].Mentioned != want {
+			t.Errorf("%s: Jerry's unread %+v, want mentioned %v", what, un, want)
+		}
+	}
+
+	// A plain message edited to mention Jerry: the conversation had no
+	// mentions, and the next send's unread count must know it has one now.
+	a := tom.sendText(conv.Id, "a")
+	js.lcTextCounted("a", 1, false)
+	edit(a.Id, client.EditRequest{Type: ptr(int64(-1)), Text: ptr("@Jerry a"), MentionList: &[]string{"Jerry"}})
+	mentioned("edited to mention Jerry", true)
+	tom.sendText(conv.Id, "b")
+	if m := js.expectText("b"); m.Mentioned {
+		t.Error(`"b" mentions Jerry`)
+	}
+	js.lcUnreadOne(conv.Id, 2, true) // "a" still does, unread
+
+	// Edited to mention nobody, then everyone; recalled.
+	edit(a.Id, client.EditRequest{Type: ptr(int64(-1)), Text: ptr("a")})
+	mentioned("edited to mention nobody", false)
+	edit(a.Id, client.EditRequest{Type: ptr(int64(-1)), Text: ptr("@all a"), MentionAll: ptr(true)})
+	mentioned("edited to mention everyone", true)
+	r, err := h.c.RecallMessageWithResponse(ctx(t), conv.Id, a.Id, tom.auth())
+	lcOK(t, "Tom recalls", http.StatusOK, r, err)
+	js.expect("messagerecall")
+	mentioned("recalled", false)
+	tom.sendText(conv.Id, "c")
+	js.lcTextCounted("c", 3, false)
+}
+
 // 2. Recall and edit: the sender edits (messageupdate, patchedAt) and
 // recalls (messagerecall, recalled: true without content); the master key
 // recalls; anybody else is refused with FORBIDDEN and nobody hears of it.

@@ -167,6 +167,22 @@ func GetMessage(ctx context.Context, r Reader, convID string, mid int64) (*Messa
 	return &m, nil
 }
 
+// SetMentions replaces whom a stored message mentions (m.Mentions, after
+// an edit or a recall), so that unread summaries say "mentioned" by what
+// the message says now. Private messages have no mentions stored.
+func (t *Tx) SetMentions(m *Message) error {
+	if _, err := t.Exec("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", m.ConversationID, m.Seq); err != nil {
+		return err
+	}
+	for _, who := range m.Mentions {
+		if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // UpdateMessage stores a message's new content (an edit) or its recall.
 func (t *Tx) UpdateMessage(m *Message) error {
 	_, err := t.Exec("UPDATE messages SET type = ?, body = ?, patched_at = ?, recalled = ? WHERE mid = ?",

@@ -93,8 +93,8 @@ func (s *Server) deny(ctx huma.Context, err error) {
 	if !ok {
 		p = newProblem(http.StatusInternalServerError, codeInternal, "the server failed")
 	}
-	if p.Status == http.StatusUnauthorized {
-		ctx.SetHeader("WWW-Authenticate", `Bearer realm="parley"`)
+	for k, v := range p.GetHeaders() {
+		ctx.SetHeader(k, v[0])
 	}
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)

@@ -30,6 +30,15 @@ const (
 func (p *Problem) Error() string             { return string(p.Code) + ": " + p.Detail }
 func (p *Problem) GetStatus() int            { return p.Status }
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
+
+// GetHeaders gives a 401 the challenge RFC 9110 requires of it, whichever
+// code says why (a bad token, a bad signature).
+func (p *Problem) GetHeaders() http.Header {
+	if p.Status != http.StatusUnauthorized {
+		return nil
+	}
+	return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+}
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }

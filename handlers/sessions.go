@@ -81,7 +81,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	default:
 		return nil, fail(CodeInvalidRequest, "offlineMessages must be unread or push")
 	}
-	if err := s.checkLoginCredentials(req); err != nil {
+	nonceExpiry, err := s.checkLoginCredentials(req)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -94,8 +95,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		ExpiresAt:       now.Add(s.cfg.SessionTTL).UnixMilli(),
 	}
 	var replaced []string
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		replaced = nil
+		if nonceExpiry != 0 {
+			if err := useNonce(tx, loginSigned(req), nonceExpiry, sess.CreatedAt); err != nil {
+				return err
+			}
+		}
 		if req.Tag != "" {
 			ids, err := tx.LiveSessionsWithTag(req.ClientID, req.Tag, sess.CreatedAt)
 			if err != nil {
@@ -133,14 +139,24 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	return &LoginResult{SessionID: sess.ID, ClientID: sess.ClientID, Tag: sess.Tag, Token: token, ExpiresAt: sess.ExpiresAt}, nil
 }
 
-// checkLoginCredentials applies the server's auth mode to a login.
-func (s *Service) checkLoginCredentials(req LoginRequest) error {
+// checkLoginCredentials applies the server's auth mode to a login. In
+// signature mode it returns when the signature's nonce may be forgotten:
+// the login's write records the nonce, so that it is accepted once.
+func (s *Service) checkLoginCredentials(req LoginRequest) (nonceExpiry int64, err error) {
 	switch s.cfg.AuthMode {
-	case "", "open":
-		return nil
-	default:
-		return fail(CodeSignatureInvalid, "auth mode %q is not available in this build", s.cfg.AuthMode)
+	case "", AuthOpen:
+		return 0, nil
+	case AuthSignature:
+		// appId:clientId::timestamp:nonce
+		return s.checkSignature(loginSigned(req), nil, s.cfg.AppID, req.ClientID, "")
+	case AuthJWT:
+		return 0, s.checkLoginToken(req.Token, req.ClientID)
 	}
+	return 0, fail(CodeSignatureInvalid, "unknown auth mode %q", s.cfg.AuthMode)
+}
+
+func loginSigned(req LoginRequest) Signed {
+	return Signed{Signature: req.Signature, Timestamp: req.Timestamp, Nonce: req.Nonce}
 }
 
 // endSessionState records in the cache that a session ended. It stores

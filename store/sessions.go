@@ -58,3 +58,20 @@ func (db *DB) Session(ctx context.Context, id string) (*Session, error) {
 	}
 	return &s, nil
 }
+
+// UseNonce records a signature's nonce, valid until expiresAt (ms); it
+// reports false when the nonce was used before. It also forgets a few
+// nonces that have expired by now, so that the table stays as small as the
+// signatures still valid.
+func (t *Tx) UseNonce(nonce string, expiresAt, now int64) (bool, error) {
+	if _, err := t.Exec(`DELETE FROM signature_nonces WHERE nonce IN
+		(SELECT nonce FROM signature_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT 16)`, now); err != nil {
+		return false, err
+	}
+	res, err := t.Exec("INSERT INTO signature_nonces(nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce, expiresAt)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -62,7 +62,7 @@ func (s *Server) registerOperations() {
 		Security: sessionOrMaster,
 		Description: "Creates a conversation with the caller as creator and member. The other members get invited. " +
 			"With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.",
-	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.createConversation)
+	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.createConversation)
 
 	register(s, huma.Operation{
 		OperationID: "queryConversations", Method: http.MethodGet, Path: "/v1/conversations",
@@ -97,19 +97,20 @@ func (s *Server) registerOperations() {
 		OperationID: "addMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members",
 		Summary: "Add members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Adds clients. Each added client gets invited; every member, the added ones and the caller included, gets membersjoined.",
-	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported}, s.addMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid}, s.addMembers)
 
 	register(s, huma.Operation{
 		OperationID: "removeMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members/remove",
 		Summary: "Remove members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Removes clients. Each removed client gets kicked; the remaining members and the caller get membersleft.",
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported}, s.removeMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid}, s.removeMembers)
 
 	register(s, huma.Operation{
 		OperationID: "joinConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/join",
 		Summary: "Join a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
-		Description: "Makes the caller a member; every member, the joiner included, gets membersjoined.",
-	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.join)
+		Description: "Makes the caller a member; every member, the joiner included, gets membersjoined. " +
+			"The body is needed only in signature auth mode, for the signature.",
+	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.join)
 
 	register(s, huma.Operation{
 		OperationID: "quitConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/quit",
@@ -288,17 +289,26 @@ type membersInput struct {
 }
 
 func (s *Server) addMembers(ctx context.Context, in *membersInput) (*conversationBody, error) {
-	conv, err := s.opt.Service.AddMembers(ctx, principal(ctx), in.ID, in.Body.ClientIDs)
+	conv, err := s.opt.Service.AddMembers(ctx, principal(ctx), in.ID, in.Body)
 	return &conversationBody{Body: conv}, err
 }
 
 func (s *Server) removeMembers(ctx context.Context, in *membersInput) (*conversationBody, error) {
-	conv, err := s.opt.Service.RemoveMembers(ctx, principal(ctx), in.ID, in.Body.ClientIDs)
+	conv, err := s.opt.Service.RemoveMembers(ctx, principal(ctx), in.ID, in.Body)
 	return &conversationBody{Body: conv}, err
 }
 
-func (s *Server) join(ctx context.Context, in *ConversationPath) (*conversationBody, error) {
-	conv, err := s.opt.Service.Join(ctx, principal(ctx), in.ID)
+type joinInput struct {
+	ConversationPath
+	Body *handlers.Signed // optional: only signature mode needs it
+}
+
+func (s *Server) join(ctx context.Context, in *joinInput) (*conversationBody, error) {
+	var sig handlers.Signed
+	if in.Body != nil {
+		sig = *in.Body
+	}
+	conv, err := s.opt.Service.Join(ctx, principal(ctx), in.ID, sig)
 	return &conversationBody{Body: conv}, err
 }
 

@@ -51,6 +51,7 @@ type CreateConversationRequest struct {
 	Unique     bool           `json:"unique,omitempty" doc:"Normal conversations: return the existing unique conversation with exactly this member set instead of creating one"`
 	Attributes map[string]any `json:"attributes,omitempty" doc:"Custom attributes" example:"{\"topic\":\"cheese\"}"`
 	TTL        int64          `json:"ttl,omitempty" minimum:"0" doc:"Temporary conversations: time to live in seconds (default 1 day, at most 30 days)"`
+	Signed
 }
 
 // CreateConversation creates a conversation; created is false when unique
@@ -103,6 +104,16 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 			return nil, false, memberLimitError(kind)
 		}
 	}
+	// appId:clientId:sortedMemberIds:timestamp:nonce, the creator included
+	// (the creator alone for a chat room).
+	signed := members
+	if len(signed) == 0 {
+		signed = []string{p.ClientID}
+	}
+	nonce, err := s.conversationSignature(p, req.Signed, "", sortedIDs(signed))
+	if err != nil {
+		return nil, false, err
+	}
 	now := s.nowMs()
 	row := &store.Conversation{
 		ID: randomID(), Kind: kind, Name: req.Name, Creator: p.ClientID, Attributes: attrs,
@@ -122,6 +133,9 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 	var existing string
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		existing = ""
+		if err := nonce.use(tx, now); err != nil {
+			return err
+		}
 		if req.Unique {
 			id, found, err := tx.FindUnique(members)
 			if err != nil || found {
@@ -264,18 +278,24 @@ func listedConversation(row *store.Conversation, members []store.Member, p Princ
 // MembersRequest names clients to add or remove.
 type MembersRequest struct {
 	ClientIDs []string `json:"clientIds" minItems:"1" doc:"clientIds to add or remove" example:"[\"Mary\"]"`
+	Signed
 }
 
 // AddMembers adds clients to a conversation: they get invited, and every
 // member (the added ones and the caller included) gets membersjoined.
-func (s *Service) AddMembers(ctx context.Context, p Principal, id string, clientIDs []string) (*Conversation, error) {
+func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req MembersRequest) (*Conversation, error) {
+	clientIDs := req.ClientIDs
 	if len(clientIDs) > MaxNormalMembers {
 		return nil, memberLimitError(KindNormal)
 	}
 	if err := checkClientIDs(clientIDs, "clientIds"); err != nil {
 		return nil, err
 	}
-	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+	nonce, err := s.conversationSignature(p, req.Signed, "invite", id, sortedIDs(clientIDs))
+	if err != nil {
+		return nil, err
+	}
+	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind != KindNormal {
 			return nil, fail(CodeOperationNotSupported, "members cannot be added to a %s conversation", row.Kind)
 		}
@@ -306,14 +326,19 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, client
 
 // RemoveMembers removes clients: they get kicked; the remaining members and
 // the caller get membersleft.
-func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, clientIDs []string) (*Conversation, error) {
+func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req MembersRequest) (*Conversation, error) {
+	clientIDs := req.ClientIDs
 	if len(clientIDs) > MaxNormalMembers {
 		return nil, fail(CodeInvalidRequest, "clientIds: at most %d at a time", MaxNormalMembers)
 	}
 	if err := checkClientIDs(clientIDs, "clientIds"); err != nil {
 		return nil, err
 	}
-	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+	nonce, err := s.conversationSignature(p, req.Signed, "kick", id, sortedIDs(clientIDs))
+	if err != nil {
+		return nil, err
+	}
+	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind != KindNormal {
 			return nil, fail(CodeOperationNotSupported, "members cannot be removed from a %s conversation", row.Kind)
 		}
@@ -363,11 +388,15 @@ func (s *Service) requireMember(r store.Reader, convID string, p Principal) erro
 // joiner included, gets membersjoined; in a chat room the session takes a
 // seat (leaving any other room); in a system conversation the client
 // subscribes.
-func (s *Service) Join(ctx context.Context, p Principal, id string) (*Conversation, error) {
+func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) (*Conversation, error) {
 	if p.Master {
 		return nil, fail(CodeForbidden, "join acts as a client: log in as one")
 	}
-	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+	nonce, err := s.conversationSignature(p, sig, "invite", id, p.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		switch row.Kind {
 		case KindTemporary:
 			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")
@@ -400,7 +429,7 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 	if p.Master {
 		return nil, fail(CodeForbidden, "quit acts as a client: log in as one")
 	}
-	return s.changeMembers(ctx, p, id, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+	return s.changeMembers(ctx, p, id, nil, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind == KindChatRoom {
 			if !s.hub.InRoom(p.SessionID, id) {
 				return nil, errNotAMember
@@ -427,14 +456,18 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 	})
 }
 
-// changeMembers runs a membership change in one write and announces it after
-// the commit. change returns the announcement, or nil when nothing changed.
-func (s *Service) changeMembers(ctx context.Context, p Principal, id string,
+// changeMembers runs a membership change in one write, which also records
+// the nonce of its signature, if any, and announces it after the commit.
+// change returns the announcement, or nil when nothing changed.
+func (s *Service) changeMembers(ctx context.Context, p Principal, id string, nonce *signedNonce,
 	change func(tx *store.Tx, row *store.Conversation) (func(), error)) (*Conversation, error) {
 	var announce func()
 	var conv *Conversation
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		announce, conv = nil, nil
+		if err := nonce.use(tx, s.nowMs()); err != nil {
+			return err
+		}
 		row, err := s.findConversation(bg, tx, id)
 		if err != nil {
 			return err

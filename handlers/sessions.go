@@ -81,7 +81,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	default:
 		return nil, fail(CodeInvalidRequest, "offlineMessages must be unread or push")
 	}
-	nonceExpiry, err := s.checkLoginCredentials(req)
+	nonce, err := s.checkLoginCredentials(req)
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +97,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	var replaced []string
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		replaced = nil
-		if nonceExpiry != 0 {
-			if err := useNonce(tx, loginSigned(req), nonceExpiry, sess.CreatedAt); err != nil {
-				return err
-			}
+		if err := nonce.use(tx, sess.CreatedAt); err != nil {
+			return err
 		}
 		if req.Tag != "" {
 			ids, err := tx.LiveSessionsWithTag(req.ClientID, req.Tag, sess.CreatedAt)
@@ -140,23 +138,20 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 }
 
 // checkLoginCredentials applies the server's auth mode to a login. In
-// signature mode it returns when the signature's nonce may be forgotten:
-// the login's write records the nonce, so that it is accepted once.
-func (s *Service) checkLoginCredentials(req LoginRequest) (nonceExpiry int64, err error) {
+// signature mode it returns the signature's nonce, which the login's write
+// records.
+func (s *Service) checkLoginCredentials(req LoginRequest) (*signedNonce, error) {
 	switch s.cfg.AuthMode {
 	case "", AuthOpen:
-		return 0, nil
+		return nil, nil
 	case AuthSignature:
 		// appId:clientId::timestamp:nonce
-		return s.checkSignature(loginSigned(req), nil, s.cfg.AppID, req.ClientID, "")
+		sig := Signed{Signature: req.Signature, Timestamp: req.Timestamp, Nonce: req.Nonce}
+		return s.checkSignature(sig, nil, s.cfg.AppID, req.ClientID, "")
 	case AuthJWT:
-		return 0, s.checkLoginToken(req.Token, req.ClientID)
+		return nil, s.checkLoginToken(req.Token, req.ClientID)
 	}
-	return 0, fail(CodeSignatureInvalid, "unknown auth mode %q", s.cfg.AuthMode)
-}
-
-func loginSigned(req LoginRequest) Signed {
-	return Signed{Signature: req.Signature, Timestamp: req.Timestamp, Nonce: req.Nonce}
+	return nil, fail(CodeSignatureInvalid, "unknown auth mode %q", s.cfg.AuthMode)
 }
 
 // endSessionState records in the cache that a session ended. It stores

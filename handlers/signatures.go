@@ -25,11 +25,55 @@ const (
 // (and how far ahead of the server's clock it may be).
 const signatureTTL = 6 * time.Hour
 
-// Signed is what a request in signature mode carries besides its fields.
+// Signed is what a request carries in signature mode besides its own
+// fields (API.md, "Auth modes").
 type Signed struct {
-	Signature string
-	Timestamp int64 // seconds, or milliseconds from 10^12 on
-	Nonce     string
+	Signature string `json:"signature,omitempty" maxLength:"128" doc:"Signature auth mode: the app backend's signature of this operation" example:"5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49"`
+	Timestamp int64  `json:"timestamp,omitempty" doc:"Signature auth mode: the signature's time, seconds or milliseconds" example:"1796054400"`
+	Nonce     string `json:"nonce,omitempty" maxLength:"128" doc:"Signature auth mode: the signature's nonce, accepted once" example:"7f3a9c2e1b5d4f60"`
+}
+
+// signedNonce is the nonce of a checked signature, which the request's
+// write records (use): a nonce is accepted once, and a request refused
+// before its write uses none.
+type signedNonce struct {
+	nonce  string
+	expiry int64 // ms: when the signature stops being valid
+}
+
+// use records the nonce; nil (no signature needed) records nothing.
+func (n *signedNonce) use(tx *store.Tx, now int64) error {
+	if n == nil {
+		return nil
+	}
+	fresh, err := tx.UseNonce(n.nonce, n.expiry, now)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return fail(CodeSignatureInvalid, "the nonce was used before")
+	}
+	return nil
+}
+
+// conversationSignature checks, in signature mode, a client's signature of
+// a conversation operation: appId:clientId:parts...:timestamp:nonce, then
+// action ("invite", "kick") if any. Other modes and the master key need
+// none (nil).
+func (s *Service) conversationSignature(p Principal, sig Signed, action string, parts ...string) (*signedNonce, error) {
+	if s.cfg.AuthMode != AuthSignature || p.Master {
+		return nil, nil
+	}
+	var tail []string
+	if action != "" {
+		tail = []string{action}
+	}
+	return s.checkSignature(sig, tail, append([]string{s.cfg.AppID, p.ClientID}, parts...)...)
+}
+
+// sortedIDs is a member list as signatures name it: sorted, ':'-joined.
+func sortedIDs(ids []string) string {
+	return strings.Join(slices.Sorted(slices.Values(ids)), ":")
 }
 
 // sign is LeanCloud's signature of parts: the lowercase hex HMAC-SHA1,
@@ -40,39 +84,24 @@ func (s *Service) sign(parts ...string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// checkSignature verifies sig over the parts that precede its timestamp and
-// nonce (the signed string is parts:timestamp:nonce, then tail, if any) and
-// returns when the nonce may be forgotten (ms). The nonce is not recorded
-// here: useNonce does, in the request's write.
-func (s *Service) checkSignature(sig Signed, tail []string, parts ...string) (nonceExpiry int64, err error) {
+// checkSignature verifies sig over parts:timestamp:nonce, then tail, and
+// returns its nonce for the request's write to record.
+func (s *Service) checkSignature(sig Signed, tail []string, parts ...string) (*signedNonce, error) {
 	if sig.Signature == "" || sig.Timestamp <= 0 || sig.Nonce == "" {
-		return 0, fail(CodeSignatureInvalid, "signature, timestamp and nonce are required")
+		return nil, fail(CodeSignatureInvalid, "signature, timestamp and nonce are required")
 	}
 	at := time.UnixMilli(sig.Timestamp)
 	if sig.Timestamp < 1e12 {
 		at = time.Unix(sig.Timestamp, 0)
 	}
 	if d := s.now().Sub(at); d > signatureTTL || d < -signatureTTL {
-		return 0, fail(CodeSignatureInvalid, "the signature's timestamp is more than %s away", signatureTTL)
+		return nil, fail(CodeSignatureInvalid, "the signature's timestamp is more than %s away", signatureTTL)
 	}
 	want := s.sign(slices.Concat(parts, []string{strconv.FormatInt(sig.Timestamp, 10), sig.Nonce}, tail)...)
 	if !hmac.Equal([]byte(strings.ToLower(sig.Signature)), []byte(want)) {
-		return 0, fail(CodeSignatureInvalid, "the signature does not match")
+		return nil, fail(CodeSignatureInvalid, "the signature does not match")
 	}
-	return at.Add(signatureTTL).UnixMilli(), nil
-}
-
-// useNonce records a checked signature's nonce in the request's write; a
-// nonce is accepted once.
-func useNonce(tx *store.Tx, sig Signed, expiry, now int64) error {
-	fresh, err := tx.UseNonce(sig.Nonce, expiry, now)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		return fail(CodeSignatureInvalid, "the nonce was used before")
-	}
-	return nil
+	return &signedNonce{nonce: sig.Nonce, expiry: at.Add(signatureTTL).UnixMilli()}, nil
 }
 
 // checkLoginToken verifies a login's app-issued JWT (jwt mode): HS256,

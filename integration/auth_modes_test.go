@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestLoginSignatureMode(t *testing.T) {
 		t.Fatalf("signed login (ms): %v %d %s", err, r.StatusCode(), r.Body)
 	}
 	tom := &user{h: h, LoginResult: *r.JSON201}
-	tom.createConv("Jerry") // the session works
+	tom.lcUnreadNow() // the session works
 	r, err = login("Tom", secs, "n2", strings.ToUpper(sign("Tom", secs, "n2")))
 	if err != nil || r.StatusCode() != http.StatusCreated {
 		t.Errorf("signed login (seconds, upper-case hex): %v %d %s", err, r.StatusCode(), r.Body)
@@ -117,5 +118,97 @@ func TestLoginJWTMode(t *testing.T) {
 	} {
 		expectProblem(t, "jwt mode, "+what, http.StatusUnauthorized, client.SIGNATUREINVALID)(
 			h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: "Tom", Token: &token}))
+	}
+}
+
+// Signature mode: creating a conversation, adding, joining and removing
+// members each carry the backend's signature of the operation (API.md);
+// without one, or with another operation's, nothing changes. The master
+// key needs none.
+func TestConversationSignatures(t *testing.T) {
+	h := start(t, authMode("signature"))
+	key := h.srv.MasterKey
+	ms := time.Now().UnixMilli()
+	ts := strconv.FormatInt(ms, 10)
+	n := 0
+	signed := func(parts ...string) client.Signed {
+		n++
+		nonce := "c" + strconv.Itoa(n)
+		// parts: what comes before timestamp:nonce; a last part "invite" or
+		// "kick" goes after them.
+		var tail []string
+		if last := parts[len(parts)-1]; last == "invite" || last == "kick" {
+			parts, tail = parts[:len(parts)-1], []string{last}
+		}
+		all := append(append(append([]string{"app1"}, parts...), ts, nonce), tail...)
+		return client.Signed{Signature: ptr(leanSign(key, all...)), Timestamp: &ms, Nonce: &nonce}
+	}
+	loginAs := func(id string) *user {
+		s := signed(id, "")
+		r, err := h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: id, Signature: s.Signature, Timestamp: s.Timestamp, Nonce: s.Nonce})
+		if err != nil || r.StatusCode() != http.StatusCreated {
+			t.Fatalf("login %s: %v %d %s", id, err, r.StatusCode(), r.Body)
+		}
+		return &user{h: h, LoginResult: *r.JSON201}
+	}
+	tom, mary := loginAs("Tom"), loginAs("Mary")
+	bad := expectProblem
+
+	// Create: appId:clientId:sortedMemberIds (the creator included):ts:nonce.
+	create := func(sig client.Signed) (*client.CreateConversationResponse, error) {
+		return h.c.CreateConversationWithResponse(ctx(t), client.CreateConversationRequest{
+			Members: &[]string{"Jerry"}, Signature: sig.Signature, Timestamp: sig.Timestamp, Nonce: sig.Nonce}, tom.auth())
+	}
+	bad(t, "create without a signature", http.StatusUnauthorized, client.SIGNATUREINVALID)(create(client.Signed{}))
+	bad(t, "create signed without the creator", http.StatusUnauthorized, client.SIGNATUREINVALID)(create(signed("Tom", "Jerry")))
+	r, err := create(signed("Tom", "Jerry:Tom"))
+	if err != nil || r.StatusCode() != http.StatusCreated {
+		t.Fatalf("signed create: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	conv := r.JSON201.Id
+
+	// Add: appId:clientId:convId:sortedMemberIds:ts:nonce:invite.
+	add := func(ids []string, sig client.Signed) (*client.AddMembersResponse, error) {
+		return h.c.AddMembersWithResponse(ctx(t), conv, client.MembersRequest{ClientIds: &ids, Signature: sig.Signature, Timestamp: sig.Timestamp, Nonce: sig.Nonce}, tom.auth())
+	}
+	bad(t, "add signed as a kick", http.StatusUnauthorized, client.SIGNATUREINVALID)(add([]string{"Spike", "Mary"}, signed("Tom", conv, "Mary:Spike", "kick")))
+	bad(t, "add signed for others", http.StatusUnauthorized, client.SIGNATUREINVALID)(add([]string{"Spike", "Mary"}, signed("Tom", conv, "Mary", "invite")))
+	if r, err := add([]string{"Spike", "Mary"}, signed("Tom", conv, "Mary:Spike", "invite")); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("signed add: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+
+	// Remove: ...:kick.
+	remove := func(sig client.Signed) (*client.RemoveMembersResponse, error) {
+		return h.c.RemoveMembersWithResponse(ctx(t), conv, client.MembersRequest{ClientIds: &[]string{"Spike"}, Signature: sig.Signature, Timestamp: sig.Timestamp, Nonce: sig.Nonce}, tom.auth())
+	}
+	bad(t, "remove signed as an invite", http.StatusUnauthorized, client.SIGNATUREINVALID)(remove(signed("Tom", conv, "Spike", "invite")))
+	if r, err := remove(signed("Tom", conv, "Spike", "kick")); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("signed remove: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+
+	// Join: the joiner is the member list. Mary quits first (no signature).
+	if r, err := h.c.QuitConversationWithResponse(ctx(t), conv, mary.auth()); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("quit: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	bad(t, "join without a body", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		h.c.JoinConversationWithBodyWithResponse(ctx(t), conv, "", nil, mary.auth()))
+	bad(t, "join signed for Tom", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		h.c.JoinConversationWithResponse(ctx(t), conv, signed("Mary", conv, "Tom", "invite"), mary.auth()))
+	used := signed("Mary", conv, "Mary", "invite")
+	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv, used, mary.auth())
+	if err != nil || jr.StatusCode() != http.StatusOK {
+		t.Fatalf("signed join: %v %d %s", err, jr.StatusCode(), jr.Body)
+	}
+	if got := deref(jr.JSON200.Members); !slices.Equal(got, []string{"Jerry", "Tom", "Mary"}) && len(got) != 3 {
+		t.Errorf("members after the changes: %v", got)
+	}
+	// A nonce is accepted once, whichever operation it signed.
+	h.c.QuitConversationWithResponse(ctx(t), conv, mary.auth())
+	bad(t, "the same join again", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		h.c.JoinConversationWithResponse(ctx(t), conv, used, mary.auth()))
+
+	// The master key signs nothing.
+	if r, err := h.c.AddMembersWithResponse(ctx(t), conv, client.MembersRequest{ClientIds: &[]string{"Spike"}}, h.master()); err != nil || r.StatusCode() != http.StatusOK {
+		t.Errorf("master key add: %v %d %s", err, r.StatusCode(), r.Body)
 	}
 }

@@ -175,7 +175,7 @@ func TestMembershipEvents(t *testing.T) {
 	}
 
 	// William joins.
-	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, william.auth())
+	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, client.Signed{}, william.auth())
 	if err != nil || jr.JSON200 == nil {
 		t.Fatalf("William joins: %v %s", err, jr.Body)
 	}
@@ -238,7 +238,7 @@ func TestMembershipNoOps(t *testing.T) {
 	if err != nil || rr.StatusCode() != http.StatusOK {
 		t.Fatalf("remove a non-member: %v %s", err, rr.Body)
 	}
-	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, jerry.auth())
+	jr, err := h.c.JoinConversationWithResponse(ctx(t), conv.Id, client.Signed{}, jerry.auth())
 	if err != nil || jr.StatusCode() != http.StatusOK {
 		t.Fatalf("join as a member: %v %s", err, jr.Body)
 	}

@@ -213,7 +213,7 @@ func TestAuthErrors(t *testing.T) {
 	expectProblem(t, "master key sends", forbidden, client.FORBIDDEN)(
 		h.c.SendMessageWithResponse(ctx(t), conv.Id, textMsg("hi"), h.master()))
 	expectProblem(t, "master key joins", forbidden, client.FORBIDDEN)(
-		h.c.JoinConversationWithResponse(ctx(t), conv.Id, h.master()))
+		h.c.JoinConversationWithResponse(ctx(t), conv.Id, client.Signed{}, h.master()))
 	expectProblem(t, "master key quits", forbidden, client.FORBIDDEN)(
 		h.c.QuitConversationWithResponse(ctx(t), conv.Id, h.master()))
 	expectProblem(t, "master key logs out", forbidden, client.FORBIDDEN)(
@@ -256,7 +256,7 @@ func TestRuleErrors(t *testing.T) {
 			expectProblem(t, "history of "+id, st, code)(h.c.ListMessagesWithResponse(ctx(t), id, nil, tom.auth()))
 			expectProblem(t, "add to "+id, st, code)(h.c.AddMembersWithResponse(ctx(t), id, client.MembersRequest{ClientIds: &[]string{"Mary"}}, tom.auth()))
 			expectProblem(t, "remove from "+id, st, code)(h.c.RemoveMembersWithResponse(ctx(t), id, client.MembersRequest{ClientIds: &[]string{"Mary"}}, tom.auth()))
-			expectProblem(t, "join "+id, st, code)(h.c.JoinConversationWithResponse(ctx(t), id, tom.auth()))
+			expectProblem(t, "join "+id, st, code)(h.c.JoinConversationWithResponse(ctx(t), id, client.Signed{}, tom.auth()))
 			expectProblem(t, "quit "+id, st, code)(h.c.QuitConversationWithResponse(ctx(t), id, tom.auth()))
 			expectProblem(t, "count "+id, st, code)(h.c.CountMembersWithResponse(ctx(t), id, tom.auth()))
 		}
@@ -287,7 +287,7 @@ func TestRuleErrors(t *testing.T) {
 		expectProblem(t, "remove from a temporary conversation", st, code)(
 			h.c.RemoveMembersWithResponse(ctx(t), tmp, client.MembersRequest{ClientIds: &[]string{"Jerry"}}, tom.auth()))
 		expectProblem(t, "join a temporary conversation", st, code)(
-			h.c.JoinConversationWithResponse(ctx(t), tmp, mary.auth()))
+			h.c.JoinConversationWithResponse(ctx(t), tmp, client.Signed{}, mary.auth()))
 	})
 
 	t.Run("MEMBER_LIMIT", func(t *testing.T) {
@@ -316,7 +316,7 @@ func TestRuleErrors(t *testing.T) {
 		expectProblem(t, "add with the master key", http.StatusConflict, client.MEMBERLIMIT)(
 			h.c.AddMembersWithResponse(ctx(t), full, client.MembersRequest{ClientIds: &[]string{"Mary", "m000"}}, h.master()))
 		expectProblem(t, "join as the 501st member", http.StatusConflict, client.MEMBERLIMIT)(
-			h.c.JoinConversationWithResponse(ctx(t), full, mary.auth()))
+			h.c.JoinConversationWithResponse(ctx(t), full, client.Signed{}, mary.auth()))
 		c, err := h.c.CountMembersWithResponse(ctx(t), full, tom.auth())
 		if err != nil || c.JSON200 == nil || c.JSON200.Count != 500 {
 			t.Errorf("member count after refused additions: %v %s, want 500", err, c.Body)
@@ -325,7 +325,7 @@ func TestRuleErrors(t *testing.T) {
 		if r, err := h.c.RemoveMembersWithResponse(ctx(t), full, client.MembersRequest{ClientIds: &[]string{"m000"}}, tom.auth()); err != nil || r.StatusCode() != http.StatusOK {
 			t.Fatalf("remove: %v %s", err, r.Body)
 		}
-		if r, err := h.c.JoinConversationWithResponse(ctx(t), full, mary.auth()); err != nil || r.StatusCode() != http.StatusOK {
+		if r, err := h.c.JoinConversationWithResponse(ctx(t), full, client.Signed{}, mary.auth()); err != nil || r.StatusCode() != http.StatusOK {
 			t.Errorf("join after a removal: %v %s", err, r.Body)
 		}
 	})

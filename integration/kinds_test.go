@@ -91,7 +91,7 @@ func kind(k client.CreateConversationRequestKind) *client.CreateConversationRequ
 
 func (u *user) join(id string) client.Conversation {
 	u.h.t.Helper()
-	r, err := u.h.c.JoinConversationWithResponse(ctx(u.h.t), id, u.auth())
+	r, err := u.h.c.JoinConversationWithBodyWithResponse(ctx(u.h.t), id, "", nil, u.auth()) // no body: only signature mode needs one
 	okStatus(u.h.t, u.ClientId+" joins "+id, http.StatusOK, r, err)
 	return *r.JSON200
 }
@@ -359,7 +359,7 @@ func TestTemporaryConversations(t *testing.T) {
 	notSupported("PATCH")(h.c.UpdateConversationWithResponse(ctx(t), tmp.Id, client.UpdateConversationRequest{Name: ptr("x")}, tom.auth()))
 	notSupported("PATCH with the master key")(h.c.UpdateConversationWithResponse(ctx(t), tmp.Id, client.UpdateConversationRequest{Name: ptr("x")}, h.master()))
 	notSupported("add members with the master key")(h.c.AddMembersWithResponse(ctx(t), tmp.Id, members, h.master()))
-	notSupported("join")(h.c.JoinConversationWithResponse(ctx(t), tmp.Id, mary.auth()))
+	notSupported("join")(h.c.JoinConversationWithResponse(ctx(t), tmp.Id, client.Signed{}, mary.auth()))
 	if got := tom.get(tmp.Id); got.Name != "call" || !sameSet(deref(got.Members), []string{"Tom", "Jerry"}) {
 		t.Errorf("the refused operations changed the conversation: %+v", got)
 	}
@@ -395,7 +395,7 @@ func TestTemporaryConversations(t *testing.T) {
 	gone("master-key history")(h.c.ListMessagesWithResponse(ctx(t), tmp.Id, nil, h.master()))
 	gone("count")(h.c.CountMembersWithResponse(ctx(t), tmp.Id, tom.auth()))
 	gone("quit")(h.c.QuitConversationWithResponse(ctx(t), tmp.Id, jerry.auth()))
-	gone("join")(h.c.JoinConversationWithResponse(ctx(t), tmp.Id, mary.auth()))
+	gone("join")(h.c.JoinConversationWithResponse(ctx(t), tmp.Id, client.Signed{}, mary.auth()))
 	gone("add members")(h.c.AddMembersWithResponse(ctx(t), tmp.Id, members, tom.auth()))
 	gone("remove members")(h.c.RemoveMembersWithResponse(ctx(t), tmp.Id, members, tom.auth()))
 	gone("mute")(h.c.MuteConversationWithResponse(ctx(t), tmp.Id, tom.auth()))

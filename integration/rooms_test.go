@@ -177,7 +177,7 @@ func TestChatRooms(t *testing.T) {
 		t.Errorf("members/count %d after the last one logged out, want 0", n)
 	}
 	// The master key reads but does not sit in rooms.
-	expectProblem(t, "join with the master key", http.StatusForbidden, client.FORBIDDEN)(h.c.JoinConversationWithResponse(ctx(t), room.Id, h.master()))
+	expectProblem(t, "join with the master key", http.StatusForbidden, client.FORBIDDEN)(h.c.JoinConversationWithResponse(ctx(t), room.Id, client.Signed{}, h.master()))
 	if got := texts(h.masterHistory(room.Id)); !sameJSON(t, got, []string{"hello room", "hi both", "only the pad", "anyone?"}) {
 		t.Errorf("master-key history %v", got)
 	}
@@ -342,7 +342,7 @@ func TestChatRoomWithThousandsOfStreams(t *testing.T) {
 						return fmt.Errorf("login %s: %v %s", id, err, lr.Body)
 					}
 					tok := lr.JSON201.Token
-					jr, err := rest.JoinConversationWithResponse(context.Background(), room.Id, withBearer(tok))
+					jr, err := rest.JoinConversationWithResponse(context.Background(), room.Id, client.Signed{}, withBearer(tok))
 					if err != nil || jr.StatusCode() != http.StatusOK {
 						return fmt.Errorf("join %s: %v %s", id, err, jr.Body)
 					}

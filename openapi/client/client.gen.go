@@ -414,6 +414,21 @@ type CreateConversationRequest struct {
 	// Example: Tom & Jerry
 	Name *string `json:"name,omitempty"`
 
+	// Nonce Signature auth mode: the signature's nonce, accepted once
+	//
+	// Example: 7f3a9c2e1b5d4f60
+	Nonce *string `json:"nonce,omitempty"`
+
+	// Signature Signature auth mode: the app backend's signature of this operation
+	//
+	// Example: 5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49
+	Signature *string `json:"signature,omitempty"`
+
+	// Timestamp Signature auth mode: the signature's time, seconds or milliseconds
+	//
+	// Example: 1796054400
+	Timestamp *int64 `json:"timestamp,omitempty"`
+
 	// Ttl Temporary conversations: time to live in seconds (default 1 day, at most 30 days)
 	Ttl *int64 `json:"ttl,omitempty"`
 
@@ -577,6 +592,21 @@ type MembersRequest struct {
 	//
 	// Example: ["Mary"]
 	ClientIds *[]string `json:"clientIds"`
+
+	// Nonce Signature auth mode: the signature's nonce, accepted once
+	//
+	// Example: 7f3a9c2e1b5d4f60
+	Nonce *string `json:"nonce,omitempty"`
+
+	// Signature Signature auth mode: the app backend's signature of this operation
+	//
+	// Example: 5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49
+	Signature *string `json:"signature,omitempty"`
+
+	// Timestamp Signature auth mode: the signature's time, seconds or milliseconds
+	//
+	// Example: 1796054400
+	Timestamp *int64 `json:"timestamp,omitempty"`
 }
 
 // Message defines model for Message.
@@ -759,6 +789,24 @@ type SendRequest struct {
 // SendRequestPriority Chat-room delivery priority (default normal)
 type SendRequestPriority string
 
+// Signed defines model for Signed.
+type Signed struct {
+	// Nonce Signature auth mode: the signature's nonce, accepted once
+	//
+	// Example: 7f3a9c2e1b5d4f60
+	Nonce *string `json:"nonce,omitempty"`
+
+	// Signature Signature auth mode: the app backend's signature of this operation
+	//
+	// Example: 5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49
+	Signature *string `json:"signature,omitempty"`
+
+	// Timestamp Signature auth mode: the signature's time, seconds or milliseconds
+	//
+	// Example: 1796054400
+	Timestamp *int64 `json:"timestamp,omitempty"`
+}
+
 // SubscribeInputBody defines model for SubscribeInputBody.
 type SubscribeInputBody struct {
 	// ClientIds Clients to watch
@@ -901,6 +949,9 @@ type UpdateConversationJSONRequestBody = UpdateConversationRequest
 
 // MarkDeliveredJSONRequestBody defines body for MarkDelivered for application/json ContentType.
 type MarkDeliveredJSONRequestBody = DeliveredRequest
+
+// JoinConversationJSONRequestBody defines body for JoinConversation for application/json ContentType.
+type JoinConversationJSONRequestBody = Signed
 
 // AddMembersJSONRequestBody defines body for AddMembers for application/json ContentType.
 type AddMembersJSONRequestBody = MembersRequest
@@ -1162,12 +1213,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
 	MarkDelivered(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// JoinConversation Join a conversation
+	// JoinConversationWithBody Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
-	JoinConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	JoinConversationWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// JoinConversation Join a conversation
+	//
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
+	JoinConversation(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddMembersWithBody Add members
 	//
@@ -1708,13 +1770,34 @@ func (c *Client) MarkDelivered(ctx context.Context, id string, body MarkDelivere
 	return c.Client.Do(req)
 }
 
-// JoinConversation Join a conversation
+// JoinConversationWithBody Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
-func (c *Client) JoinConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewJoinConversationRequest(c.Server, id)
+func (c *Client) JoinConversationWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinConversationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// JoinConversation Join a conversation
+//
+// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
+func (c *Client) JoinConversation(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinConversationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2664,8 +2747,19 @@ func NewMarkDeliveredRequestWithBody(server string, id string, contentType strin
 	return req, nil
 }
 
-// NewJoinConversationRequest constructs an http.Request for the JoinConversation method
-func NewJoinConversationRequest(server string, id string) (*http.Request, error) {
+// NewJoinConversationRequest calls the generic JoinConversation builder with application/json body
+func NewJoinConversationRequest(server string, id string, body JoinConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewJoinConversationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewJoinConversationRequestWithBody constructs an http.Request for the JoinConversation method, with any body, and a specified content type
+func NewJoinConversationRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2690,10 +2784,12 @@ func NewJoinConversationRequest(server string, id string) (*http.Request, error)
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3704,14 +3800,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/delivered (the `MarkDelivered` operationId).
 	MarkDeliveredWithResponse(ctx context.Context, id string, body MarkDeliveredJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDeliveredResponse, error)
 
-	// JoinConversationWithResponse Join a conversation
+	// JoinConversationWithBodyWithResponse Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
-	JoinConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error)
+	JoinConversationWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error)
+
+	// JoinConversationWithResponse Join a conversation
+	//
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
+	JoinConversationWithResponse(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error)
 
 	// AddMembersWithBodyWithResponse Add members
 	//
@@ -6348,15 +6453,30 @@ func (c *ClientWithResponses) MarkDeliveredWithResponse(ctx context.Context, id 
 	return ParseMarkDeliveredResponse(rsp)
 }
 
-// JoinConversationWithResponse Join a conversation
+// JoinConversationWithBodyWithResponse Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
-func (c *ClientWithResponses) JoinConversationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error) {
-	rsp, err := c.JoinConversation(ctx, id, reqEditors...)
+func (c *ClientWithResponses) JoinConversationWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error) {
+	rsp, err := c.JoinConversationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseJoinConversationResponse(rsp)
+}
+
+// JoinConversationWithResponse Join a conversation
+//
+// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
+func (c *ClientWithResponses) JoinConversationWithResponse(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error) {
+	rsp, err := c.JoinConversation(ctx, id, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

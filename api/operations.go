@@ -204,6 +204,14 @@ func (s *Server) registerOperations() {
 			"With toAllOnline: true: delivered to every online session, not stored.",
 	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.broadcast)
 
+	register(s, huma.Operation{
+		OperationID: "putSensitiveWords", Method: http.MethodPut, Path: "/v1/admin/sensitive-words",
+		Summary: "Set the sensitive words", Tags: []string{tagAdmin}, Security: masterOnly,
+		Description: "Replaces the list. In group chats (normal conversations of more than two members), chat rooms and " +
+			"system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, " +
+			"case-insensitively. One-to-one and temporary conversations are not filtered.",
+	}, []handlers.Code{handlers.CodeForbidden}, s.putSensitiveWords)
+
 	s.registerFiles()
 }
 
@@ -461,6 +469,19 @@ func (s *Server) adminSendMessage(ctx context.Context, in *adminSendInput) (*sen
 		return nil, err
 	}
 	return &sentMessage{Status: sendStatus[outcome], Body: msg}, nil
+}
+
+type sensitiveWordsInput struct {
+	Body handlers.SensitiveWords
+}
+
+type sensitiveWordsOutput struct {
+	Body *handlers.SensitiveWords
+}
+
+func (s *Server) putSensitiveWords(ctx context.Context, in *sensitiveWordsInput) (*sensitiveWordsOutput, error) {
+	words, err := s.opt.Service.SetSensitiveWords(ctx, principal(ctx), in.Body)
+	return &sensitiveWordsOutput{Body: words}, err
 }
 
 type broadcastInput struct {

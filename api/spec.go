@@ -184,6 +184,7 @@ var (
 		"adminSendMessage":   map[string]any{"from": "support", "type": -1, "text": "Your order has shipped."},
 		"broadcast":          map[string]any{"conversationId": "sttnd6692t1v4cbaa9v0", "message": map[string]any{"type": -1, "text": "Maintenance tonight at 2:00."}},
 		"removeMembers":      map[string]any{"clientIds": []string{"Mary"}},
+		"putSensitiveWords":  map[string]any{"words": []string{"darn", "heck"}},
 		"joinConversation":   map[string]any{"signature": "5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49", "timestamp": 1796054400, "nonce": "7f3a9c2e1b5d4f60"},
 		"sendMessage":        map[string]any{"type": -1, "text": "Hello Jerry!", "clientMessageId": "c0ffee-1"},
 	}
@@ -208,6 +209,7 @@ var (
 			Timestamp: 1795449660000, Recalled: true},
 		"adminSendMessage":  exampleMessage,
 		"broadcast":         exampleMessage,
+		"putSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
 		"markRead":          exampleUnread,
 		"markManyRead":      exampleUnread,
 		"getUnread":         exampleUnread,

@@ -27,7 +27,7 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 	if s.cfg.DisableRecall {
 		return nil, fail(CodeForbidden, "recalling messages is disabled on this server")
 	}
-	return s.changeMessage(ctx, p, convID, messageID, "messagerecall", func(m *store.Message) error {
+	return s.changeMessage(ctx, p, convID, messageID, "messagerecall", func(_ *store.Conversation, m *store.Message) error {
 		if !p.Master && m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
 		}
@@ -46,22 +46,28 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 	if err != nil {
 		return nil, err
 	}
-	return s.changeMessage(ctx, p, convID, messageID, "messageupdate", func(m *store.Message) error {
+	return s.changeMessage(ctx, p, convID, messageID, "messageupdate", func(conv *store.Conversation, m *store.Message) error {
 		if m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender may edit a message")
 		}
 		if m.Recalled {
 			return fail(CodeForbidden, "a recalled message cannot be edited")
 		}
+		stored := body
+		if _, fbody, changed, err := s.filterContent(conv, c); err != nil {
+			return err
+		} else if changed {
+			stored = fbody
+		}
 		now := s.nowMs()
-		m.Body, m.Type, m.PatchedAt, m.Mentions = string(body), typeOf(&c), &now, mentionsOf(&c)
+		m.Body, m.Type, m.PatchedAt, m.Mentions = string(stored), typeOf(&c), &now, mentionsOf(&c)
 		return nil
 	})
 }
 
 // changeMessage applies change to a stored message and announces the result
 // as event to whoever can see the message.
-func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID, event string, change func(*store.Message) error) (*Message, error) {
+func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID, event string, change func(*store.Conversation, *store.Message) error) (*Message, error) {
 	mid, ok := parseMessageID(messageID)
 	if !ok {
 		return nil, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
@@ -83,7 +89,7 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 			return err
 		}
 		wasRecalled := m.Recalled
-		if err := change(m); err != nil {
+		if err := change(conv, m); err != nil {
 			return err
 		}
 		if wasRecalled && m.Recalled {

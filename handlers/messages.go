@@ -170,6 +170,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	var to audience
 	var dup *store.Message
 	var sent *Message
+	content, asSent := req.Content, row.Body
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		to, dup = audience{}, nil
 		conv, err := s.cache.get(tx, convID)
@@ -178,6 +179,16 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		}
 		if err != nil {
 			return err
+		}
+		// Only the writer knows the conversation without a read: words are
+		// replaced here (from the content as sent, should the job run again).
+		filtered, fbody, changed, err := s.filterContent(&conv.row, req.Content)
+		if err != nil {
+			return err
+		}
+		content, row.Body = req.Content, asSent
+		if changed {
+			content, row.Body = filtered, string(fbody)
 		}
 		if to, err = s.cachedAudience(conv, from); err != nil {
 			return err
@@ -209,7 +220,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		if dup == nil {
 			// The content as sent is what was stored: no need to decode it.
 			sent = &Message{
-				ID: formatMessageID(row.MID), ConversationID: convID, From: row.From, Content: req.Content,
+				ID: formatMessageID(row.MID), ConversationID: convID, From: row.From, Content: content,
 				Timestamp: row.Timestamp, Priority: req.Priority, ClientMessageID: req.ClientMessageID,
 			}
 			s.deliver(sent, to, from, prio, req.Receipt)
@@ -285,10 +296,14 @@ func (s *Service) sendTransient(ctx context.Context, from sender, convID string,
 			return nil, 0, err
 		}
 	}
+	content, _, _, err := s.filterContent(conv, req.Content)
+	if err != nil {
+		return nil, 0, err
+	}
 	now := s.nowMs()
 	msg := &Message{
 		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: from.clientID,
-		Content: req.Content, Timestamp: now, Transient: true, Priority: req.Priority,
+		Content: content, Timestamp: now, Transient: true, Priority: req.Priority,
 	}
 	s.deliver(msg, to, from, prio, false)
 	return msg, Sent, nil

@@ -57,6 +57,7 @@ type Service struct {
 	tokens     sync.Map // token → verifiedToken
 	tokenCount atomic.Int64
 	cache      *convCache
+	words      atomic.Pointer[wordFilter] // nil until a list is set
 }
 
 // New wires a Service.

@@ -166,6 +166,9 @@ func (s *Server) init(ctx context.Context) error {
 	if err := s.svc.RestoreWills(ctx); err != nil {
 		return err
 	}
+	if err := s.svc.LoadSensitiveWords(ctx); err != nil {
+		return err
+	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),

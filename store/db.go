@@ -284,6 +284,12 @@ func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, e
 	return value, err == nil, err
 }
 
+// PutSetting stores the value of key, replacing any.
+func (t *Tx) PutSetting(key, value string) error {
+	_, err := t.Exec("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value)
+	return err
+}
+
 // SettingOrInit returns the stored value of key, storing init() first when
 // the key is unset. The first writer wins, so concurrent starts agree.
 func (db *DB) SettingOrInit(ctx context.Context, key string, init func() string) (value string, created bool, err error) {

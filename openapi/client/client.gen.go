@@ -789,6 +789,14 @@ type SendRequest struct {
 // SendRequestPriority Chat-room delivery priority (default normal)
 type SendRequestPriority string
 
+// SensitiveWords defines model for SensitiveWords.
+type SensitiveWords struct {
+	// Words The whole list; it replaces the previous one. Matched case-insensitively; [] clears it
+	//
+	// Example: ["darn","heck"]
+	Words *[]string `json:"words"`
+}
+
 // Signed defines model for Signed.
 type Signed struct {
 	// Nonce Signature auth mode: the signature's nonce, accepted once
@@ -938,6 +946,9 @@ type BroadcastJSONRequestBody = BroadcastRequest
 // AdminSendMessageJSONRequestBody defines body for AdminSendMessage for application/json ContentType.
 type AdminSendMessageJSONRequestBody = AdminSendInputBody
 
+// PutSensitiveWordsJSONRequestBody defines body for PutSensitiveWords for application/json ContentType.
+type PutSensitiveWordsJSONRequestBody = SensitiveWords
+
 // CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
 type CreateConversationJSONRequestBody = CreateConversationRequest
 
@@ -1086,6 +1097,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSensitiveWordsWithBody Set the sensitive words
+	//
+	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+	PutSensitiveWordsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSensitiveWords Set the sensitive words
+	//
+	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+	PutSensitiveWords(ctx context.Context, body PutSensitiveWordsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OnlineClients Who is online
 	//
@@ -1524,6 +1553,44 @@ func (c *Client) AdminSendMessageWithBody(ctx context.Context, id string, conten
 // Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 func (c *Client) AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSendMessageRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSensitiveWordsWithBody Set the sensitive words
+//
+// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+func (c *Client) PutSensitiveWordsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSensitiveWordsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSensitiveWords Set the sensitive words
+//
+// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+func (c *Client) PutSensitiveWords(ctx context.Context, body PutSensitiveWordsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSensitiveWordsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2362,6 +2429,46 @@ func NewAdminSendMessageRequestWithBody(server string, id string, contentType st
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPutSensitiveWordsRequest calls the generic PutSensitiveWords builder with application/json body
+func NewPutSensitiveWordsRequest(server string, body PutSensitiveWordsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSensitiveWordsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutSensitiveWordsRequestWithBody constructs an http.Request for the PutSensitiveWords method, with any body, and a specified content type
+func NewPutSensitiveWordsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/sensitive-words")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -3668,6 +3775,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessageWithResponse(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error)
 
+	// PutSensitiveWordsWithBodyWithResponse Set the sensitive words
+	//
+	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+	PutSensitiveWordsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSensitiveWordsResponse, error)
+
+	// PutSensitiveWordsWithResponse Set the sensitive words
+	//
+	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+	PutSensitiveWordsWithResponse(ctx context.Context, body PutSensitiveWordsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSensitiveWordsResponse, error)
+
 	// OnlineClientsWithResponse Who is online
 	//
 	// A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
@@ -4239,6 +4364,75 @@ func (r AdminSendMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminSendMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutSensitiveWordsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SensitiveWords
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSensitiveWordsResponse) GetJSON200() *SensitiveWords {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutSensitiveWordsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutSensitiveWordsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutSensitiveWordsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutSensitiveWordsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSensitiveWordsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSensitiveWordsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSensitiveWordsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSensitiveWordsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6255,6 +6449,36 @@ func (c *ClientWithResponses) AdminSendMessageWithResponse(ctx context.Context, 
 	return ParseAdminSendMessageResponse(rsp)
 }
 
+// PutSensitiveWordsWithBodyWithResponse Set the sensitive words
+//
+// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+func (c *ClientWithResponses) PutSensitiveWordsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSensitiveWordsResponse, error) {
+	rsp, err := c.PutSensitiveWordsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSensitiveWordsResponse(rsp)
+}
+
+// PutSensitiveWordsWithResponse Set the sensitive words
+//
+// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/sensitive-words (the `PutSensitiveWords` operationId).
+func (c *ClientWithResponses) PutSensitiveWordsWithResponse(ctx context.Context, body PutSensitiveWordsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSensitiveWordsResponse, error) {
+	rsp, err := c.PutSensitiveWords(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSensitiveWordsResponse(rsp)
+}
+
 // OnlineClientsWithResponse Who is online
 //
 // A client is online while one of its sessions has a stream open, or lost it less than the offline grace ago.
@@ -7016,6 +7240,60 @@ func ParseAdminSendMessageResponse(rsp *http.Response) (*AdminSendMessageRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutSensitiveWordsResponse parses an HTTP response from a PutSensitiveWordsWithResponse call
+func ParsePutSensitiveWordsResponse(rsp *http.Response) (*PutSensitiveWordsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSensitiveWordsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SensitiveWords
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem

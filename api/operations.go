@@ -19,6 +19,7 @@ const (
 	tagMessages      = "Messages"
 	tagAdmin         = "Admin"
 	tagPresence      = "Presence"
+	tagDevices       = "Devices"
 )
 
 type (
@@ -212,7 +213,59 @@ func (s *Server) registerOperations() {
 			"case-insensitively. One-to-one and temporary conversations are not filtered.",
 	}, []handlers.Code{handlers.CodeForbidden}, s.putSensitiveWords)
 
+	register(s, huma.Operation{
+		OperationID: "registerDevice", Method: http.MethodPost, Path: "/v1/devices",
+		Summary: "Register a device for offline push", Tags: []string{tagDevices}, Security: sessionOnly,
+		Description: "Records the caller's push token. A token registered before, by the caller or another client, " +
+			"now belongs to the caller.",
+	}, []handlers.Code{handlers.CodeForbidden}, s.registerDevice)
+
+	register(s, huma.Operation{
+		OperationID: "listDevices", Method: http.MethodGet, Path: "/v1/devices",
+		Summary: "List the caller's devices", Tags: []string{tagDevices}, Security: sessionOnly,
+	}, []handlers.Code{handlers.CodeForbidden}, s.listDevices)
+
+	register(s, huma.Operation{
+		OperationID: "unregisterDevice", Method: http.MethodDelete, Path: "/v1/devices/{token}",
+		Summary: "Unregister a device", Tags: []string{tagDevices}, Security: sessionOnly, DefaultStatus: http.StatusNoContent,
+		Description: "Forgets one of the caller's push tokens; a token the caller does not have is no error.",
+	}, []handlers.Code{handlers.CodeForbidden}, s.unregisterDevice)
+
 	s.registerFiles()
+}
+
+type deviceInput struct {
+	Body handlers.DeviceRequest
+}
+
+type deviceOutput struct {
+	Body *handlers.Device
+}
+
+func (s *Server) registerDevice(ctx context.Context, in *deviceInput) (*deviceOutput, error) {
+	d, err := s.opt.Service.RegisterDevice(ctx, principal(ctx), in.Body)
+	return &deviceOutput{Body: d}, err
+}
+
+type devicesOutput struct {
+	Body struct {
+		Devices []handlers.Device `json:"devices"`
+	}
+}
+
+func (s *Server) listDevices(ctx context.Context, _ *struct{}) (*devicesOutput, error) {
+	ds, err := s.opt.Service.Devices(ctx, principal(ctx))
+	out := &devicesOutput{}
+	out.Body.Devices = ds
+	return out, err
+}
+
+type deviceTokenInput struct {
+	Token string `path:"token" maxLength:"4096" doc:"The push token" example:"740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"`
+}
+
+func (s *Server) unregisterDevice(ctx context.Context, in *deviceTokenInput) (*struct{}, error) {
+	return nil, s.opt.Service.UnregisterDevice(ctx, principal(ctx), in.Token)
 }
 
 // register adds an operation with its documented errors: the codes given,

@@ -171,6 +171,8 @@ var (
 	exampleUnread = handlers.UnreadEvent{Conversations: []handlers.UnreadEntry{{
 		ConversationID: "6v1ofs2k0ha2e4ktl0s0", UnreadMessagesCount: 2, Mentioned: true, LastMessage: &exampleMessage,
 	}}}
+	exampleDevice = handlers.Device{Platform: "ios", Token: "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad",
+		CreatedAt: 1795449600000, UpdatedAt: 1795449600000}
 	requestExamples = map[string]any{
 		"createSession":      map[string]any{"clientId": "Tom", "tag": "Web"},
 		"createConversation": map[string]any{"members": []string{"Jerry"}, "name": "Tom & Jerry", "attributes": map[string]any{"topic": "cheese"}},
@@ -185,6 +187,7 @@ var (
 		"broadcast":          map[string]any{"conversationId": "sttnd6692t1v4cbaa9v0", "message": map[string]any{"type": -1, "text": "Maintenance tonight at 2:00."}},
 		"removeMembers":      map[string]any{"clientIds": []string{"Mary"}},
 		"putSensitiveWords":  map[string]any{"words": []string{"darn", "heck"}},
+		"registerDevice":     map[string]any{"platform": "ios", "token": "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"},
 		"joinConversation":   map[string]any{"signature": "5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49", "timestamp": 1796054400, "nonce": "7f3a9c2e1b5d4f60"},
 		"sendMessage":        map[string]any{"type": -1, "text": "Hello Jerry!", "clientMessageId": "c0ffee-1"},
 	}
@@ -210,6 +213,8 @@ var (
 		"adminSendMessage":  exampleMessage,
 		"broadcast":         exampleMessage,
 		"putSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
+		"registerDevice":    exampleDevice,
+		"listDevices":       map[string]any{"devices": []handlers.Device{exampleDevice}},
 		"markRead":          exampleUnread,
 		"markManyRead":      exampleUnread,
 		"getUnread":         exampleUnread,

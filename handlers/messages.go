@@ -167,6 +167,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		row.ClientMessageID = &req.ClientMessageID
 	}
 	row.Mentions = mentionsOf(&req.Content)
+	row.Receipt = req.Receipt
 	var to audience
 	var dup *store.Message
 	var sent *Message

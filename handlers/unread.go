@@ -346,6 +346,7 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 		all = append(all, msgs...)
 	}
 	slices.SortFunc(all, func(a, b store.Message) int { return cmp.Compare(a.MID, b.MID) })
+	oneToOne := map[string]bool{} // of the conversations with a receipt to confirm
 	for i := range all {
 		m := toMessage(&all[i])
 		msg, err := marshalAsSent(m)
@@ -354,6 +355,22 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 		}
 		conv, _ := json.Marshal(m.ConversationID)
 		ev := events.NewRaw("message", messageEventJSON(conv, msg, mentions(m, p.ClientID), true))
+		if all[i].Receipt {
+			// As live: delivered when flushed to the stream, in one-to-one
+			// conversations only.
+			is, ok := oneToOne[m.ConversationID]
+			if !ok {
+				row, err := s.findConversation(ctx, r, m.ConversationID)
+				if err != nil {
+					return err
+				}
+				is = isOneToOne(row)
+				oneToOne[m.ConversationID] = is
+			}
+			if is {
+				ev.OnWritten = s.receiptHook(m)
+			}
+		}
 		s.hub.PublishSession(ev, p.SessionID)
 	}
 	return nil

@@ -417,6 +417,45 @@ func TestLifecycleEditedMentions(t *testing.T) {
 	js.lcTextCounted("c", 3, false)
 }
 
+// A receipt message first delivered by offline push, when its recipient
+// logs in and opens a stream, is confirmed to the sender when it is
+// flushed there; one without a receipt, or in a group, is not.
+func TestReceiptByOfflinePush(t *testing.T) {
+	clk := newFakeClock()
+	h := start(t, lcWithClock(clk))
+	tom := h.login("Tom")
+	pair := tom.createConv("Jerry")
+	group := tom.createConv("Jerry", "Mary")
+	ts, _ := tom.lcOpen()
+	receipt := func(text string) client.SendRequest {
+		r := lcText(text)
+		r.Receipt = ptr(true)
+		return r
+	}
+	tom.send(group.Id, receipt("group, receipt"))
+	clk.Advance(time.Second)
+	m := tom.send(pair.Id, receipt("pair, receipt"))
+	clk.Advance(time.Second)
+	tom.sendText(pair.Id, "pair, none")
+
+	jerry := lcLogin(h, "Jerry", client.Push) // Jerry was never online
+	js := jerry.lcStream()
+	for range 3 {
+		if d := js.expectMessage(); !d.Offline {
+			t.Errorf("%q pushed without offline: true", deref(d.Message.Text))
+		}
+	}
+	if d := decode[lcDeliveredData](t, ts.expect("lastdeliveredatupdate")); d != (lcDeliveredData{pair.Id, m.Timestamp}) {
+		t.Errorf("lastdeliveredatupdate %+v, want %s at %d", d, pair.Id, m.Timestamp)
+	}
+	// Nothing else came: Jerry's answer is Tom's next event.
+	jerry.sendText(pair.Id, "hi")
+	ts.lcTextCounted("hi", 1, false)
+	if c := tom.lcGet(pair.Id); deref(c.LastDeliveredAt) != m.Timestamp {
+		t.Errorf("Tom's view: lastDeliveredAt %d, want %d", deref(c.LastDeliveredAt), m.Timestamp)
+	}
+}
+
 // 2. Recall and edit: the sender edits (messageupdate, patchedAt) and
 // recalls (messagerecall, recalled: true without content); the master key
 // recalls; anybody else is refused with FORBIDDEN and nobody hears of it.

@@ -26,6 +26,9 @@ type Message struct {
 	Recalled        bool    `db:"recalled"`
 	// Private messages are seen by their sender and the app backend only.
 	Private bool `db:"private"`
+	// Receipt: the sender asked for a delivery receipt (one-to-one
+	// conversations).
+	Receipt bool `db:"receipt"`
 	// Mentions lists the clients the message mentions, "*" for everyone;
 	// stored beside the message on insert.
 	Mentions []string `db:"-"`
@@ -73,7 +76,9 @@ func (db *DB) initMessageIDs() error {
 // stores it with its mentions, advances the conversation's lastMessageAt, and
 // moves the sender's read position to it: one's own messages are never
 // unread. A private message takes no sequence number of its own, so that it
-// counts as unread for nobody.
+// counts as unread for nobody. It serves seeding and tests, which write
+// databases of older schemas too: it leaves out the receipt flag (sends go
+// through QueueMessage, which stores it).
 func (t *Tx) InsertMessage(m *Message) error {
 	m.MID = mids.next(m.Timestamp)
 	step := 1
@@ -112,7 +117,7 @@ func (t *Tx) QueueMessage(m *Message) {
 	t.queued = append(t.queued, m)
 }
 
-const messageColumns = 9
+const messageColumns = 10
 
 // flushChunk bounds one INSERT's rows (SQLite allows 32,766 parameters).
 const flushChunk = 100
@@ -123,14 +128,14 @@ func (t *Tx) Flush() error {
 		chunk := t.queued[:min(len(t.queued), flushChunk)]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO messages
-			(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private) VALUES `)
+			(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt) VALUES `)
 		args := make([]any, 0, len(chunk)*messageColumns)
 		for i, m := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private)
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt)
 		}
 		if _, err := t.Exec(b.String(), args...); err != nil {
 			t.queued = nil

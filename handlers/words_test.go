@@ -1,16 +1,16 @@
 package handlers
 
 import (
+	"fmt"
+	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/store"
 )
 
 func TestWordFilter(t *testing.T) {
-	f, err := newWordFilter([]string{"fool", "foolish", "a+b", "ÄRGER", "猫"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newWordFilter([]string{"fool", "foolish", "a+b", "ÄRGER", "猫"})
 	for in, want := range map[string]string{
 		"":                         "",
 		"no words here":            "no words here",
@@ -42,5 +42,32 @@ func TestFiltersWords(t *testing.T) {
 		if got := filtersWords(&store.Conversation{Kind: tc.kind, MemberCount: tc.members}); got != tc.want {
 			t.Errorf("%s of %d members: %v, want %v", tc.kind, tc.members, got, tc.want)
 		}
+	}
+}
+
+// The filter on a group message's text, with a list of 10,000 words: the
+// cost follows the text's length, not the list's.
+//
+//	go test ./handlers -run '^$' -bench WordFilter
+func BenchmarkWordFilter(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	words := make([]string, 10_000)
+	for i := range words {
+		w := make([]byte, 4+r.Intn(8))
+		for j := range w {
+			w[j] = byte('a' + r.Intn(26))
+		}
+		words[i] = string(w)
+	}
+	f := newWordFilter(words)
+	for _, text := range []string{
+		"hello everyone, see you at the meeting tomorrow",
+		strings.Repeat("the quick brown fox jumps over the lazy dog ", 110),
+	} {
+		b.Run(fmt.Sprintf("%dB", len(text)), func(b *testing.B) {
+			for b.Loop() {
+				f.replace(text)
+			}
+		})
 	}
 }

@@ -146,13 +146,13 @@ func (s *Server) registerOperations() {
 		OperationID: "editMessage", Method: http.MethodPatch, Path: "/v1/conversations/{id}/messages/{messageId}",
 		Summary: "Edit a message", Tags: []string{tagMessages}, Security: sessionOnly,
 		Description: "Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.",
-	}, []handlers.Code{c, handlers.CodeMessageNotFound, handlers.CodeMessageTooLarge, handlers.CodeForbidden}, s.editMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeMessageTooLarge, handlers.CodeForbidden}, s.editMessage)
 
 	register(s, huma.Operation{
 		OperationID: "recallMessage", Method: http.MethodDelete, Path: "/v1/conversations/{id}/messages/{messageId}",
 		Summary: "Recall a message", Tags: []string{tagMessages}, Security: sessionOrMaster,
 		Description: "The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.",
-	}, []handlers.Code{c, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.recallMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.recallMessage)
 
 	register(s, huma.Operation{
 		OperationID: "markRead", Method: http.MethodPost, Path: "/v1/conversations/{id}/read",

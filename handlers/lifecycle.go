@@ -81,6 +81,15 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 		if err != nil {
 			return err
 		}
+		// Only from inside the conversation: a client who left it (or a
+		// session that left the room) no longer edits or recalls there.
+		if conv.Kind == KindChatRoom && !p.Master {
+			if !s.hub.InRoom(p.SessionID, convID) {
+				return errNotAMember
+			}
+		} else if err := s.requireMember(tx, convID, p); err != nil {
+			return err
+		}
 		m, err := store.GetMessage(bg, tx, convID, mid)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Private && !p.Master && m.From != p.ClientID) {
 			return fail(CodeMessageNotFound, "no message %q in this conversation", messageID)

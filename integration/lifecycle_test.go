@@ -456,6 +456,30 @@ func TestReceiptByOfflinePush(t *testing.T) {
 	}
 }
 
+// A client who left a conversation no longer edits or recalls his
+// messages there: NOT_A_MEMBER, and the members hear nothing.
+func TestFormerMemberCannotChangeMessages(t *testing.T) {
+	h := start(t)
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	conv := tom.createConv("Jerry", "Mary")
+	m := tom.sendText(conv.Id, "before leaving")
+	if r, err := h.c.QuitConversationWithResponse(ctx(t), conv.Id, tom.auth()); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("quit: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	js, _ := jerry.lcOpen()
+	expectProblem(t, "a former member edits", http.StatusForbidden, client.NOTAMEMBER)(
+		h.c.EditMessageWithResponse(ctx(t), conv.Id, m.Id, client.EditRequest{Type: ptr(int64(-1)), Text: ptr("after")}, tom.auth()))
+	expectProblem(t, "a former member recalls", http.StatusForbidden, client.NOTAMEMBER)(
+		h.c.RecallMessageWithResponse(ctx(t), conv.Id, m.Id, tom.auth()))
+	// The master key still may recall it.
+	r, err := h.c.RecallMessageWithResponse(ctx(t), conv.Id, m.Id, h.master())
+	lcOK(t, "the master key recalls", http.StatusOK, r, err)
+	js.expect("messagerecall") // the first event Jerry hears since the quit
+	if hist := jerry.lcHistory(conv.Id); len(hist) != 1 || !deref(hist[0].Recalled) {
+		t.Errorf("history %+v", hist)
+	}
+}
+
 // 2. Recall and edit: the sender edits (messageupdate, patchedAt) and
 // recalls (messagerecall, recalled: true without content); the master key
 // recalls; anybody else is refused with FORBIDDEN and nobody hears of it.
@@ -505,7 +529,8 @@ func TestLifecycleRecallAndEdit(t *testing.T) {
 		h.c.RecallMessageWithResponse(ctx(t), conv.Id, "nosuchmessage", tom.auth()))
 	expectProblem(t, "edit to an invalid message", 400, client.INVALIDREQUEST)(
 		h.c.EditMessageWithResponse(ctx(t), conv.Id, m1.Id, client.EditRequest{Type: ptr(int64(-1))}, tom.auth()))
-	other := mary.createConv("Jerry")
+	// Through another conversation of Tom's, the message is not found.
+	other := tom.createConv("Jerry")
 	expectProblem(t, "recall through another conversation", 404, client.MESSAGENOTFOUND)(
 		h.c.RecallMessageWithResponse(ctx(t), other.Id, m1.Id, tom.auth()))
 	js.expect("invited")

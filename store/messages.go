@@ -98,13 +98,7 @@ func (t *Tx) InsertMessage(m *Message) error {
 	if err != nil || m.Private {
 		return err
 	}
-	for _, who := range m.Mentions {
-		if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.insertMentions(m)
 }
 
 // QueueMessage assigns m its id and queues it for Flush, which inserts the
@@ -145,12 +139,9 @@ func (t *Tx) Flush() error {
 			if m.Private {
 				continue
 			}
-			for _, who := range m.Mentions {
-				if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
-					ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
-					t.queued = nil
-					return err
-				}
+			if err := t.insertMentions(m); err != nil {
+				t.queued = nil
+				return err
 			}
 		}
 		t.queued = t.queued[len(chunk):]
@@ -172,13 +163,8 @@ func GetMessage(ctx context.Context, r Reader, convID string, mid int64) (*Messa
 	return &m, nil
 }
 
-// SetMentions replaces whom a stored message mentions (m.Mentions, after
-// an edit or a recall), so that unread summaries say "mentioned" by what
-// the message says now. Private messages have no mentions stored.
-func (t *Tx) SetMentions(m *Message) error {
-	if _, err := t.Exec("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", m.ConversationID, m.Seq); err != nil {
-		return err
-	}
+// insertMentions stores whom a public message mentions.
+func (t *Tx) insertMentions(m *Message) error {
 	for _, who := range m.Mentions {
 		if _, err := t.Exec(`INSERT INTO mentions(conversation_id, client_id, seq, from_id) VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`, m.ConversationID, who, m.Seq, m.From); err != nil {
@@ -186,6 +172,16 @@ func (t *Tx) SetMentions(m *Message) error {
 		}
 	}
 	return nil
+}
+
+// SetMentions replaces whom a stored message mentions (m.Mentions, after
+// an edit or a recall), so that unread summaries say "mentioned" by what
+// the message says now. Private messages have no mentions stored.
+func (t *Tx) SetMentions(m *Message) error {
+	if _, err := t.Exec("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", m.ConversationID, m.Seq); err != nil {
+		return err
+	}
+	return t.insertMentions(m)
 }
 
 // UpdateMessage stores a message's new content (an edit) or its recall.

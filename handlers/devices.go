@@ -44,22 +44,14 @@ func (s *Service) RegisterDevice(ctx context.Context, p Principal, req DeviceReq
 	}
 	now := s.nowMs()
 	d := &store.Device{Token: req.Token, ClientID: p.ClientID, Platform: req.Platform, CreatedAt: now, UpdatedAt: now}
-	var out Device
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.PutDevice(d); err != nil {
-			return err
-		}
-		var stored store.Device
-		if err := tx.Get(&stored, "SELECT * FROM devices WHERE token = ?", req.Token); err != nil {
-			return err
-		}
-		out = Device{Platform: stored.Platform, Token: stored.Token, CreatedAt: stored.CreatedAt, UpdatedAt: stored.UpdatedAt}
-		return nil
+		d.CreatedAt = now
+		return tx.PutDevice(d)
 	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &Device{Platform: d.Platform, Token: d.Token, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}, nil
 }
 
 // UnregisterDevice forgets one of the caller's devices. Forgetting a token

@@ -34,15 +34,18 @@ func TestDevices(t *testing.T) {
 		return out
 	}
 
-	if r := register(tom, "ios", "aa11"); r.StatusCode() != http.StatusOK || r.JSON200.Token != "aa11" || r.JSON200.CreatedAt == 0 {
-		t.Fatalf("register: %d %s", r.StatusCode(), r.Body)
+	first := register(tom, "ios", "aa11")
+	if first.StatusCode() != http.StatusOK || first.JSON200.Token != "aa11" || first.JSON200.CreatedAt == 0 {
+		t.Fatalf("register: %d %s", first.StatusCode(), first.Body)
 	}
 	register(tom, "android", "bb:22-x_y")
 	if got := list(tom); len(got) != 2 || got[0] != "ios/aa11" || got[1] != "android/bb:22-x_y" {
 		t.Errorf("Tom's devices %v", got)
 	}
-	// The phone changes hands.
-	register(jerry, "ios", "aa11")
+	// The phone changes hands; the token keeps its first registration time.
+	if r := register(jerry, "ios", "aa11"); r.JSON200.CreatedAt != first.JSON200.CreatedAt || r.JSON200.UpdatedAt < r.JSON200.CreatedAt {
+		t.Errorf("registered again: %s, first %s", r.Body, first.Body)
+	}
 	if got := list(tom); len(got) != 1 || got[0] != "android/bb:22-x_y" {
 		t.Errorf("Tom's devices after Jerry took aa11: %v", got)
 	}

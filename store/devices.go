@@ -16,12 +16,13 @@ type Device struct {
 }
 
 // PutDevice registers a push token for a client; a token registered before,
-// by this client or another, now belongs to this one.
+// by this client or another, now belongs to this one. d.CreatedAt comes
+// back as the token's first registration.
 func (t *Tx) PutDevice(d *Device) error {
-	_, err := t.Exec(`INSERT INTO devices(token, client_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(token) DO UPDATE SET client_id = excluded.client_id, platform = excluded.platform, updated_at = excluded.updated_at`,
+	return t.Get(&d.CreatedAt, `INSERT INTO devices(token, client_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(token) DO UPDATE SET client_id = excluded.client_id, platform = excluded.platform, updated_at = excluded.updated_at
+		RETURNING created_at`,
 		d.Token, d.ClientID, d.Platform, d.CreatedAt, d.UpdatedAt)
-	return err
 }
 
 // DeleteDevice forgets a client's push token; it reports whether the client

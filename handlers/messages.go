@@ -167,7 +167,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		row.ClientMessageID = &req.ClientMessageID
 	}
 	row.Mentions = mentionsOf(&req.Content)
-	row.Receipt = req.Receipt
+	row.Receipt, row.Priority = req.Receipt, req.Priority
 	var to audience
 	var dup *store.Message
 	var sent *Message
@@ -410,7 +410,7 @@ func typeOf(c *Content) int {
 func toMessage(row *store.Message) *Message {
 	m := &Message{
 		ID: formatMessageID(row.MID), ConversationID: row.ConversationID, From: row.From,
-		Timestamp: row.Timestamp, PatchedAt: row.PatchedAt, Recalled: row.Recalled,
+		Timestamp: row.Timestamp, PatchedAt: row.PatchedAt, Recalled: row.Recalled, Priority: row.Priority,
 	}
 	if row.ClientMessageID != nil {
 		m.ClientMessageID = *row.ClientMessageID
@@ -442,6 +442,10 @@ func appendStoredMessage(b []byte, row *store.Message) []byte {
 	}
 	if row.Recalled {
 		b = append(b, `,"recalled":true`...)
+	}
+	if row.Priority != "" {
+		b = append(b, `,"priority":`...)
+		b = appendJSONString(b, row.Priority)
 	}
 	if row.ClientMessageID != nil && *row.ClientMessageID != "" {
 		b = append(b, `,"clientMessageId":`...)

@@ -165,6 +165,7 @@ func TestStoredMessageJSONIsToMessages(t *testing.T) {
 		{MID: 2 << 20, ConversationID: "c\"2", From: "Jérôme", Body: `{"data":"opaque","attributes":{"a":[1,{"b":null}]}}`, Timestamp: 1795449600001, PatchedAt: &patched, ClientMessageID: &cmid},
 		{MID: 3 << 20, ConversationID: "c3", From: "Tom", Type: -5, Body: `{"type":-5,"location":{"latitude":31.2,"longitude":121.4},"mentionAll":true}`, Timestamp: 1795449600002},
 		{MID: 4 << 20, ConversationID: "c4", From: "Tom", Type: -1, Body: `{"type":-1,"text":"gone"}`, Timestamp: 1795449600003, Recalled: true},
+		{MID: 5 << 20, ConversationID: "room", From: "Tom", Type: -1, Body: `{"type":-1,"text":"urgent"}`, Timestamp: 1795449600004, Priority: "high"},
 	}
 	for _, row := range rows {
 		want, err := json.Marshal(toMessage(&row))

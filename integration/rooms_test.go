@@ -616,3 +616,20 @@ func TestChatRoomDropsLowPriorityForASlowConsumer(t *testing.T) {
 		t.Errorf("%v high-priority messages dropped", d)
 	}
 }
+
+// A chat-room message keeps its priority: history shows what the send and
+// the live event showed; a message sent without one shows none.
+func TestRoomMessagePriorityInHistory(t *testing.T) {
+	h := start(t)
+	host, alice := h.login("Host"), h.login("Alice")
+	room := host.create(chatRoom("Stage"))
+	alice.join(room.Id)
+	if m := alice.send(room.Id, withPriority(textMsg("urgent"), client.SendRequestPriorityHigh)); deref(m.Priority) != "high" {
+		t.Errorf("send answered priority %q", deref(m.Priority))
+	}
+	alice.sendText(room.Id, "plain")
+	hist := alice.lcHistory(room.Id)
+	if len(hist) != 2 || deref(hist[0].Priority) != "high" || hist[1].Priority != nil {
+		t.Errorf("history %+v, want the first with priority high, the second with none", hist)
+	}
+}

@@ -268,16 +268,17 @@ func TestOpenAnyFileName(t *testing.T) {
 	}
 }
 
-// undoTo0007 takes a database back from the latest version (0011) to 7.
+// undoTo0007 takes a database back from the latest version (0012) to 7.
 func undoTo0007(t *testing.T) []string {
 	t.Helper()
 	trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{"ALTER TABLE messages DROP COLUMN receipt", // 0011
-		"DROP TABLE devices",          // 0010
-		"DROP TABLE signature_nonces", // 0009
+	return []string{"ALTER TABLE messages DROP COLUMN priority", // 0012
+		"ALTER TABLE messages DROP COLUMN receipt", // 0011
+		"DROP TABLE devices",                       // 0010
+		"DROP TABLE signature_nonces",              // 0009
 		"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(trigger)}
 }
 

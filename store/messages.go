@@ -29,6 +29,8 @@ type Message struct {
 	// Receipt: the sender asked for a delivery receipt (one-to-one
 	// conversations).
 	Receipt bool `db:"receipt"`
+	// Priority is the chat-room priority as sent: high, normal, low or "".
+	Priority string `db:"priority"`
 	// Mentions lists the clients the message mentions, "*" for everyone;
 	// stored beside the message on insert.
 	Mentions []string `db:"-"`
@@ -77,8 +79,8 @@ func (db *DB) initMessageIDs() error {
 // moves the sender's read position to it: one's own messages are never
 // unread. A private message takes no sequence number of its own, so that it
 // counts as unread for nobody. It serves seeding and tests, which write
-// databases of older schemas too: it leaves out the receipt flag (sends go
-// through QueueMessage, which stores it).
+// databases of older schemas too: it leaves out the receipt flag and the
+// priority (sends go through QueueMessage, which stores them).
 func (t *Tx) InsertMessage(m *Message) error {
 	m.MID = mids.next(m.Timestamp)
 	step := 1
@@ -111,7 +113,7 @@ func (t *Tx) QueueMessage(m *Message) {
 	t.queued = append(t.queued, m)
 }
 
-const messageColumns = 10
+const messageColumns = 11
 
 // flushChunk bounds one INSERT's rows (SQLite allows 32,766 parameters).
 const flushChunk = 100
@@ -122,14 +124,14 @@ func (t *Tx) Flush() error {
 		chunk := t.queued[:min(len(t.queued), flushChunk)]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO messages
-			(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt) VALUES `)
+			(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt, priority) VALUES `)
 		args := make([]any, 0, len(chunk)*messageColumns)
 		for i, m := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt)
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt, m.Priority)
 		}
 		if _, err := t.Exec(b.String(), args...); err != nil {
 			t.queued = nil
@@ -278,7 +280,7 @@ func historySQL(q HistoryQuery) (string, []any) {
 // messageSelect are the columns of messages m in the order of
 // selectMessages.
 const messageSelect = "m.mid, m.conversation_id, m.seq, m.from_id, m.type, m.body, m.client_message_id, " +
-	"m.timestamp, m.patched_at, m.recalled, m.private"
+	"m.timestamp, m.patched_at, m.recalled, m.private, m.priority"
 
 // selectMessages appends to out the rows of a query of messageSelect,
 // scanned field by field: sqlx's scanning by reflection was a third of the
@@ -293,7 +295,7 @@ func selectMessages(ctx context.Context, r Reader, out []Message, query string, 
 		out = append(out, Message{})
 		m := &out[len(out)-1]
 		if err := rows.Scan(&m.MID, &m.ConversationID, &m.Seq, &m.From, &m.Type, &m.Body, &m.ClientMessageID,
-			&m.Timestamp, &m.PatchedAt, &m.Recalled, &m.Private); err != nil {
+			&m.Timestamp, &m.PatchedAt, &m.Recalled, &m.Private, &m.Priority); err != nil {
 			return out[:len(out)-1], err
 		}
 	}

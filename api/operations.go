@@ -214,6 +214,12 @@ func (s *Server) registerOperations() {
 	}, []handlers.Code{handlers.CodeForbidden}, s.putSensitiveWords)
 
 	register(s, huma.Operation{
+		OperationID: "getSensitiveWords", Method: http.MethodGet, Path: "/v1/admin/sensitive-words",
+		Summary: "The sensitive words", Tags: []string{tagAdmin}, Security: masterOnly,
+		Description: "The list in force, as the last PUT set it ([] when none was set).",
+	}, []handlers.Code{handlers.CodeForbidden}, s.getSensitiveWords)
+
+	register(s, huma.Operation{
 		OperationID: "registerDevice", Method: http.MethodPost, Path: "/v1/devices",
 		Summary: "Register a device for offline push", Tags: []string{tagDevices}, Security: sessionOnly,
 		Description: "Records the caller's push token. A token registered before, by the caller or another client, " +
@@ -530,6 +536,11 @@ type sensitiveWordsInput struct {
 
 type sensitiveWordsOutput struct {
 	Body *handlers.SensitiveWords
+}
+
+func (s *Server) getSensitiveWords(ctx context.Context, _ *struct{}) (*sensitiveWordsOutput, error) {
+	words, err := s.opt.Service.SensitiveWordList(principal(ctx))
+	return &sensitiveWordsOutput{Body: words}, err
 }
 
 func (s *Server) putSensitiveWords(ctx context.Context, in *sensitiveWordsInput) (*sensitiveWordsOutput, error) {

@@ -213,6 +213,7 @@ var (
 		"adminSendMessage":  exampleMessage,
 		"broadcast":         exampleMessage,
 		"putSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
+		"getSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
 		"registerDevice":    exampleDevice,
 		"listDevices":       map[string]any{"devices": []handlers.Device{exampleDevice}},
 		"markRead":          exampleUnread,

@@ -184,6 +184,18 @@ func (s *Service) SetSensitiveWords(ctx context.Context, p Principal, req Sensit
 	return &SensitiveWords{Words: words}, nil
 }
 
+// SensitiveWordList is the list in force (master key).
+func (s *Service) SensitiveWordList(p Principal) (*SensitiveWords, error) {
+	if !p.Master {
+		return nil, fail(CodeForbidden, "the master key is required")
+	}
+	words := []string{}
+	if f := s.words.Load(); f != nil && f.words != nil {
+		words = f.words
+	}
+	return &SensitiveWords{Words: words}, nil
+}
+
 // LoadSensitiveWords reads the stored list (at start).
 func (s *Service) LoadSensitiveWords(ctx context.Context) error {
 	raw, ok, err := s.db.Setting(ctx, sensitiveWordsKey)

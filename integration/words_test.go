@@ -26,9 +26,23 @@ func TestSensitiveWords(t *testing.T) {
 	}
 	expectProblem(t, "an empty word", http.StatusBadRequest, client.INVALIDREQUEST)(put([]string{"fool", " "}, h.master()))
 	expectProblem(t, "a word of asterisks", http.StatusBadRequest, client.INVALIDREQUEST)(put([]string{"***"}, h.master()))
+	listed := func(h *harness) []string {
+		t.Helper()
+		r, err := h.c.GetSensitiveWordsWithResponse(ctx(t), h.master())
+		if err != nil || r.StatusCode() != http.StatusOK {
+			t.Fatalf("get the words: %v %d %s", err, r.StatusCode(), r.Body)
+		}
+		return deref(r.JSON200.Words)
+	}
+	if got := listed(h); got == nil || len(got) != 0 {
+		t.Errorf("words before any were set: %#v, want []", got)
+	}
 	r, err := put([]string{"fool", "dumb idea", "fool", "a.b"}, h.master())
 	if err != nil || r.StatusCode() != http.StatusOK || !slices.Equal(deref(r.JSON200.Words), []string{"fool", "dumb idea", "a.b"}) {
 		t.Fatalf("set the words: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	if got := listed(h); !slices.Equal(got, []string{"fool", "dumb idea", "a.b"}) {
+		t.Errorf("words listed: %v", got)
 	}
 
 	const said, filtered = "You FOOL, a Dumb Idea! aXb a.b", "You ***, a ***! aXb ***"
@@ -56,6 +70,9 @@ func TestSensitiveWords(t *testing.T) {
 	tom2 := &user{h: h2, LoginResult: tom.LoginResult}
 	if m := tom2.sendText(group.Id, "fool"); deref(m.Text) != "***" {
 		t.Errorf("after a restart: %q", deref(m.Text))
+	}
+	if got := listed(h2); len(got) != 3 {
+		t.Errorf("words listed after a restart: %v", got)
 	}
 	if r, err := h2.c.PutSensitiveWordsWithResponse(ctx(t), client.SensitiveWords{Words: &[]string{}}, h2.master()); err != nil || r.StatusCode() != http.StatusOK {
 		t.Fatalf("clear the words: %v %d %s", err, r.StatusCode(), r.Body)

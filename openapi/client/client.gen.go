@@ -1138,6 +1138,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetSensitiveWords The sensitive words
+	//
+	// The list in force, as the last PUT set it ([] when none was set).
+	//
+	// Corresponds with GET /v1/admin/sensitive-words (the `GetSensitiveWords` operationId).
+	GetSensitiveWords(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutSensitiveWordsWithBody Set the sensitive words
 	//
 	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
@@ -1623,6 +1630,23 @@ func (c *Client) AdminSendMessageWithBody(ctx context.Context, id string, conten
 // Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 func (c *Client) AdminSendMessage(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSendMessageRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSensitiveWords The sensitive words
+//
+// The list in force, as the last PUT set it ([] when none was set).
+//
+// Corresponds with GET /v1/admin/sensitive-words (the `GetSensitiveWords` operationId).
+func (c *Client) GetSensitiveWords(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSensitiveWordsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2574,6 +2598,33 @@ func NewAdminSendMessageRequestWithBody(server string, id string, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSensitiveWordsRequest constructs an http.Request for the GetSensitiveWords method
+func NewGetSensitiveWordsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/sensitive-words")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4016,6 +4067,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/conversations/{id}/messages (the `AdminSendMessage` operationId).
 	AdminSendMessageWithResponse(ctx context.Context, id string, body AdminSendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminSendMessageResponse, error)
 
+	// GetSensitiveWordsWithResponse The sensitive words
+	//
+	// The list in force, as the last PUT set it ([] when none was set).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/sensitive-words (the `GetSensitiveWords` operationId).
+	GetSensitiveWordsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSensitiveWordsResponse, error)
+
 	// PutSensitiveWordsWithBodyWithResponse Set the sensitive words
 	//
 	// Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
@@ -4639,6 +4699,75 @@ func (r AdminSendMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminSendMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSensitiveWordsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SensitiveWords
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSensitiveWordsResponse) GetJSON200() *SensitiveWords {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSensitiveWordsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSensitiveWordsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSensitiveWordsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSensitiveWordsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSensitiveWordsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSensitiveWordsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSensitiveWordsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSensitiveWordsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6924,6 +7053,21 @@ func (c *ClientWithResponses) AdminSendMessageWithResponse(ctx context.Context, 
 	return ParseAdminSendMessageResponse(rsp)
 }
 
+// GetSensitiveWordsWithResponse The sensitive words
+//
+// The list in force, as the last PUT set it ([] when none was set).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/sensitive-words (the `GetSensitiveWords` operationId).
+func (c *ClientWithResponses) GetSensitiveWordsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSensitiveWordsResponse, error) {
+	rsp, err := c.GetSensitiveWords(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSensitiveWordsResponse(rsp)
+}
+
 // PutSensitiveWordsWithBodyWithResponse Set the sensitive words
 //
 // Replaces the list. In group chats (normal conversations of more than two members), chat rooms and system conversations, every later message's text (sent, edited or transient) has each of them replaced by ***, case-insensitively. One-to-one and temporary conversations are not filtered.
@@ -7773,6 +7917,60 @@ func ParseAdminSendMessageResponse(rsp *http.Response) (*AdminSendMessageRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSensitiveWordsResponse parses an HTTP response from a GetSensitiveWordsWithResponse call
+func ParseGetSensitiveWordsResponse(rsp *http.Response) (*GetSensitiveWordsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSensitiveWordsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SensitiveWords
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
@@ -51,6 +52,9 @@ type Options struct {
 	// table and index it touches: with SQLite's 4 KiB default a durable
 	// send cost 39 µs of CPU in the store, with 1 KiB pages 28 µs.
 	PageSize int
+	// CheckpointInterval is how often the WAL is copied into the database
+	// file (default 250ms).
+	CheckpointInterval time.Duration
 }
 
 // defaultPageSize is the page size of new database files.
@@ -80,6 +84,9 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 256
+	}
+	if opt.CheckpointInterval <= 0 {
+		opt.CheckpointInterval = 250 * time.Millisecond
 	}
 	if opt.PageSize <= 0 {
 		opt.PageSize = defaultPageSize
@@ -140,7 +147,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Synchronous == "full" {
 		sync = walSyncer(path)
 	}
-	if db.w, err = newWriter(write, opt.MaxBatch, sync); err != nil {
+	if db.w, err = newWriter(write, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
 		read.Close()
 		write.Close()
 		return nil, err

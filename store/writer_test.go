@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -504,7 +507,7 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 	}
 	defer db.Close()
 	var syncs atomic.Int32
-	w, err := newWriter(db.write, 8, func() error { syncs.Add(1); return nil })
+	w, err := newWriter(db.write, 8, time.Hour, func() error { syncs.Add(1); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +543,7 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 	}
 
 	w.close() // each writer holds a connection of the two
-	failing, err := newWriter(db.write, 8, func() error { return errors.New("disk gone") })
+	failing, err := newWriter(db.write, 8, time.Hour, func() error { return errors.New("disk gone") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,5 +556,71 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 	}, func() { announced = true })
 	if err == nil || announced {
 		t.Fatalf("a write whose WAL sync failed: err %v, announced %v; want an error and no announcement", err, announced)
+	}
+}
+
+// TestWALStartsOverWhileWritesNeverPause checks that the WAL is started
+// over after a checkpoint pass even when the writer goes from one
+// transaction straight to the next, as it does under a steady load. SQLite
+// starts the WAL over only when a write transaction begins with every frame
+// already copied into the database file; a pass beside the writer never
+// sees the transaction that commits while it runs, so without the writer
+// finishing the pass the WAL would grow without bound.
+func TestWALStartsOverWhileWritesNeverPause(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wal.db")
+	db, err := Open(path, Options{Synchronous: "normal", CheckpointInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 50 {
+		if err := db.Write(ctx, putSetting(fmt.Sprint("before", i), strings.Repeat("v", 500)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each start over bumps the checkpoint sequence in the WAL's header.
+	startsOver := func() uint32 {
+		f, err := os.Open(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var hdr [16]byte
+		if _, err := io.ReadFull(f, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		return binary.BigEndian.Uint32(hdr[12:])
+	}
+	before := startsOver()
+
+	// A pass runs while a transaction that writes is open, and the next
+	// write is queued before that transaction commits: the writer never
+	// waits in between.
+	entered, gate := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- db.Write(ctx, func(tx *Tx) error {
+			if err := putSetting("held", "x")(tx); err != nil {
+				return err
+			}
+			close(entered)
+			<-gate
+			return nil
+		}, nil)
+	}()
+	<-entered
+	db.w.checkpointPass()
+	next := make(chan error, 1)
+	go func() { next <- db.Write(ctx, putSetting("next", "x"), nil) }()
+	waitQueued(t, db, 1)
+	close(gate)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-next; err != nil {
+		t.Fatal(err)
+	}
+	if startsOver() == before {
+		t.Fatal("the WAL did not start over after the checkpoint pass")
 	}
 }

@@ -67,8 +67,11 @@ func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync
 	// Checkpoints run beside the writer (see checkpointer), never inside a
 	// commit, where they would stall every write waiting behind it.
 	// A WAL that grew (a long read held checkpoints back) is cut back to
-	// this size when it next starts over.
-	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA journal_size_limit = 67108864"} {
+	// this size when it next starts over. A batch's INSERT keeps a statement
+	// journal of the pages it changes; past 64 KiB SQLite spilled it into a
+	// temporary file, created and deleted for every large batch (≈ 80 a
+	// second in the send scenario): temp_store keeps it in memory.
+	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA journal_size_limit = 67108864", "PRAGMA temp_store = MEMORY"} {
 		if _, err := conn.ExecContext(context.Background(), pragma); err != nil {
 			conn.Close()
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -159,13 +160,21 @@ func marshalJSON(w io.Writer, v any) error {
 	if !ok {
 		return huma.DefaultJSONFormat.Marshal(w, v)
 	}
-	b, err := a.AppendJSON(make([]byte, 0, 16<<10))
-	if err != nil {
-		return err
+	buf := jsonBuffers.Get().(*[]byte)
+	b, err := a.AppendJSON((*buf)[:0])
+	if err == nil {
+		_, err = w.Write(append(b, '\n'))
 	}
-	_, err = w.Write(append(b, '\n'))
+	if cap(b) <= 64<<10 { // a page of a thousand conversations is not kept
+		*buf = b
+		jsonBuffers.Put(buf)
+	}
 	return err
 }
+
+// jsonBuffers hold the bodies marshalJSON writes: an answer to a send is
+// small and frequent, a page of conversations large.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // unmarshalJSON is json.Unmarshal refusing a body that is not UTF-8, which
 // is not JSON (RFC 8259, 8.1) and which encoding/json would silently repair,

@@ -22,3 +22,28 @@ func BenchmarkMessageEventJSON(b *testing.B) {
 		messageEventJSON(conv, msg, i%2 == 0, false)
 	}
 }
+
+// BenchmarkMessageJSON: a text message written by hand and by encoding/json,
+// in ASCII and in Chinese.
+func BenchmarkMessageJSON(b *testing.B) {
+	typ := -1
+	for _, text := range []string{"hello from parley, how are you today?", "你好，今天过得怎么样？我们晚上一起吃饭吧"} {
+		m := &Message{ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
+			Content: Content{Type: &typ, Text: text, MentionList: []string{"Jerry"}}, Timestamp: 1795449600000}
+		name := "ascii"
+		if text[0] >= 0x80 {
+			name = "chinese"
+		}
+		b.Run(name+"/append", func(b *testing.B) {
+			buf := make([]byte, 0, 512)
+			for b.Loop() {
+				buf, _ = m.AppendJSON(buf[:0])
+			}
+		})
+		b.Run(name+"/encoding-json", func(b *testing.B) {
+			for b.Loop() {
+				marshalAsSent(m)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
@@ -67,7 +68,7 @@ func ValidateContent(c *Content) (body []byte, err error) {
 	if err := checkClientIDs(c.MentionList, "mentionList"); err != nil {
 		return nil, err
 	}
-	body, jerr := marshalAsSent(c)
+	body, jerr := c.appendJSON(nil)
 	if jerr != nil {
 		return nil, fail(CodeInvalidRequest, "content cannot be encoded: %v", jerr)
 	}
@@ -320,7 +321,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		return
 	}
 	// The message is encoded once; every event variant is assembled around it.
-	msg, err := marshalAsSent(m)
+	msg, err := m.AppendJSON(nil)
 	if err != nil {
 		s.log.Error("encode message", "err", err)
 		return
@@ -455,13 +456,25 @@ func appendStoredMessage(b []byte, row *store.Message) []byte {
 }
 
 // appendJSONString appends s as a JSON string, as the API's encoder writes
-// it: printable ASCII as it is, anything else through encoding/json.
+// it: printable ASCII and other valid UTF-8 as they are, anything else
+// (quotes, control characters, invalid UTF-8) through encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			q, _ := marshalAsSent(s) // a string always encodes
-			return append(b, q...)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Valid UTF-8 is written as it is, but for the two line
+			// separators JavaScript does not allow in strings.
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError && r != '\u2028' && r != '\u2029' {
+				i += n
+				continue
+			}
+		} else if c >= 0x20 && c != 0x7f && c != '"' && c != '\\' {
+			i++
+			continue
 		}
+		q, _ := marshalAsSent(s) // a string always encodes
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)

@@ -177,6 +177,95 @@ type Message struct {
 	ClientMessageID string `json:"clientMessageId,omitempty" doc:"The sender's idempotency key"`
 }
 
+// AppendJSON appends the message's JSON to b, exactly as encoding/json
+// writes it without HTML escaping (TestMessageJSON). A send encodes its
+// message three times (the stored content, the event, the answer), and
+// reflection made that a tenth of the server's CPU per send.
+func (m *Message) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, m.ID)
+	b = append(b, `,"conversationId":`...)
+	b = appendJSONString(b, m.ConversationID)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, m.From)
+	b, err := m.Content.appendMembers(b)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, m.Timestamp, 10)
+	b = appendOptionalInt(b, `,"patchedAt":`, m.PatchedAt)
+	if m.Recalled {
+		b = append(b, `,"recalled":true`...)
+	}
+	if m.Transient {
+		b = append(b, `,"transient":true`...)
+	}
+	if m.Priority != "" {
+		b = appendJSONString(append(b, `,"priority":`...), m.Priority)
+	}
+	if m.ClientMessageID != "" {
+		b = appendJSONString(append(b, `,"clientMessageId":`...), m.ClientMessageID)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON appends the content as a JSON object, as Message.AppendJSON
+// writes its members.
+func (c *Content) appendJSON(b []byte) ([]byte, error) {
+	start := len(b)
+	b, err := c.appendMembers(append(b, '{'))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > start+1 { // the first member's comma goes
+		b = append(b[:start+1], b[start+2:]...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendMembers appends the content's members, each after a comma, leaving
+// out the empty ones as omitempty does.
+func (c *Content) appendMembers(b []byte) ([]byte, error) {
+	var err error
+	if c.Type != nil {
+		b = strconv.AppendInt(append(b, `,"type":`...), int64(*c.Type), 10)
+	}
+	if c.Data != nil {
+		b = appendJSONString(append(b, `,"data":`...), *c.Data)
+	}
+	if c.Text != "" {
+		b = appendJSONString(append(b, `,"text":`...), c.Text)
+	}
+	if len(c.Attributes) > 0 {
+		if b, err = appendMarshaled(append(b, `,"attributes":`...), c.Attributes); err != nil {
+			return nil, err
+		}
+	}
+	if c.File != nil {
+		if b, err = appendMarshaled(append(b, `,"file":`...), c.File); err != nil {
+			return nil, err
+		}
+	}
+	if c.Location != nil {
+		if b, err = appendMarshaled(append(b, `,"location":`...), c.Location); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Fields) > 0 {
+		if b, err = appendMarshaled(append(b, `,"fields":`...), c.Fields); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.MentionList) > 0 {
+		b = appendJSONStrings(append(b, `,"mentionList":`...), c.MentionList)
+	}
+	if c.MentionAll {
+		b = append(b, `,"mentionAll":true`...)
+	}
+	return b, nil
+}
+
 // Event data of the event stream.
 
 // MessageEvent is the data of a message event.

@@ -79,3 +79,46 @@ func TestAppendJSONStringEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageJSON checks that a message and its content write the JSON
+// encoding/json writes (HTML left as it is), field for field, for every
+// kind of member and string.
+func TestMessageJSON(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	typ := func(v int) *int { return &v }
+	data := "opaque \"data\" ü"
+	strs := []string{"", "plain", "Tom & Jerry <3", "é中文😀", "line\u2028sep\u2029", "\x00\x1f\n\t", "del\x7f",
+		`quote " back \ slash`, "bad \xff utf8", "\xed\xa0\x80", "replacement \ufffd", "héllo wörld, ça va ?"}
+	msgs := []*Message{
+		{ID: "1kb0p2qk000", ConversationID: "c1", From: "Tom", Content: Content{Type: typ(-1), Text: "hi"}, Timestamp: 1795449600000},
+		{ID: "m", ConversationID: "c", From: "Jerry", Content: Content{Data: &data}, Timestamp: 1},
+		{ID: "m", ConversationID: "c", From: "x", Timestamp: 0}, // no content at all
+		{ID: "m", ConversationID: "c", From: "Tom", Content: Content{
+			Type: typ(-2), Text: "caption", Attributes: map[string]any{"b": 1.5, "a": []any{"x", nil, true}, "<html>": "&"},
+			File:        &File{URL: "https://example.com/cat.png?a=1&b=2", Name: "cat.png", MimeType: "image/png", Size: 20480, MetaData: map[string]any{"width": 640.0, "height": 480.0}},
+			Location:    &Location{Latitude: 31.2304, Longitude: -121.4737e-3},
+			Fields:      map[string]any{"score": 1e21, "nested": map[string]any{"k": "v"}},
+			MentionList: []string{"Jerry", "Mary"}, MentionAll: true,
+		}, Timestamp: 5, PatchedAt: i(6), Recalled: true, Transient: true, Priority: "high", ClientMessageID: "c0ffee-1"},
+		{ID: "m", ConversationID: "c", From: "Tom", Content: Content{Type: typ(7), Attributes: map[string]any{}, Fields: map[string]any{}, MentionList: []string{}}, Timestamp: 9},
+	}
+	for _, s := range strs {
+		msgs = append(msgs, &Message{ID: s, ConversationID: s, From: s, Content: Content{Type: typ(-1), Text: s, Data: &s, MentionList: []string{s}},
+			Timestamp: -3, Priority: s, ClientMessageID: s})
+	}
+	for n, m := range msgs {
+		want, err := marshalAsSent(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.AppendJSON(nil)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("message %d:\n got %s (%v)\nwant %s", n, got, err, want)
+		}
+		want, _ = marshalAsSent(&m.Content)
+		got, err = m.Content.appendJSON([]byte("prefix"))
+		if err != nil || string(got) != "prefix"+string(want) {
+			t.Errorf("content of message %d:\n got %s (%v)\nwant prefix%s", n, got, err, want)
+		}
+	}
+}

@@ -113,9 +113,15 @@ func (w *writer) checkpointer() {
 }
 
 // checkpointPass copies the WAL into the database file as far as no
-// reader needs it, and asks the writer to finish the pass.
+// reader needs it. When it copied every frame there was, it asks the writer
+// to finish the pass: what is left for the writer is then only what was
+// committed while the pass ran, so the writer never stops for long.
 func (w *writer) checkpointPass() {
-	w.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	var busy, frames, copied int
+	err := w.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	if err != nil || copied < frames {
+		return // a reader holds frames back; the next pass tries again
+	}
 	select {
 	case w.checkpointed <- struct{}{}:
 	default:

@@ -624,3 +624,40 @@ func TestWALStartsOverWhileWritesNeverPause(t *testing.T) {
 		t.Fatal("the WAL did not start over after the checkpoint pass")
 	}
 }
+
+// TestCheckpointPassLeavesTheWriterAloneWhileAReaderHoldsFrames: when a
+// reader's snapshot keeps a pass from copying every frame, the writer is
+// not asked to finish it (it would copy the rest itself, stalling writes).
+func TestCheckpointPassLeavesTheWriterAloneWhileAReaderHoldsFrames(t *testing.T) {
+	db := openTestDB(t, Options{Synchronous: "normal", CheckpointInterval: time.Hour})
+	if err := db.Write(ctx, putSetting("a", "1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := db.read.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var n int
+	if err := reader.Get(&n, "SELECT count(*) FROM settings"); err != nil { // the snapshot starts here
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, putSetting("b", "2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The writer is kept busy, so that a request to finish stays queued.
+	release, wait := holdWriter(t, db)
+	db.w.checkpointPass()
+	if len(db.w.checkpointed) != 0 {
+		t.Fatal("the writer was asked to finish a pass that a reader held back")
+	}
+	reader.Rollback()
+	db.w.checkpointPass()
+	if len(db.w.checkpointed) != 1 {
+		t.Fatal("the writer was not asked to finish a complete pass")
+	}
+	release()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}

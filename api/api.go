@@ -112,7 +112,12 @@ func New(opt Options) *Server {
 }
 
 // ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.fastSend(w, r) {
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 // OpenAPI is the generated document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.humaAPI.OpenAPI() }

@@ -83,11 +83,11 @@ func (s *Server) fastSend(w http.ResponseWriter, r *http.Request) (served bool) 
 		if !ok {
 			prob = newProblem(http.StatusInternalServerError, codeInternal, "the server failed")
 		}
+		out := w.Header()
 		for k, v := range prob.GetHeaders() {
-			h := w.Header()
-			h[k] = append(h[k], v...)
+			out[k] = append(out[k], v...)
 		}
-		w.Header().Set("Content-Type", prob.ContentType(""))
+		out.Set("Content-Type", prob.ContentType(""))
 		w.WriteHeader(prob.Status)
 		marshalJSON(w, prob)
 		return true

@@ -65,7 +65,8 @@ func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync
 		return nil, err
 	}
 	// Checkpoints run beside the writer (see checkpointer), never inside a
-	// commit, where they would stall every write waiting behind it.
+	// commit, where they would stall every write waiting behind it; the
+	// writer only finishes a pass, between two transactions.
 	// A WAL that grew (a long read held checkpoints back) is cut back to
 	// this size when it next starts over. A batch's INSERT keeps a statement
 	// journal of the pages it changes; past 64 KiB SQLite spilled it into a

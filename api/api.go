@@ -203,14 +203,20 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if v := recover(); v != nil {
-					if v == http.ErrAbortHandler {
-						panic(v)
-					}
-					log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-					writeProblem(w, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
+					answerPanic(log, w, r, v)
 				}
 			}()
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// answerPanic logs a handler's panic v and answers 500; http.ErrAbortHandler
+// goes on up, to abort the response as net/http does.
+func answerPanic(log *slog.Logger, w http.ResponseWriter, r *http.Request, v any) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+	writeProblem(w, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
 }

@@ -31,11 +31,7 @@ const (
 func (s *Server) fastSend(w http.ResponseWriter, r *http.Request) (served bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.opt.Log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-			writeProblem(w, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
+			answerPanic(s.opt.Log, w, r, v)
 			served = true
 		}
 	}()

@@ -92,6 +92,8 @@ func (s *Server) registerOperations() {
 	register(s, huma.Operation{
 		OperationID: "getConversation", Method: http.MethodGet, Path: "/v1/conversations/{id}",
 		Summary: "Get a conversation", Tags: []string{tagConversations}, Security: sessionOrMaster,
+		Description: "Any session may get a conversation; the member list, muted members and read positions are shown " +
+			"only to its members (and the master key), as in queries.",
 	}, []handlers.Code{c}, s.getConversation)
 
 	register(s, huma.Operation{
@@ -110,7 +112,9 @@ func (s *Server) registerOperations() {
 		OperationID: "joinConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/join",
 		Summary: "Join a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
 		Description: "Makes the caller a member; every member, the joiner included, gets membersjoined. " +
-			"The body is needed only in signature auth mode, for the signature.",
+			"A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). " +
+			"The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; " +
+			"open mode needs none.",
 	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.join)
 
 	register(s, huma.Operation{
@@ -564,6 +568,12 @@ func (s *Server) broadcast(ctx context.Context, in *broadcastInput) (*broadcastO
 const queryDescription = `Lists the conversations matching where, a JSON query in the LeanCloud/Parse
 style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
 temporary conversations are never listed.
+
+**What a session sees.** Member lists, muted members and read positions only of normal
+conversations it is a member of; lastMessage only of conversations it may read (a member, a
+chat room it is seated in, a system conversation it subscribes to). Conditions on members
+are evaluated against the lists it can see, so they match only its own conversations (never
+a system conversation: subscribers are not shown). The master key sees everything.
 
 **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
 members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for

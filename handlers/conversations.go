@@ -209,7 +209,7 @@ func (s *Service) loadConversation(ctx context.Context, r store.Reader, id strin
 	if err != nil {
 		return nil, err
 	}
-	return toConversation(row, members, p), nil
+	return s.toConversation(row, members, p), nil
 }
 
 // findConversation reads a conversation that exists and has not expired.
@@ -227,10 +227,10 @@ func (s *Service) findConversation(ctx context.Context, r store.Reader, id strin
 	return row, nil
 }
 
-// toConversation renders a conversation for p from its row and member rows.
-// Chat rooms and system conversations show no member list.
-func toConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
-	c := listedConversation(row, members, p)
+// toConversation renders a conversation for p from its row and member rows,
+// showing what accessTo lets p see.
+func (s *Service) toConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
+	c, _ := s.listedConversation(row, members, p)
 	c.storedAttributes = nil
 	if err := json.Unmarshal([]byte(row.Attributes), &c.Attributes); err != nil || c.Attributes == nil {
 		c.Attributes = map[string]any{}
@@ -240,39 +240,43 @@ func toConversation(row *store.Conversation, members []store.Member, p Principal
 
 // listedConversation is toConversation for a page of a query, only to be
 // encoded: its attributes are written as stored (see
-// Conversation.MarshalJSON), not decoded into Attributes.
-func listedConversation(row *store.Conversation, members []store.Member, p Principal) *Conversation {
+// Conversation.MarshalJSON), not decoded into Attributes. It also returns
+// what p may see of the conversation, for the parts the caller adds.
+func (s *Service) listedConversation(row *store.Conversation, members []store.Member, p Principal) (*Conversation, access) {
 	c := &Conversation{
 		storedAttributes: json.RawMessage(cmp.Or(row.Attributes, "{}")),
 		ID:               row.ID, Kind: row.Kind, Name: row.Name, Creator: row.Creator, Unique: row.Unique,
 		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, LastMessageAt: row.LastMessageAt,
 		TTL: row.TTL, ExpiresAt: row.ExpiresAt,
 	}
-	listed := row.Kind == KindNormal || row.Kind == KindTemporary
-	if listed && members != nil {
+	var self *store.Member
+	for i := range members {
+		if !p.Master && members[i].ClientID == p.ClientID {
+			self = &members[i]
+		}
+	}
+	a := s.accessTo(row, self != nil, p)
+	if self != nil {
+		unread := max(row.LastSeq-self.ReadSeq, 0)
+		c.UnreadCount, c.Muted = &unread, self.Muted
+	}
+	if !a.members || (row.Kind != KindNormal && row.Kind != KindTemporary) {
+		return c, a
+	}
+	if members != nil {
 		c.Members = make([]string, 0, len(members))
 	}
 	oneToOne := isOneToOne(row)
 	for _, m := range members {
-		if m.ClientID == p.ClientID {
-			unread := max(row.LastSeq-m.ReadSeq, 0)
-			c.UnreadCount = &unread
-		} else if oneToOne {
+		if oneToOne && m.ClientID != p.ClientID {
 			c.LastDeliveredAt, c.LastReadAt = m.DeliveredAt, m.ReadAt
 		}
-		if listed {
-			c.Members = append(c.Members, m.ClientID)
-		}
+		c.Members = append(c.Members, m.ClientID)
 		if m.Muted {
-			if listed {
-				c.MutedMembers = append(c.MutedMembers, m.ClientID)
-			}
-			if m.ClientID == p.ClientID {
-				c.Muted = true
-			}
+			c.MutedMembers = append(c.MutedMembers, m.ClientID)
 		}
 	}
-	return c
+	return c, a
 }
 
 // MembersRequest names clients to add or remove.
@@ -402,6 +406,10 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")
 		case KindChatRoom:
 			return func() { s.hub.JoinRoom(p.SessionID, p.ClientID, id) }, nil
+		case KindNormal:
+			if err := s.mayJoin(tx, row, p, sig); err != nil {
+				return nil, err
+			}
 		}
 		added, err := tx.AddMembers(id, []string{p.ClientID}, s.nowMs())
 		if err != nil || len(added) == 0 {
@@ -421,6 +429,30 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			s.publish("membersjoined", MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
 		}, nil
 	})
+}
+
+// mayJoin decides whether p may make itself a member of the normal
+// conversation row. A client must not walk into a conversation that no
+// member and no backend let it into: a unique conversation is defined by
+// its members, so it is never joined by anyone else; in jwt mode, where
+// logins carry no conversation signatures, joining needs the backend's join
+// signature all the same (signature mode checked it already). Open mode
+// keeps LeanCloud's open groups. Joining again is no change, always allowed.
+func (s *Service) mayJoin(tx *store.Tx, row *store.Conversation, p Principal, sig Signed) error {
+	if ok, err := store.IsMember(bg, tx, row.ID, p.ClientID); err != nil || ok {
+		return err
+	}
+	if row.Unique {
+		return fail(CodeForbidden, "a unique conversation is defined by its members: it cannot be joined, only a member may add others")
+	}
+	if s.cfg.AuthMode != AuthJWT {
+		return nil
+	}
+	nonce, err := s.checkSignature(sig, []string{"invite"}, s.cfg.AppID, p.ClientID, row.ID, p.ClientID)
+	if err != nil {
+		return err
+	}
+	return nonce.use(tx, s.nowMs())
 }
 
 // Quit removes the caller; in a normal or temporary conversation the

@@ -91,7 +91,7 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 			return err
 		}
 		m, err := store.GetMessage(bg, tx, convID, mid)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Private && !p.Master && m.From != p.ClientID) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !sees(p, m)) {
 			return fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
 		}
 		if err != nil {

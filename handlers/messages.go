@@ -510,20 +510,21 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 	if err != nil {
 		return nil, err
 	}
-	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
-	switch {
-	case p.Master:
-	case conv.Kind == KindChatRoom:
-		if !s.hub.InRoom(p.SessionID, convID) {
-			return nil, fail(CodeNotAMember, "join the chat room to read its history")
-		}
-	default:
-		if err := s.requireMember(r, convID, p); err != nil {
+	member := false
+	if !p.Master && conv.Kind != KindChatRoom {
+		if member, err = store.IsMember(ctx, r, convID, p.ClientID); err != nil {
 			return nil, err
 		}
-		if conv.Kind == KindSystem {
-			q.Viewer = p.ClientID // other subscribers' messages are for the backend only
+	}
+	if !s.accessTo(conv, member, p).messages {
+		if conv.Kind == KindChatRoom {
+			return nil, fail(CodeNotAMember, "join the chat room to read its history")
 		}
+		return nil, errNotAMember
+	}
+	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
+	if conv.Kind == KindSystem {
+		q.Viewer = viewerOf(p) // other subscribers' messages are for the backend only
 	}
 	for _, c := range []struct {
 		raw  string
@@ -535,7 +536,7 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 		mid, ok := parseMessageID(c.raw)
 		if ok {
 			var err error
-			if ok, err = store.MessageExists(ctx, r, convID, mid); err != nil {
+			if ok, err = store.MessageVisible(ctx, r, convID, mid, q.Viewer); err != nil {
 				return nil, err
 			}
 		}

@@ -89,11 +89,11 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	}
 	out := make([]*Conversation, len(rows))
 	for i := range rows {
-		c := listedConversation(&rows[i], byConv[rows[i].ID], p)
+		c, a := s.listedConversation(&rows[i], byConv[rows[i].ID], p)
 		if req.Compact {
 			c.Members, c.MutedMembers = nil, nil
 		}
-		if m := last[rows[i].ID]; m != nil {
+		if m := last[rows[i].ID]; m != nil && a.messages {
 			c.LastMessage = toMessage(m)
 		}
 		out[i] = c

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -20,7 +21,9 @@ func TestCompactQueryReadsWhatItShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := New(Config{}, db, nil, nil)
+	hub := events.NewHub(events.Options{})
+	t.Cleanup(hub.Close)
+	s := New(Config{}, db, hub, nil)
 	ctx := context.Background()
 	convs := []struct {
 		id, kind string

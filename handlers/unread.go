@@ -182,7 +182,8 @@ type ReadManyRequest struct {
 }
 
 // position resolves "up to messageID" (or the latest) to a seq and a time.
-func (s *Service) position(r store.Reader, row *store.Conversation, messageID string) (seq, at int64, err error) {
+// A message p may not see (another subscriber's private one) is not found.
+func (s *Service) position(r store.Reader, row *store.Conversation, p Principal, messageID string) (seq, at int64, err error) {
 	if messageID == "" {
 		at = s.nowMs()
 		if row.LastMessageAt != nil {
@@ -195,6 +196,9 @@ func (s *Service) position(r store.Reader, row *store.Conversation, messageID st
 		return 0, 0, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
 	}
 	m, err := store.GetMessage(bg, r, row.ID, mid)
+	if err == nil && !sees(p, m) {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		if err == store.ErrNotFound {
 			return 0, 0, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
@@ -225,7 +229,7 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 			if err != nil {
 				return err
 			}
-			seq, at, err := s.position(tx, row, messageID)
+			seq, at, err := s.position(tx, row, p, messageID)
 			if err != nil {
 				return err
 			}
@@ -270,7 +274,7 @@ func (s *Service) MarkDelivered(ctx context.Context, p Principal, convID, messag
 	if err := s.requireMember(r, convID, p); err != nil {
 		return err
 	}
-	_, at, err := s.position(r, row, messageID)
+	_, at, err := s.position(r, row, p, messageID)
 	if err != nil {
 		return err
 	}

@@ -208,10 +208,12 @@ func (t *Tx) MessageByClientID(convID, from, clientMessageID string) (*Message, 
 	return &m, nil
 }
 
-// MessageExists reports whether mid is a message of the conversation.
-func MessageExists(ctx context.Context, r Reader, convID string, mid int64) (bool, error) {
+// MessageVisible reports whether mid is a message of the conversation that
+// viewer may see: any message for "", else not another client's private one.
+func MessageVisible(ctx context.Context, r Reader, convID string, mid int64, viewer string) (bool, error) {
 	var one int
-	err := sqlx.GetContext(ctx, r, &one, "SELECT 1 FROM messages WHERE mid = ? AND conversation_id = ?", mid, convID)
+	err := sqlx.GetContext(ctx, r, &one, "SELECT 1 FROM messages WHERE mid = ? AND conversation_id = ? AND (? = '' OR private = 0 OR from_id = ?)",
+		mid, convID, viewer, viewer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

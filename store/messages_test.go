@@ -183,11 +183,11 @@ func TestInsertMessage(t *testing.T) {
 	if conv.LastSeq != 6 || conv.LastMessageAt == nil || *conv.LastMessageAt != back.Timestamp {
 		t.Errorf("conversation after 6 messages: last_seq %d lastMessageAt %v", conv.LastSeq, conv.LastMessageAt)
 	}
-	if ok, err := MessageExists(ctx, db.R(), "c", back.MID); !ok || err != nil {
-		t.Errorf("MessageExists: %v %v", ok, err)
+	if ok, err := MessageVisible(ctx, db.R(), "c", back.MID, ""); !ok || err != nil {
+		t.Errorf("MessageVisible: %v %v", ok, err)
 	}
-	if ok, err := MessageExists(ctx, db.R(), "other", back.MID); ok || err != nil {
-		t.Errorf("MessageExists in another conversation: %v %v", ok, err)
+	if ok, err := MessageVisible(ctx, db.R(), "other", back.MID, ""); ok || err != nil {
+		t.Errorf("MessageVisible in another conversation: %v %v", ok, err)
 	}
 
 	// An unknown conversation is an error, not a message without one.

@@ -1176,6 +1176,12 @@ type ClientInterface interface {
 	// style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
 	// temporary conversations are never listed.
 	//
+	// **What a session sees.** Member lists, muted members and read positions only of normal
+	// conversations it is a member of; lastMessage only of conversations it may read (a member, a
+	// chat room it is seated in, a system conversation it subscribes to). Conditions on members
+	// are evaluated against the lists it can see, so they match only its own conversations (never
+	// a system conversation: subscribers are not shown). The master key sees everything.
+	//
 	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
 	// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
 	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
@@ -1250,6 +1256,8 @@ type ClientInterface interface {
 
 	// GetConversation Get a conversation
 	//
+	// Any session may get a conversation; the member list, muted members and read positions are shown only to its members (and the master key), as in queries.
+	//
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 	GetConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1291,7 +1299,7 @@ type ClientInterface interface {
 
 	// JoinConversationWithBody Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1300,7 +1308,7 @@ type ClientInterface interface {
 
 	// JoinConversation Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1718,6 +1726,12 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 // style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
 // temporary conversations are never listed.
 //
+// **What a session sees.** Member lists, muted members and read positions only of normal
+// conversations it is a member of; lastMessage only of conversations it may read (a member, a
+// chat room it is seated in, a system conversation it subscribes to). Conditions on members
+// are evaluated against the lists it can see, so they match only its own conversations (never
+// a system conversation: subscribers are not shown). The master key sees everything.
+//
 // **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
 // members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
 // system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
@@ -1842,6 +1856,8 @@ func (c *Client) MarkManyRead(ctx context.Context, body MarkManyReadJSONRequestB
 
 // GetConversation Get a conversation
 //
+// Any session may get a conversation; the member list, muted members and read positions are shown only to its members (and the master key), as in queries.
+//
 // Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 func (c *Client) GetConversation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConversationRequest(c.Server, id)
@@ -1933,7 +1949,7 @@ func (c *Client) MarkDelivered(ctx context.Context, id string, body MarkDelivere
 
 // JoinConversationWithBody Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1952,7 +1968,7 @@ func (c *Client) JoinConversationWithBody(ctx context.Context, id string, conten
 
 // JoinConversation Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4109,6 +4125,12 @@ type ClientWithResponsesInterface interface {
 	// style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
 	// temporary conversations are never listed.
 	//
+	// **What a session sees.** Member lists, muted members and read positions only of normal
+	// conversations it is a member of; lastMessage only of conversations it may read (a member, a
+	// chat room it is seated in, a system conversation it subscribes to). Conditions on members
+	// are evaluated against the lists it can see, so they match only its own conversations (never
+	// a system conversation: subscribers are not shown). The master key sees everything.
+	//
 	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
 	// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
 	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
@@ -4185,6 +4207,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetConversationWithResponse Get a conversation
 	//
+	// Any session may get a conversation; the member list, muted members and read positions are shown only to its members (and the master key), as in queries.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
@@ -4228,7 +4252,7 @@ type ClientWithResponsesInterface interface {
 
 	// JoinConversationWithBodyWithResponse Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4237,7 +4261,7 @@ type ClientWithResponsesInterface interface {
 
 	// JoinConversationWithResponse Join a conversation
 	//
-	// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+	// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7119,6 +7143,12 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 // style with MongoDB's semantics, sent URL-encoded. Sessions and the master key may query;
 // temporary conversations are never listed.
 //
+// **What a session sees.** Member lists, muted members and read positions only of normal
+// conversations it is a member of; lastMessage only of conversations it may read (a member, a
+// chat room it is seated in, a system conversation it subscribes to). Conditions on members
+// are evaluated against the lists it can see, so they match only its own conversations (never
+// a system conversation: subscribers are not shown). The master key sees everything.
+//
 // **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
 // members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
 // system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
@@ -7225,6 +7255,8 @@ func (c *ClientWithResponses) MarkManyReadWithResponse(ctx context.Context, body
 
 // GetConversationWithResponse Get a conversation
 //
+// Any session may get a conversation; the member list, muted members and read positions are shown only to its members (and the master key), as in queries.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
@@ -7298,7 +7330,7 @@ func (c *ClientWithResponses) MarkDeliveredWithResponse(ctx context.Context, id 
 
 // JoinConversationWithBodyWithResponse Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7313,7 +7345,7 @@ func (c *ClientWithResponses) JoinConversationWithBodyWithResponse(ctx context.C
 
 // JoinConversationWithResponse Join a conversation
 //
-// Makes the caller a member; every member, the joiner included, gets membersjoined. The body is needed only in signature auth mode, for the signature.
+// Makes the caller a member; every member, the joiner included, gets membersjoined. A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; open mode needs none.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

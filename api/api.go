@@ -42,6 +42,9 @@ type Options struct {
 	Retry time.Duration
 	// Web serves the demo at / (nil: none).
 	Web http.Handler
+	// PlainSend serves every send through huma's request machinery, without
+	// the fast path (tests compare the two).
+	PlainSend bool
 }
 
 // Server is the assembled HTTP handler.
@@ -113,9 +116,6 @@ func New(opt Options) *Server {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.fastSend(w, r) {
-		return
-	}
 	s.router.ServeHTTP(w, r)
 }
 

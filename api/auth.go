@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -98,5 +97,5 @@ func (s *Server) deny(ctx huma.Context, err error) {
 	}
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
-	json.NewEncoder(ctx.BodyWriter()).Encode(p)
+	marshalJSON(ctx.BodyWriter(), p) // as huma writes the problems it answers
 }

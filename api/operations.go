@@ -134,6 +134,7 @@ func (s *Server) registerOperations() {
 		// The hot path: the body is decoded straight into its struct, whose
 		// rules ValidateContent enforces, instead of being parsed twice.
 		SkipValidateBody: true,
+		Middlewares:      huma.Middlewares{s.fastSend},
 		Description: "Stores the message and delivers it to the members' sessions (except the sending one); answers 201 only " +
 			"once the message is committed. A re-send with the same clientMessageId returns the original message with 200 " +
 			"and delivers nothing again. Transient messages are delivered to online members only and never stored.",

@@ -50,6 +50,9 @@ type Config struct {
 	// Now is the clock (default time.Now); tests inject their own to cross
 	// hours-long rules in milliseconds.
 	Now func() time.Time
+	// PlainSend serves every send through the operation's general request
+	// machinery instead of its fast path (tests compare the two).
+	PlainSend bool
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -172,6 +175,7 @@ func (s *Server) init(ctx context.Context) error {
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+		PlainSend: cfg.PlainSend,
 	})
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
@@ -19,6 +21,8 @@ type Problem struct {
 	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
 	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
 	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
+
+	retryAfter time.Duration // Retry-After, when set
 }
 
 // Codes beyond the contract's, for failures that are the server's own.
@@ -32,12 +36,20 @@ func (p *Problem) GetStatus() int            { return p.Status }
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
 
 // GetHeaders gives a 401 the challenge RFC 9110 requires of it, whichever
-// code says why (a bad token, a bad signature).
+// code says why (a bad token, a bad signature), and a problem that says
+// when to retry its Retry-After (whole seconds, rounded up).
 func (p *Problem) GetHeaders() http.Header {
-	if p.Status != http.StatusUnauthorized {
-		return nil
+	var h http.Header
+	if p.Status == http.StatusUnauthorized {
+		h = http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
 	}
-	return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+	if p.retryAfter > 0 {
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("Retry-After", strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	return h
 }
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
@@ -125,7 +137,9 @@ func fromRule(e *handlers.Error) *Problem {
 	if !ok {
 		status = http.StatusBadRequest
 	}
-	return newProblem(status, e.Code, e.Detail)
+	p := newProblem(status, e.Code, e.Detail)
+	p.retryAfter = e.RetryAfter
+	return p
 }
 
 // fault turns an error from the rules into what the client sees: a rule
@@ -135,6 +149,10 @@ func fault(ctx context.Context, log *slog.Logger, err error) error {
 	var he *handlers.Error
 	if errors.As(err, &he) {
 		return fromRule(he)
+	}
+	var p *Problem
+	if errors.As(err, &p) { // a problem made here, in the HTTP layer
+		return p
 	}
 	if errors.Is(err, store.ErrClosed) {
 		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")

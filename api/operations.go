@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -46,7 +47,7 @@ func (s *Server) registerOperations() {
 		Description: "Opens a session for clientId (LeanCloud's createIMClient) and returns its token. " +
 			"A login with a tag the client already holds in another live session replaces that session: " +
 			"it gets a conflict event, its stream closes and its token answers SESSION_CONFLICT.",
-	}, []handlers.Code{handlers.CodeSignatureInvalid}, s.createSession)
+	}, []handlers.Code{handlers.CodeSignatureInvalid, handlers.CodeRateLimited}, s.createSession)
 
 	register(s, huma.Operation{
 		OperationID: "deleteCurrentSession", Method: http.MethodDelete, Path: "/v1/sessions/current",
@@ -138,14 +139,14 @@ func (s *Server) registerOperations() {
 		Description: "Stores the message and delivers it to the members' sessions (except the sending one); answers 201 only " +
 			"once the message is committed. A re-send with the same clientMessageId returns the original message with 200 " +
 			"and delivers nothing again. Transient messages are delivered to online members only and never stored.",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.sendMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeRateLimited}, s.sendMessage)
 
 	register(s, huma.Operation{
 		OperationID: "listMessages", Method: http.MethodGet, Path: "/v1/conversations/{id}/messages",
 		Summary: "Read message history", Tags: []string{tagMessages}, Security: sessionOrMaster,
 		Description: "Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older " +
 			"than that message (paging back). after: the oldest limit newer than it (paging forward).",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound}, s.listMessages)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeRateLimited}, s.listMessages)
 
 	register(s, huma.Operation{
 		OperationID: "editMessage", Method: http.MethodPatch, Path: "/v1/conversations/{id}/messages/{messageId}",
@@ -314,6 +315,16 @@ func register[I, O any](s *Server, op huma.Operation, codes []handlers.Code, h f
 
 type createSessionInput struct {
 	Body handlers.LoginRequest
+}
+
+// Resolve records the address the login came from, for the login rate
+// limit: the peer's, not a forwarded header a client could set.
+func (in *createSessionInput) Resolve(ctx huma.Context) []error {
+	in.Body.IP = ctx.RemoteAddr()
+	if host, _, err := net.SplitHostPort(in.Body.IP); err == nil {
+		in.Body.IP = host
+	}
+	return nil
 }
 
 type createSessionOutput struct {

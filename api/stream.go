@@ -42,7 +42,7 @@ func (s *Server) registerEventStream() {
 			"200": {Description: "A text/event-stream of the events below; each frame has id:, event: and data: (one line of JSON)."},
 		},
 	}
-	register(s, op, []handlers.Code{handlers.CodeForbidden}, s.openEventStream)
+	register(s, op, []handlers.Code{handlers.CodeForbidden, handlers.CodeRateLimited, codeUnavailable}, s.openEventStream)
 }
 
 func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.StreamResponse, error) {
@@ -55,8 +55,17 @@ func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.St
 		last = in.LastEventIDForm
 	}
 	st, hello, err := s.opt.Hub.Attach(p.SessionID, p.ClientID, last)
-	if errors.Is(err, events.ErrShutdown) {
+	switch {
+	case errors.Is(err, events.ErrShutdown):
 		return nil, newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; reconnect")
+	case errors.Is(err, events.ErrTooManyStreams):
+		p := newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server holds as many event streams as it may; retry later")
+		p.retryAfter = streamRetry
+		return nil, p
+	case errors.Is(err, events.ErrClientStreams):
+		p := newProblem(http.StatusTooManyRequests, handlers.CodeRateLimited, "this client holds as many event streams as it may: close one (log out a session) or retry later")
+		p.retryAfter = streamRetry
+		return nil, p
 	}
 	if err != nil {
 		return nil, err
@@ -66,6 +75,9 @@ func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.St
 		s.serveStream(r, w, st, hello, p)
 	}}, nil
 }
+
+// streamRetry is the Retry-After of a stream refused for want of room.
+const streamRetry = 10 * time.Second
 
 // serveStream takes the connection over from net/http when it can (plain
 // HTTP/1.1): the stream then costs one shallow writer goroutine and one

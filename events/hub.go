@@ -20,6 +20,13 @@ var (
 	ErrShutdown     = errors.New("events: the server is shutting down")
 )
 
+// Errors that refuse a stream before it opens: the server's or the
+// client's share of open streams is taken.
+var (
+	ErrTooManyStreams = errors.New("events: the server holds as many streams as it may")
+	ErrClientStreams  = errors.New("events: this client holds as many streams as it may")
+)
+
 // Options tune the hub; zero values take the defaults.
 type Options struct {
 	// ReplayEvents is how many of a session's latest events are kept for
@@ -52,6 +59,12 @@ type Options struct {
 	// network, so with every core writing, requests waited for the runtime's
 	// 10 ms background poll.
 	Workers int // default GOMAXPROCS-1, at least 1
+	// MaxStreams bounds the streams open at once (0: no bound), so that
+	// running out of file descriptors is refused early and the rest of the
+	// API stays reachable; MaxStreamsPerClient bounds one client's, across
+	// its sessions (0: no bound). A stream that replaces its session's
+	// stream always opens.
+	MaxStreams, MaxStreamsPerClient int
 	// OnGone is called (on the janitor goroutine) once for a session whose
 	// stream dropped and did not come back within the grace.
 	OnGone func(sessionID, clientID string)
@@ -109,6 +122,13 @@ type Hub struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// Open streams, in total and by client, for MaxStreams and
+	// MaxStreamsPerClient; countMu is taken after a session's mu, never
+	// before it.
+	countMu       sync.Mutex
+	streamCount   int
+	clientStreams map[string]int
 }
 
 // session is the hub's state of one logged-in session: its event log and the
@@ -145,15 +165,16 @@ type queues struct {
 func NewHub(opt Options) *Hub {
 	opt.defaults()
 	h := &Hub{
-		opt:      opt,
-		table:    &eventTable{},
-		sessions: make(map[string]*session),
-		byClient: make(map[string]map[*session]struct{}),
-		rooms:    make(map[string]map[string]*roomSeat),
-		seatOf:   make(map[string]*roomSeat),
-		watchers: make(map[string]map[string]struct{}),
-		watching: make(map[string][]string),
-		stop:     make(chan struct{}),
+		opt:           opt,
+		table:         &eventTable{},
+		sessions:      make(map[string]*session),
+		clientStreams: make(map[string]int),
+		byClient:      make(map[string]map[*session]struct{}),
+		rooms:         make(map[string]map[string]*roomSeat),
+		seatOf:        make(map[string]*roomSeat),
+		watchers:      make(map[string]map[string]struct{}),
+		watching:      make(map[string][]string),
+		stop:          make(chan struct{}),
 
 		roomPacing: make(map[string]*roomPacing),
 		roomOrder:  make(map[string][]*session),
@@ -184,6 +205,20 @@ type Hello struct {
 // lastEventID the stream resumes after that event if the log still holds
 // everything since; otherwise it starts at the newest event and says Reset.
 func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, Hello{}, ErrShutdown
+	}
+	existing := h.sessions[sessionID]
+	h.mu.Unlock()
+	// Refused before anything of the session is made, unless it replaces
+	// the session's own stream (then the count stays as it is).
+	if existing == nil || !existing.streaming() {
+		if err := h.admits(clientID); err != nil {
+			return nil, Hello{}, err
+		}
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -225,8 +260,44 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	if st.cursor < s.seq {
 		st.signal()
 	}
-	streamsOpen.Inc()
+	h.countStream(clientID, 1)
 	return st, hello, nil
+}
+
+func (s *session) streaming() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream != nil
+}
+
+// admits says whether one more stream of clientID may open. The check and
+// the count (countStream) are apart, so the bounds may be passed by the
+// streams opening at that moment: they are soft by a few.
+func (h *Hub) admits(clientID string) error {
+	h.countMu.Lock()
+	defer h.countMu.Unlock()
+	if h.opt.MaxStreams > 0 && h.streamCount >= h.opt.MaxStreams {
+		streamsRefused.WithLabelValues("server").Inc()
+		return ErrTooManyStreams
+	}
+	if h.opt.MaxStreamsPerClient > 0 && h.clientStreams[clientID] >= h.opt.MaxStreamsPerClient {
+		streamsRefused.WithLabelValues("client").Inc()
+		return ErrClientStreams
+	}
+	return nil
+}
+
+// countStream counts a stream of clientID opening (+1) or ending (-1).
+func (h *Hub) countStream(clientID string, d int) {
+	h.countMu.Lock()
+	h.streamCount += d
+	if n := h.clientStreams[clientID] + d; n > 0 {
+		h.clientStreams[clientID] = n
+	} else {
+		delete(h.clientStreams, clientID)
+	}
+	h.countMu.Unlock()
+	streamsOpen.Add(float64(d))
 }
 
 // sessionLocked returns the session's state, creating it; h.mu is held.

@@ -18,9 +18,18 @@ var (
 		Name: "parley_room_events_dropped_total",
 		Help: "Chat-room events dropped for congested streams, by priority.",
 	}, []string{"priority"})
+	streamsRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_streams_refused_total",
+		Help: "Event streams refused because the server's (server) or the client's (client) share of open streams was taken.",
+	}, []string{"bound"})
 	// SlowConsumers counts streams ended because they fell a whole log behind.
 	SlowConsumers = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "parley_stream_slow_consumer_total",
 		Help: "Streams reset and closed because they could not keep up.",
 	})
 )
+
+func init() {
+	streamsRefused.WithLabelValues("server") // every series exists from the start
+	streamsRefused.WithLabelValues("client")
+}

@@ -179,5 +179,5 @@ func (st *Stream) Close() {
 		s.watchOnly = false
 		s.room.clear(s.table)
 	}
-	streamsOpen.Dec()
+	st.h.countStream(s.clientID, -1)
 }

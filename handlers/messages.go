@@ -122,6 +122,9 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 	if p.Master {
 		return nil, 0, fail(CodeForbidden, "the app backend sends with POST /v1/admin/conversations/{id}/messages and a from")
 	}
+	if err := s.sendLimit.allow(p.ClientID, s.now()); err != nil {
+		return nil, 0, err
+	}
 	return s.send(ctx, sender{clientID: p.ClientID, sessionID: p.SessionID}, convID, req)
 }
 
@@ -504,6 +507,11 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 	}
 	if req.Before != "" && req.After != "" {
 		return nil, fail(CodeInvalidRequest, "give before or after, not both")
+	}
+	if !p.Master {
+		if err := s.historyLimit.allow(p.ClientID, s.now()); err != nil {
+			return nil, err
+		}
 	}
 	r := s.db.R()
 	conv, err := s.findConversation(ctx, r, convID)

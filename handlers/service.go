@@ -29,20 +29,29 @@ type Config struct {
 	MaxUpload int64
 	// DisableRecall refuses message recall.
 	DisableRecall bool
+	// Rate limits a minute (0: off): sends and history reads per client
+	// across its sessions, logins per IP address.
+	RateSends, RateLogins, RateHistory int
+	// MaxSessionsPerClient bounds a client's live sessions (default
+	// DefaultMaxSessionsPerClient): a login beyond it ends the oldest.
+	MaxSessionsPerClient int
 }
 
 // Limits of the contract.
 const (
-	MaxClientIDLen       = 64
-	MaxNormalMembers     = 500
-	MaxContentBytes      = 5120
-	MaxAttributesBytes   = 16 << 10
-	DefaultHistoryLimit  = 20
-	MaxHistoryLimit      = 1000
-	MaxClientMessageID   = 128
-	MaxConversationName  = 1024
-	maxTagLen            = 64
-	defaultSessionTTLDay = 7
+	MaxClientIDLen      = 64
+	MaxNormalMembers    = 500
+	MaxContentBytes     = 5120
+	MaxAttributesBytes  = 16 << 10
+	DefaultHistoryLimit = 20
+	MaxHistoryLimit     = 1000
+	MaxClientMessageID  = 128
+	MaxConversationName = 1024
+	maxTagLen           = 64
+	// DefaultMaxSessionsPerClient is how many live sessions a client keeps
+	// by default: devices and tabs, with room to spare.
+	DefaultMaxSessionsPerClient = 64
+	defaultSessionTTLDay        = 7
 )
 
 // Service implements the operations.
@@ -58,6 +67,8 @@ type Service struct {
 	tokenCount atomic.Int64
 	cache      *convCache
 	words      atomic.Pointer[wordFilter] // nil until a list is set
+
+	sendLimit, loginLimit, historyLimit *limiter // nil: off
 }
 
 // New wires a Service.
@@ -72,7 +83,14 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000)}
+	if cfg.MaxSessionsPerClient <= 0 {
+		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
+	}
+	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000),
+		sendLimit:    newLimiter(limitSends, cfg.RateSends),
+		loginLimit:   newLimiter(limitLogins, cfg.RateLogins),
+		historyLimit: newLimiter(limitHistory, cfg.RateHistory),
+	}
 	if db != nil {
 		db.OnReset(s.cache.reset)
 	}

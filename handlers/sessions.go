@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +22,8 @@ type LoginRequest struct {
 	Timestamp       int64  `json:"timestamp,omitempty" doc:"Signature time, seconds or milliseconds"`
 	Nonce           string `json:"nonce,omitempty" maxLength:"128" doc:"Signature nonce, accepted once"`
 	Token           string `json:"token,omitempty" maxLength:"4096" doc:"App-issued JWT (jwt auth mode), sub = clientId"`
+	// IP is the address the login came from (rate limits), not a field.
+	IP string `json:"-"`
 }
 
 // LoginResult is the created session.
@@ -68,6 +72,9 @@ func checkClientIDs(ids []string, what string) *Error {
 
 // Login opens a session for a client.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	if err := s.loginLimit.allow(req.IP, s.now()); err != nil {
+		return nil, err
+	}
 	if !ValidClientID(req.ClientID) {
 		return nil, fail(CodeInvalidRequest, "clientId must be 1–64 characters without control characters")
 	}
@@ -94,9 +101,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		CreatedAt:       now.UnixMilli(),
 		ExpiresAt:       now.Add(s.cfg.SessionTTL).UnixMilli(),
 	}
-	var replaced []string
+	var replaced, crowded []string
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		replaced = nil
+		replaced, crowded = nil, nil
 		if err := nonce.use(tx, sess.CreatedAt); err != nil {
 			return err
 		}
@@ -112,12 +119,30 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			}
 			replaced = ids
 		}
+		// A client holds at most MaxSessionsPerClient live sessions: the
+		// oldest make room, as if replaced, so that nobody is locked out.
+		live, err := tx.LiveSessions(req.ClientID, sess.CreatedAt)
+		if err != nil {
+			return err
+		}
+		live = slices.DeleteFunc(live, func(id string) bool { return slices.Contains(replaced, id) })
+		for _, id := range live[:max(0, len(live)-s.cfg.MaxSessionsPerClient+1)] {
+			if _, err := tx.EndSession(id, "conflict", sess.CreatedAt); err != nil {
+				return err
+			}
+			crowded = append(crowded, id)
+		}
 		return tx.InsertSession(sess)
 	}, func() {
 		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag, offline: sess.OfflineMessages})
 		for _, id := range replaced {
 			s.endSessionState(id, "conflict")
 			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
+		}
+		for _, id := range crowded {
+			s.endSessionState(id, "conflict")
+			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "this client logged in more than " +
+				strconv.Itoa(s.cfg.MaxSessionsPerClient) + " times: its oldest session ended"}))
 		}
 	})
 	if err != nil {

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -50,6 +51,13 @@ type Config struct {
 	// Now is the clock (default time.Now); tests inject their own to cross
 	// hours-long rules in milliseconds.
 	Now func() time.Time
+	// Rate limits a minute (0: off): sends and history reads per client,
+	// logins per IP address.
+	RateSends, RateLogins, RateHistory int
+	// MaxStreams bounds the event streams open at once (0: from the file
+	// descriptor limit, see DefaultMaxStreams); MaxClientStreams one
+	// client's (0: 32); MaxClientSessions a client's live sessions (0: 64).
+	MaxStreams, MaxClientStreams, MaxClientSessions int
 	// PlainSend serves every send through the operation's general request
 	// machinery instead of its fast path (tests compare the two).
 	PlainSend bool
@@ -147,7 +155,12 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	maxStreams := cfg.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = DefaultMaxStreams()
+	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
+		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32),
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
@@ -162,6 +175,8 @@ func (s *Server) init(ctx context.Context) error {
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
+		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
+		MaxSessionsPerClient: cfg.MaxClientSessions,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return err

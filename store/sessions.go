@@ -36,6 +36,14 @@ func (t *Tx) LiveSessionsWithTag(clientID, tag string, now int64) ([]string, err
 	return ids, err
 }
 
+// LiveSessions lists the ids of a client's live sessions, oldest first.
+func (t *Tx) LiveSessions(clientID string, now int64) ([]string, error) {
+	var ids []string
+	err := t.Select(&ids, `SELECT id FROM sessions
+		WHERE client_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY created_at, id`, clientID, now)
+	return ids, err
+}
+
 // EndSession marks a live session ended; ended reports whether it was live.
 func (t *Tx) EndSession(id, reason string, at int64) (ended bool, err error) {
 	res, err := t.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`, at, reason, id)

@@ -12,22 +12,28 @@ import (
 // (the flag's name in upper case with - as _). A flag given on the command
 // line wins over the environment.
 type config struct {
-	Addr         string
-	DB           string
-	AppID        string
-	MasterKey    string
-	AuthMode     string
-	OfflineGrace time.Duration
-	CORSOrigins  string
-	DBSync       string
-	SessionTTL   time.Duration
-	Heartbeat    time.Duration
-	RoomWindow   time.Duration
-	LogLevel     string
-	Pprof        string
-	MaxUpload    byteSize
-	Retention    time.Duration
-	AllowRecall  bool
+	Addr           string
+	DB             string
+	AppID          string
+	MasterKey      string
+	AuthMode       string
+	OfflineGrace   time.Duration
+	CORSOrigins    string
+	DBSync         string
+	SessionTTL     time.Duration
+	Heartbeat      time.Duration
+	RoomWindow     time.Duration
+	LogLevel       string
+	Pprof          string
+	MaxUpload      byteSize
+	Retention      time.Duration
+	AllowRecall    bool
+	RateSends      int
+	RateLogins     int
+	RateHistory    int
+	MaxStreams     int
+	ClientStreams  int
+	ClientSessions int
 }
 
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
@@ -49,6 +55,12 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c.MaxUpload = 20 << 20
 	fs.Var(&c.MaxUpload, "max-upload", "`size` limit of one uploaded file, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
 	fs.DurationVar(&c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
+	fs.IntVar(&c.RateSends, "rate-sends", 0, "messages a client may send per minute, across its sessions (0: no limit)")
+	fs.IntVar(&c.RateLogins, "rate-logins", 0, "logins per minute from one IP address (0: no limit)")
+	fs.IntVar(&c.RateHistory, "rate-history", 0, "history queries a client may make per minute (0: no limit)")
+	fs.IntVar(&c.MaxStreams, "max-streams", 0, "event streams open at once (0: from the file descriptor limit, keeping a quarter of it for the rest)")
+	fs.IntVar(&c.ClientStreams, "max-client-streams", 32, "event streams one client may hold open at once, across its sessions")
+	fs.IntVar(&c.ClientSessions, "max-client-sessions", 64, "live sessions one client may hold; a login beyond it ends the oldest")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -80,6 +92,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 {
 		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat and room-window must be positive")
+	}
+	if c.RateSends < 0 || c.RateLogins < 0 || c.RateHistory < 0 || c.MaxStreams < 0 || c.ClientStreams <= 0 || c.ClientSessions <= 0 {
+		return nil, fmt.Errorf("rate limits and max-streams must not be negative (0: off); max-client-streams and max-client-sessions must be positive")
 	}
 	if c.MaxUpload <= 0 {
 		return nil, fmt.Errorf("max-upload must be positive")

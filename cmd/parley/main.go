@@ -73,6 +73,8 @@ func serve(ctx context.Context, cfg *config) error {
 		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), DBSync: cfg.DBSync,
 		SessionTTL: cfg.SessionTTL, Heartbeat: cfg.Heartbeat, RoomWindow: cfg.RoomWindow, DisableRecall: !cfg.AllowRecall, Log: log, Out: os.Stdout,
 		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention,
+		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
+		MaxStreams: cfg.MaxStreams, MaxClientStreams: cfg.ClientStreams, MaxClientSessions: cfg.ClientSessions,
 	})
 	if err != nil {
 		return err

@@ -63,6 +63,8 @@ func TestFastSendAnswersAsTheOperation(t *testing.T) {
 		{"a bad token", "nonsense", conv.Id, `{"type":-1,"text":"hi"}`, 401},
 		{"a body that is not JSON", tom.Token, conv.Id, `{"type":-1,`, 400},
 		{"a wrongly typed field", tom.Token, conv.Id, `{"type":"text"}`, 422},
+		{"a lone surrogate escape", tom.Token, conv.Id, `{"type":-1,"text":"a\ud800"}`, 400},
+		{"a surrogate pair", tom.Token, conv.Id, `{"type":-1,"text":"\ud83d\udc31 \\ud800"}`, 201},
 	} {
 		if tc.status == 200 { // the first send of the key
 			post(tc.token, tc.conv, tc.body, false)

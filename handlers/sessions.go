@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -14,7 +15,7 @@ import (
 // LoginRequest is the body of POST /v1/sessions.
 type LoginRequest struct {
 	ClientID        string `json:"clientId" minLength:"1" maxLength:"64" doc:"The client to log in as: 1–64 characters, no control characters" example:"Tom"`
-	Tag             string `json:"tag,omitempty" maxLength:"64" doc:"Device kind; a newer login with the same tag replaces the older session" example:"Web"`
+	Tag             string `json:"tag,omitempty" maxLength:"64" doc:"Device kind, at most 64 characters and no control characters; a newer login with the same tag replaces the older session" example:"Web"`
 	OfflineMessages string `json:"offlineMessages,omitempty" enum:"unread,push" doc:"What a fresh stream sends first: unread counts (default) or the unread messages themselves"`
 	Signature       string `json:"signature,omitempty" maxLength:"128" doc:"Login signature (signature auth mode)"`
 	Timestamp       int64  `json:"timestamp,omitempty" doc:"Signature time, seconds or milliseconds"`
@@ -57,6 +58,20 @@ func ValidClientID(id string) bool {
 	return true
 }
 
+// hasControl reports whether s holds a control character (Cc: C0, DEL,
+// C1) or is not UTF-8: what names and tags may not hold.
+func hasControl(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
 func checkClientIDs(ids []string, what string) *Error {
 	for _, id := range ids {
 		if !ValidClientID(id) {
@@ -73,6 +88,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	if utf8.RuneCountInString(req.Tag) > maxTagLen {
 		return nil, fail(CodeInvalidRequest, "tag is longer than %d characters", maxTagLen)
+	}
+	if hasControl(req.Tag) {
+		return nil, fail(CodeInvalidRequest, "tag: %q holds control characters", req.Tag)
 	}
 	switch req.OfflineMessages {
 	case "":

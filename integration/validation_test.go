@@ -2,12 +2,24 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/openapi/client"
 )
+
+// jsonBody is v as a JSON request body.
+func jsonBody(t *testing.T, v any) *strings.Reader {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReader(string(b))
+}
 
 // A \u escape of a lone UTF-16 surrogate is refused wherever a body is
 // decoded, the send's fast path included: encoding/json would make "a\ud800"
@@ -54,4 +66,24 @@ func TestLoneSurrogateEscapes(t *testing.T) {
 func withOrigin(_ context.Context, r *http.Request) error {
 	r.Header.Set("Origin", "http://localhost:3000")
 	return nil
+}
+
+// Conversation names and login tags hold no control characters.
+func TestNamesAndTagsOverHTTP(t *testing.T) {
+	h := start(t)
+	tom := h.login("Tom")
+	conv := tom.createConv("Jerry")
+	bad := http.StatusBadRequest
+	for _, name := range []string{"a\x00b", "two\nlines", "\t", "c1\u0085"} {
+		expectProblem(t, "create named "+strconv.Quote(name), bad, client.INVALIDREQUEST)(
+			h.c.CreateConversationWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"members": []string{"Jerry"}, "name": name}), tom.auth()))
+		expectProblem(t, "rename to "+strconv.Quote(name), bad, client.INVALIDREQUEST)(
+			h.c.UpdateConversationWithBodyWithResponse(ctx(t), conv.Id, jsonType, jsonBody(t, map[string]any{"name": name}), tom.auth()))
+		expectProblem(t, "login with tag "+strconv.Quote(name), bad, client.INVALIDREQUEST)(
+			h.c.CreateSessionWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"clientId": "Jerry", "tag": name})))
+	}
+	r, err := h.c.UpdateConversationWithResponse(ctx(t), conv.Id, client.UpdateConversationRequest{Name: ptr("Tom & Jerry: the sequel")}, tom.auth())
+	if err != nil || r.StatusCode() != http.StatusOK || r.JSON200.Name != "Tom & Jerry: the sequel" {
+		t.Errorf("a plain rename: %v %s", err, r.Body)
+	}
 }

@@ -409,7 +409,7 @@ type CreateConversationRequest struct {
 	// Example: ["Jerry"]
 	Members *[]string `json:"members,omitempty"`
 
-	// Name Display name
+	// Name Display name, without control characters
 	//
 	// Example: Tom & Jerry
 	Name *string `json:"name,omitempty"`
@@ -586,7 +586,7 @@ type LoginRequest struct {
 	// Signature Login signature (signature auth mode)
 	Signature *string `json:"signature,omitempty"`
 
-	// Tag Device kind; a newer login with the same tag replaces the older session
+	// Tag Device kind, at most 64 characters and no control characters; a newer login with the same tag replaces the older session
 	//
 	// Example: Web
 	Tag *string `json:"tag,omitempty"`
@@ -882,7 +882,7 @@ type UpdateConversationRequest struct {
 	// Example: {"old":null,"topic":"mice"}
 	Attributes *map[string]interface{} `json:"attributes,omitempty"`
 
-	// Name New display name
+	// Name New display name, without control characters
 	Name *string `json:"name,omitempty"`
 }
 

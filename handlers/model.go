@@ -120,7 +120,7 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 
 // File is a file attached to an image, audio, video or file message.
 type File struct {
-	URL      string         `json:"url" maxLength:"2048" doc:"http(s) address of the file, or the url returned by POST /v1/files" example:"https://example.com/cat.png"`
+	URL      string         `json:"url" maxLength:"2048" doc:"An absolute http(s) address of the file, or the url returned by POST /v1/files (/v1/files/{id}); no backslashes, white space, control or format characters" example:"https://example.com/cat.png"`
 	Name     string         `json:"name,omitempty" maxLength:"256" doc:"File name" example:"cat.png"`
 	MimeType string         `json:"mimeType,omitempty" maxLength:"128" doc:"Media type" example:"image/png"`
 	Size     int64          `json:"size,omitempty" minimum:"0" doc:"Size in bytes" example:"20480"`

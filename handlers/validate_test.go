@@ -79,3 +79,71 @@ func TestNamesAndTagsWithoutControlCharacters(t *testing.T) {
 		t.Errorf("login with a plain tag: %v", err)
 	}
 }
+
+// file.url: an absolute http(s) address or /v1/files/{id}, nothing a
+// browser could read as another host or scheme.
+func TestCheckFileURL(t *testing.T) {
+	for _, u := range []string{
+		"https://example.com/a.png",
+		"http://example.com/a.mp3",
+		"https://example.com/a.png?x=1#f",
+		"HTTPS://EXAMPLE.COM/A.PNG",
+		"http://127.0.0.1:8080/v1/files/x",
+		"https://[::1]:8443/a.png",
+		"https://example.com/a%5Cb%20c.png", // escaped, they are only bytes of the path
+		"/v1/files/0t5bq1m6k3v8a2d4e6g0",
+		"/v1/files/0t5bq1m6k3v8a2d4e6g0h8j1k4",
+		"/v1/files/abc",
+	} {
+		if err := checkFileURL(u); err != nil {
+			t.Errorf("%q refused: %v", u, err)
+		}
+	}
+	for _, u := range []string{
+		`/\evil.com/x.png`,                  // browsers: //evil.com/x.png
+		`\\evil.com/x.png`,                  //
+		`/\/evil.com`,                       //
+		`https:\\evil.com/x.png`,            //
+		`https://example.com\@evil.com/`,    //
+		`https://example.com/a\b.png`,       //
+		`/v1/files/abc\..\..\admin`,         //
+		"//evil.com/x.png",                  // protocol-relative
+		"///evil.com/x.png",                 //
+		"/v1/files/../../admin",             // only an id after the prefix
+		"/v1/files/",                        //
+		"/v1/files/abc/def",                 //
+		"/v1/files/abc?x=1",                 //
+		"/v1/files/abc#x",                   //
+		"/v1/other",                         // other paths of this server
+		"/",                                 //
+		"/evil",                             //
+		"v1/files/abc",                      // relative
+		"cat.png",                           //
+		"javascript:alert(1)",               // other schemes
+		" javascript:alert(1)",              //
+		"java\tscript:alert(1)",             //
+		"data:image/png;base64,AAAA",        //
+		"ftp://example.com/f",               //
+		"file:///etc/passwd",                //
+		"http:example.com",                  // no host
+		"http:///a.png",                     //
+		"https://",                          //
+		"https://:443/a.png",                //
+		"https://example.com/a b.png",       // white space
+		"https://example.com/a.png ",        //
+		"https://example.com/a.png\u00a0",   //
+		"https://example.com/\u3000",        //
+		"https://example.com/\x00",          // control characters
+		"https://example.com/\r\nX-Evil: 1", //
+		"https://example.com/\u0085",        //
+		"https://example.com/\u202egnp.exe", // format characters
+		"https://exa\u200bmple.com/",        //
+		"https://example.com/\u2028",        // line separator
+		"https://example.com/\xff",          // not UTF-8
+	} {
+		err := checkFileURL(u)
+		if err == nil || err.Code != CodeInvalidRequest || !strings.HasPrefix(err.Detail, "file.url:") {
+			t.Errorf("%q: %v, want INVALID_REQUEST about file.url", u, err)
+		}
+	}
+}

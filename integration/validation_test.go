@@ -87,3 +87,20 @@ func TestNamesAndTagsOverHTTP(t *testing.T) {
 		t.Errorf("a plain rename: %v %s", err, r.Body)
 	}
 }
+
+// file.url: an absolute http(s) address or /v1/files/{id}; nothing a
+// browser would take for another host or scheme.
+func TestFileURLsOverHTTP(t *testing.T) {
+	h := start(t)
+	tom := h.login("Tom")
+	conv := tom.createConv("Jerry")
+	for _, u := range []string{`/\evil.com/x.png`, `\\evil.com/x.png`, `https:\\evil.com/x.png`, "//evil.com/x.png",
+		"/v1/conversations", "/v1/files/../../admin", "https://example.com/a b.png", "https://example.com/\u202egnp.exe"} {
+		body := jsonBody(t, map[string]any{"type": -2, "file": map[string]any{"url": u}})
+		expectProblem(t, "file.url "+u, http.StatusBadRequest, client.INVALIDREQUEST)(
+			h.c.SendMessageWithBodyWithResponse(ctx(t), conv.Id, jsonType, body, tom.auth()))
+	}
+	for _, u := range []string{"https://example.com/x.png", "/v1/files/0t5bq1m6k3v8a2d4e6g0h8j1k4"} {
+		tom.send(conv.Id, client.SendRequest{Type: ptr(int64(-2)), File: &client.File{Url: u}})
+	}
+}

@@ -544,7 +544,7 @@ type File struct {
 	// Example: 20480
 	Size *int64 `json:"size,omitempty"`
 
-	// Url http(s) address of the file, or the url returned by POST /v1/files
+	// Url An absolute http(s) address of the file, or the url returned by POST /v1/files (/v1/files/{id}); no backslashes, white space, control or format characters
 	//
 	// Example: https://example.com/cat.png
 	Url string `json:"url"`

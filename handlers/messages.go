@@ -158,7 +158,7 @@ func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from strin
 		return nil, 0, fail(CodeForbidden, "the master key is required")
 	}
 	if !ValidClientID(from) {
-		return nil, 0, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
+		return nil, 0, fail(CodeInvalidRequest, "from: %q is not a valid clientId: %s", from, ClientIDRule)
 	}
 	return s.send(ctx, sender{clientID: from, backend: true}, convID, req)
 }

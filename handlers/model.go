@@ -159,7 +159,7 @@ type Content struct {
 	File        *File          `json:"file,omitempty" doc:"The file of image, audio, video and file messages"`
 	Location    *Location      `json:"location,omitempty" doc:"The point of a location message"`
 	Fields      map[string]any `json:"fields,omitempty" doc:"Fields of an application (positive) type"`
-	MentionList []string       `json:"mentionList,omitempty" maxItems:"500" doc:"clientIds mentioned"`
+	MentionList []string       `json:"mentionList,omitempty" maxItems:"500" doc:"clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters"`
 	MentionAll  bool           `json:"mentionAll,omitempty" doc:"Whether everyone is mentioned"`
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
@@ -40,6 +41,101 @@ func wantInvalid(t *testing.T, what string, err error, says ...string) {
 			t.Errorf("%s: detail %q does not say %q", what, e.Detail, s)
 		}
 	}
+}
+
+// badClientIDs are ids that ValidClientID refuses although the rule before
+// ':' and ',' and invisible characters were refused took them.
+var badClientIDs = map[string]string{
+	"a trailing colon":           "zz:",
+	"a colon inside":             "Tom:Tom:zz",
+	"a comma":                    "Tom,Jerry",
+	"only a space":               " ",
+	"only spaces":                "   ",
+	"only ideographic spaces":    "\u3000\u3000",
+	"only no-break spaces":       "\u00a0",
+	"RTL override U+202E":        "moc.\u202eevil",
+	"zero-width space U+200B":    "Tom\u200b",
+	"zero-width non-joiner":      "To\u200cm",
+	"zero-width joiner":          "\u200dTom",
+	"byte order mark U+FEFF":     "\ufeffTom",
+	"soft hyphen U+00AD":         "To\u00adm",
+	"word joiner U+2060":         "To\u2060m",
+	"line separator U+2028":      "Tom\u2028",
+	"paragraph separator U+2029": "Tom\u2029Jerry",
+}
+
+// Every way a clientId enters the server refuses the ids of the rule, with
+// a detail that says what a clientId may hold.
+func TestClientIDRuleEverywhere(t *testing.T) {
+	s := newRuleService(t, "")
+	ctx := context.Background()
+	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	master := Principal{Master: true}
+	conv, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"Jerry"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := Content{Type: intp(-1), Text: "hi"}
+	for what, id := range badClientIDs {
+		t.Run(what, func(t *testing.T) {
+			_, err := s.Login(ctx, LoginRequest{ClientID: id})
+			wantInvalid(t, "login", err, "clientId", ClientIDRule)
+			_, _, err = s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"Jerry", id}})
+			wantInvalid(t, "create, members", err, "members:", ClientIDRule)
+			_, err = s.AddMembers(ctx, p, conv.ID, MembersRequest{ClientIDs: []string{id}})
+			wantInvalid(t, "add", err, "clientIds:", ClientIDRule)
+			_, err = s.RemoveMembers(ctx, p, conv.ID, MembersRequest{ClientIDs: []string{id}})
+			wantInvalid(t, "remove", err, "clientIds:", ClientIDRule)
+			_, err = s.Online([]string{"Jerry", id})
+			wantInvalid(t, "online", err, "ids:", ClientIDRule)
+			_, err = s.SubscribePresence(p, []string{id})
+			wantInvalid(t, "subscribe", err, "ids:", ClientIDRule)
+			_, _, err = s.AdminSend(ctx, master, conv.ID, id, SendRequest{Content: text})
+			wantInvalid(t, "admin send, from", err, "from:", ClientIDRule)
+			_, err = s.Broadcast(ctx, master, BroadcastRequest{ToAllOnline: true, From: id, Message: text})
+			wantInvalid(t, "broadcast, from", err, "from:", ClientIDRule)
+			mention := text
+			mention.MentionList = []string{id}
+			_, _, err = s.Send(ctx, p, conv.ID, SendRequest{Content: mention})
+			wantInvalid(t, "send, mentionList", err, "mentionList:", ClientIDRule)
+		})
+	}
+	// Nothing of it was kept.
+	got, err := s.GetConversation(ctx, p, conv.ID)
+	if err != nil || strings.Join(got.Members, ",") != "Jerry,Tom" {
+		t.Errorf("members after refused changes: %v %v", got, err)
+	}
+}
+
+// Signature mode: the backend's signature of "Tom creates a conversation
+// with zz:" (appId:Tom:Tom:zz::timestamp:nonce, the members sorted and
+// ':'-joined) is, as a string, the login signature of the clientId
+// "Tom:Tom:zz". Neither request is accepted: both ids hold a ':'.
+func TestSignedStringsMeanOneThing(t *testing.T) {
+	s := newRuleService(t, AuthSignature)
+	ctx := context.Background()
+	ts := time.Now().UnixMilli()
+	nonce := "n1"
+	sig := s.sign("app1", "Tom", sortedIDs([]string{"Tom", "zz:"}), strconv.FormatInt(ts, 10), nonce)
+	if login := s.sign("app1", "Tom:Tom:zz", "", strconv.FormatInt(ts, 10), nonce); login != sig {
+		t.Fatalf("the strings differ; the test no longer shows the ambiguity")
+	}
+	_, err := s.Login(ctx, LoginRequest{ClientID: "Tom:Tom:zz", Signature: sig, Timestamp: ts, Nonce: nonce})
+	wantInvalid(t, "login as Tom:Tom:zz with a conversation's signature", err, ClientIDRule)
+
+	tomSig := s.sign("app1", "Tom", "", strconv.FormatInt(ts, 10), "n2")
+	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom", Signature: tomSig, Timestamp: ts, Nonce: "n2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	_, _, err = s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"zz:"},
+		Signed: Signed{Signature: sig, Timestamp: ts, Nonce: nonce}})
+	wantInvalid(t, "create with zz:", err, ClientIDRule)
 }
 
 // Conversation names (create and PATCH) and login tags hold no control

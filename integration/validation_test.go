@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/openapi/client"
 )
 
@@ -19,6 +21,104 @@ func jsonBody(t *testing.T, v any) *strings.Reader {
 		t.Fatal(err)
 	}
 	return strings.NewReader(string(b))
+}
+
+// expectInvalidClientID checks a call answered 400 INVALID_REQUEST with a
+// detail that says what a clientId may hold.
+func expectInvalidClientID(t *testing.T, what string) func(any, error) {
+	return func(r any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return
+		}
+		hr, body := rawOf(r)
+		p := problemOf(t, what, hr, body, http.StatusBadRequest, client.INVALIDREQUEST)
+		if d := deref(p.Detail); !strings.Contains(d, handlers.ClientIDRule) {
+			t.Errorf("%s: detail %q does not say what a clientId may hold", what, d)
+		}
+	}
+}
+
+// Every request that names a clientId refuses one with ':' or ',', an
+// invisible (control, format, separator) character, or only white space:
+// 400 INVALID_REQUEST, and nothing changes.
+func TestClientIDRuleOverHTTP(t *testing.T) {
+	h := start(t)
+	tom := h.login("Tom")
+	conv := tom.createConv("Jerry")
+	for _, id := range []string{
+		"zz:", "Tom:Tom:zz", ":", "Tom,Jerry", " ", "\u3000", "\u00a0 ",
+		"evil\u202egnp.exe", "Tom\u200b", "\u200dTom", "\ufeffTom", "To\u00adm", "Tom\u2028", "Tom\u2029",
+	} {
+		what := strconv.QuoteToASCII(id)
+		expectInvalidClientID(t, "login as "+what)(
+			h.c.CreateSessionWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"clientId": id})))
+		expectInvalidClientID(t, "create with "+what)(
+			h.c.CreateConversationWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"members": []string{"Jerry", id}}), tom.auth()))
+		expectInvalidClientID(t, "add "+what)(
+			h.c.AddMembersWithBodyWithResponse(ctx(t), conv.Id, jsonType, jsonBody(t, map[string]any{"clientIds": []string{id}}), tom.auth()))
+		expectInvalidClientID(t, "remove "+what)(
+			h.c.RemoveMembersWithBodyWithResponse(ctx(t), conv.Id, jsonType, jsonBody(t, map[string]any{"clientIds": []string{id}}), tom.auth()))
+		expectInvalidClientID(t, "subscribe to "+what)(
+			h.c.SubscribePresenceWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"clientIds": []string{"Jerry", id}}), tom.auth()))
+		expectInvalidClientID(t, "admin send from "+what)(
+			h.c.AdminSendMessageWithBodyWithResponse(ctx(t), conv.Id, jsonType, jsonBody(t, map[string]any{"from": id, "type": -1, "text": "hi"}), h.master()))
+		expectInvalidClientID(t, "broadcast from "+what)(
+			h.c.BroadcastWithBodyWithResponse(ctx(t), jsonType, jsonBody(t, map[string]any{"toAllOnline": true, "from": id, "message": map[string]any{"type": -1, "text": "hi"}}), h.master()))
+		expectInvalidClientID(t, "send mentioning "+what)(
+			h.c.SendMessageWithBodyWithResponse(ctx(t), conv.Id, jsonType, jsonBody(t, map[string]any{"type": -1, "text": "hi", "mentionList": []string{id}}), tom.auth()))
+		// ?ids= splits on ',' and ignores spaces around an id: what is left
+		// of one must be a clientId.
+		if !strings.Contains(id, ",") && strings.Trim(id, " ") != "" {
+			expectInvalidClientID(t, "online?ids="+what)(
+				h.c.OnlineClientsWithResponse(ctx(t), &client.OnlineClientsParams{Ids: ptr("Jerry," + id)}, tom.auth()))
+		}
+	}
+	// Nothing of it was kept: the members are as they were, no message was
+	// stored.
+	r, err := h.c.GetConversationWithResponse(ctx(t), conv.Id, tom.auth())
+	if err != nil || r.JSON200 == nil || strings.Join(deref(r.JSON200.Members), ",") != "Jerry,Tom" {
+		t.Errorf("conversation after refused requests: %v %s", err, r.Body)
+	}
+	if ms := deref(tom.history(conv.Id, client.ListMessagesParams{}).Messages); len(ms) != 0 {
+		t.Errorf("%d messages stored by refused sends", len(ms))
+	}
+	// What stays allowed: spaces inside, punctuation but ':' and ',',
+	// letters of every script, emoji.
+	for _, id := range []string{"Tom Cat (web) 🐱", " Tom ", "汤\u3000姆", "שלום", "a/b?c#d%e;f@g", "🇫🇷"} {
+		u := h.login(id)
+		if r, err := h.c.OnlineClientsWithResponse(ctx(t), &client.OnlineClientsParams{Ids: ptr("Jerry,Tom Cat (web) 🐱")}, u.auth()); err != nil || r.StatusCode() != http.StatusOK {
+			t.Errorf("online as %q: %v %s", id, err, r.Body)
+		}
+	}
+}
+
+// Signature mode: the backend's signature of "Tom creates a conversation
+// with zz:" signs appId:Tom:Tom:zz::timestamp:nonce, which is also the login
+// string of the clientId "Tom:Tom:zz". It opens no session as that client,
+// and the conversation itself is refused.
+func TestConversationSignatureIsNoLogin(t *testing.T) {
+	h := start(t, authMode("signature"))
+	key := h.srv.MasterKey
+	ms := time.Now().UnixMilli()
+	ts := strconv.FormatInt(ms, 10)
+	sig := leanSign(key, "app1", "Tom", "Tom:zz:", ts, "n1") // members Tom and zz:, sorted, ':'-joined
+	if leanSign(key, "app1", "Tom:Tom:zz", "", ts, "n1") != sig {
+		t.Fatal("the signed strings differ: the test no longer shows the ambiguity")
+	}
+	expectInvalidClientID(t, "login as Tom:Tom:zz with a conversation's signature")(
+		h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: "Tom:Tom:zz", Timestamp: &ms, Nonce: ptr("n1"), Signature: &sig}))
+
+	r, err := h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: "Tom", Timestamp: &ms, Nonce: ptr("n2"),
+		Signature: ptr(leanSign(key, "app1", "Tom", "", ts, "n2"))})
+	if err != nil || r.StatusCode() != http.StatusCreated {
+		t.Fatalf("signed login as Tom: %v %s", err, r.Body)
+	}
+	tom := &user{h: h, LoginResult: *r.JSON201}
+	expectInvalidClientID(t, "create with zz:")(
+		h.c.CreateConversationWithResponse(ctx(t), client.CreateConversationRequest{Members: &[]string{"zz:"},
+			Timestamp: &ms, Nonce: ptr("n1"), Signature: &sig}, tom.auth()))
 }
 
 // A \u escape of a lone UTF-16 surrogate is refused wherever a body is

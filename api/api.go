@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -181,14 +182,91 @@ func marshalJSON(w io.Writer, v any) error {
 // small and frequent, a page of conversations large.
 var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// unmarshalJSON is json.Unmarshal refusing a body that is not UTF-8, which
-// is not JSON (RFC 8259, 8.1) and which encoding/json would silently repair,
-// making different clientIds, say, the same one.
+// unmarshalJSON is json.Unmarshal refusing what encoding/json would
+// silently repair, making different clientIds, say, the same one: a body
+// that is not UTF-8, which is not JSON (RFC 8259, 8.1), and a \u escape of
+// a lone UTF-16 surrogate, which names no character (both would become
+// U+FFFD).
 func unmarshalJSON(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return errors.New("the body is not valid UTF-8")
 	}
+	if hasLoneSurrogate(data) {
+		return errLoneSurrogate
+	}
 	return json.Unmarshal(data, v)
+}
+
+var errLoneSurrogate = errors.New(`the body holds a \u escape of a lone UTF-16 surrogate (\ud800–\udfff not in a high-low pair), which is no character`)
+
+// hasLoneSurrogate reports whether the JSON text data holds a \u escape of
+// a UTF-16 surrogate that is not half of a pair: a high one (\ud800–\udbff)
+// not followed by the escape of a low one (\udc00–\udfff), or a low one on
+// its own. It costs a search for "\u" followed by d or D; only a body with
+// such an escape is scanned.
+func hasLoneSurrogate(data []byte) bool {
+	if !hasSurrogateEscape(data) {
+		return false
+	}
+	for i := 0; ; {
+		k := bytes.IndexByte(data[i:], '\\')
+		if k < 0 {
+			return false
+		}
+		i += k
+		r, ok := escapedRune(data, i)
+		if !ok { // \", \n…, or a malformed \u that json.Unmarshal refuses
+			i = min(i+2, len(data))
+			continue
+		}
+		i += 6
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo, ok := escapedRune(data, i); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+}
+
+// hasSurrogateEscape reports whether data holds "\u" followed by d or D,
+// which every surrogate escape starts with (escaped backslashes aside).
+func hasSurrogateEscape(data []byte) bool {
+	for {
+		k := bytes.Index(data, []byte(`\u`))
+		if k < 0 || k+2 >= len(data) {
+			return false
+		}
+		if c := data[k+2]; c == 'd' || c == 'D' {
+			return true
+		}
+		data = data[k+2:]
+	}
+}
+
+// escapedRune decodes the \uXXXX escape at data[i:], if it is one.
+func escapedRune(data []byte, i int) (rune, bool) {
+	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i+2 : i+6] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {

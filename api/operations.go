@@ -534,7 +534,7 @@ type adminSendInput struct {
 	ConversationPath
 	Body struct {
 		handlers.SendRequest
-		From string `json:"from" minLength:"1" maxLength:"64" doc:"The clientId to send as" example:"support"`
+		From string `json:"from" minLength:"1" maxLength:"64" doc:"The clientId to send as: 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters" example:"support"`
 	}
 }
 
@@ -694,7 +694,7 @@ func (s *Server) getUnread(ctx context.Context, _ *struct{}) (*unreadBody, error
 }
 
 type onlineInput struct {
-	IDs string `query:"ids" maxLength:"6600" doc:"Comma list of clientIds (at most 100)" example:"Tom,Jerry"`
+	IDs string `query:"ids" maxLength:"6600" doc:"Comma list of clientIds (at most 100; spaces around an id are ignored), each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters" example:"Tom,Jerry"`
 }
 
 type onlineBody struct {
@@ -712,7 +712,7 @@ func (s *Server) onlineClients(ctx context.Context, in *onlineInput) (*onlineBod
 
 type subscribeInput struct {
 	Body struct {
-		ClientIDs []string `json:"clientIds" minItems:"1" maxItems:"100" doc:"Clients to watch" example:"[\"Jerry\"]"`
+		ClientIDs []string `json:"clientIds" minItems:"1" maxItems:"100" doc:"clientIds of the clients to watch, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters" example:"[\"Jerry\"]"`
 	}
 }
 
@@ -723,10 +723,14 @@ func (s *Server) subscribePresence(ctx context.Context, in *subscribeInput) (*on
 	return out, err
 }
 
+// splitIDs splits the comma list of ?ids=, ignoring ASCII spaces around an
+// id ("Tom, Jerry") and empty items. Nothing else is trimmed: an id that
+// ends in another white space or invisible character is for the rules to
+// refuse, not to be answered as another id.
 func splitIDs(s string) []string {
 	var out []string
 	for _, id := range strings.Split(s, ",") {
-		if id = strings.TrimSpace(id); id != "" {
+		if id = strings.Trim(id, " "); id != "" {
 			out = append(out, id)
 		}
 	}

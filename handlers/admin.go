@@ -12,7 +12,7 @@ import (
 type BroadcastRequest struct {
 	ConversationID string  `json:"conversationId,omitempty" maxLength:"128" doc:"A system conversation: the message is stored in it and reaches every subscriber, online now or later"`
 	ToAllOnline    bool    `json:"toAllOnline,omitempty" doc:"Deliver to every online session instead; nothing is stored"`
-	From           string  `json:"from,omitempty" maxLength:"64" doc:"Sender clientId shown to recipients (default: system)"`
+	From           string  `json:"from,omitempty" maxLength:"64" doc:"Sender clientId shown to recipients (default: system): 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters"`
 	Message        Content `json:"message" doc:"The message content"`
 }
 
@@ -27,7 +27,7 @@ func (s *Service) Broadcast(ctx context.Context, p Principal, req BroadcastReque
 		from = "system"
 	}
 	if !ValidClientID(from) {
-		return nil, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
+		return nil, fail(CodeInvalidRequest, "from: %q is not a valid clientId: %s", from, ClientIDRule)
 	}
 	switch {
 	case req.ToAllOnline == (req.ConversationID != ""):

@@ -11,7 +11,7 @@ import (
 
 // UpdateConversationRequest is the body of PATCH /v1/conversations/{id}.
 type UpdateConversationRequest struct {
-	Name       *string        `json:"name,omitempty" maxLength:"1024" doc:"New display name"`
+	Name       *string        `json:"name,omitempty" maxLength:"1024" doc:"New display name, without control characters"`
 	Attributes map[string]any `json:"attributes,omitempty" doc:"Attributes to merge in; a key set to null is removed" example:"{\"topic\":\"mice\",\"old\":null}"`
 }
 
@@ -30,6 +30,9 @@ type InfoUpdatedEvent struct {
 func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string, req UpdateConversationRequest) (*Conversation, error) {
 	if req.Name != nil && utf8.RuneCountInString(*req.Name) > MaxConversationName {
 		return nil, fail(CodeInvalidRequest, "name is longer than %d characters", MaxConversationName)
+	}
+	if req.Name != nil && hasControl(*req.Name) {
+		return nil, errNameControl
 	}
 	for k := range req.Attributes {
 		if err := checkAttributeKey(k); err != nil {

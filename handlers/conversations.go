@@ -45,8 +45,8 @@ func memberLimitError(kind string) *Error {
 
 // CreateConversationRequest is the body of POST /v1/conversations.
 type CreateConversationRequest struct {
-	Members    []string       `json:"members,omitempty" doc:"clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations" example:"[\"Jerry\"]"`
-	Name       string         `json:"name,omitempty" maxLength:"1024" doc:"Display name" example:"Tom & Jerry"`
+	Members    []string       `json:"members,omitempty" doc:"clientIds of the other members (each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters); the caller is always a member. Not for chat rooms and system conversations" example:"[\"Jerry\"]"`
+	Name       string         `json:"name,omitempty" maxLength:"1024" doc:"Display name, without control characters" example:"Tom & Jerry"`
 	Kind       string         `json:"kind,omitempty" enum:"normal,chatroom,temporary,system" doc:"Conversation kind (default normal); system needs the master key"`
 	Unique     bool           `json:"unique,omitempty" doc:"Normal conversations: return the existing unique conversation with exactly this member set instead of creating one"`
 	Attributes map[string]any `json:"attributes,omitempty" doc:"Custom attributes" example:"{\"topic\":\"cheese\"}"`
@@ -84,6 +84,9 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 	}
 	if utf8.RuneCountInString(req.Name) > MaxConversationName {
 		return nil, false, fail(CodeInvalidRequest, "name is longer than %d characters", MaxConversationName)
+	}
+	if hasControl(req.Name) {
+		return nil, false, errNameControl
 	}
 	attrs, aerr := encodeAttributes(req.Attributes)
 	if aerr != nil {
@@ -281,7 +284,7 @@ func (s *Service) listedConversation(row *store.Conversation, members []store.Me
 
 // MembersRequest names clients to add or remove.
 type MembersRequest struct {
-	ClientIDs []string `json:"clientIds" minItems:"1" doc:"clientIds to add or remove" example:"[\"Mary\"]"`
+	ClientIDs []string `json:"clientIds" minItems:"1" doc:"clientIds to add or remove, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters" example:"[\"Mary\"]"`
 	Signed
 }
 

@@ -44,4 +44,5 @@ var (
 	errConversationNotFound = fail(CodeConversationNotFound, "no such conversation")
 	errNotAMember           = fail(CodeNotAMember, "you are not a member of this conversation")
 	errUnauthorized         = fail(CodeUnauthorized, "missing, invalid or expired credentials")
+	errNameControl          = fail(CodeInvalidRequest, "name: control characters (NUL, line breaks, tabs…) are not allowed in a conversation name")
 )

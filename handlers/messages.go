@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/events"
@@ -90,21 +91,45 @@ func marshalAsSent(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// checkFileURL accepts what a message's file.url may be: an absolute
+// http(s) address, or the path of a file uploaded to this server
+// (/v1/files/{id}). Anything a browser might read otherwise is refused:
+// backslashes (browsers take /\evil.com for //evil.com), protocol-relative
+// "//host" addresses, white space, control and format characters, and every
+// other scheme (javascript:, data:, file:…).
 func checkFileURL(raw string) *Error {
+	if !utf8.ValidString(raw) {
+		return fail(CodeInvalidRequest, "file.url: not UTF-8")
+	}
+	for _, r := range raw {
+		if r == '\\' || unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf) {
+			return fail(CodeInvalidRequest, "file.url: backslashes, white space, control and format characters are not allowed (found %q)", r)
+		}
+	}
+	if id, ok := strings.CutPrefix(raw, FilesURLPrefix); ok {
+		if id == "" || len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return !urlSafe(r) }) {
+			return fail(CodeInvalidRequest, "file.url: %s must be followed by a file id, and nothing else", FilesURLPrefix)
+		}
+		return nil // a file uploaded to this server
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
 		return fail(CodeInvalidRequest, "file.url: not a URL")
 	case u.Scheme == "http" || u.Scheme == "https":
-		if u.Host == "" {
+		if u.Opaque != "" || u.Hostname() == "" {
 			return fail(CodeInvalidRequest, "file.url: no host")
 		}
-	case u.Scheme == "" && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
-		// A file uploaded to this server.
 	default:
-		return fail(CodeInvalidRequest, "file.url: must be an http(s) address or a path on this server")
+		return fail(CodeInvalidRequest, "file.url: must be an http(s) address or a %s{id} path on this server", FilesURLPrefix)
 	}
 	return nil
+}
+
+// urlSafe reports whether r is one of the characters of ids: letters,
+// digits, - and _.
+func urlSafe(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
 
 // Outcome says what became of a send.
@@ -136,7 +161,7 @@ func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from strin
 		return nil, 0, fail(CodeForbidden, "the master key is required")
 	}
 	if !ValidClientID(from) {
-		return nil, 0, fail(CodeInvalidRequest, "from must be a clientId: 1–64 characters without control characters")
+		return nil, 0, fail(CodeInvalidRequest, "from: %q is not a valid clientId: %s", from, ClientIDRule)
 	}
 	return s.send(ctx, sender{clientID: from, backend: true}, convID, req)
 }

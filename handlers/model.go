@@ -120,7 +120,7 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 
 // File is a file attached to an image, audio, video or file message.
 type File struct {
-	URL      string         `json:"url" maxLength:"2048" doc:"http(s) address of the file, or the url returned by POST /v1/files" example:"https://example.com/cat.png"`
+	URL      string         `json:"url" maxLength:"2048" doc:"An absolute http(s) address of the file, or the url returned by POST /v1/files (/v1/files/{id}); no backslashes, white space, control or format characters" example:"https://example.com/cat.png"`
 	Name     string         `json:"name,omitempty" maxLength:"256" doc:"File name" example:"cat.png"`
 	MimeType string         `json:"mimeType,omitempty" maxLength:"128" doc:"Media type" example:"image/png"`
 	Size     int64          `json:"size,omitempty" minimum:"0" doc:"Size in bytes" example:"20480"`
@@ -159,7 +159,7 @@ type Content struct {
 	File        *File          `json:"file,omitempty" doc:"The file of image, audio, video and file messages"`
 	Location    *Location      `json:"location,omitempty" doc:"The point of a location message"`
 	Fields      map[string]any `json:"fields,omitempty" doc:"Fields of an application (positive) type"`
-	MentionList []string       `json:"mentionList,omitempty" maxItems:"500" doc:"clientIds mentioned"`
+	MentionList []string       `json:"mentionList,omitempty" maxItems:"500" doc:"clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters"`
 	MentionAll  bool           `json:"mentionAll,omitempty" doc:"Whether everyone is mentioned"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -15,8 +16,8 @@ import (
 
 // LoginRequest is the body of POST /v1/sessions.
 type LoginRequest struct {
-	ClientID        string `json:"clientId" minLength:"1" maxLength:"64" doc:"The client to log in as: 1–64 characters, no control characters" example:"Tom"`
-	Tag             string `json:"tag,omitempty" maxLength:"64" doc:"Device kind; a newer login with the same tag replaces the older session" example:"Web"`
+	ClientID        string `json:"clientId" minLength:"1" maxLength:"64" doc:"The client to log in as: 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters" example:"Tom"`
+	Tag             string `json:"tag,omitempty" maxLength:"64" doc:"Device kind, at most 64 characters and no control characters; a newer login with the same tag replaces the older session" example:"Web"`
 	OfflineMessages string `json:"offlineMessages,omitempty" enum:"unread,push" doc:"What a fresh stream sends first: unread counts (default) or the unread messages themselves"`
 	Signature       string `json:"signature,omitempty" maxLength:"128" doc:"Login signature (signature auth mode)"`
 	Timestamp       int64  `json:"timestamp,omitempty" doc:"Signature time, seconds or milliseconds"`
@@ -48,23 +49,63 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 }
 
-// ValidClientID reports whether id is an acceptable clientId.
+// ClientIDRule says what a clientId may hold, for the details of errors.
+const ClientIDRule = "a clientId is 1–64 characters, not only white space, with no ':' or ',' " +
+	"and no control (Cc), format (Cf: zero-width, bidi overrides, U+FEFF…) or line/paragraph separator characters"
+
+// ValidClientID reports whether id is an acceptable clientId: 1–64
+// characters of UTF-8, not only white space, none of them ':' or ',',
+// a control character (Cc), a format character (Cf: U+200B–U+200D,
+// U+202E, U+FEFF…) or a line or paragraph separator (U+2028, U+2029).
+// It is the one rule of every clientId that enters the server.
+//
+// ':' joins the parts of a signed string (API.md, "Auth modes"): were it
+// allowed, the signature of Tom creating a conversation with "zz:" would
+// also be the login signature of "Tom:Tom:zz". ',' separates the ids of
+// GET /v1/clients/online?ids=. Invisible characters would make ids that
+// look alike but are different clients.
 func ValidClientID(id string) bool {
-	if id == "" || !utf8.ValidString(id) || utf8.RuneCountInString(id) > MaxClientIDLen {
+	if id == "" || len(id) > utf8.UTFMax*MaxClientIDLen || !utf8.ValidString(id) {
 		return false
 	}
+	n, blank := 0, true
 	for _, r := range id {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+		n++
+		switch {
+		case r == ':' || r == ',':
 			return false
+		case r < utf8.RuneSelf:
+			if r < 0x20 || r == 0x7f {
+				return false
+			}
+			blank = blank && r == ' '
+		case unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp):
+			return false
+		default:
+			blank = blank && unicode.Is(unicode.Zs, r)
 		}
 	}
-	return true
+	return n <= MaxClientIDLen && !blank
+}
+
+// hasControl reports whether s holds a control character (Cc: C0, DEL,
+// C1) or is not UTF-8: what names and tags may not hold.
+func hasControl(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkClientIDs(ids []string, what string) *Error {
 	for _, id := range ids {
 		if !ValidClientID(id) {
-			return fail(CodeInvalidRequest, "%s: %q is not a valid clientId (1–64 characters, no control characters)", what, id)
+			return fail(CodeInvalidRequest, "%s: %q is not a valid clientId: %s", what, id, ClientIDRule)
 		}
 	}
 	return nil
@@ -76,10 +117,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 	if !ValidClientID(req.ClientID) {
-		return nil, fail(CodeInvalidRequest, "clientId must be 1–64 characters without control characters")
+		return nil, fail(CodeInvalidRequest, "clientId: %q is not a valid clientId: %s", req.ClientID, ClientIDRule)
 	}
 	if utf8.RuneCountInString(req.Tag) > maxTagLen {
 		return nil, fail(CodeInvalidRequest, "tag is longer than %d characters", maxTagLen)
+	}
+	if hasControl(req.Tag) {
+		return nil, fail(CodeInvalidRequest, "tag: %q holds control characters", req.Tag)
 	}
 	switch req.OfflineMessages {
 	case "":

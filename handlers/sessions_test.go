@@ -21,8 +21,35 @@ func TestValidClientID(t *testing.T) {
 		{"64 emoji (256 bytes)", strings.Repeat("🐱", 64), true},
 		{"65 emoji", strings.Repeat("🐱", 65), false},
 		{"63 ASCII and one Chinese", strings.Repeat("a", 63) + "汤", true},
-		{"spaces and punctuation", "Tom & Jerry: the-cat_1.0 @home", true},
-		{"only a space", " ", true},
+		{"spaces and punctuation", "Tom & Jerry; the-cat_1.0 @home (web) 🐱", true},
+		{"spaces around", " Tom ", true},
+		{"a space and a letter", " x", true},
+		{"no-break space inside", "Tom\u00a0Cat", true},
+		{"ideographic space inside", "汤\u3000姆", true},
+		{"a variation selector (Mn)", "\u2764\ufe0f", true},
+		{"a flag (regional indicators)", "🇫🇷", true},
+		{"right-to-left letters", "שלום", true},
+		{"only a space", " ", false},
+		{"only spaces", "    ", false},
+		{"only an ideographic space", "\u3000", false},
+		{"only no-break spaces", "\u00a0\u00a0", false},
+		{"only an em space and a thin space", "\u2003\u2009", false},
+		{"a colon", "Tom:Jerry", false},
+		{"a trailing colon", "zz:", false},
+		{"only a colon", ":", false},
+		{"a comma", "Tom,Jerry", false},
+		{"only a comma", ",", false},
+		{"RTL override U+202E", "gnp.\u202eexe", false},
+		{"LTR mark U+200E", "Tom\u200e", false},
+		{"zero-width space U+200B", "\u200bTom", false},
+		{"zero-width non-joiner U+200C", "To\u200cm", false},
+		{"zero-width joiner U+200D", "👩\u200d💻", false},
+		{"byte order mark U+FEFF", "Tom\ufeff", false},
+		{"soft hyphen U+00AD", "To\u00adm", false},
+		{"word joiner U+2060", "To\u2060m", false},
+		{"tag character U+E0041", "Tom\U000e0041", false},
+		{"line separator U+2028", "Tom\u2028", false},
+		{"paragraph separator U+2029", "\u2029Tom", false},
 		{"URL-unsafe characters", "a/b?c#d%e", true},
 		{"empty", "", false},
 		{"NUL", "a\x00b", false},
@@ -54,8 +81,12 @@ func TestCheckClientIDs(t *testing.T) {
 	if err := checkClientIDs(nil, "members"); err != nil {
 		t.Errorf("no ids rejected: %v", err)
 	}
-	err := checkClientIDs([]string{"Tom", "bad\n"}, "members")
-	if err == nil || err.Code != CodeInvalidRequest || !strings.HasPrefix(err.Detail, "members:") {
-		t.Errorf("invalid id: %v, want INVALID_REQUEST naming the field", err)
+	for _, bad := range []string{"bad\n", "zz:", "a,b", " ", "\u202eTom"} {
+		err := checkClientIDs([]string{"Tom", bad}, "members")
+		if err == nil || err.Code != CodeInvalidRequest || !strings.HasPrefix(err.Detail, "members:") {
+			t.Errorf("invalid id %q: %v, want INVALID_REQUEST naming the field", bad, err)
+		} else if !strings.Contains(err.Detail, ClientIDRule) {
+			t.Errorf("invalid id %q: the detail %q does not say what a clientId may hold", bad, err.Detail)
+		}
 	}
 }

@@ -75,6 +75,8 @@ func TestFastSendAnswersAsTheOperation(t *testing.T) {
 		{"a body that is not JSON", "tom", "", `{"type":-1,`, 400},
 		{"a wrongly typed field", "tom", "", `{"type":"text"}`, 400},
 		{"no body", "tom", "", ``, 400},
+		{"a lone surrogate escape", "tom", "", `{"type":-1,"text":"a\ud800"}`, 400},
+		{"a surrogate pair", "tom", "", `{"type":-1,"text":"\ud83d\udc31 \\ud800"}`, 201},
 	} {
 		var resps [2]*http.Response
 		var docs [2]map[string]any

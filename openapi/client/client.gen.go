@@ -226,7 +226,7 @@ type AdminSendInputBody struct {
 	Fields *map[string]interface{} `json:"fields,omitempty"`
 	File   *File                   `json:"file,omitempty"`
 
-	// From The clientId to send as
+	// From The clientId to send as: 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	//
 	// Example: support
 	From     string    `json:"from"`
@@ -235,7 +235,7 @@ type AdminSendInputBody struct {
 	// MentionAll Whether everyone is mentioned
 	MentionAll *bool `json:"mentionAll,omitempty"`
 
-	// MentionList clientIds mentioned
+	// MentionList clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	MentionList *[]string `json:"mentionList,omitempty"`
 
 	// Priority Chat-room delivery priority (default normal)
@@ -272,7 +272,7 @@ type BroadcastRequest struct {
 	// ConversationId A system conversation: the message is stored in it and reaches every subscriber, online now or later
 	ConversationId *string `json:"conversationId,omitempty"`
 
-	// From Sender clientId shown to recipients (default: system)
+	// From Sender clientId shown to recipients (default: system): 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	From    *string `json:"from,omitempty"`
 	Message Content `json:"message"`
 
@@ -296,7 +296,7 @@ type Content struct {
 	// MentionAll Whether everyone is mentioned
 	MentionAll *bool `json:"mentionAll,omitempty"`
 
-	// MentionList clientIds mentioned
+	// MentionList clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	MentionList *[]string `json:"mentionList,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -404,12 +404,12 @@ type CreateConversationRequest struct {
 	// Kind Conversation kind (default normal); system needs the master key
 	Kind *CreateConversationRequestKind `json:"kind,omitempty"`
 
-	// Members clientIds of the other members; the caller is always a member. Not for chat rooms and system conversations
+	// Members clientIds of the other members (each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters); the caller is always a member. Not for chat rooms and system conversations
 	//
 	// Example: ["Jerry"]
 	Members *[]string `json:"members,omitempty"`
 
-	// Name Display name
+	// Name Display name, without control characters
 	//
 	// Example: Tom & Jerry
 	Name *string `json:"name,omitempty"`
@@ -498,7 +498,7 @@ type EditRequest struct {
 	// MentionAll Whether everyone is mentioned
 	MentionAll *bool `json:"mentionAll,omitempty"`
 
-	// MentionList clientIds mentioned
+	// MentionList clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	MentionList *[]string `json:"mentionList,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -544,7 +544,7 @@ type File struct {
 	// Example: 20480
 	Size *int64 `json:"size,omitempty"`
 
-	// Url http(s) address of the file, or the url returned by POST /v1/files
+	// Url An absolute http(s) address of the file, or the url returned by POST /v1/files (/v1/files/{id}); no backslashes, white space, control or format characters
 	//
 	// Example: https://example.com/cat.png
 	Url string `json:"url"`
@@ -572,7 +572,7 @@ type Location struct {
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
-	// ClientId The client to log in as: 1–64 characters, no control characters
+	// ClientId The client to log in as: 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	//
 	// Example: Tom
 	ClientId string `json:"clientId"`
@@ -586,7 +586,7 @@ type LoginRequest struct {
 	// Signature Login signature (signature auth mode)
 	Signature *string `json:"signature,omitempty"`
 
-	// Tag Device kind; a newer login with the same tag replaces the older session
+	// Tag Device kind, at most 64 characters and no control characters; a newer login with the same tag replaces the older session
 	//
 	// Example: Web
 	Tag *string `json:"tag,omitempty"`
@@ -625,7 +625,7 @@ type LoginResult struct {
 
 // MembersRequest defines model for MembersRequest.
 type MembersRequest struct {
-	// ClientIds clientIds to add or remove
+	// ClientIds clientIds to add or remove, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	//
 	// Example: ["Mary"]
 	ClientIds *[]string `json:"clientIds"`
@@ -678,7 +678,7 @@ type Message struct {
 	// MentionAll Whether everyone is mentioned
 	MentionAll *bool `json:"mentionAll,omitempty"`
 
-	// MentionList clientIds mentioned
+	// MentionList clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	MentionList *[]string `json:"mentionList,omitempty"`
 
 	// PatchedAt Time of the last edit
@@ -794,7 +794,7 @@ type SendRequest struct {
 	// MentionAll Whether everyone is mentioned
 	MentionAll *bool `json:"mentionAll,omitempty"`
 
-	// MentionList clientIds mentioned
+	// MentionList clientIds mentioned, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	MentionList *[]string `json:"mentionList,omitempty"`
 
 	// Priority Chat-room delivery priority (default normal)
@@ -854,7 +854,7 @@ type Signed struct {
 
 // SubscribeInputBody defines model for SubscribeInputBody.
 type SubscribeInputBody struct {
-	// ClientIds Clients to watch
+	// ClientIds clientIds of the clients to watch, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	//
 	// Example: ["Jerry"]
 	ClientIds *[]string `json:"clientIds"`
@@ -882,7 +882,7 @@ type UpdateConversationRequest struct {
 	// Example: {"old":null,"topic":"mice"}
 	Attributes *map[string]interface{} `json:"attributes,omitempty"`
 
-	// Name New display name
+	// Name New display name, without control characters
 	Name *string `json:"name,omitempty"`
 }
 
@@ -919,7 +919,7 @@ type UploadedFile struct {
 
 // OnlineClientsParams defines parameters for OnlineClients.
 type OnlineClientsParams struct {
-	// Ids Comma list of clientIds (at most 100)
+	// Ids Comma list of clientIds (at most 100; spaces around an id are ignored), each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
 	Ids *string `form:"ids,omitempty" json:"ids,omitempty"`
 }
 

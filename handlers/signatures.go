@@ -90,6 +90,11 @@ func (s *Service) checkSignature(sig Signed, tail []string, parts ...string) (*s
 	if sig.Signature == "" || sig.Timestamp <= 0 || sig.Nonce == "" {
 		return nil, fail(CodeSignatureInvalid, "signature, timestamp and nonce are required")
 	}
+	// The signed string is ':'-joined: a nonce holding ':' could make the
+	// signature of one operation read as another's ("n:invite").
+	if strings.Contains(sig.Nonce, ":") {
+		return nil, fail(CodeSignatureInvalid, "a nonce must not contain ':'")
+	}
 	at := time.UnixMilli(sig.Timestamp)
 	if sig.Timestamp < 1e12 {
 		at = time.Unix(sig.Timestamp, 0)

@@ -207,6 +207,14 @@ func TestConversationSignatures(t *testing.T) {
 	bad(t, "the same join again", http.StatusUnauthorized, client.SIGNATUREINVALID)(
 		h.c.JoinConversationWithResponse(ctx(t), conv, used, mary.auth()))
 
+	// The signed string is ':'-joined: a nonce holding ':' ("x:invite")
+	// could make one operation's signature read as another's, so it is
+	// refused even when the signature matches.
+	colon := "x:invite"
+	bad(t, "a nonce with ':'", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		h.c.JoinConversationWithResponse(ctx(t), conv, client.Signed{Signature: ptr(leanSign(key, "app1", "Mary", conv, "Mary", ts, colon, "invite")),
+			Timestamp: &ms, Nonce: &colon}, mary.auth()))
+
 	// The master key signs nothing.
 	if r, err := h.c.AddMembersWithResponse(ctx(t), conv, client.MembersRequest{ClientIds: &[]string{"Spike"}}, h.master()); err != nil || r.StatusCode() != http.StatusOK {
 		t.Errorf("master key add: %v %d %s", err, r.StatusCode(), r.Body)

@@ -35,6 +35,9 @@ func TestConfigDefaults(t *testing.T) {
 		MaxUpload:    20 << 20,
 		Retention:    180 * 24 * time.Hour,
 		AllowRecall:  true,
+		// Rate limits off; streams bounded by the fd limit (0 here).
+		ClientStreams:  32,
+		ClientSessions: 64,
 	}
 	got := *c
 	got.Pprof = "" // not part of the contract's table

@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Out = io.Discard
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
-	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync})
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,6 +56,8 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied into the database
 	// file (default 250ms).
 	CheckpointInterval time.Duration
+	// Log receives what Open changes on its own (default slog.Default()).
+	Log *slog.Logger
 }
 
 // defaultPageSize is the page size of new database files.
@@ -91,10 +94,16 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.PageSize <= 0 {
 		opt.PageSize = defaultPageSize
 	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
+	}
+	if err := private(path, opt.Log); err != nil {
+		return nil, err
 	}
 	if err := create(path, opt.PageSize); err != nil {
 		return nil, err
@@ -153,6 +162,37 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// private makes the database file, and its WAL and shared-memory files if
+// they exist, readable by their owner only: the file holds the master key
+// and the secret that signs session tokens. It creates the file (empty,
+// which SQLite takes for a new database) before SQLite does, since SQLite
+// creates it 0644 (less the umask) and gives the -wal and -shm files it
+// creates later the database file's mode. An existing file open to others
+// is tightened, and the log says so.
+func private(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(name, 0o600); err != nil {
+				return fmt.Errorf("store: make %s private: %w", name, err)
+			}
+			log.Warn("database file was readable by other users; made it 0600", "file", name, "was", mode.String())
+		}
+	}
+	return nil
 }
 
 // walSyncer returns a function that fsyncs the database's WAL file, which

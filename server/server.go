@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
@@ -29,7 +30,7 @@ type Config struct {
 	Addr         string
 	DB           string
 	AppID        string
-	MasterKey    string // empty: generated on first start and kept in the database
+	MasterKey    string // empty: generated on first start and kept in the database; else at least MinMasterKeyLen characters
 	AuthMode     string
 	OfflineGrace time.Duration
 	CORSOrigins  []string
@@ -84,23 +85,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
+	if err := checkMasterKey(cfg.MasterKey); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: cfg.Log}
 	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
 	s.db = db
-	if err := s.init(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	// Listen before a master key is generated: a start that cannot listen
+	// (the port is taken) must not keep a key it never showed.
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		s.hub.Close()
 		db.Close()
 		return nil, err
 	}
 	s.Addr = s.ln.Addr()
+	generated, err := s.init(ctx)
+	if err != nil {
+		if s.hub != nil {
+			s.hub.Close()
+		}
+		s.ln.Close()
+		db.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,6 +118,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// No WriteTimeout: event streams are long-lived; each stream write
 		// has its own deadline instead.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if generated {
+		fmt.Fprintf(cfg.Out, "parley: generated master key (shown once; it is kept in %s): %s\n", cfg.DB, s.MasterKey)
 	}
 	fmt.Fprintf(cfg.Out, "parley: listening on %s (database %s)\n", s.Addr, cfg.DB)
 	s.done = make(chan error, 1)
@@ -127,22 +140,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) init(ctx context.Context) error {
+// init builds the server's parts on the open database; generated reports
+// that the master key was generated now, for Start to print once the
+// server listens.
+func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	cfg := s.cfg
 	s.MasterKey = cfg.MasterKey
 	if s.MasterKey == "" {
-		key, created, err := s.db.SettingOrInit(ctx, "master_key", func() string { return randomHex(24) })
+		s.MasterKey, generated, err = s.db.SettingOrInit(ctx, MasterKeySetting, func() string { return randomHex(24) })
 		if err != nil {
-			return err
+			return false, err
 		}
-		if created {
-			fmt.Fprintf(cfg.Out, "parley: generated master key (shown once; it is kept in %s): %s\n", cfg.DB, key)
-		}
-		s.MasterKey = key
 	}
 	secret, _, err := s.db.SettingOrInit(ctx, "jwt_secret", func() string { return randomHex(32) })
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
 		// A session gone past the grace dropped abruptly: send its will.
@@ -161,18 +173,34 @@ func (s *Server) init(ctx context.Context) error {
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.svc.RestoreWills(ctx); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.svc.LoadSensitiveWords(ctx); err != nil {
-		return err
+		return false, err
 	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 	})
+	return generated, nil
+}
+
+// MinMasterKeyLen is the length, in characters, a master key must have at
+// least: it keys every signature and login token of the app.
+const MinMasterKeyLen = 16
+
+// MasterKeySetting is the settings key under which a generated master key
+// is kept in the database (`parley master-key` reads it).
+const MasterKeySetting = "master_key"
+
+// checkMasterKey refuses a given master key too short to be a secret.
+func checkMasterKey(key string) error {
+	if n := utf8.RuneCountInString(key); key != "" && n < MinMasterKeyLen {
+		return fmt.Errorf("the master key must be at least %d characters long, not %d", MinMasterKeyLen, n)
+	}
 	return nil
 }
 

@@ -331,6 +331,28 @@ func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, e
 	return value, err == nil, err
 }
 
+// ReadSetting reads one value of the settings table of the database file at
+// path, for a tool beside the server (`parley master-key`): it opens the file
+// read-only, never creates it, and may run while the server does.
+func ReadSetting(path, key string) (value string, ok bool, err error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", false, fmt.Errorf("store: %w", err)
+	}
+	db, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return "", false, err
+	}
+	defer db.Close()
+	err = db.Get(&value, "SELECT value FROM settings WHERE key = ?", key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return value, true, nil
+}
+
 // PutSetting stores the value of key, replacing any.
 func (t *Tx) PutSetting(key, value string) error {
 	_, err := t.Exec("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value)

@@ -389,3 +389,35 @@ func TestOpenTightensAnExistingFile(t *testing.T) {
 		t.Errorf("no log line for the tightened file:\n%s", logs.String())
 	}
 }
+
+// ReadSetting reads a setting beside a running server and after it
+// stopped, and creates no database where there is none.
+func TestReadSetting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "parley.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SettingOrInit(context.Background(), "k", func() string { return "v1" }); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		if v, ok, err := ReadSetting(path, "k"); v != "v1" || !ok || err != nil {
+			t.Errorf("%s: ReadSetting(k) = %q, %v, %v", when, v, ok, err)
+		}
+		if v, ok, err := ReadSetting(path, "unset"); v != "" || ok || err != nil {
+			t.Errorf("%s: ReadSetting(unset) = %q, %v, %v", when, v, ok, err)
+		}
+	}
+	check("database open")
+	db.Close()
+	check("database closed")
+	missing := filepath.Join(dir, "none.db")
+	if _, _, err := ReadSetting(missing, "k"); err == nil {
+		t.Error("ReadSetting of a missing file: no error")
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("ReadSetting created %s: %v", missing, err)
+	}
+}

@@ -4,39 +4,61 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parley-im/parley/server"
 )
 
 // config is every server setting; each is a flag and a PARLEY_* variable
 // (the flag's name in upper case with - as _). A flag given on the command
 // line wins over the environment.
 type config struct {
-	Addr         string
-	DB           string
-	AppID        string
-	MasterKey    string
-	AuthMode     string
-	OfflineGrace time.Duration
-	CORSOrigins  string
-	DBSync       string
-	SessionTTL   time.Duration
-	Heartbeat    time.Duration
-	RoomWindow   time.Duration
-	LogLevel     string
-	Pprof        string
-	MaxUpload    byteSize
-	Retention    time.Duration
-	AllowRecall  bool
+	Addr          string
+	DB            string
+	AppID         string
+	MasterKey     string
+	MasterKeyFile string // read into MasterKey by parseConfig
+	AuthMode      string
+	OfflineGrace  time.Duration
+	CORSOrigins   string
+	DBSync        string
+	SessionTTL    time.Duration
+	Heartbeat     time.Duration
+	RoomWindow    time.Duration
+	LogLevel      string
+	Pprof         string
+	MaxUpload     byteSize
+	Retention     time.Duration
+	AllowRecall   bool
 }
+
+const usage = `Usage:
+  parley [flags]                 serve
+  parley master-key [-db file]   print the master key kept in the database
+  parley openapi [-out dir]      write the OpenAPI documents
+
+Every flag is also an environment variable: PARLEY_ and the flag's name in
+upper case, - as _ (PARLEY_MASTER_KEY_FILE); a flag given wins.
+
+Flags:
+`
 
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.DB, "db", "./data/parley.db", "SQLite database file, created on first start")
 	fs.StringVar(&c.AppID, "app-id", "parley", "application id, used in signatures")
-	fs.StringVar(&c.MasterKey, "master-key", "", "master key (default: generated on first start, kept in the database, printed once)")
+	fs.StringVar(&c.MasterKey, "master-key", "", "master key, at least 16 characters (default: generated on first start, kept in the database, printed once the server listens; parley master-key prints it again)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "read the master key from this `file` (trailing whitespace trimmed); keeps it out of ps")
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
 	fs.DurationVar(&c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
@@ -72,6 +94,21 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.MasterKeyFile != "" {
+		if c.MasterKey != "" {
+			return nil, fmt.Errorf("master-key and master-key-file are both set: give the key one way")
+		}
+		b, err := os.ReadFile(c.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("master-key-file: %w", err)
+		}
+		if c.MasterKey = strings.TrimRightFunc(string(b), unicode.IsSpace); c.MasterKey == "" {
+			return nil, fmt.Errorf("master-key-file: %s is empty", c.MasterKeyFile)
+		}
+	}
+	if n := utf8.RuneCountInString(c.MasterKey); c.MasterKey != "" && n < server.MinMasterKeyLen {
+		return nil, fmt.Errorf("the master key must be at least %d characters long, not %d (leave it unset to have one generated)", server.MinMasterKeyLen, n)
 	}
 	switch c.AuthMode {
 	case "open", "signature", "jwt":

@@ -36,6 +36,9 @@ type Options struct {
 	Log     *slog.Logger
 	// CORSOrigins lists the origins browser apps may call from; "*" allows any.
 	CORSOrigins []string
+	// CORSMasterKey lets those browser apps send X-Master-Key (off: the
+	// master key belongs on servers).
+	CORSMasterKey bool
 	// Heartbeat is the interval of comment frames on idle streams (default 15s).
 	Heartbeat time.Duration
 	// Retry is the reconnect delay advertised to streams (default 2s, at most 3s).
@@ -68,7 +71,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{opt: opt}
 	r := chi.NewRouter()
-	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins))
+	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)

@@ -34,9 +34,11 @@ type Config struct {
 	AuthMode     string
 	OfflineGrace time.Duration
 	CORSOrigins  []string
-	DBSync       string
-	SessionTTL   time.Duration
-	Heartbeat    time.Duration
+	// CORSMasterKey allows browsers to send X-Master-Key cross-origin.
+	CORSMasterKey bool
+	DBSync        string
+	SessionTTL    time.Duration
+	Heartbeat     time.Duration
 	// RoomWindow paces busy chat rooms (default 50 ms; see events.Options).
 	RoomWindow time.Duration
 	Log        *slog.Logger
@@ -183,7 +185,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
-		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 	})
 	return generated, nil
 }

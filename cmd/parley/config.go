@@ -25,6 +25,7 @@ type config struct {
 	AuthMode      string
 	OfflineGrace  time.Duration
 	CORSOrigins   string
+	CORSMasterKey bool
 	DBSync        string
 	SessionTTL    time.Duration
 	Heartbeat     time.Duration
@@ -62,6 +63,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
 	fs.DurationVar(&c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
+	fs.BoolVar(&c.CORSMasterKey, "cors-master-key", false, "let those browser apps send X-Master-Key (the master key belongs on servers, not in browsers)")
 	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")

@@ -22,21 +22,22 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{
-		Addr:         ":8080",
-		DB:           "./data/parley.db",
-		AppID:        "parley",
-		MasterKey:    "", // generated on first start
-		AuthMode:     "open",
-		OfflineGrace: 10 * time.Second,
-		CORSOrigins:  "*",
-		DBSync:       "full",
-		SessionTTL:   7 * 24 * time.Hour,
-		Heartbeat:    15 * time.Second,
-		RoomWindow:   50 * time.Millisecond,
-		LogLevel:     "info",
-		MaxUpload:    20 << 20,
-		Retention:    180 * 24 * time.Hour,
-		AllowRecall:  true,
+		Addr:          ":8080",
+		DB:            "./data/parley.db",
+		AppID:         "parley",
+		MasterKey:     "", // generated on first start
+		AuthMode:      "open",
+		OfflineGrace:  10 * time.Second,
+		CORSOrigins:   "*",
+		CORSMasterKey: false, // the master key belongs on servers
+		DBSync:        "full",
+		SessionTTL:    7 * 24 * time.Hour,
+		Heartbeat:     15 * time.Second,
+		RoomWindow:    50 * time.Millisecond,
+		LogLevel:      "info",
+		MaxUpload:     20 << 20,
+		Retention:     180 * 24 * time.Hour,
+		AllowRecall:   true,
 	}
 	got := *c
 	got.Pprof = "" // not part of the contract's table
@@ -73,6 +74,8 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"PARLEY_CORS_ORIGINS", nil, map[string]string{"PARLEY_CORS_ORIGINS": "https://a.example, https://b.example,,"},
 			func(c *config) any { return c.corsOrigins() }, []string{"https://a.example", "https://b.example"}},
 		{"-cors-origins", []string{"-cors-origins", "https://c.example"}, nil, func(c *config) any { return c.corsOrigins() }, []string{"https://c.example"}},
+		{"PARLEY_CORS_MASTER_KEY", nil, map[string]string{"PARLEY_CORS_MASTER_KEY": "true"}, func(c *config) any { return c.CORSMasterKey }, true},
+		{"-cors-master-key", []string{"-cors-master-key"}, nil, func(c *config) any { return c.CORSMasterKey }, true},
 		{"PARLEY_DB_SYNC", nil, map[string]string{"PARLEY_DB_SYNC": "normal"}, func(c *config) any { return c.DBSync }, "normal"},
 		{"PARLEY_SESSION_TTL", nil, map[string]string{"PARLEY_SESSION_TTL": "1h"}, func(c *config) any { return c.SessionTTL }, time.Hour},
 		{"PARLEY_HEARTBEAT", nil, map[string]string{"PARLEY_HEARTBEAT": "5s"}, func(c *config) any { return c.Heartbeat }, 5 * time.Second},

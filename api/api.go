@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{opt: opt}
 	r := chi.NewRouter()
-	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins, opt.CORSMasterKey))
+	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins, opt.CORSMasterKey), apiHeaders)
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)
@@ -198,6 +199,34 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// Headers of every answer under /v1, errors included (apiHeaders). They are
+// shared, never changed: a handler that sets its own replaces the slice.
+var (
+	nosniff = []string{"nosniff"}
+	noStore = []string{"no-store"}
+)
+
+// apiHeaders marks the API's answers as not to be sniffed into another
+// type by browsers, nor kept by caches: they carry tokens, messages and
+// keys. An operation may set its own caching (a downloaded file's bytes,
+// which never change, are cacheable); the web demo and the operations
+// endpoints keep theirs.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) {
+			setAPIHeaders(w.Header())
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isAPIPath(path string) bool { return strings.HasPrefix(path, "/v1/") || path == "/v1" }
+
+func setAPIHeaders(h http.Header) {
+	h["X-Content-Type-Options"] = nosniff
+	h["Cache-Control"] = noStore
 }
 
 // recoverer answers a panicking handler with a logged 500 problem.

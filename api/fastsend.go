@@ -39,6 +39,7 @@ func (s *Server) fastSend(w http.ResponseWriter, r *http.Request) (served bool) 
 		!strings.HasPrefix(r.URL.Path, sendPathPrefix) || !strings.HasSuffix(r.URL.Path, sendPathSuffix) {
 		return false
 	}
+	setAPIHeaders(w.Header()) // as the router's apiHeaders does; harmless if handed over
 	id := r.URL.Path[len(sendPathPrefix):max(len(sendPathPrefix), len(r.URL.Path)-len(sendPathSuffix))]
 	if id == "" || len(id) > 128 || strings.Contains(id, "/") {
 		return false

@@ -12,7 +12,8 @@ import (
 // huma's request machinery (api/fastsend.go: the common case) answers
 // exactly as the operation does. A browser's Origin header sends the same
 // request through huma; everything but the CORS headers must agree: status,
-// Content-Type, WWW-Authenticate and the body (ids and times aside).
+// Content-Type, WWW-Authenticate, X-Content-Type-Options, Cache-Control and
+// the body (ids and times aside).
 func TestFastSendAnswersAsTheOperation(t *testing.T) {
 	h := start(t)
 	tom, jerry, spike := h.login("Tom"), h.login("Jerry"), h.login("Spike")
@@ -75,10 +76,14 @@ func TestFastSendAnswersAsTheOperation(t *testing.T) {
 		if fast.StatusCode != tc.status && slow.StatusCode == tc.status {
 			t.Errorf("%s: status %d, want %d", tc.what, fast.StatusCode, tc.status)
 		}
-		for _, name := range []string{"Content-Type", "WWW-Authenticate"} {
+		for _, name := range []string{"Content-Type", "WWW-Authenticate", "X-Content-Type-Options", "Cache-Control"} {
 			if a, b := fast.Header.Get(name), slow.Header.Get(name); a != b {
 				t.Errorf("%s: %s %q, through the operation %q", tc.what, name, a, b)
 			}
+		}
+		if fast.Header.Get("X-Content-Type-Options") != "nosniff" || fast.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: X-Content-Type-Options %q, Cache-Control %q; want nosniff, no-store", tc.what,
+				fast.Header.Get("X-Content-Type-Options"), fast.Header.Get("Cache-Control"))
 		}
 		if tc.status < 300 && tc.status != 200 {
 			for _, k := range []string{"id", "timestamp"} { // a new message each time

@@ -46,6 +46,9 @@ type Options struct {
 	Retry time.Duration
 	// Web serves the demo at / (nil: none).
 	Web http.Handler
+	// MetricsElsewhere leaves /metrics out (404): it is served on an
+	// address of its own.
+	MetricsElsewhere bool
 }
 
 // Server is the assembled HTTP handler.
@@ -96,7 +99,9 @@ func New(opt Options) *Server {
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
-	r.Handle("/metrics", promhttp.Handler())
+	if !opt.MetricsElsewhere {
+		r.Handle("/metrics", promhttp.Handler())
+	}
 	r.Get("/openapi.json", s.spec.serve("application/openapi+json", s.spec.json))
 	r.Get("/openapi.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml))
 	r.Get("/openapi-3.0.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml30))

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
@@ -53,6 +55,9 @@ type Config struct {
 	// Now is the clock (default time.Now); tests inject their own to cross
 	// hours-long rules in milliseconds.
 	Now func() time.Time
+	// MetricsAddr, when set, is the address /metrics is served on instead
+	// of Addr (which then answers it 404), so that it can stay private.
+	MetricsAddr string
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -62,6 +67,9 @@ type Config struct {
 type Server struct {
 	Addr      net.Addr
 	MasterKey string
+	// MetricsAddr is where /metrics is served when Config.MetricsAddr is
+	// set (nil otherwise: on Addr).
+	MetricsAddr net.Addr
 
 	cfg  Config
 	log  *slog.Logger
@@ -72,6 +80,9 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan error
+
+	metrics     *http.Server // nil: /metrics is served on Addr
+	metricsDone chan error
 
 	shutdownOnce   sync.Once
 	shutdownErr    error
@@ -104,10 +115,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Addr = s.ln.Addr()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			s.ln.Close()
+			db.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		s.MetricsAddr = metricsLn.Addr()
+	}
 	generated, err := s.init(ctx)
 	if err != nil {
 		if s.hub != nil {
 			s.hub.Close()
+		}
+		if metricsLn != nil {
+			metricsLn.Close()
 		}
 		s.ln.Close()
 		db.Close()
@@ -127,6 +150,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	fmt.Fprintf(cfg.Out, "parley: listening on %s (database %s)\n", s.Addr, cfg.DB)
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.http.Serve(s.ln) }()
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.Handler())
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		s.metricsDone = make(chan error, 1)
+		go func() { s.metricsDone <- s.metrics.Serve(metricsLn) }()
+		s.log.Info("metrics listening", "addr", s.MetricsAddr.String())
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBackground = cancel
 	s.background.Add(1)
@@ -186,6 +218,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	return generated, nil
 }
@@ -243,6 +276,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.background.Wait()
 	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
+	}
+	if s.metrics != nil {
+		err = errors.Join(err, s.metrics.Shutdown(ctx))
+		if e := <-s.metricsDone; e != nil && !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
 	}
 	return errors.Join(err, s.db.Close())
 }

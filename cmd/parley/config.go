@@ -32,6 +32,7 @@ type config struct {
 	RoomWindow    time.Duration
 	LogLevel      string
 	Pprof         string
+	MetricsAddr   string
 	MaxUpload     byteSize
 	Retention     time.Duration
 	AllowRecall   bool
@@ -73,6 +74,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c.MaxUpload = 20 << 20
 	fs.Var(&c.MaxUpload, "max-upload", "`size` limit of one uploaded file, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
 	fs.DurationVar(&c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address only (e.g. 127.0.0.1:9090); empty: on -addr")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ func TestConfigDefaults(t *testing.T) {
 		OfflineGrace:  10 * time.Second,
 		CORSOrigins:   "*",
 		CORSMasterKey: false, // the master key belongs on servers
+		MetricsAddr:   "",    // /metrics on Addr
 		DBSync:        "full",
 		SessionTTL:    7 * 24 * time.Hour,
 		Heartbeat:     15 * time.Second,
@@ -76,6 +77,8 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"-cors-origins", []string{"-cors-origins", "https://c.example"}, nil, func(c *config) any { return c.corsOrigins() }, []string{"https://c.example"}},
 		{"PARLEY_CORS_MASTER_KEY", nil, map[string]string{"PARLEY_CORS_MASTER_KEY": "true"}, func(c *config) any { return c.CORSMasterKey }, true},
 		{"-cors-master-key", []string{"-cors-master-key"}, nil, func(c *config) any { return c.CORSMasterKey }, true},
+		{"PARLEY_METRICS_ADDR", nil, map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090"}, func(c *config) any { return c.MetricsAddr }, "127.0.0.1:9090"},
+		{"-metrics-addr", []string{"-metrics-addr", ":9091"}, nil, func(c *config) any { return c.MetricsAddr }, ":9091"},
 		{"PARLEY_DB_SYNC", nil, map[string]string{"PARLEY_DB_SYNC": "normal"}, func(c *config) any { return c.DBSync }, "normal"},
 		{"PARLEY_SESSION_TTL", nil, map[string]string{"PARLEY_SESSION_TTL": "1h"}, func(c *config) any { return c.SessionTTL }, time.Hour},
 		{"PARLEY_HEARTBEAT", nil, map[string]string{"PARLEY_HEARTBEAT": "5s"}, func(c *config) any { return c.Heartbeat }, 5 * time.Second},

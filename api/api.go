@@ -59,6 +59,9 @@ type Server struct {
 	spec     specFiles
 	draining atomic.Bool
 	streams  streamSet // taken-over event streams still writing
+	// probeAfter is how long after a write failed on a full disk /readyz
+	// tries a write itself (diskFullRetry).
+	probeAfter time.Duration
 }
 
 // New assembles the router. With a zero Options it still builds the whole
@@ -73,7 +76,7 @@ func New(opt Options) *Server {
 	if opt.Retry <= 0 || opt.Retry > 3*time.Second {
 		opt.Retry = 2 * time.Second
 	}
-	s := &Server{opt: opt}
+	s := &Server{opt: opt, probeAfter: diskFullRetry}
 	r := chi.NewRouter()
 	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins, opt.CORSMasterKey), apiHeaders)
 	s.router = r
@@ -155,6 +158,17 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.opt.DB.Ping(ctx); err != nil {
 			writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
+			return
+		}
+		// Not ready while the most recent write failed for want of disk
+		// space. A server out of rotation gets no writes that could show
+		// the disk has room again, so after the Retry-After it tries one
+		// small write itself.
+		if since, full := s.opt.DB.DiskFull(); full && (time.Since(since) < s.probeAfter || s.opt.DB.ProbeWrite(ctx) != nil) {
+			p := diskFull()
+			p.Detail = "disk full"
+			w.Header().Set("Retry-After", p.retryAfter)
+			writeProblem(w, p)
 			return
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
@@ -19,6 +21,8 @@ type Problem struct {
 	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
 	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
 	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
+
+	retryAfter string // the Retry-After header's value, if any
 }
 
 // Codes beyond the contract's, for failures that are the server's own.
@@ -32,12 +36,16 @@ func (p *Problem) GetStatus() int            { return p.Status }
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
 
 // GetHeaders gives a 401 the challenge RFC 9110 requires of it, whichever
-// code says why (a bad token, a bad signature).
+// code says why (a bad token, a bad signature), and a problem that passes
+// with time its Retry-After.
 func (p *Problem) GetHeaders() http.Header {
-	if p.Status != http.StatusUnauthorized {
-		return nil
+	switch {
+	case p.Status == http.StatusUnauthorized:
+		return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+	case p.retryAfter != "":
+		return http.Header{"Retry-After": {p.retryAfter}}
 	}
-	return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+	return nil
 }
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
@@ -128,13 +136,29 @@ func fromRule(e *handlers.Error) *Problem {
 	return newProblem(status, e.Code, e.Detail)
 }
 
+// diskFullRetry is how soon a client is told to retry a write the full
+// disk refused (Retry-After), and how long /readyz waits before it tries a
+// write of its own.
+const diskFullRetry = 30 * time.Second
+
+// diskFull is the answer to a write the full disk refused.
+func diskFull() *Problem {
+	p := newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server's disk is full; retry later")
+	p.retryAfter = strconv.Itoa(int(diskFullRetry / time.Second))
+	return p
+}
+
 // fault turns an error from the rules into what the client sees: a rule
-// violation as it is, anything else as a logged, detail-free 500 (or 503
-// while shutting down).
+// violation as it is, a write refused by a full disk as a 503 to retry,
+// anything else as a logged, detail-free 500 (or 503 while shutting down).
 func fault(ctx context.Context, log *slog.Logger, err error) error {
 	var he *handlers.Error
 	if errors.As(err, &he) {
 		return fromRule(he)
+	}
+	if store.IsDiskFull(err) {
+		log.WarnContext(ctx, "a write failed: the disk is full", "err", err)
+		return diskFull()
 	}
 	if errors.Is(err, store.ErrClosed) {
 		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")

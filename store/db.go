@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,6 +71,9 @@ type DB struct {
 	write *sqlx.DB
 	read  *sqlx.DB
 	w     *writer
+	// diskFullAt is when the most recent write failed for want of disk
+	// space (unix ns); 0 once a write succeeded since.
+	diskFullAt atomic.Int64
 }
 
 // Open opens (creating if needed) the SQLite database at path, applies the
@@ -239,6 +244,52 @@ func create(path string, pageSize int) error {
 		return fmt.Errorf("store: WAL mode: %w", err)
 	}
 	return nil
+}
+
+// IsDiskFull reports whether err is a write that failed for want of disk
+// space: SQLite's SQLITE_FULL, or ENOSPC from the file system (the WAL's
+// fsync, an upload's bytes).
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
+
+// NoteWrite records the outcome of a write: one that failed for want of
+// disk space (IsDiskFull) marks the disk full, a success clears the mark,
+// any other failure leaves it. Write notes its own; writes to files beside
+// the database (uploads) note theirs with this.
+func (db *DB) NoteWrite(err error) {
+	switch {
+	case err == nil:
+		if db.diskFullAt.Load() != 0 {
+			db.diskFullAt.Store(0)
+		}
+	case IsDiskFull(err):
+		db.diskFullAt.Store(time.Now().UnixNano())
+	}
+}
+
+// DiskFull reports whether the most recent write failed for want of disk
+// space, and when.
+func (db *DB) DiskFull() (since time.Time, full bool) {
+	at := db.diskFullAt.Load()
+	if at == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, at), true
+}
+
+// ProbeWrite makes a small write (a settings row), to learn whether the
+// disk takes writes again; its outcome is noted as any write's is.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	return db.Write(ctx, func(tx *Tx) error { return tx.PutSetting("write_probe", now) }, nil)
 }
 
 // OnReset registers f to run on the writer goroutine whenever a whole

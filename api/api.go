@@ -78,7 +78,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{opt: opt, probeAfter: diskFullRetry}
 	r := chi.NewRouter()
-	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins, opt.CORSMasterKey), apiHeaders)
+	r.Use(recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)

@@ -54,6 +54,7 @@ func TestAPIAnswersAreNeitherSniffedNorStored(t *testing.T) {
 		{"an unknown endpoint", do("GET", "/v1/nosuch", ""), 404},
 		{"a wrong method", do("PUT", "/v1/sessions", ""), 405},
 		{"a missing file", do("GET", "/v1/files/nosuchfile", ""), 404},
+		{"a CORS preflight", do("OPTIONS", "/v1/sessions", "", "Origin", "https://app.example", "Access-Control-Request-Method", "POST"), 204},
 	} {
 		if tc.resp.StatusCode != tc.status {
 			t.Errorf("%s: status %d, want %d", tc.what, tc.resp.StatusCode, tc.status)

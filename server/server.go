@@ -98,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	if err := checkMasterKey(cfg.MasterKey); err != nil {
+	if err := CheckMasterKey(cfg.MasterKey); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
@@ -231,8 +231,9 @@ const MinMasterKeyLen = 16
 // is kept in the database (`parley master-key` reads it).
 const MasterKeySetting = "master_key"
 
-// checkMasterKey refuses a given master key too short to be a secret.
-func checkMasterKey(key string) error {
+// CheckMasterKey refuses a given master key too short to be a secret
+// (empty is none given: one is generated).
+func CheckMasterKey(key string) error {
 	if n := utf8.RuneCountInString(key); key != "" && n < MinMasterKeyLen {
 		return fmt.Errorf("the master key must be at least %d characters long, not %d", MinMasterKeyLen, n)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-im/parley/server"
 )
@@ -111,8 +110,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 			return nil, fmt.Errorf("master-key-file: %s is empty", c.MasterKeyFile)
 		}
 	}
-	if n := utf8.RuneCountInString(c.MasterKey); c.MasterKey != "" && n < server.MinMasterKeyLen {
-		return nil, fmt.Errorf("the master key must be at least %d characters long, not %d (leave it unset to have one generated)", server.MinMasterKeyLen, n)
+	if err := server.CheckMasterKey(c.MasterKey); err != nil {
+		return nil, fmt.Errorf("%w (leave it unset to have one generated)", err)
 	}
 	switch c.AuthMode {
 	case "open", "signature", "jwt":

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,9 @@ type Options struct {
 	Log     *slog.Logger
 	// CORSOrigins lists the origins browser apps may call from; "*" allows any.
 	CORSOrigins []string
+	// CORSMasterKey lets those browser apps send X-Master-Key (off: the
+	// master key belongs on servers).
+	CORSMasterKey bool
 	// Heartbeat is the interval of comment frames on idle streams (default 15s).
 	Heartbeat time.Duration
 	// Retry is the reconnect delay advertised to streams (default 2s, at most 3s).
@@ -46,6 +50,9 @@ type Options struct {
 	// PlainSend serves every send through huma's request machinery, without
 	// the fast path (tests compare the two).
 	PlainSend bool
+	// MetricsElsewhere leaves /metrics out (404): it is served on an
+	// address of its own.
+	MetricsElsewhere bool
 }
 
 // Server is the assembled HTTP handler.
@@ -56,6 +63,9 @@ type Server struct {
 	spec     specFiles
 	draining atomic.Bool
 	streams  streamSet // taken-over event streams still writing
+	// probeAfter is how long after a write failed on a full disk /readyz
+	// tries a write itself (diskFullRetry).
+	probeAfter time.Duration
 }
 
 // New assembles the router. With a zero Options it still builds the whole
@@ -70,9 +80,9 @@ func New(opt Options) *Server {
 	if opt.Retry <= 0 || opt.Retry > 3*time.Second {
 		opt.Retry = 2 * time.Second
 	}
-	s := &Server{opt: opt}
+	s := &Server{opt: opt, probeAfter: diskFullRetry}
 	r := chi.NewRouter()
-	r.Use(recoverer(opt.Log), cors(opt.CORSOrigins))
+	r.Use(recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)
@@ -96,7 +106,9 @@ func New(opt Options) *Server {
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
-	r.Handle("/metrics", promhttp.Handler())
+	if !opt.MetricsElsewhere {
+		r.Handle("/metrics", promhttp.Handler())
+	}
 	r.Get("/openapi.json", s.spec.serve("application/openapi+json", s.spec.json))
 	r.Get("/openapi.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml))
 	r.Get("/openapi-3.0.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml30))
@@ -147,6 +159,17 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.opt.DB.Ping(ctx); err != nil {
 			writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
+			return
+		}
+		// Not ready while the most recent write failed for want of disk
+		// space. A server out of rotation gets no writes that could show
+		// the disk has room again, so after the Retry-After it tries one
+		// small write itself.
+		if since, full := s.opt.DB.DiskFull(); full && (time.Since(since) < s.probeAfter || s.opt.DB.ProbeWrite(ctx) != nil) {
+			p := diskFull()
+			p.Detail = "disk full"
+			w.Header().Set("Retry-After", p.retryAfterHeader())
+			writeProblem(w, p)
 			return
 		}
 	}
@@ -273,6 +296,34 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// Headers of every answer under /v1, errors included (apiHeaders). They are
+// shared, never changed: a handler that sets its own replaces the slice.
+var (
+	nosniff = []string{"nosniff"}
+	noStore = []string{"no-store"}
+)
+
+// apiHeaders marks the API's answers as not to be sniffed into another
+// type by browsers, nor kept by caches: they carry tokens, messages and
+// keys. An operation may set its own caching (a downloaded file's bytes,
+// which never change, are cacheable); the web demo and the operations
+// endpoints keep theirs.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) {
+			setAPIHeaders(w.Header())
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isAPIPath(path string) bool { return strings.HasPrefix(path, "/v1/") || path == "/v1" }
+
+func setAPIHeaders(h http.Header) {
+	h["X-Content-Type-Options"] = nosniff
+	h["Cache-Control"] = noStore
 }
 
 // recoverer answers a panicking handler with a logged 500 problem.

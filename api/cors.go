@@ -7,14 +7,20 @@ import (
 )
 
 const (
-	corsAllowHeaders = "Authorization, Content-Type, Last-Event-ID, X-Master-Key"
+	corsAllowHeaders = "Authorization, Content-Type, Last-Event-ID"
 	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 )
 
 // cors lets browser apps on the allowed origins call the API. No cookies
-// are used, so credentials are never allowed.
-func cors(origins []string) func(http.Handler) http.Handler {
+// are used, so credentials are never allowed. X-Master-Key is allowed only
+// when masterKey says so: the master key belongs on the app's servers, and
+// no browser app (the demo included) needs it.
+func cors(origins []string, masterKey bool) func(http.Handler) http.Handler {
 	any := len(origins) == 0 || slices.Contains(origins, "*")
+	allowHeaders := corsAllowHeaders
+	if masterKey {
+		allowHeaders += ", X-Master-Key"
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			origin := r.Header.Get("Origin")
@@ -36,7 +42,7 @@ func cors(origins []string) func(http.Handler) http.Handler {
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				if allowed {
 					h.Set("Access-Control-Allow-Methods", corsAllowMethods)
-					h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+					h.Set("Access-Control-Allow-Headers", allowHeaders)
 					h.Set("Access-Control-Max-Age", "600")
 				}
 				w.WriteHeader(http.StatusNoContent)

@@ -47,10 +47,16 @@ func (p *Problem) GetHeaders() http.Header {
 		if h == nil {
 			h = http.Header{}
 		}
-		h.Set("Retry-After", strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10))
+		h.Set("Retry-After", p.retryAfterHeader())
 	}
 	return h
 }
+
+// retryAfterHeader is Retry-After in whole seconds, rounded up.
+func (p *Problem) retryAfterHeader() string {
+	return strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10)
+}
+
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }
@@ -142,9 +148,21 @@ func fromRule(e *handlers.Error) *Problem {
 	return p
 }
 
+// diskFullRetry is how soon a client is told to retry a write the full
+// disk refused (Retry-After), and how long /readyz waits before it tries a
+// write of its own.
+const diskFullRetry = 30 * time.Second
+
+// diskFull is the answer to a write the full disk refused.
+func diskFull() *Problem {
+	p := newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server's disk is full; retry later")
+	p.retryAfter = diskFullRetry
+	return p
+}
+
 // fault turns an error from the rules into what the client sees: a rule
-// violation as it is, anything else as a logged, detail-free 500 (or 503
-// while shutting down).
+// violation as it is, a write refused by a full disk as a 503 to retry,
+// anything else as a logged, detail-free 500 (or 503 while shutting down).
 func fault(ctx context.Context, log *slog.Logger, err error) error {
 	var he *handlers.Error
 	if errors.As(err, &he) {
@@ -153,6 +171,10 @@ func fault(ctx context.Context, log *slog.Logger, err error) error {
 	var p *Problem
 	if errors.As(err, &p) { // a problem made here, in the HTTP layer
 		return p
+	}
+	if store.IsDiskFull(err) {
+		log.WarnContext(ctx, "a write failed: the disk is full", "err", err)
+		return diskFull()
 	}
 	if errors.Is(err, store.ErrClosed) {
 		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")

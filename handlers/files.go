@@ -92,8 +92,15 @@ func (s *Service) PrepareFiles() error {
 // (never all in memory), which becomes the file by a rename once complete
 // and within the limit; nothing stays on disk otherwise. A read error that
 // is an *Error is answered as it is (the HTTP layer reports its own limit
-// that way); any other read error means the upload was cut short.
-func (s *Service) SaveFile(ctx context.Context, p Principal, name string, src io.Reader) (*UploadedFile, error) {
+// that way); any other read error means the upload was cut short. A file
+// write that fails for want of disk space marks the disk full, as a failed
+// database write does.
+func (s *Service) SaveFile(ctx context.Context, p Principal, name string, src io.Reader) (_ *UploadedFile, err error) {
+	defer func() {
+		if store.IsDiskFull(err) {
+			s.db.NoteWrite(err)
+		}
+	}()
 	dir := s.cfg.FilesDir
 	if dir == "" {
 		return nil, errors.New("files: no files directory configured")

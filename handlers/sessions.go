@@ -207,8 +207,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 }
 
 // checkLoginCredentials applies the server's auth mode to a login. In
-// signature mode it returns the signature's nonce, which the login's write
-// records.
+// signature mode it returns the signature's nonce, in jwt mode the token's
+// jti if it has one, which the login's write records.
 func (s *Service) checkLoginCredentials(req LoginRequest) (*signedNonce, error) {
 	switch s.cfg.AuthMode {
 	case "", AuthOpen:
@@ -218,7 +218,7 @@ func (s *Service) checkLoginCredentials(req LoginRequest) (*signedNonce, error) 
 		sig := Signed{Signature: req.Signature, Timestamp: req.Timestamp, Nonce: req.Nonce}
 		return s.checkSignature(sig, nil, s.cfg.AppID, req.ClientID, "")
 	case AuthJWT:
-		return nil, s.checkLoginToken(req.Token, req.ClientID)
+		return s.checkLoginToken(req.Token, req.ClientID)
 	}
 	return nil, fail(CodeSignatureInvalid, "unknown auth mode %q", s.cfg.AuthMode)
 }

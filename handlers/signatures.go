@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,12 +36,13 @@ type Signed struct {
 	Nonce     string `json:"nonce,omitempty" maxLength:"128" doc:"Signature auth mode: the signature's nonce, accepted once" example:"7f3a9c2e1b5d4f60"`
 }
 
-// signedNonce is the nonce of a checked signature, which the request's
-// write records (use): a nonce is accepted once, and a request refused
-// before its write uses none.
+// signedNonce is the nonce of a checked signature (or the jti of a login
+// JWT), which the request's write records (use): a nonce is accepted once,
+// and a request refused before its write uses none.
 type signedNonce struct {
 	nonce  string
-	expiry int64 // ms: when the signature stops being valid
+	expiry int64  // ms: when the signature stops being valid
+	reused string // the refusal of a second use; "" for a signature's
 }
 
 // use records the nonce; nil (no signature needed) records nothing.
@@ -51,6 +55,9 @@ func (n *signedNonce) use(tx *store.Tx, now int64) error {
 		return err
 	}
 	if !fresh {
+		if n.reused != "" {
+			return fail(CodeSignatureInvalid, "%s", n.reused)
+		}
 		return fail(CodeSignatureInvalid, "the nonce was used before")
 	}
 	return nil
@@ -109,21 +116,58 @@ func (s *Service) checkSignature(sig Signed, tail []string, parts ...string) (*s
 	return &signedNonce{nonce: sig.Nonce, expiry: at.Add(signatureTTL).UnixMilli()}, nil
 }
 
+// loginTokenLeeway is the clock skew allowed between the app's backend,
+// which mints login JWTs, and the server: on exp, nbf and iat.
+const loginTokenLeeway = time.Minute
+
 // checkLoginToken verifies a login's app-issued JWT (jwt mode): HS256,
-// keyed with the master key, with an expiry, for the client logging in.
-func (s *Service) checkLoginToken(token, clientID string) error {
+// keyed with the master key, with an expiry, not issued in the future, for
+// the client logging in. A token with a jti is accepted once: its jti is
+// returned as a nonce for the login's write to record, until the token
+// expires.
+func (s *Service) checkLoginToken(token, clientID string) (*signedNonce, error) {
 	if token == "" {
-		return fail(CodeSignatureInvalid, "token is required (jwt auth mode)")
+		return nil, fail(CodeSignatureInvalid, "token is required (jwt auth mode)")
 	}
-	var claims jwt.RegisteredClaims
+	var claims loginClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return []byte(s.cfg.MasterKey), nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired(),
-		jwt.WithLeeway(time.Minute), jwt.WithTimeFunc(s.now))
+		jwt.WithIssuedAt(), jwt.WithLeeway(loginTokenLeeway), jwt.WithTimeFunc(s.now))
 	if err != nil {
-		return fail(CodeSignatureInvalid, "token: %v", err)
+		return nil, fail(CodeSignatureInvalid, "token: %v", err)
 	}
 	if claims.Subject != clientID {
-		return fail(CodeSignatureInvalid, "the token is for %q, not %q", claims.Subject, clientID)
+		return nil, fail(CodeSignatureInvalid, "the token is for %q, not %q", claims.Subject, clientID)
 	}
-	return nil
+	if claims.ID == "" {
+		return nil, nil
+	}
+	// Beside the signatures' nonces, in a namespace of its own.
+	return &signedNonce{
+		nonce:  "jwt:" + claims.ID,
+		expiry: claims.ExpiresAt.Add(loginTokenLeeway).UnixMilli(),
+		reused: "the token's jti was used before: a login token with a jti is accepted once",
+	}, nil
+}
+
+// loginClaims are a login JWT's claims, decoded strictly: golang-jwt
+// decodes a NumericDate through json.Number, which takes a JSON string as
+// well ("exp":"99999999999"), but RFC 7519 wants a number.
+type loginClaims struct {
+	jwt.RegisteredClaims
+}
+
+func (c *loginClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[name]; ok {
+			if v = bytes.TrimSpace(v); len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+				return fmt.Errorf("%s is not a number", name)
+			}
+		}
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
 }

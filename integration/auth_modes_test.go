@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/parley-im/parley/openapi/client"
 	"github.com/parley-im/parley/server"
@@ -115,10 +116,76 @@ func TestLoginJWTMode(t *testing.T) {
 		"HS512":               mint(h.srv.MasterKey, jwt.SigningMethodHS512, jwt.MapClaims{"sub": "Tom", "exp": exp}),
 		"not a JWT":           "garbage",
 		"alg none (unsigned)": strings.Join(strings.Split(good, ".")[:2], ".") + ".",
+		// NumericDates are numbers (RFC 7519); golang-jwt took strings too.
+		"exp a string":   mint(h.srv.MasterKey, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "Tom", "exp": strconv.FormatInt(exp, 10)}),
+		"nbf a string":   mint(h.srv.MasterKey, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "Tom", "exp": exp, "nbf": "0"}),
+		"iat a string":   mint(h.srv.MasterKey, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "Tom", "exp": exp, "iat": strconv.FormatInt(time.Now().Unix(), 10)}),
+		"iat an hour on": mint(h.srv.MasterKey, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "Tom", "exp": exp, "iat": time.Now().Add(time.Hour).Unix()}),
 	} {
 		expectProblem(t, "jwt mode, "+what, http.StatusUnauthorized, client.SIGNATUREINVALID)(
 			h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: "Tom", Token: &token}))
 	}
+}
+
+// JWT mode: the clocks of the backend and the server may differ by a
+// minute; a token with a jti is accepted once, even across a restart, and a
+// refused login does not use its jti up.
+func TestLoginJWTModeJTI(t *testing.T) {
+	h := start(t, authMode("jwt"))
+	mint := func(claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(h.srv.MasterKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	login := func(clientID, token string) (*client.CreateSessionResponse, error) {
+		return h.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: clientID, Token: &token})
+	}
+	now := time.Now()
+	exp := now.Add(time.Hour).Unix()
+	created := func(what string, r *client.CreateSessionResponse, err error) {
+		t.Helper()
+		if err != nil || r.StatusCode() != http.StatusCreated {
+			t.Fatalf("%s: %v %d %s", what, err, r.StatusCode(), r.Body)
+		}
+	}
+
+	r, err := login("Tom", mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "iat": now.Add(30 * time.Second).Unix()}))
+	created("iat half a minute ahead (within the leeway)", r, err)
+	untracked := mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "iat": now.Unix()})
+	for i := range 2 {
+		r, err := login("Tom", untracked)
+		created("a token without a jti, use "+strconv.Itoa(i+1), r, err)
+	}
+
+	once := mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "jti": "j1"})
+	r, err = login("Tom", once)
+	created("a token with a jti", r, err)
+	expectProblem(t, "the same token again", http.StatusUnauthorized, client.SIGNATUREINVALID)(login("Tom", once))
+	expectProblem(t, "another token with the same jti", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		login("Tom", mint(jwt.MapClaims{"sub": "Tom", "exp": exp + 1, "jti": "j1"})))
+	// A jti is not a signature's nonce.
+	expectProblem(t, "a jti that is not a string", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		login("Tom", mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "jti": 7})))
+
+	// A refused login (another client's token) leaves its jti unused.
+	expectProblem(t, "another client's token", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		login("Jerry", mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "jti": "j2"})))
+	r, err = login("Tom", mint(jwt.MapClaims{"sub": "Tom", "exp": exp, "jti": "j2"}))
+	created("the jti of a refused login", r, err)
+
+	// The jti is kept until the token expires (plus the leeway), across a restart.
+	var until int64
+	if err := sqlx.GetContext(ctx(t), h.srv.DB().R(), &until, "SELECT expires_at FROM signature_nonces WHERE nonce = ?", "jwt:j1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Unix(exp, 0).Add(time.Minute).UnixMilli(); until != want {
+		t.Errorf("jti kept until %d, want %d (exp + 1 minute)", until, want)
+	}
+	h2 := h.restart(authMode("jwt"))
+	expectProblem(t, "the token again after a restart", http.StatusUnauthorized, client.SIGNATUREINVALID)(
+		h2.c.CreateSessionWithResponse(ctx(t), client.LoginRequest{ClientId: "Tom", Token: &once}))
 }
 
 // Signature mode: creating a conversation, adding, joining and removing

@@ -11,6 +11,7 @@ import (
 
 // A browser app on another origin may call the API: preflights allow the
 // headers Parley's clients send, and answers carry the allowed origin.
+// X-Master-Key is not among them (TestCORSMasterKey).
 func TestCORS(t *testing.T) {
 	h := start(t)
 	const origin = "https://app.example.com"
@@ -18,7 +19,7 @@ func TestCORS(t *testing.T) {
 		{http.MethodPost, "/v1/conversations", "authorization, content-type"},
 		{http.MethodPost, "/v1/sessions", "content-type"},
 		{http.MethodGet, "/v1/events", "authorization, last-event-id"},
-		{http.MethodGet, "/v1/conversations/x/messages", "x-master-key"},
+		{http.MethodGet, "/v1/conversations/x/messages", "authorization"},
 		{http.MethodDelete, "/v1/sessions/current", "authorization"},
 	} {
 		resp := preflight(t, h.base+c.path, origin, c.method, c.requestHeaders)
@@ -29,10 +30,13 @@ func TestCORS(t *testing.T) {
 			t.Errorf("preflight %s: Allow-Origin %q", c.path, got)
 		}
 		allowed := strings.ToLower(strings.Join(resp.Header.Values("Access-Control-Allow-Headers"), ","))
-		for _, want := range []string{"authorization", "content-type", "last-event-id", "x-master-key"} {
+		for _, want := range []string{"authorization", "content-type", "last-event-id"} {
 			if !strings.Contains(allowed, want) {
 				t.Errorf("preflight %s: Allow-Headers %q lacks %s", c.path, allowed, want)
 			}
+		}
+		if strings.Contains(allowed, "x-master-key") {
+			t.Errorf("preflight %s: Allow-Headers %q allows the master key", c.path, allowed)
 		}
 		if methods := resp.Header.Get("Access-Control-Allow-Methods"); !strings.Contains(methods, c.method) {
 			t.Errorf("preflight %s: Allow-Methods %q lacks %s", c.path, methods, c.method)
@@ -84,6 +88,23 @@ func TestCORSOriginList(t *testing.T) {
 	}
 	if got := resp.Header.Get("Access-Control-Allow-Headers"); got != "" {
 		t.Errorf("unlisted origin: Allow-Headers %q", got)
+	}
+}
+
+// The master key belongs on servers: browsers may send X-Master-Key
+// cross-origin only when the server is configured so (CORSMasterKey).
+func TestCORSMasterKey(t *testing.T) {
+	const origin = "https://app.example.com"
+	for _, allow := range []bool{false, true} {
+		h := start(t, func(c *server.Config) { c.CORSMasterKey = allow })
+		resp := preflight(t, h.base+"/v1/admin/broadcasts", origin, http.MethodPost, "x-master-key, content-type")
+		allowed := strings.ToLower(strings.Join(resp.Header.Values("Access-Control-Allow-Headers"), ","))
+		if got := strings.Contains(allowed, "x-master-key"); got != allow {
+			t.Errorf("CORSMasterKey %v: Allow-Headers %q", allow, allowed)
+		}
+		if !strings.Contains(allowed, "content-type") {
+			t.Errorf("CORSMasterKey %v: Allow-Headers %q lacks content-type", allow, allowed)
+		}
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 // operation's fast path (api/fastsend.go: the common case) answers exactly
 // as huma's general request machinery does, on a second server that serves
 // every send through it: status (the one expected, on both), Content-Type,
-// WWW-Authenticate and the body (ids and times aside).
+// WWW-Authenticate, X-Content-Type-Options, Cache-Control and the body (ids
+// and times aside).
 func TestFastSendAnswersAsTheOperation(t *testing.T) {
 	fastServer := start(t)
 	plainServer := startOn(t, fastServer.dbPath+"-plain", func(c *server.Config) { c.PlainSend = true })
@@ -96,10 +97,14 @@ func TestFastSendAnswersAsTheOperation(t *testing.T) {
 		if fast.StatusCode != tc.status || slow.StatusCode != tc.status {
 			t.Errorf("%s: status %d, through the operation %d; want %d", tc.what, fast.StatusCode, slow.StatusCode, tc.status)
 		}
-		for _, name := range []string{"Content-Type", "WWW-Authenticate"} {
+		for _, name := range []string{"Content-Type", "WWW-Authenticate", "X-Content-Type-Options", "Cache-Control"} {
 			if a, b := fast.Header.Get(name), slow.Header.Get(name); a != b {
 				t.Errorf("%s: %s %q, through the operation %q", tc.what, name, a, b)
 			}
+		}
+		if fast.Header.Get("X-Content-Type-Options") != "nosniff" || fast.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: X-Content-Type-Options %q, Cache-Control %q; want nosniff, no-store", tc.what,
+				fast.Header.Get("X-Content-Type-Options"), fast.Header.Get("Cache-Control"))
 		}
 		for _, k := range []string{"id", "timestamp", "conversationId"} { // a message of its own server
 			delete(fastDoc, k)

@@ -17,6 +17,9 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
@@ -30,13 +33,15 @@ type Config struct {
 	Addr         string
 	DB           string
 	AppID        string
-	MasterKey    string // empty: generated on first start and kept in the database
+	MasterKey    string // empty: generated on first start and kept in the database; else at least MinMasterKeyLen characters
 	AuthMode     string
 	OfflineGrace time.Duration
 	CORSOrigins  []string
-	DBSync       string
-	SessionTTL   time.Duration
-	Heartbeat    time.Duration
+	// CORSMasterKey allows browsers to send X-Master-Key cross-origin.
+	CORSMasterKey bool
+	DBSync        string
+	SessionTTL    time.Duration
+	Heartbeat     time.Duration
 	// RoomWindow paces busy chat rooms (default 50 ms; see events.Options).
 	RoomWindow time.Duration
 	Log        *slog.Logger
@@ -61,6 +66,9 @@ type Config struct {
 	// PlainSend serves every send through the operation's general request
 	// machinery instead of its fast path (tests compare the two).
 	PlainSend bool
+	// MetricsAddr, when set, is the address /metrics is served on instead
+	// of Addr (which then answers it 404), so that it can stay private.
+	MetricsAddr string
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -70,6 +78,9 @@ type Config struct {
 type Server struct {
 	Addr      net.Addr
 	MasterKey string
+	// MetricsAddr is where /metrics is served when Config.MetricsAddr is
+	// set (nil otherwise: on Addr).
+	MetricsAddr net.Addr
 
 	cfg  Config
 	log  *slog.Logger
@@ -80,6 +91,9 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan error
+
+	metrics     *http.Server // nil: /metrics is served on Addr
+	metricsDone chan error
 
 	shutdownOnce   sync.Once
 	shutdownErr    error
@@ -95,23 +109,44 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
+	if err := CheckMasterKey(cfg.MasterKey); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: cfg.Log}
-	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync})
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
 	s.db = db
-	if err := s.init(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	// Listen before a master key is generated: a start that cannot listen
+	// (the port is taken) must not keep a key it never showed.
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		s.hub.Close()
 		db.Close()
 		return nil, err
 	}
 	s.Addr = s.ln.Addr()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			s.ln.Close()
+			db.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		s.MetricsAddr = metricsLn.Addr()
+	}
+	generated, err := s.init(ctx)
+	if err != nil {
+		if s.hub != nil {
+			s.hub.Close()
+		}
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
+		s.ln.Close()
+		db.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -120,9 +155,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// has its own deadline instead.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if generated {
+		fmt.Fprintf(cfg.Out, "parley: generated master key (shown once; it is kept in %s): %s\n", cfg.DB, s.MasterKey)
+	}
 	fmt.Fprintf(cfg.Out, "parley: listening on %s (database %s)\n", s.Addr, cfg.DB)
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.http.Serve(s.ln) }()
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.Handler())
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		s.metricsDone = make(chan error, 1)
+		go func() { s.metricsDone <- s.metrics.Serve(metricsLn) }()
+		s.log.Info("metrics listening", "addr", s.MetricsAddr.String())
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBackground = cancel
 	s.background.Add(1)
@@ -138,22 +185,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) init(ctx context.Context) error {
+// init builds the server's parts on the open database; generated reports
+// that the master key was generated now, for Start to print once the
+// server listens.
+func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	cfg := s.cfg
 	s.MasterKey = cfg.MasterKey
 	if s.MasterKey == "" {
-		key, created, err := s.db.SettingOrInit(ctx, "master_key", func() string { return randomHex(24) })
+		s.MasterKey, generated, err = s.db.SettingOrInit(ctx, MasterKeySetting, func() string { return randomHex(24) })
 		if err != nil {
-			return err
+			return false, err
 		}
-		if created {
-			fmt.Fprintf(cfg.Out, "parley: generated master key (shown once; it is kept in %s): %s\n", cfg.DB, key)
-		}
-		s.MasterKey = key
 	}
 	secret, _, err := s.db.SettingOrInit(ctx, "jwt_secret", func() string { return randomHex(32) })
 	if err != nil {
-		return err
+		return false, err
 	}
 	maxStreams := cfg.MaxStreams
 	if maxStreams <= 0 {
@@ -179,19 +225,36 @@ func (s *Server) init(ctx context.Context) error {
 		MaxSessionsPerClient: cfg.MaxClientSessions,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.svc.RestoreWills(ctx); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.svc.LoadSensitiveWords(ctx); err != nil {
-		return err
+		return false, err
 	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
-		CORSOrigins: cfg.CORSOrigins, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
-		PlainSend: cfg.PlainSend,
+		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend,
 	})
+	return generated, nil
+}
+
+// MinMasterKeyLen is the length, in characters, a master key must have at
+// least: it keys every signature and login token of the app.
+const MinMasterKeyLen = 16
+
+// MasterKeySetting is the settings key under which a generated master key
+// is kept in the database (`parley master-key` reads it).
+const MasterKeySetting = "master_key"
+
+// CheckMasterKey refuses a given master key too short to be a secret
+// (empty is none given: one is generated).
+func CheckMasterKey(key string) error {
+	if n := utf8.RuneCountInString(key); key != "" && n < MinMasterKeyLen {
+		return fmt.Errorf("the master key must be at least %d characters long, not %d", MinMasterKeyLen, n)
+	}
 	return nil
 }
 
@@ -232,6 +295,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.background.Wait()
 	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
+	}
+	if s.metrics != nil {
+		err = errors.Join(err, s.metrics.Shutdown(ctx))
+		if e := <-s.metricsDone; e != nil && !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
 	}
 	return errors.Join(err, s.db.Close())
 }

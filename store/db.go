@@ -9,12 +9,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -55,6 +58,8 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied into the database
 	// file (default 250ms).
 	CheckpointInterval time.Duration
+	// Log receives what Open changes on its own (default slog.Default()).
+	Log *slog.Logger
 }
 
 // defaultPageSize is the page size of new database files.
@@ -66,6 +71,9 @@ type DB struct {
 	write *sqlx.DB
 	read  *sqlx.DB
 	w     *writer
+	// diskFullAt is when the most recent write failed for want of disk
+	// space (unix ns); 0 once a write succeeded since.
+	diskFullAt atomic.Int64
 }
 
 // Open opens (creating if needed) the SQLite database at path, applies the
@@ -91,10 +99,16 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.PageSize <= 0 {
 		opt.PageSize = defaultPageSize
 	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
+	}
+	if err := private(path, opt.Log); err != nil {
+		return nil, err
 	}
 	if err := create(path, opt.PageSize); err != nil {
 		return nil, err
@@ -155,6 +169,37 @@ func Open(path string, opt Options) (*DB, error) {
 	return db, nil
 }
 
+// private makes the database file, and its WAL and shared-memory files if
+// they exist, readable by their owner only: the file holds the master key
+// and the secret that signs session tokens. It creates the file (empty,
+// which SQLite takes for a new database) before SQLite does, since SQLite
+// creates it 0644 (less the umask) and gives the -wal and -shm files it
+// creates later the database file's mode. An existing file open to others
+// is tightened, and the log says so.
+func private(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(name, 0o600); err != nil {
+				return fmt.Errorf("store: make %s private: %w", name, err)
+			}
+			log.Warn("database file was readable by other users; made it 0600", "file", name, "was", mode.String())
+		}
+	}
+	return nil
+}
+
 // walSyncer returns a function that fsyncs the database's WAL file, which
 // makes every transaction committed so far durable.
 func walSyncer(path string) func() error {
@@ -199,6 +244,52 @@ func create(path string, pageSize int) error {
 		return fmt.Errorf("store: WAL mode: %w", err)
 	}
 	return nil
+}
+
+// IsDiskFull reports whether err is a write that failed for want of disk
+// space: SQLite's SQLITE_FULL, or ENOSPC from the file system (the WAL's
+// fsync, an upload's bytes).
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
+
+// NoteWrite records the outcome of a write: one that failed for want of
+// disk space (IsDiskFull) marks the disk full, a success clears the mark,
+// any other failure leaves it. Write notes its own; writes to files beside
+// the database (uploads) note theirs with this.
+func (db *DB) NoteWrite(err error) {
+	switch {
+	case err == nil:
+		if db.diskFullAt.Load() != 0 {
+			db.diskFullAt.Store(0)
+		}
+	case IsDiskFull(err):
+		db.diskFullAt.Store(time.Now().UnixNano())
+	}
+}
+
+// DiskFull reports whether the most recent write failed for want of disk
+// space, and when.
+func (db *DB) DiskFull() (since time.Time, full bool) {
+	at := db.diskFullAt.Load()
+	if at == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, at), true
+}
+
+// ProbeWrite makes a small write (a settings row), to learn whether the
+// disk takes writes again; its outcome is noted as any write's is.
+func (db *DB) ProbeWrite(ctx context.Context) error {
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	return db.Write(ctx, func(tx *Tx) error { return tx.PutSetting("write_probe", now) }, nil)
 }
 
 // OnReset registers f to run on the writer goroutine whenever a whole
@@ -289,6 +380,28 @@ func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, e
 		return "", false, nil
 	}
 	return value, err == nil, err
+}
+
+// ReadSetting reads one value of the settings table of the database file at
+// path, for a tool beside the server (`parley master-key`): it opens the file
+// read-only, never creates it, and may run while the server does.
+func ReadSetting(path, key string) (value string, ok bool, err error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", false, fmt.Errorf("store: %w", err)
+	}
+	db, err := sqlx.Open(driverName, "file:"+sqliteURIPath(path)+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return "", false, err
+	}
+	defer db.Close()
+	err = db.Get(&value, "SELECT value FROM settings WHERE key = ?", key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return value, true, nil
 }
 
 // PutSetting stores the value of key, replacing any.

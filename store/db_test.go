@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,4 +319,105 @@ func remigrated(t *testing.T, undo []string, fill func(*DB)) *DB {
 	}
 	t.Cleanup(func() { migrated.Close() })
 	return migrated
+}
+
+// The database holds the master key and the token secret: its file and the
+// WAL SQLite creates beside it are the owner's only, whatever the umask and
+// even when the folder existed already; a folder Open creates is too.
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "parley.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, _, err := db.SettingOrInit(context.Background(), "k", func() string { return "v" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %v, want -rw-------", filepath.Base(name), mode)
+		}
+	}
+
+	nested := filepath.Join(dir, "new", "parley.db")
+	db2, err := Open(nested, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if fi, err := os.Stat(filepath.Dir(nested)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("created folder: %v %v, want drwx------", fi.Mode(), err)
+	}
+}
+
+// An existing database file open to others is made private, with a log line.
+func TestOpenTightensAnExistingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, name := range []string{path, path + "-wal"} {
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644) // an empty WAL is none
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if err := os.Chmod(name, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs strings.Builder
+	db, err = Open(path, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want -rw-------", filepath.Base(name), fi.Mode(), err)
+		}
+	}
+	if !strings.Contains(logs.String(), "made it 0600") {
+		t.Errorf("no log line for the tightened file:\n%s", logs.String())
+	}
+}
+
+// ReadSetting reads a setting beside a running server and after it
+// stopped, and creates no database where there is none.
+func TestReadSetting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "parley.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SettingOrInit(context.Background(), "k", func() string { return "v1" }); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		if v, ok, err := ReadSetting(path, "k"); v != "v1" || !ok || err != nil {
+			t.Errorf("%s: ReadSetting(k) = %q, %v, %v", when, v, ok, err)
+		}
+		if v, ok, err := ReadSetting(path, "unset"); v != "" || ok || err != nil {
+			t.Errorf("%s: ReadSetting(unset) = %q, %v, %v", when, v, ok, err)
+		}
+	}
+	check("database open")
+	db.Close()
+	check("database closed")
+	missing := filepath.Join(dir, "none.db")
+	if _, _, err := ReadSetting(missing, "k"); err == nil {
+		t.Error("ReadSetting of a missing file: no error")
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("ReadSetting created %s: %v", missing, err)
+	}
 }

@@ -249,6 +249,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error, after func()) error
 	}
 	j.fn, j.after, j.err = nil, nil, nil
 	jobPool.Put(j)
+	db.NoteWrite(err)
 	return err
 }
 

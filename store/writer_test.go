@@ -12,8 +12,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // openTestDB opens a fresh database in a temporary directory and closes it
@@ -659,5 +662,95 @@ func TestCheckpointPassLeavesTheWriterAloneWhileAReaderHoldsFrames(t *testing.T)
 	release()
 	if err := wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A write refused for want of disk space — SQLite's SQLITE_FULL, or ENOSPC
+// from the WAL's fsync — marks the disk full (DiskFull) until a write
+// succeeds again.
+func TestDiskFullIsNotedUntilAWriteSucceeds(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "full.db"), Options{Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	insert := func(d *DB, key string, size int) error {
+		return d.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Exec("INSERT INTO settings(key, value) VALUES (?, ?)", key, strings.Repeat("v", size))
+			return err
+		}, nil)
+	}
+	pragma := func(sql string) {
+		t.Helper()
+		if err := db.Write(ctx, func(tx *Tx) error { _, err := tx.Exec(sql); return err }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A real SQLITE_FULL: no page beyond those the file has.
+	var pages int
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.Get(&pages, "PRAGMA page_count") }, nil); err != nil {
+		t.Fatal(err)
+	}
+	pragma(fmt.Sprint("PRAGMA max_page_count = ", pages))
+	err = insert(db, "big", 64<<10)
+	if !IsDiskFull(err) {
+		t.Fatalf("a write beyond max_page_count: %v, want a full disk", err)
+	}
+	if _, full := db.DiskFull(); !full {
+		t.Error("DiskFull after SQLITE_FULL: false")
+	}
+	if err := db.Write(ctx, func(*Tx) error { return errors.New("a rule") }, nil); err == nil {
+		t.Fatal("a failing write succeeded")
+	}
+	if _, full := db.DiskFull(); !full {
+		t.Error("a failure of another kind cleared DiskFull")
+	}
+	pragma("PRAGMA max_page_count = 1073741823")
+	if err := db.ProbeWrite(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, full := db.DiskFull(); full {
+		t.Error("DiskFull after a write succeeded: true")
+	}
+
+	// ENOSPC from the WAL's fsync, as os.File.Sync reports it.
+	db.w.close()
+	failing, err := newWriter(db.write, 8, time.Hour, func() error {
+		return &os.PathError{Op: "sync", Path: "full.db-wal", Err: syscall.ENOSPC}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.w = failing
+	if err := insert(db, "synced", 10); !IsDiskFull(err) {
+		t.Errorf("a write whose fsync failed with ENOSPC: %v, want a full disk", err)
+	}
+	if _, full := db.DiskFull(); !full {
+		t.Error("DiskFull after the fsync's ENOSPC: false")
+	}
+}
+
+func TestIsDiskFull(t *testing.T) {
+	enospc := &os.PathError{Op: "write", Path: "files/.upload-1", Err: syscall.ENOSPC}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("disk gone"), false},
+		{sqlite3.Error{Code: sqlite3.ErrFull}, true},
+		{fmt.Errorf("store: commit: %w", sqlite3.Error{Code: sqlite3.ErrFull}), true},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, SystemErrno: syscall.ENOSPC}, true},
+		{sqlite3.Error{Code: sqlite3.ErrIoErr, SystemErrno: syscall.EIO}, false},
+		{sqlite3.Error{Code: sqlite3.ErrConstraint}, false},
+		{fmt.Errorf("store: committed but not made durable: %w", enospc), true},
+		{fmt.Errorf("files: write: %w", enospc), true},
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.EIO}, false},
+	} {
+		if got := IsDiskFull(tc.err); got != tc.want {
+			t.Errorf("IsDiskFull(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/parley-im/parley/server"
 )
 
 // config is every server setting; each is a flag and a PARLEY_* variable
@@ -16,15 +20,18 @@ type config struct {
 	DB             string
 	AppID          string
 	MasterKey      string
+	MasterKeyFile  string // read into MasterKey by parseConfig
 	AuthMode       string
 	OfflineGrace   time.Duration
 	CORSOrigins    string
+	CORSMasterKey  bool
 	DBSync         string
 	SessionTTL     time.Duration
 	Heartbeat      time.Duration
 	RoomWindow     time.Duration
 	LogLevel       string
 	Pprof          string
+	MetricsAddr    string
 	MaxUpload      byteSize
 	Retention      time.Duration
 	AllowRecall    bool
@@ -36,16 +43,33 @@ type config struct {
 	ClientSessions int
 }
 
+const usage = `Usage:
+  parley [flags]                 serve
+  parley master-key [-db file]   print the master key kept in the database
+  parley openapi [-out dir]      write the OpenAPI documents
+
+Every flag is also an environment variable: PARLEY_ and the flag's name in
+upper case, - as _ (PARLEY_MASTER_KEY_FILE); a flag given wins.
+
+Flags:
+`
+
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.DB, "db", "./data/parley.db", "SQLite database file, created on first start")
 	fs.StringVar(&c.AppID, "app-id", "parley", "application id, used in signatures")
-	fs.StringVar(&c.MasterKey, "master-key", "", "master key (default: generated on first start, kept in the database, printed once)")
+	fs.StringVar(&c.MasterKey, "master-key", "", "master key, at least 16 characters (default: generated on first start, kept in the database, printed once the server listens; parley master-key prints it again)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "read the master key from this `file` (trailing whitespace trimmed); keeps it out of ps")
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
 	fs.DurationVar(&c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
+	fs.BoolVar(&c.CORSMasterKey, "cors-master-key", false, "let those browser apps send X-Master-Key (the master key belongs on servers, not in browsers)")
 	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
@@ -61,6 +85,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.MaxStreams, "max-streams", 0, "event streams open at once (0: from the file descriptor limit, keeping a quarter of it for the rest)")
 	fs.IntVar(&c.ClientStreams, "max-client-streams", 32, "event streams one client may hold open at once, across its sessions")
 	fs.IntVar(&c.ClientSessions, "max-client-sessions", 64, "live sessions one client may hold; a login beyond it ends the oldest")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address only (e.g. 127.0.0.1:9090); empty: on -addr")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -84,6 +109,21 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.MasterKeyFile != "" {
+		if c.MasterKey != "" {
+			return nil, fmt.Errorf("master-key and master-key-file are both set: give the key one way")
+		}
+		b, err := os.ReadFile(c.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("master-key-file: %w", err)
+		}
+		if c.MasterKey = strings.TrimRightFunc(string(b), unicode.IsSpace); c.MasterKey == "" {
+			return nil, fmt.Errorf("master-key-file: %s is empty", c.MasterKeyFile)
+		}
+	}
+	if err := server.CheckMasterKey(c.MasterKey); err != nil {
+		return nil, fmt.Errorf("%w (leave it unset to have one generated)", err)
 	}
 	switch c.AuthMode {
 	case "open", "signature", "jwt":

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,21 +22,23 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{
-		Addr:         ":8080",
-		DB:           "./data/parley.db",
-		AppID:        "parley",
-		MasterKey:    "", // generated on first start
-		AuthMode:     "open",
-		OfflineGrace: 10 * time.Second,
-		CORSOrigins:  "*",
-		DBSync:       "full",
-		SessionTTL:   7 * 24 * time.Hour,
-		Heartbeat:    15 * time.Second,
-		RoomWindow:   50 * time.Millisecond,
-		LogLevel:     "info",
-		MaxUpload:    20 << 20,
-		Retention:    180 * 24 * time.Hour,
-		AllowRecall:  true,
+		Addr:          ":8080",
+		DB:            "./data/parley.db",
+		AppID:         "parley",
+		MasterKey:     "", // generated on first start
+		AuthMode:      "open",
+		OfflineGrace:  10 * time.Second,
+		CORSOrigins:   "*",
+		CORSMasterKey: false, // the master key belongs on servers
+		MetricsAddr:   "",    // /metrics on Addr
+		DBSync:        "full",
+		SessionTTL:    7 * 24 * time.Hour,
+		Heartbeat:     15 * time.Second,
+		RoomWindow:    50 * time.Millisecond,
+		LogLevel:      "info",
+		MaxUpload:     20 << 20,
+		Retention:     180 * 24 * time.Hour,
+		AllowRecall:   true,
 		// Rate limits off; streams bounded by the fd limit (0 here).
 		ClientStreams:  32,
 		ClientSessions: 64,
@@ -64,8 +68,9 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"-db", []string{"-db=x.db"}, nil, func(c *config) any { return c.DB }, "x.db"},
 		{"PARLEY_APP_ID", nil, map[string]string{"PARLEY_APP_ID": "myapp"}, func(c *config) any { return c.AppID }, "myapp"},
 		{"-app-id", []string{"--app-id", "other"}, nil, func(c *config) any { return c.AppID }, "other"},
-		{"PARLEY_MASTER_KEY", nil, map[string]string{"PARLEY_MASTER_KEY": "s3cret"}, func(c *config) any { return c.MasterKey }, "s3cret"},
-		{"-master-key", []string{"-master-key", "k"}, nil, func(c *config) any { return c.MasterKey }, "k"},
+		{"PARLEY_MASTER_KEY", nil, map[string]string{"PARLEY_MASTER_KEY": "s3cret-s3cret-s3cret"}, func(c *config) any { return c.MasterKey }, "s3cret-s3cret-s3cret"},
+		{"-master-key", []string{"-master-key", "k123456789abcdef"}, nil, func(c *config) any { return c.MasterKey }, "k123456789abcdef"},
+		{"-master-key of 16 characters, not bytes", []string{"-master-key", "ключключключключ"}, nil, func(c *config) any { return c.MasterKey }, "ключключключключ"},
 		{"PARLEY_AUTH_MODE", nil, map[string]string{"PARLEY_AUTH_MODE": "signature"}, func(c *config) any { return c.AuthMode }, "signature"},
 		{"-auth-mode", []string{"-auth-mode", "jwt"}, nil, func(c *config) any { return c.AuthMode }, "jwt"},
 		{"PARLEY_OFFLINE_GRACE", nil, map[string]string{"PARLEY_OFFLINE_GRACE": "1m30s"}, func(c *config) any { return c.OfflineGrace }, 90 * time.Second},
@@ -73,6 +78,10 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"PARLEY_CORS_ORIGINS", nil, map[string]string{"PARLEY_CORS_ORIGINS": "https://a.example, https://b.example,,"},
 			func(c *config) any { return c.corsOrigins() }, []string{"https://a.example", "https://b.example"}},
 		{"-cors-origins", []string{"-cors-origins", "https://c.example"}, nil, func(c *config) any { return c.corsOrigins() }, []string{"https://c.example"}},
+		{"PARLEY_CORS_MASTER_KEY", nil, map[string]string{"PARLEY_CORS_MASTER_KEY": "true"}, func(c *config) any { return c.CORSMasterKey }, true},
+		{"-cors-master-key", []string{"-cors-master-key"}, nil, func(c *config) any { return c.CORSMasterKey }, true},
+		{"PARLEY_METRICS_ADDR", nil, map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090"}, func(c *config) any { return c.MetricsAddr }, "127.0.0.1:9090"},
+		{"-metrics-addr", []string{"-metrics-addr", ":9091"}, nil, func(c *config) any { return c.MetricsAddr }, ":9091"},
 		{"PARLEY_DB_SYNC", nil, map[string]string{"PARLEY_DB_SYNC": "normal"}, func(c *config) any { return c.DBSync }, "normal"},
 		{"PARLEY_SESSION_TTL", nil, map[string]string{"PARLEY_SESSION_TTL": "1h"}, func(c *config) any { return c.SessionTTL }, time.Hour},
 		{"PARLEY_HEARTBEAT", nil, map[string]string{"PARLEY_HEARTBEAT": "5s"}, func(c *config) any { return c.Heartbeat }, 5 * time.Second},
@@ -139,6 +148,10 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"max upload overflow", []string{"-max-upload=9999999999GiB"}, nil, "max-upload"},
 		{"negative retention", []string{"-retention=-1h"}, nil, "retention"},
 		{"retention not a duration", nil, map[string]string{"PARLEY_RETENTION": "180d"}, "PARLEY_RETENTION"},
+		{"one-character master key", []string{"-master-key", "a"}, nil, "at least 16 characters"},
+		{"15-character master key env", nil, map[string]string{"PARLEY_MASTER_KEY": "123456789012345"}, "at least 16 characters"},
+		{"missing master key file", []string{"-master-key-file", "/nonexistent/parley.key"}, nil, "master-key-file"},
+		{"master key and key file", []string{"-master-key-file", "/nonexistent/parley.key"}, map[string]string{"PARLEY_MASTER_KEY": "0123456789abcdef"}, "both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,5 +184,49 @@ func TestByteSizeString(t *testing.T) {
 		if err := back.Set(tt.want); err != nil || back != tt.v {
 			t.Errorf("Set(%q) = %d, %v; want %d", tt.want, back, err, tt.v)
 		}
+	}
+}
+
+// The master key can come from a file, so that it does not show in ps:
+// trailing whitespace (the newline of echo, an editor's) is not part of it,
+// and a short key in a file is refused like one on the command line.
+func TestConfigMasterKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := file("good", "  0123456789 abcdef\r\n\t \n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-master-key-file", good}, nil},
+		{"env", nil, map[string]string{"PARLEY_MASTER_KEY_FILE": good}},
+	} {
+		c, err := parseConfig(tc.args, env(tc.env))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.MasterKey != "  0123456789 abcdef" {
+			t.Errorf("%s: master key %q", tc.name, c.MasterKey)
+		}
+	}
+	for _, tc := range []struct{ name, content, wantErr string }{
+		{"short", "short-key\n", "at least 16 characters"},
+		{"empty", "\n", "empty"},
+	} {
+		_, err := parseConfig([]string{"-master-key-file", file(tc.name, tc.content)}, env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s key file: %v, want an error saying %q", tc.name, err, tc.wantErr)
+		}
+	}
+	_, err := parseConfig([]string{"-master-key", "0123456789abcdef", "-master-key-file", good}, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "both") {
+		t.Errorf("key and key file: %v", err)
 	}
 }

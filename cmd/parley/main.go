@@ -1,5 +1,6 @@
 // Command parley is the Parley server. `parley` serves; `parley openapi`
-// writes the OpenAPI document generated from the code.
+// writes the OpenAPI document generated from the code; `parley master-key`
+// prints the master key kept in the database.
 package main
 
 import (
@@ -7,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -18,12 +20,24 @@ import (
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/server"
+	"github.com/parley-im/parley/store"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "openapi" {
 		if err := writeOpenAPI(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "parley openapi:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "master-key" {
+		err := printMasterKey(os.Args[2:], os.Getenv, os.Stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "parley master-key:", err)
 			os.Exit(1)
 		}
 		return
@@ -59,6 +73,34 @@ func writeOpenAPI(args []string) error {
 	return nil
 }
 
+// printMasterKey prints the master key generated on the first start and
+// kept in the database (-db, or PARLEY_DB), for the operator who missed the
+// printout. It opens the database read-only, beside a running server or not.
+func printMasterKey(args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("master-key", flag.ContinueOnError)
+	db := fs.String("db", "./data/parley.db", "SQLite database `file` of the server (or PARLEY_DB)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "db" })
+	if v := getenv("PARLEY_DB"); v != "" && !given {
+		*db = v
+	}
+	key, ok, err := store.ReadSetting(*db, server.MasterKeySetting)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s keeps no master key: the server was given its key (PARLEY_MASTER_KEY or PARLEY_MASTER_KEY_FILE), or has not started on it yet", *db)
+	}
+	_, err = fmt.Fprintln(out, key)
+	return err
+}
+
 func serve(ctx context.Context, cfg *config) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -70,9 +112,9 @@ func serve(ctx context.Context, cfg *config) error {
 	}
 	srv, err := server.Start(ctx, server.Config{
 		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AuthMode: cfg.AuthMode,
-		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), DBSync: cfg.DBSync,
+		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), CORSMasterKey: cfg.CORSMasterKey, DBSync: cfg.DBSync,
 		SessionTTL: cfg.SessionTTL, Heartbeat: cfg.Heartbeat, RoomWindow: cfg.RoomWindow, DisableRecall: !cfg.AllowRecall, Log: log, Out: os.Stdout,
-		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention,
+		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, MetricsAddr: cfg.MetricsAddr,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxStreams: cfg.MaxStreams, MaxClientStreams: cfg.ClientStreams, MaxClientSessions: cfg.ClientSessions,
 	})

@@ -243,3 +243,32 @@ func TestCheckFileURL(t *testing.T) {
 		}
 	}
 }
+
+// A member whose id predates the clientId rule (a ':' in it, stored before
+// the rule) is removed by the master key, which signs nothing; a client
+// still cannot name it.
+func TestMasterRemovesAMemberWhoseIDPredatesTheRule(t *testing.T) {
+	s := newRuleService(t, "")
+	ctx := context.Background()
+	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	conv, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"Jerry"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddMembers(conv.ID, []string{"old:id"}, 1)
+		return err
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RemoveMembers(ctx, p, conv.ID, MembersRequest{ClientIDs: []string{"old:id"}})
+	wantInvalid(t, "a client removes old:id", err, ClientIDRule)
+	got, err := s.RemoveMembers(ctx, Principal{Master: true}, conv.ID, MembersRequest{ClientIDs: []string{"old:id"}})
+	if err != nil || strings.Join(got.Members, ",") != "Jerry,Tom" {
+		t.Fatalf("the master key removes old:id: %v %v", got, err)
+	}
+}

@@ -39,3 +39,21 @@ func TestLimiter(t *testing.T) {
 		t.Error("a limit of 0 is not off")
 	}
 }
+
+// BenchmarkLimiterAllow is what a limit that is on costs a send: one
+// bucket's update under a mutex, against a send's ~50 µs of server CPU.
+func BenchmarkLimiterAllow(b *testing.B) {
+	l := newLimiter(limitSends, 1<<30)
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = "client" + string(rune('A'+i))
+	}
+	now := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			l.allow(keys[i%len(keys)], now)
+			i++
+		}
+	})
+}

@@ -65,8 +65,10 @@ type Service struct {
 	sessions   sync.Map // session id → *sessionState
 	tokens     sync.Map // token → verifiedToken
 	tokenCount atomic.Int64
-	cache      *convCache
-	words      atomic.Pointer[wordFilter] // nil until a list is set
+	// sessionCount counts the entries of sessions, to bound it.
+	sessionCount atomic.Int64
+	cache        *convCache
+	words        atomic.Pointer[wordFilter] // nil until a list is set
 
 	sendLimit, loginLimit, historyLimit *limiter // nil: off
 }

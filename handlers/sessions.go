@@ -178,6 +178,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return tx.InsertSession(sess)
 	}, func() {
+		s.countCachedSession()
 		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag, offline: sess.OfflineMessages})
 		for _, id := range replaced {
 			s.endSessionState(id, "conflict")
@@ -285,6 +286,18 @@ type verifiedToken struct {
 
 const maxVerifiedTokens = 100_000
 
+// maxCachedSessions bounds the cache of session states, which every login
+// adds to: past it the cache starts over and refills from the database,
+// which holds the truth, so that a flood of logins cannot take the memory.
+var maxCachedSessions int64 = 200_000 // a variable for tests
+
+func (s *Service) countCachedSession() {
+	if s.sessionCount.Add(1) > maxCachedSessions {
+		s.sessions.Clear()
+		s.sessionCount.Store(1)
+	}
+}
+
 // verifyToken checks a session token's signature and expiry and returns the
 // session it names. Whether that session is still live is for the caller.
 func (s *Service) verifyToken(token string) (string, error) {
@@ -328,6 +341,7 @@ func (s *Service) sessionState(ctx context.Context, id string) (*sessionState, e
 		}
 	}
 	// LoadOrStore: a concurrent logout that stored first wins.
+	s.countCachedSession()
 	v, _ := s.sessions.LoadOrStore(id, st)
 	return v.(*sessionState), nil
 }

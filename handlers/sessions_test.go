@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,6 +89,47 @@ func TestCheckClientIDs(t *testing.T) {
 			t.Errorf("invalid id %q: %v, want INVALID_REQUEST naming the field", bad, err)
 		} else if !strings.Contains(err.Detail, ClientIDRule) {
 			t.Errorf("invalid id %q: the detail %q does not say what a clientId may hold", bad, err.Detail)
+		}
+	}
+}
+
+// The cache of session states is bounded: past its bound it starts over and
+// refills from the database, so every live token still works and a
+// logged-out one stays refused.
+func TestSessionCacheIsBounded(t *testing.T) {
+	defer func(n int64) { maxCachedSessions = n }(maxCachedSessions)
+	maxCachedSessions = 3
+	s := newRuleService(t, "")
+	ctx := context.Background()
+	var tokens []string
+	for i := range 5 {
+		r, err := s.Login(ctx, LoginRequest{ClientID: "c" + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, r.Token)
+	}
+	first, err := s.Authenticate(ctx, tokens[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Logout(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // more logins: the cache starts over at least once
+		if _, err := s.Login(ctx, LoginRequest{ClientID: "more"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.sessionCount.Load(); n > maxCachedSessions {
+		t.Errorf("%d cached sessions, bound %d", n, maxCachedSessions)
+	}
+	if _, err := s.Authenticate(ctx, tokens[0]); err == nil {
+		t.Error("the logged-out session's token works again after the cache started over")
+	}
+	for _, tok := range tokens[1:] {
+		if _, err := s.Authenticate(ctx, tok); err != nil {
+			t.Errorf("a live session's token after the cache started over: %v", err)
 		}
 	}
 }

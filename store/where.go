@@ -61,7 +61,21 @@ type Where struct {
 
 // CompileWhere turns a LeanCloud/Parse-style query (MongoDB semantics) into
 // parameterised SQL: values only ever travel as arguments, never spliced.
-func CompileWhere(raw []byte) (Where, error) {
+// It is the master key's view: every conversation shows its members (a
+// system conversation, its subscribers).
+func CompileWhere(raw []byte) (Where, error) { return CompileWhereFor(raw, "") }
+
+// CompileWhereFor is CompileWhere as the client viewer sees conversations
+// ("" is the master key's view, CompileWhere). A viewer sees the member
+// list of the normal and temporary conversations it is a member of, and no
+// member list anywhere else (as a chat room has none; a system
+// conversation's subscribers are never shown): every condition on members
+// is evaluated against that, so that members answer no question about
+// conversations the viewer is not in. A positive condition ({"m":"Ann"},
+// $in, $all, $regex, $exists: true) matches only conversations the viewer
+// is in; $ne, $nin and $exists: false match the others, as MongoDB matches
+// a missing field.
+func CompileWhereFor(raw []byte, viewer string) (Where, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return Where{SQL: "1"}, nil
@@ -82,7 +96,7 @@ func CompileWhere(raw []byte) (Where, error) {
 	if !ok {
 		return Where{}, qerr("where must be a JSON object")
 	}
-	c := &compiler{}
+	c := &compiler{viewer: viewer}
 	parts, err := c.conjuncts(obj, 1, "where")
 	if err != nil {
 		return Where{}, err
@@ -108,6 +122,9 @@ func CompileWhere(raw []byte) (Where, error) {
 type compiler struct {
 	args  []any
 	nodes int
+	// viewer is the client whose view of member lists conditions on
+	// members see; "" for the master key's (see CompileWhereFor).
+	viewer string
 }
 
 func (c *compiler) arg(v any) string {
@@ -768,7 +785,11 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 		scan, err := c.capture(func() (string, error) { return c.kindIsOp(f, op, v, at) })
 		return scanOnly(scan), err
 	case fieldMembers:
-		scan, err := c.capture(func() (string, error) { return c.membersOp(op, v, at) })
+		membersOp := c.membersOp
+		if c.viewer != "" {
+			membersOp = c.viewerMembersOp
+		}
+		scan, err := c.capture(func() (string, error) { return membersOp(op, v, at) })
 		if err != nil {
 			return cond{}, err
 		}
@@ -783,11 +804,33 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 			}
 		}
 		if (op == "$eq" || op == "$in") && len(ids) > 0 {
+			ids, _ = memberIDs(ids, at)
+			inIDs := func() string {
+				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")"
+			}
+			if c.viewer == "" {
+				set, _ := c.capture(func() (string, error) { return inIDs(), nil })
+				return setLookup(scan, set, set, rankMember, false), nil
+			}
+			// As exact as the row test: of those conversations, the ones
+			// the viewer sees the members of. When the viewer is among the
+			// ids, all of those. The bound, only counted, leaves out the
+			// kinds (a search of members_by_client only).
+			own := slices.Contains(ids, any(c.viewer))
 			set, _ := c.capture(func() (string, error) {
-				ids, _ := memberIDs(ids, at)
-				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")", nil
+				if own {
+					return c.visibleSet(), nil
+				}
+				return inIDs() + " INTERSECT " + c.visibleSet(), nil
 			})
-			return setLookup(scan, set, set, rankMember, false), nil
+			bound, _ := c.capture(func() (string, error) {
+				viewers := "SELECT conversation_id FROM members WHERE client_id = " + c.arg(c.viewer)
+				if own {
+					return viewers, nil
+				}
+				return inIDs() + " INTERSECT " + viewers, nil
+			})
+			return setLookup(scan, set, bound, rankMember, false), nil
 		}
 		return scanOnly(scan), nil
 	case fieldAttr:
@@ -1008,6 +1051,120 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 			return "", err
 		}
 		return memberOf("parley_regexp(" + c.arg(pat) + ", client_id)"), nil
+	}
+	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
+}
+
+// visibleKinds are the kinds of conversation whose member list a member
+// sees (see CompileWhereFor).
+const visibleKinds = "('normal', 'temporary')"
+
+// visible tests that the viewer sees the member list of the conversation c:
+// it is a member of it, and it is normal or temporary.
+func (c *compiler) visible() string {
+	return "(c.kind IN " + visibleKinds + " AND c.id IN (SELECT conversation_id FROM members WHERE client_id = " + c.arg(c.viewer) + "))"
+}
+
+// visibleSet selects the conversations whose member list the viewer sees.
+func (c *compiler) visibleSet() string {
+	return "SELECT m.conversation_id AS conversation_id FROM members m JOIN conversations k ON k.id = m.conversation_id" +
+		" WHERE m.client_id = " + c.arg(c.viewer) + " AND k.kind IN " + visibleKinds
+}
+
+// viewerMembersOp is membersOp as the viewer sees member lists: each
+// condition holds of a list the viewer sees, and a missing one (where it
+// sees none) matches as a chat room's does. Every test is 0 or 1, never
+// NULL, so that NOT is the exact negation.
+func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) {
+	f := field{name: "members"}
+	// seen: the viewer sees the list, and it satisfies cond (after the
+	// test of the view, so that its arguments follow).
+	seen := func(cond func() string) string {
+		vis := c.visible()
+		return "(" + vis + " AND " + cond() + ")"
+	}
+	memberOf := func(cond string) string {
+		return "c.id IN (SELECT conversation_id FROM members WHERE " + cond + ")"
+	}
+	switch op {
+	case "$eq", "$ne":
+		var cond string
+		if arr, ok := v.([]any); ok {
+			vals, err := c.list(f, arr, at)
+			if err != nil {
+				return "", err
+			}
+			ids, err := memberIDs(vals, at)
+			if err != nil {
+				return "", err
+			}
+			// The same set: as many members as ids, and all of them present.
+			cond = seen(func() string {
+				return "c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" +
+					c.placeholders(ids) + ")) = " + c.arg(len(ids))
+			})
+		} else {
+			id, ok := v.(string)
+			if !ok {
+				return "", qerr("%s: members holds clientIds (strings)", at)
+			}
+			if id == c.viewer {
+				cond = c.visible()
+			} else {
+				cond = seen(func() string { return memberOf("client_id = " + c.arg(id)) })
+			}
+		}
+		if op == "$ne" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$in", "$nin", "$all":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		ids, err := memberIDs(vals, at)
+		if err != nil {
+			return "", err
+		}
+		if len(ids) == 0 {
+			return map[string]string{"$in": "0", "$nin": "1", "$all": "0"}[op], nil
+		}
+		if op == "$all" {
+			return seen(func() string {
+				return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids))
+			}), nil
+		}
+		var cond string
+		if slices.Contains(ids, any(c.viewer)) {
+			cond = c.visible()
+		} else {
+			cond = seen(func() string { return memberOf("client_id IN (" + c.placeholders(ids) + ")") })
+		}
+		if op == "$nin" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$exists":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: expected true or false", at)
+		}
+		if b {
+			return c.visible(), nil
+		}
+		return "NOT " + c.visible(), nil
+	case "$regex":
+		pat, err := regex(v.([2]any), at)
+		if err != nil {
+			return "", err
+		}
+		// The pattern runs on the members of the viewer's conversations
+		// only, not on every member row.
+		return seen(func() string {
+			return "c.id IN (SELECT mm.conversation_id FROM members vm JOIN members mm ON mm.conversation_id = vm.conversation_id" +
+				" WHERE vm.client_id = " + c.arg(c.viewer) + " AND parley_regexp(" + c.arg(pat) + ", mm.client_id))"
+		}), nil
 	}
 	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
 }

@@ -27,7 +27,8 @@ func qerr(format string, args ...any) *QueryError {
 	return &QueryError{Detail: fmt.Sprintf(format, args...)}
 }
 
-// Limits that keep any query cheap to compile and to run.
+// Limits that keep any query cheap to compile and to run, and its SQL
+// within SQLite's own limits, so that no query is an SQLite error.
 const (
 	MaxWhereBytes   = 16 << 10
 	maxWhereDepth   = 8
@@ -35,6 +36,27 @@ const (
 	maxListValues   = 1000
 	MaxRegexLen     = 256
 	maxAttrPathKeys = 8
+	// MaxWhereRegexes is how many $regex conditions a where may hold. A
+	// regex has no index beyond a literal prefix: each may read a whole
+	// table or index and run the pattern on every row of it (a member
+	// regex, every member row), so a query's cost grows with them. Eight
+	// are a search box over a name, a few attributes and the members,
+	// twice over; 120 were eight seconds of a read connection.
+	MaxWhereRegexes = 8
+	// MaxLogicalItems is how many conditions one $or or $and may list (a
+	// UNION of their lookups stays far below SQLite's 500 compound terms);
+	// many values of one field are an $in.
+	MaxLogicalItems = 32
+	// MaxWhereLookups is how many conditions of a where may be index
+	// lookups (members, attributes): planning counts each of them, and each
+	// is a subquery of the statement.
+	MaxWhereLookups = 32
+	// maxWhereSelects bounds the SELECTs of any statement a where makes.
+	// SQLite refuses a statement whose cursors reach 1000 before a WITH is
+	// expanded ("VIEWs and/or subqueries nested too deep": a $regex lookup
+	// is a WITH), and a SELECT of a filter opens fewer than two cursors:
+	// TestWhereLimitsKeepSQLiteWithinItsOwn holds the worst shapes.
+	maxWhereSelects = 300
 	// SQLite takes at most 32766 parameters in a statement; the rest is
 	// left to the statement around the filter (sort, limit, skip).
 	maxWhereArgs = 30000
@@ -116,12 +138,55 @@ func CompileWhereFor(raw []byte, viewer string) (Where, error) {
 	if len(w.Args) > maxWhereArgs || len(w.scanArgs) > maxWhereArgs {
 		return Where{}, qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
 	}
+	if err := w.checkSize(); err != nil {
+		return Where{}, err
+	}
 	return w, nil
+}
+
+// checkSize refuses a filter whose statements would be too large for
+// SQLite (see maxWhereSelects and maxWhereArgs): the filter, its row tests,
+// and those planQuery may make of its parts, driving from any of their
+// lookups (each part as its set or as its row test) and counting all of
+// them at once.
+func (w Where) checkSize() error {
+	selects := func(f ...frag) (n int, args int) {
+		for _, x := range f {
+			n += strings.Count(x.sql, "SELECT ")
+			args += len(x.args)
+		}
+		return n, args
+	}
+	lookup, _ := selects(frag{sql: w.SQL})
+	scan, _ := selects(frag{sql: w.scanSQL})
+	n := max(lookup, scan)
+	var drive, count, driveArgs, countArgs int
+	for _, p := range w.parts {
+		scan, scanArgs := selects(p.scan)
+		if p.set == nil {
+			drive, driveArgs = drive+scan, driveArgs+scanArgs
+			continue
+		}
+		set, setArgs := selects(*p.set)
+		bound, boundArgs := selects(*p.bound)
+		drive, driveArgs = drive+max(scan, set), driveArgs+max(scanArgs, setArgs)
+		count, countArgs = count+bound, countArgs+boundArgs+1
+	}
+	if max(n, drive, count) > maxWhereSelects {
+		return qerr("where is too complex (its SQL would hold more than %d subqueries): use fewer conditions, or $in for many values", maxWhereSelects)
+	}
+	if max(driveArgs, countArgs) > maxWhereArgs {
+		return qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
+	}
+	return nil
 }
 
 type compiler struct {
 	args  []any
 	nodes int
+	// regexes and lookups count the $regex conditions and the index
+	// lookups compiled so far (MaxWhereRegexes, MaxWhereLookups).
+	regexes, lookups int
 	// viewer is the client whose view of member lists conditions on
 	// members see; "" for the master key's (see CompileWhereFor).
 	viewer string
@@ -515,6 +580,9 @@ func logicalItems(val any, at string) ([]map[string]any, error) {
 	if !ok || len(list) == 0 {
 		return nil, qerr("%s: must be a non-empty array of conditions", at)
 	}
+	if len(list) > MaxLogicalItems {
+		return nil, qerr("%s: more than %d conditions (for many values of one field, use $in)", at, MaxLogicalItems)
+	}
 	out := make([]map[string]any, len(list))
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
@@ -634,6 +702,9 @@ func (c *compiler) condition(f field, val any, at string) ([]cond, error) {
 	}
 	if !isObj {
 		part, err := c.op(f, "$eq", val, at)
+		if err == nil {
+			err = c.countLookup(part, at)
+		}
 		return []cond{part}, err
 	}
 	var parts []cond
@@ -647,14 +718,32 @@ func (c *compiler) condition(f field, val any, at string) ([]cond, error) {
 		arg := ops[op]
 		if op == "$regex" {
 			arg = [2]any{ops["$regex"], ops["$options"]}
+			if c.regexes++; c.regexes > MaxWhereRegexes {
+				return nil, qerr("%s: more than %d $regex conditions in where (each may read a whole table): narrow the query", at+"."+op, MaxWhereRegexes)
+			}
 		}
 		part, err := c.op(f, op, arg, at+"."+op)
 		if err != nil {
 			return nil, err
 		}
+		if err := c.countLookup(part, at+"."+op); err != nil {
+			return nil, err
+		}
 		parts = append(parts, part)
 	}
 	return parts, nil
+}
+
+// countLookup counts a condition that is an index lookup, up to
+// MaxWhereLookups.
+func (c *compiler) countLookup(part cond, at string) error {
+	if part.set == nil {
+		return nil
+	}
+	if c.lookups++; c.lookups > MaxWhereLookups {
+		return qerr("%s: more than %d conditions on members or attributes in where (for many values of one field, use $in)", at, MaxWhereLookups)
+	}
+	return nil
 }
 
 func isOperatorObject(m map[string]any) bool {

@@ -24,7 +24,8 @@ type QueryRequest struct {
 }
 
 // QueryConversations lists the conversations matching a where query.
-// Temporary conversations are never listed.
+// Temporary conversations are never listed. Conditions on members see the
+// member lists p sees (store.CompileWhereFor); the master key sees all.
 func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) ([]*Conversation, error) {
 	if req.Limit == 0 {
 		req.Limit = DefaultQueryLimit
@@ -35,7 +36,13 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	if req.Skip < 0 || req.Skip > MaxQuerySkip {
 		return nil, fail(CodeInvalidRequest, "skip must be between 0 and %d", MaxQuerySkip)
 	}
-	where, err := store.CompileWhere([]byte(req.Where))
+	viewer := p.ClientID
+	if p.Master {
+		viewer = ""
+	} else if viewer == "" {
+		return nil, errUnauthorized
+	}
+	where, err := store.CompileWhereFor([]byte(req.Where), viewer)
 	if err != nil {
 		return nil, asQueryError(err)
 	}

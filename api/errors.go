@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
@@ -19,6 +22,8 @@ type Problem struct {
 	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
 	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
 	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
+
+	retryAfter time.Duration // RATE_LIMITED: the Retry-After header
 }
 
 // Codes beyond the contract's, for failures that are the server's own.
@@ -32,12 +37,16 @@ func (p *Problem) GetStatus() int            { return p.Status }
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
 
 // GetHeaders gives a 401 the challenge RFC 9110 requires of it, whichever
-// code says why (a bad token, a bad signature).
+// code says why (a bad token, a bad signature), and a problem that says
+// when to retry its Retry-After (in whole seconds, at least one).
 func (p *Problem) GetHeaders() http.Header {
-	if p.Status != http.StatusUnauthorized {
-		return nil
+	switch {
+	case p.Status == http.StatusUnauthorized:
+		return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+	case p.retryAfter > 0:
+		return http.Header{"Retry-After": {strconv.Itoa(max(1, int(math.Ceil(p.retryAfter.Seconds()))))}}
 	}
-	return http.Header{"WWW-Authenticate": {`Bearer realm="parley"`}}
+	return nil
 }
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
@@ -125,7 +134,9 @@ func fromRule(e *handlers.Error) *Problem {
 	if !ok {
 		status = http.StatusBadRequest
 	}
-	return newProblem(status, e.Code, e.Detail)
+	p := newProblem(status, e.Code, e.Detail)
+	p.retryAfter = e.RetryAfter
+	return p
 }
 
 // fault turns an error from the rules into what the client sees: a rule

@@ -69,7 +69,7 @@ func (s *Server) registerOperations() {
 		OperationID: "queryConversations", Method: http.MethodGet, Path: "/v1/conversations",
 		Summary: "Query conversations", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: queryDescription,
-	}, []handlers.Code{handlers.CodeInvalidQuery}, s.queryConversations)
+	}, []handlers.Code{handlers.CodeInvalidQuery, handlers.CodeRateLimited}, s.queryConversations)
 
 	register(s, huma.Operation{
 		OperationID: "updateConversation", Method: http.MethodPatch, Path: "/v1/conversations/{id}",

@@ -1,6 +1,9 @@
 package handlers
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Code is the stable error code clients branch on (API.md, "Errors").
 type Code string
@@ -27,6 +30,8 @@ const (
 type Error struct {
 	Code   Code
 	Detail string
+	// RetryAfter, when set, is when to retry (RATE_LIMITED's Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Detail }

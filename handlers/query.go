@@ -25,8 +25,10 @@ type QueryRequest struct {
 
 // QueryConversations lists the conversations matching a where query.
 // Temporary conversations are never listed. Conditions on members see the
-// member lists p sees (store.CompileWhereFor); the master key sees all.
-func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) ([]*Conversation, error) {
+// member lists p sees (store.CompileWhereFor); the master key sees all. A
+// query waits for its slots (see querySlots) and runs for at most the
+// query timeout.
+func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) (_ []*Conversation, err error) {
 	if req.Limit == 0 {
 		req.Limit = DefaultQueryLimit
 	}
@@ -50,6 +52,18 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	if err != nil {
 		return nil, asQueryError(err)
 	}
+	release, err := s.queries.acquire(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeoutCause(ctx, s.queryTimeout, errQueryTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil {
+			err = s.queryFailed(ctx, err)
+		}
+	}()
 	r := s.db.R()
 	rows, err := store.QueryConversations(ctx, r, store.ConversationQuery{
 		Where: where, Order: order, OrderArgs: orderArgs, Limit: req.Limit, Skip: req.Skip,

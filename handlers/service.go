@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"log/slog"
@@ -29,6 +30,9 @@ type Config struct {
 	MaxUpload int64
 	// DisableRecall refuses message recall.
 	DisableRecall bool
+	// QueryTimeout is how long a conversation query may run (default
+	// DefaultQueryTimeout).
+	QueryTimeout time.Duration
 }
 
 // Limits of the contract.
@@ -58,6 +62,9 @@ type Service struct {
 	tokenCount atomic.Int64
 	cache      *convCache
 	words      atomic.Pointer[wordFilter] // nil until a list is set
+
+	queries      *querySlots // see queryslots.go
+	queryTimeout time.Duration
 }
 
 // New wires a Service.
@@ -73,9 +80,13 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 		now = time.Now
 	}
 	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000)}
+	s.queryTimeout = cmp.Or(max(cfg.QueryTimeout, 0), DefaultQueryTimeout)
+	readers := 4
 	if db != nil {
 		db.OnReset(s.cache.reset)
+		readers = db.Readers()
 	}
+	s.queries = newQuerySlots(readers, s.queryTimeout)
 	return s
 }
 

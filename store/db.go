@@ -63,9 +63,10 @@ const defaultPageSize = 1024
 // DB is the database: one writer connection fed by a group-commit queue and a
 // separate pool of read connections.
 type DB struct {
-	write *sqlx.DB
-	read  *sqlx.DB
-	w     *writer
+	write   *sqlx.DB
+	read    *sqlx.DB
+	readers int
+	w       *writer
 }
 
 // Open opens (creating if needed) the SQLite database at path, applies the
@@ -137,7 +138,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.Readers)
 	read.SetMaxIdleConns(opt.Readers)
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, readers: opt.Readers}
 	if err := db.initMessageIDs(); err != nil {
 		read.Close()
 		write.Close()
@@ -222,6 +223,9 @@ func (db *DB) Closed() bool {
 		return false
 	}
 }
+
+// Readers is the size of the read pool: how many reads run at once.
+func (db *DB) Readers() int { return db.readers }
 
 // Ping checks that a read connection answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }

@@ -28,6 +28,7 @@ type config struct {
 	MaxUpload    byteSize
 	Retention    time.Duration
 	AllowRecall  bool
+	QueryTimeout time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
@@ -49,6 +50,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c.MaxUpload = 20 << 20
 	fs.Var(&c.MaxUpload, "max-upload", "`size` limit of one uploaded file, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
 	fs.DurationVar(&c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", 2*time.Second, "how long a conversation query may run before it is interrupted and answers INVALID_QUERY")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -78,8 +80,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	default:
 		return nil, fmt.Errorf("auth-mode must be open, signature or jwt, not %q", c.AuthMode)
 	}
-	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 {
-		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat and room-window must be positive")
+	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 || c.QueryTimeout <= 0 {
+		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat, room-window and query-timeout must be positive")
 	}
 	if c.MaxUpload <= 0 {
 		return nil, fmt.Errorf("max-upload must be positive")

@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *config) error {
 		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AuthMode: cfg.AuthMode,
 		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), DBSync: cfg.DBSync,
 		SessionTTL: cfg.SessionTTL, Heartbeat: cfg.Heartbeat, RoomWindow: cfg.RoomWindow, DisableRecall: !cfg.AllowRecall, Log: log, Out: os.Stdout,
-		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention,
+		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, QueryTimeout: cfg.QueryTimeout,
 	})
 	if err != nil {
 		return err

@@ -228,6 +228,12 @@ func FuzzWhereNeverFails(f *testing.F) {
 	}
 	convs := randConvs(rand.New(rand.NewSource(2)), 40)
 	db := refDB(f, convs)
+	// And attributes SQLite cannot read (see TestWhereReadsUnreadableAttributesAsNone).
+	if err := db.Write(context.Background(), func(tx *Tx) error {
+		return tx.InsertConversation(&Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"})
+	}, nil); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, where string) {
 		for _, viewer := range []string{"", "Tom", "Nobody"} {
 			w, err := CompileWhereFor([]byte(where), viewer)
@@ -246,4 +252,48 @@ func FuzzWhereNeverFails(f *testing.F) {
 			}
 		}
 	})
+}
+
+// deepAttributes nest deeper than SQLite's JSON parser goes (1000 levels),
+// beside attributes it could read: a handler stores them (Go's JSON takes
+// 10000 levels, and 16 KiB of attributes hold 8000).
+var deepAttributes = `{"topic":"cheese","deep":` + strings.Repeat("[", 1100) + strings.Repeat("]", 1100) + `}`
+
+// TestWhereReadsUnreadableAttributesAsNone: attributes SQLite cannot read
+// were an error ("malformed JSON", a 500) of every query whose row tests
+// or sort read them, whoever stored them; they read as no attributes, as
+// the attribute index reads them, so that lookups and row tests agree.
+func TestWhereReadsUnreadableAttributesAsNone(t *testing.T) {
+	db := whereDB(t, []whereRow{
+		{Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
+		{Conversation{ID: "fine", Kind: "normal", Attributes: `{"topic":"cheese","n":1}`, CreatedAt: 2, UpdatedAt: 2}, []string{"Tom"}},
+	})
+	cases := []struct{ where, sort, want string }{
+		{`{"topic":"cheese"}`, "", "fine"},
+		{`{"$or":[{"topic":"cheese"},{"name":"none"}]}`, "", "fine"},
+		{`{"topic":{"$ne":"cheese"}}`, "", "deep"},
+		{`{"deep":{"$exists":false}}`, "", "deep fine"},
+		{`{"deep":{"$exists":true}}`, "", ""},
+		{`{"n":{"$nin":[1]},"m":"Tom"}`, "", "deep"},
+		{`{"$or":[{"n":{"$gte":0}},{"name":"none"}]}`, "", "fine"},
+		{`{}`, "topic", "deep fine"},
+		{`{"m":"Tom"}`, "-n", "fine deep"},
+	}
+	for _, tc := range cases {
+		w, err := CompileWhere([]byte(tc.where))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := runEveryStatement(context.Background(), db, w); err != nil {
+			t.Errorf("where %s: %v", tc.where, err)
+			continue
+		}
+		got, err := runWhere(t, db, tc.where, tc.sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Fields(tc.want); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("where %s sort %q: got %v, want %v", tc.where, tc.sort, got, want)
+		}
+	}
 }

@@ -70,7 +70,7 @@ func (s *Server) registerOperations() {
 		OperationID: "queryConversations", Method: http.MethodGet, Path: "/v1/conversations",
 		Summary: "Query conversations", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: queryDescription,
-	}, []handlers.Code{handlers.CodeInvalidQuery}, s.queryConversations)
+	}, []handlers.Code{handlers.CodeInvalidQuery, handlers.CodeRateLimited}, s.queryConversations)
 
 	register(s, huma.Operation{
 		OperationID: "updateConversation", Method: http.MethodPatch, Path: "/v1/conversations/{id}",
@@ -588,7 +588,7 @@ are evaluated against the lists it can see, so they match only its own conversat
 a system conversation: subscribers are not shown). The master key sees everything.
 
 **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
 system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
 updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
 Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
@@ -603,6 +603,17 @@ over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
   {"level":{"$gt":3}} never matches "level":"high".
+
+**Members.** A session's conditions on members see the member lists it sees: those of the normal
+conversations it is a member of, and none anywhere else (system conversations included), as a chat
+room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
+conversations. The master key sees every member list, a system conversation's subscribers too.
+
+**Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
+256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
+query runs for at most the server's query timeout (2 s by default), then answers INVALID_QUERY. A
+client's queries run one at a time, and queries in all on at most half the read connections: a query
+that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 
 **Examples.**
 

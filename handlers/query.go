@@ -24,8 +24,11 @@ type QueryRequest struct {
 }
 
 // QueryConversations lists the conversations matching a where query.
-// Temporary conversations are never listed.
-func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) ([]*Conversation, error) {
+// Temporary conversations are never listed. Conditions on members see the
+// member lists p sees (store.CompileWhereFor); the master key sees all. A
+// query waits for its slots (see querySlots) and runs for at most the
+// query timeout.
+func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) (_ []*Conversation, err error) {
 	if req.Limit == 0 {
 		req.Limit = DefaultQueryLimit
 	}
@@ -35,7 +38,13 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	if req.Skip < 0 || req.Skip > MaxQuerySkip {
 		return nil, fail(CodeInvalidRequest, "skip must be between 0 and %d", MaxQuerySkip)
 	}
-	where, err := store.CompileWhere([]byte(req.Where))
+	viewer := p.ClientID
+	if p.Master {
+		viewer = ""
+	} else if viewer == "" {
+		return nil, errUnauthorized
+	}
+	where, err := store.CompileWhereFor([]byte(req.Where), viewer)
 	if err != nil {
 		return nil, asQueryError(err)
 	}
@@ -43,6 +52,18 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	if err != nil {
 		return nil, asQueryError(err)
 	}
+	release, err := s.queries.acquire(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeoutCause(ctx, s.queryTimeout, errQueryTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil {
+			err = s.queryFailed(ctx, err)
+		}
+	}()
 	r := s.db.R()
 	rows, err := store.QueryConversations(ctx, r, store.ConversationQuery{
 		Where: where, Order: order, OrderArgs: orderArgs, Limit: req.Limit, Skip: req.Skip,

@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"log/slog"
@@ -35,6 +36,9 @@ type Config struct {
 	// MaxSessionsPerClient bounds a client's live sessions (default
 	// DefaultMaxSessionsPerClient): a login beyond it ends the oldest.
 	MaxSessionsPerClient int
+	// QueryTimeout is how long a conversation query may run (default
+	// DefaultQueryTimeout).
+	QueryTimeout time.Duration
 }
 
 // Limits of the contract.
@@ -71,6 +75,9 @@ type Service struct {
 	words        atomic.Pointer[wordFilter] // nil until a list is set
 
 	sendLimit, loginLimit, historyLimit *limiter // nil: off
+
+	queries      *querySlots // see queryslots.go
+	queryTimeout time.Duration
 }
 
 // New wires a Service.
@@ -93,9 +100,13 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 		loginLimit:   newLimiter(limitLogins, cfg.RateLogins),
 		historyLimit: newLimiter(limitHistory, cfg.RateHistory),
 	}
+	s.queryTimeout = cmp.Or(max(cfg.QueryTimeout, 0), DefaultQueryTimeout)
+	readers := 4
 	if db != nil {
 		db.OnReset(s.cache.reset)
+		readers = db.Readers()
 	}
+	s.queries = newQuerySlots(readers, s.queryTimeout)
 	return s
 }
 

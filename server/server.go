@@ -53,6 +53,9 @@ type Config struct {
 	Retention time.Duration
 	// DisableRecall refuses message recall.
 	DisableRecall bool
+	// QueryTimeout is how long a conversation query may run (default 2 s;
+	// see handlers.Config).
+	QueryTimeout time.Duration
 	// Now is the clock (default time.Now); tests inject their own to cross
 	// hours-long rules in milliseconds.
 	Now func() time.Time
@@ -222,7 +225,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
-		MaxSessionsPerClient: cfg.MaxClientSessions,
+		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err

@@ -68,9 +68,10 @@ const defaultPageSize = 1024
 // DB is the database: one writer connection fed by a group-commit queue and a
 // separate pool of read connections.
 type DB struct {
-	write *sqlx.DB
-	read  *sqlx.DB
-	w     *writer
+	write   *sqlx.DB
+	read    *sqlx.DB
+	readers int
+	w       *writer
 	// diskFullAt is when the most recent write failed for want of disk
 	// space (unix ns); 0 once a write succeeded since.
 	diskFullAt atomic.Int64
@@ -151,7 +152,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.Readers)
 	read.SetMaxIdleConns(opt.Readers)
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, readers: opt.Readers}
 	if err := db.initMessageIDs(); err != nil {
 		read.Close()
 		write.Close()
@@ -313,6 +314,9 @@ func (db *DB) Closed() bool {
 		return false
 	}
 }
+
+// Readers is the size of the read pool: how many reads run at once.
+func (db *DB) Readers() int { return db.readers }
 
 // Ping checks that a read connection answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }

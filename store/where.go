@@ -27,7 +27,8 @@ func qerr(format string, args ...any) *QueryError {
 	return &QueryError{Detail: fmt.Sprintf(format, args...)}
 }
 
-// Limits that keep any query cheap to compile and to run.
+// Limits that keep any query cheap to compile and to run, and its SQL
+// within SQLite's own limits, so that no query is an SQLite error.
 const (
 	MaxWhereBytes   = 16 << 10
 	maxWhereDepth   = 8
@@ -35,6 +36,27 @@ const (
 	maxListValues   = 1000
 	MaxRegexLen     = 256
 	maxAttrPathKeys = 8
+	// MaxWhereRegexes is how many $regex conditions a where may hold. A
+	// regex has no index beyond a literal prefix: each may read a whole
+	// table or index and run the pattern on every row of it (a member
+	// regex, every member row), so a query's cost grows with them. Eight
+	// are a search box over a name, a few attributes and the members,
+	// twice over; 120 were eight seconds of a read connection.
+	MaxWhereRegexes = 8
+	// MaxLogicalItems is how many conditions one $or or $and may list (a
+	// UNION of their lookups stays far below SQLite's 500 compound terms);
+	// many values of one field are an $in.
+	MaxLogicalItems = 32
+	// MaxWhereLookups is how many conditions of a where may be index
+	// lookups (members, attributes): planning counts each of them, and each
+	// is a subquery of the statement.
+	MaxWhereLookups = 32
+	// maxWhereSelects bounds the SELECTs of any statement a where makes.
+	// SQLite refuses a statement whose cursors reach 1000 before a WITH is
+	// expanded ("VIEWs and/or subqueries nested too deep": a $regex lookup
+	// is a WITH), and a SELECT of a filter opens fewer than two cursors:
+	// TestWhereLimitsKeepSQLiteWithinItsOwn holds the worst shapes.
+	maxWhereSelects = 300
 	// SQLite takes at most 32766 parameters in a statement; the rest is
 	// left to the statement around the filter (sort, limit, skip).
 	maxWhereArgs = 30000
@@ -61,7 +83,21 @@ type Where struct {
 
 // CompileWhere turns a LeanCloud/Parse-style query (MongoDB semantics) into
 // parameterised SQL: values only ever travel as arguments, never spliced.
-func CompileWhere(raw []byte) (Where, error) {
+// It is the master key's view: every conversation shows its members (a
+// system conversation, its subscribers).
+func CompileWhere(raw []byte) (Where, error) { return CompileWhereFor(raw, "") }
+
+// CompileWhereFor is CompileWhere as the client viewer sees conversations
+// ("" is the master key's view, CompileWhere). A viewer sees the member
+// list of the normal and temporary conversations it is a member of, and no
+// member list anywhere else (as a chat room has none; a system
+// conversation's subscribers are never shown): every condition on members
+// is evaluated against that, so that members answer no question about
+// conversations the viewer is not in. A positive condition ({"m":"Ann"},
+// $in, $all, $regex, $exists: true) matches only conversations the viewer
+// is in; $ne, $nin and $exists: false match the others, as MongoDB matches
+// a missing field.
+func CompileWhereFor(raw []byte, viewer string) (Where, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return Where{SQL: "1"}, nil
@@ -82,7 +118,7 @@ func CompileWhere(raw []byte) (Where, error) {
 	if !ok {
 		return Where{}, qerr("where must be a JSON object")
 	}
-	c := &compiler{}
+	c := &compiler{viewer: viewer}
 	parts, err := c.conjuncts(obj, 1, "where")
 	if err != nil {
 		return Where{}, err
@@ -102,12 +138,58 @@ func CompileWhere(raw []byte) (Where, error) {
 	if len(w.Args) > maxWhereArgs || len(w.scanArgs) > maxWhereArgs {
 		return Where{}, qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
 	}
+	if err := w.checkSize(); err != nil {
+		return Where{}, err
+	}
 	return w, nil
+}
+
+// checkSize refuses a filter whose statements would be too large for
+// SQLite (see maxWhereSelects and maxWhereArgs): the filter, its row tests,
+// and those planQuery may make of its parts, driving from any of their
+// lookups (each part as its set or as its row test) and counting all of
+// them at once.
+func (w Where) checkSize() error {
+	selects := func(f ...frag) (n int, args int) {
+		for _, x := range f {
+			n += strings.Count(x.sql, "SELECT ")
+			args += len(x.args)
+		}
+		return n, args
+	}
+	lookup, _ := selects(frag{sql: w.SQL})
+	scan, _ := selects(frag{sql: w.scanSQL})
+	n := max(lookup, scan)
+	var drive, count, driveArgs, countArgs int
+	for _, p := range w.parts {
+		scan, scanArgs := selects(p.scan)
+		if p.set == nil {
+			drive, driveArgs = drive+scan, driveArgs+scanArgs
+			continue
+		}
+		set, setArgs := selects(*p.set)
+		bound, boundArgs := selects(*p.bound)
+		drive, driveArgs = drive+max(scan, set), driveArgs+max(scanArgs, setArgs)
+		count, countArgs = count+bound, countArgs+boundArgs+1
+	}
+	if max(n, drive, count) > maxWhereSelects {
+		return qerr("where is too complex (its SQL would hold more than %d subqueries): use fewer conditions, or $in for many values", maxWhereSelects)
+	}
+	if max(driveArgs, countArgs) > maxWhereArgs {
+		return qerr("where needs more than %d SQL parameters: use fewer values", maxWhereArgs)
+	}
+	return nil
 }
 
 type compiler struct {
 	args  []any
 	nodes int
+	// regexes and lookups count the $regex conditions and the index
+	// lookups compiled so far (MaxWhereRegexes, MaxWhereLookups).
+	regexes, lookups int
+	// viewer is the client whose view of member lists conditions on
+	// members see; "" for the master key's (see CompileWhereFor).
+	viewer string
 }
 
 func (c *compiler) arg(v any) string {
@@ -498,6 +580,9 @@ func logicalItems(val any, at string) ([]map[string]any, error) {
 	if !ok || len(list) == 0 {
 		return nil, qerr("%s: must be a non-empty array of conditions", at)
 	}
+	if len(list) > MaxLogicalItems {
+		return nil, qerr("%s: more than %d conditions (for many values of one field, use $in)", at, MaxLogicalItems)
+	}
 	out := make([]map[string]any, len(list))
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
@@ -617,6 +702,9 @@ func (c *compiler) condition(f field, val any, at string) ([]cond, error) {
 	}
 	if !isObj {
 		part, err := c.op(f, "$eq", val, at)
+		if err == nil {
+			err = c.countLookup(part, at)
+		}
 		return []cond{part}, err
 	}
 	var parts []cond
@@ -630,14 +718,32 @@ func (c *compiler) condition(f field, val any, at string) ([]cond, error) {
 		arg := ops[op]
 		if op == "$regex" {
 			arg = [2]any{ops["$regex"], ops["$options"]}
+			if c.regexes++; c.regexes > MaxWhereRegexes {
+				return nil, qerr("%s: more than %d $regex conditions in where (each may read a whole table): narrow the query", at+"."+op, MaxWhereRegexes)
+			}
 		}
 		part, err := c.op(f, op, arg, at+"."+op)
 		if err != nil {
 			return nil, err
 		}
+		if err := c.countLookup(part, at+"."+op); err != nil {
+			return nil, err
+		}
 		parts = append(parts, part)
 	}
 	return parts, nil
+}
+
+// countLookup counts a condition that is an index lookup, up to
+// MaxWhereLookups.
+func (c *compiler) countLookup(part cond, at string) error {
+	if part.set == nil {
+		return nil
+	}
+	if c.lookups++; c.lookups > MaxWhereLookups {
+		return qerr("%s: more than %d conditions on members or attributes in where (for many values of one field, use $in)", at, MaxWhereLookups)
+	}
+	return nil
 }
 
 func isOperatorObject(m map[string]any) bool {
@@ -768,7 +874,11 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 		scan, err := c.capture(func() (string, error) { return c.kindIsOp(f, op, v, at) })
 		return scanOnly(scan), err
 	case fieldMembers:
-		scan, err := c.capture(func() (string, error) { return c.membersOp(op, v, at) })
+		membersOp := c.membersOp
+		if c.viewer != "" {
+			membersOp = c.viewerMembersOp
+		}
+		scan, err := c.capture(func() (string, error) { return membersOp(op, v, at) })
 		if err != nil {
 			return cond{}, err
 		}
@@ -783,11 +893,33 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 			}
 		}
 		if (op == "$eq" || op == "$in") && len(ids) > 0 {
+			ids, _ = memberIDs(ids, at)
+			inIDs := func() string {
+				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")"
+			}
+			if c.viewer == "" {
+				set, _ := c.capture(func() (string, error) { return inIDs(), nil })
+				return setLookup(scan, set, set, rankMember, false), nil
+			}
+			// As exact as the row test: of those conversations, the ones
+			// the viewer sees the members of. When the viewer is among the
+			// ids, all of those. The bound, only counted, leaves out the
+			// kinds (a search of members_by_client only).
+			own := slices.Contains(ids, any(c.viewer))
 			set, _ := c.capture(func() (string, error) {
-				ids, _ := memberIDs(ids, at)
-				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")", nil
+				if own {
+					return c.visibleSet(), nil
+				}
+				return inIDs() + " INTERSECT " + c.visibleSet(), nil
 			})
-			return setLookup(scan, set, set, rankMember, false), nil
+			bound, _ := c.capture(func() (string, error) {
+				viewers := "SELECT conversation_id FROM members WHERE client_id = " + c.arg(c.viewer)
+				if own {
+					return viewers, nil
+				}
+				return inIDs() + " INTERSECT " + viewers, nil
+			})
+			return setLookup(scan, set, bound, rankMember, false), nil
 		}
 		return scanOnly(scan), nil
 	case fieldAttr:
@@ -1008,6 +1140,120 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 			return "", err
 		}
 		return memberOf("parley_regexp(" + c.arg(pat) + ", client_id)"), nil
+	}
+	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
+}
+
+// visibleKinds are the kinds of conversation whose member list a member
+// sees (see CompileWhereFor).
+const visibleKinds = "('normal', 'temporary')"
+
+// visible tests that the viewer sees the member list of the conversation c:
+// it is a member of it, and it is normal or temporary.
+func (c *compiler) visible() string {
+	return "(c.kind IN " + visibleKinds + " AND c.id IN (SELECT conversation_id FROM members WHERE client_id = " + c.arg(c.viewer) + "))"
+}
+
+// visibleSet selects the conversations whose member list the viewer sees.
+func (c *compiler) visibleSet() string {
+	return "SELECT m.conversation_id AS conversation_id FROM members m JOIN conversations k ON k.id = m.conversation_id" +
+		" WHERE m.client_id = " + c.arg(c.viewer) + " AND k.kind IN " + visibleKinds
+}
+
+// viewerMembersOp is membersOp as the viewer sees member lists: each
+// condition holds of a list the viewer sees, and a missing one (where it
+// sees none) matches as a chat room's does. Every test is 0 or 1, never
+// NULL, so that NOT is the exact negation.
+func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) {
+	f := field{name: "members"}
+	// seen: the viewer sees the list, and it satisfies cond (after the
+	// test of the view, so that its arguments follow).
+	seen := func(cond func() string) string {
+		vis := c.visible()
+		return "(" + vis + " AND " + cond() + ")"
+	}
+	memberOf := func(cond string) string {
+		return "c.id IN (SELECT conversation_id FROM members WHERE " + cond + ")"
+	}
+	switch op {
+	case "$eq", "$ne":
+		var cond string
+		if arr, ok := v.([]any); ok {
+			vals, err := c.list(f, arr, at)
+			if err != nil {
+				return "", err
+			}
+			ids, err := memberIDs(vals, at)
+			if err != nil {
+				return "", err
+			}
+			// The same set: as many members as ids, and all of them present.
+			cond = seen(func() string {
+				return "c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" +
+					c.placeholders(ids) + ")) = " + c.arg(len(ids))
+			})
+		} else {
+			id, ok := v.(string)
+			if !ok {
+				return "", qerr("%s: members holds clientIds (strings)", at)
+			}
+			if id == c.viewer {
+				cond = c.visible()
+			} else {
+				cond = seen(func() string { return memberOf("client_id = " + c.arg(id)) })
+			}
+		}
+		if op == "$ne" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$in", "$nin", "$all":
+		vals, err := c.list(f, v, at)
+		if err != nil {
+			return "", err
+		}
+		ids, err := memberIDs(vals, at)
+		if err != nil {
+			return "", err
+		}
+		if len(ids) == 0 {
+			return map[string]string{"$in": "0", "$nin": "1", "$all": "0"}[op], nil
+		}
+		if op == "$all" {
+			return seen(func() string {
+				return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids))
+			}), nil
+		}
+		var cond string
+		if slices.Contains(ids, any(c.viewer)) {
+			cond = c.visible()
+		} else {
+			cond = seen(func() string { return memberOf("client_id IN (" + c.placeholders(ids) + ")") })
+		}
+		if op == "$nin" {
+			return "NOT " + cond, nil
+		}
+		return cond, nil
+	case "$exists":
+		b, ok := v.(bool)
+		if !ok {
+			return "", qerr("%s: expected true or false", at)
+		}
+		if b {
+			return c.visible(), nil
+		}
+		return "NOT " + c.visible(), nil
+	case "$regex":
+		pat, err := regex(v.([2]any), at)
+		if err != nil {
+			return "", err
+		}
+		// The pattern runs on the members of the viewer's conversations
+		// only, not on every member row.
+		return seen(func() string {
+			return "c.id IN (SELECT mm.conversation_id FROM members vm JOIN members mm ON mm.conversation_id = vm.conversation_id" +
+				" WHERE vm.client_id = " + c.arg(c.viewer) + " AND parley_regexp(" + c.arg(pat) + ", mm.client_id))"
+		}), nil
 	}
 	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
 }
@@ -1354,6 +1600,16 @@ func prefixEnd(prefix string) (string, bool) {
 	return "", false
 }
 
+// attributesJSON is the attributes of the conversation c as the JSON
+// functions of the row tests (and of the sort) read them: attributes SQLite
+// cannot read as none, as the index of migration 0006 reads them, rather
+// than an error of every query that reads the row. Handlers store JSON they
+// encoded, which SQLite cannot read only when nested deeper than its parser
+// goes (1000 levels): that takes more than 1000 bytes, so shorter
+// attributes, nearly all, skip the parse that checks (which would make the
+// row tests 2.4 times as slow).
+const attributesJSON = "CASE WHEN octet_length(c.attributes) <= 1000 OR json_valid(c.attributes, 6) THEN c.attributes ELSE '{}' END"
+
 // attrOp compiles a condition on a custom attribute with MongoDB's
 // semantics: comparisons stay within one JSON type (json_type tells it), an
 // array attribute matches a scalar when one of its elements does, null
@@ -1363,10 +1619,12 @@ func (c *compiler) attrOp(f field, op string, v any, at string) (string, error) 
 	// Placeholders are numbered by position, so each use appends its own
 	// argument, in the order the text reads.
 	top := jsonLoc{
-		typ:    func() string { return "json_type(c.attributes, " + c.arg(f.path) + ")" },
-		val:    func() string { return "json_extract(c.attributes, " + c.arg(f.path) + ")" },
-		length: func() string { return "json_array_length(c.attributes, " + c.arg(f.path) + ")" },
-		each:   func(alias string) string { return "json_each(c.attributes, " + c.arg(f.path) + ") AS " + alias },
+		typ:    func() string { return "json_type(" + attributesJSON + ", " + c.arg(f.path) + ")" },
+		val:    func() string { return "json_extract(" + attributesJSON + ", " + c.arg(f.path) + ")" },
+		length: func() string { return "json_array_length(" + attributesJSON + ", " + c.arg(f.path) + ")" },
+		each: func(alias string) string {
+			return "json_each(" + attributesJSON + ", " + c.arg(f.path) + ") AS " + alias
+		},
 	}
 	// An element of the array attribute, from the json_each table el; its
 	// value is JSON text when it is itself an array.
@@ -1521,7 +1779,7 @@ func CompileSort(spec string) (string, []any, error) {
 		case fieldColumn, fieldTime:
 			terms = append(terms, f.col+" "+dir)
 		case fieldAttr:
-			terms = append(terms, "json_extract(c.attributes, ?) "+dir)
+			terms = append(terms, "json_extract("+attributesJSON+", ?) "+dir)
 			args = append(args, f.path)
 		default:
 			return "", nil, qerr("sort: cannot sort by %s", part)

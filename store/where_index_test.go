@@ -307,7 +307,9 @@ func expectedPage(convs []*refConv, pred refPred, sort string, limit, skip int) 
 // may choose (the intersections of their lookups, probing or visiting the
 // candidates, a walk first that ends early or not) on pages in each order,
 // against the reference evaluator, over conversations of which half had
-// their attributes replaced by UpdateInfo.
+// their attributes replaced by UpdateInfo. Every other query is compiled as
+// a client sees conversations, so that the lookups of members intersected
+// with the viewer's conversations are checked too.
 func TestQueryPlansAgree(t *testing.T) {
 	seed := whereSeed(t)
 	t.Logf("seed %d", seed)
@@ -336,17 +338,27 @@ func TestQueryPlansAgree(t *testing.T) {
 		queries = 50
 	}
 	ctx := context.Background()
-	var planned, runs, disagreements int
+	var planned, runs, disagreements, viewed int
 	for planned < queries {
 		raw := mustJSON(g.object(1))
-		w, err := CompileWhere(raw)
+		viewer := ""
+		if planned%2 == 1 {
+			viewer = pick(r, refClients)
+		}
+		w, err := CompileWhereFor(raw, viewer)
 		if err != nil || w.parts == nil {
 			continue
 		}
 		planned++
-		pred, err := refCompile(raw)
+		pred, err := refCompileFor(raw, viewer)
 		if err != nil {
 			t.Fatalf("where %s: the reference rejects it: %v", raw, err)
+		}
+		for _, p := range w.parts {
+			if viewer != "" && p.set != nil && !p.attr {
+				viewed++
+				break
+			}
 		}
 		var sets []int
 		for i, p := range w.parts {
@@ -389,7 +401,7 @@ func TestQueryPlansAgree(t *testing.T) {
 			if !slices.Equal(got, want) {
 				disagreements++
 				if disagreements <= 10 {
-					t.Errorf("where %s sort %s limit %d skip %d, %s:\n got %v\nwant %v\n%s", raw, sort, limit, skip, what, got, want, p.filter.sql)
+					t.Errorf("where %s (viewer %q) sort %s limit %d skip %d, %s:\n got %v\nwant %v\n%s", raw, viewer, sort, limit, skip, what, got, want, p.filter.sql)
 				}
 			}
 		}
@@ -413,10 +425,10 @@ func TestQueryPlansAgree(t *testing.T) {
 			got = append(got, c.ID)
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("where %s sort %s limit %d skip %d: QueryConversations answers %v, want %v", raw, sort, limit, skip, got, want)
+			t.Errorf("where %s (viewer %q) sort %s limit %d skip %d: QueryConversations answers %v, want %v", raw, viewer, sort, limit, skip, got, want)
 		}
 	}
-	t.Logf("%d queries with lookups, %d plans run, %d disagreeing", planned, runs, disagreements)
+	t.Logf("%d queries with lookups (%d with a viewer's lookup of members), %d plans run, %d disagreeing", planned, viewed, runs, disagreements)
 }
 
 // explain returns SQLite's query plan of a statement, one step a line.

@@ -25,6 +25,9 @@ package store
 //     conversation has an array, possibly empty (a system conversation's
 //     members are its subscribers). Being a set, members compared with an
 //     array matches when the sets are equal, whatever the order or repeats.
+//     That is the master key's view. A client (the viewer) sees the members
+//     of the normal and temporary conversations it is a member of; for it,
+//     every other conversation has no members field, as a chat room.
 //   - tr, sys: booleans, kind = chatroom and kind = system; always present.
 //   - lastMessageAt (lm), createdAt, updatedAt: numbers of milliseconds;
 //     lastMessageAt is missing before the first message. A query may give a
@@ -139,7 +142,11 @@ type refField struct {
 func refRejected(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // refCompile parses a where query into a predicate, or rejects it.
-func refCompile(raw []byte) (refPred, error) {
+func refCompile(raw []byte) (refPred, error) { return refCompileFor(raw, "") }
+
+// refCompileFor is refCompile as the client viewer sees conversations (""
+// for the master key).
+func refCompileFor(raw []byte, viewer string) (refPred, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return func(*refConv) bool { return true }, nil
@@ -157,7 +164,7 @@ func refCompile(raw []byte) (refPred, error) {
 	if !ok {
 		return nil, refRejected("not an object")
 	}
-	return refObject(obj)
+	return refObject(obj, viewer)
 }
 
 func refAll(preds []refPred) refPred {
@@ -182,7 +189,7 @@ func refAny(preds []refPred) refPred {
 	}
 }
 
-func refObject(obj map[string]any) (refPred, error) {
+func refObject(obj map[string]any, viewer string) (refPred, error) {
 	var preds []refPred
 	for key, val := range obj {
 		switch {
@@ -197,7 +204,7 @@ func refObject(obj map[string]any) (refPred, error) {
 				if !ok {
 					return nil, refRejected("%s: item not an object", key)
 				}
-				p, err := refObject(sub)
+				p, err := refObject(sub, viewer)
 				if err != nil {
 					return nil, err
 				}
@@ -211,7 +218,7 @@ func refObject(obj map[string]any) (refPred, error) {
 		case strings.HasPrefix(key, "$"):
 			return nil, refRejected("%s: unknown top-level operator", key)
 		default:
-			f, err := refFieldOf(key)
+			f, err := refFieldOf(key, viewer)
 			if err != nil {
 				return nil, err
 			}
@@ -225,7 +232,8 @@ func refObject(obj map[string]any) (refPred, error) {
 	return refAll(preds), nil
 }
 
-func refFieldOf(key string) (refField, error) {
+// refFieldOf is the field key names, as viewer sees it ("": the master key).
+func refFieldOf(key, viewer string) (refField, error) {
 	text := func(get func(*refConv) string) refField {
 		return refField{class: refText, get: func(c *refConv) (any, bool) { return get(c), true }}
 	}
@@ -252,6 +260,9 @@ func refFieldOf(key string) (refField, error) {
 	case "members", "m":
 		return refField{class: refMemberSet, get: func(c *refConv) (any, bool) {
 			if c.Kind == "chatroom" {
+				return nil, false
+			}
+			if viewer != "" && (c.Kind != "normal" && c.Kind != "temporary" || !slices.Contains(c.Members, viewer)) {
 				return nil, false
 			}
 			arr := make([]any, len(c.Members))
@@ -807,7 +818,7 @@ func init() {
 // sample takes a value from the data for a field: a random conversation's
 // value, or an element of it.
 func (g *queryGen) sample(key string) (any, bool) {
-	f, err := refFieldOf(key)
+	f, err := refFieldOf(key, "")
 	if err != nil {
 		return nil, false
 	}
@@ -1027,7 +1038,7 @@ func (g *queryGen) condition(key string) any {
 // sampleArray takes a whole array from the data for key, sometimes shuffled
 // or cut.
 func (g *queryGen) sampleArray(key string) ([]any, bool) {
-	f, err := refFieldOf(key)
+	f, err := refFieldOf(key, "")
 	if err != nil {
 		return nil, false
 	}
@@ -1081,6 +1092,7 @@ func (g *queryGen) object(depth int) map[string]any {
 // The comparison.
 
 type whereOutcome struct {
+	viewer string   // "": the master key
 	ids    []string // sorted
 	err    error
 	sql    string
@@ -1097,8 +1109,14 @@ func (o whereOutcome) agree() bool {
 
 func whereBoth(t *testing.T, db *DB, convs []*refConv, raw []byte) whereOutcome {
 	t.Helper()
-	var o whereOutcome
-	pred, err := refCompile(raw)
+	return whereBothFor(t, db, convs, raw, "")
+}
+
+// whereBothFor is whereBoth as the client viewer sees conversations.
+func whereBothFor(t *testing.T, db *DB, convs []*refConv, raw []byte, viewer string) whereOutcome {
+	t.Helper()
+	o := whereOutcome{viewer: viewer}
+	pred, err := refCompileFor(raw, viewer)
 	o.refErr = err
 	if err == nil {
 		o.refIDs = []string{}
@@ -1109,7 +1127,7 @@ func whereBoth(t *testing.T, db *DB, convs []*refConv, raw []byte) whereOutcome 
 		}
 		slices.Sort(o.refIDs)
 	}
-	w, err := CompileWhere(raw)
+	w, err := CompileWhereFor(raw, viewer)
 	if err != nil {
 		if _, ok := err.(*QueryError); !ok {
 			t.Fatalf("where %s: not a QueryError: %v", raw, err)
@@ -1124,7 +1142,7 @@ func whereBoth(t *testing.T, db *DB, convs []*refConv, raw []byte) whereOutcome 
 	}
 	rows, err := QueryConversations(context.Background(), db.R(), ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: 1 << 30})
 	if err != nil {
-		t.Fatalf("where %s: SQL failed: %v\n%s", raw, err, w.SQL)
+		t.Fatalf("where %s (viewer %q): SQL failed: %v\n%s", raw, viewer, err, w.SQL)
 	}
 	o.ids = []string{}
 	for _, r := range rows {
@@ -1215,12 +1233,12 @@ func mustJSON(v any) []byte {
 }
 
 // shrink reduces a disagreeing query to a smaller one that still disagrees.
-func shrink(t *testing.T, db *DB, convs []*refConv, q any) any {
+func shrink(t *testing.T, db *DB, convs []*refConv, q any, viewer string) any {
 	for budget := 200; budget > 0; {
 		smaller := false
 		for _, s := range shrinkSteps(q) {
 			budget--
-			if !whereBoth(t, db, convs, mustJSON(s)).agree() {
+			if !whereBothFor(t, db, convs, mustJSON(s), viewer).agree() {
 				q, smaller = s, true
 				break
 			}
@@ -1238,6 +1256,9 @@ func shrink(t *testing.T, db *DB, convs []*refConv, q any) any {
 func describeDisagreement(convs []*refConv, raw []byte, o whereOutcome) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "where %s\n", raw)
+	if o.viewer != "" {
+		fmt.Fprintf(&b, "  as seen by %s\n", o.viewer)
+	}
 	switch {
 	case o.err != nil && o.refErr == nil:
 		fmt.Fprintf(&b, "  compiler rejects it (%v); the reference selects %d conversations\n", o.err, len(o.refIDs))
@@ -1333,17 +1354,26 @@ func TestWhereMatchesReference(t *testing.T) {
 			listed++
 		}
 	}
+	viewers := append([]string{"Nobody"}, refClients...)
+	var viewed int
 	for i := 0; i < queries; i++ {
 		q := g.object(1)
 		raw := mustJSON(q)
 		o := whereBoth(t, db, convs, raw)
+		// The same query as a client sees conversations, when it has a
+		// condition on members (the only ones a viewer changes), and now
+		// and then otherwise.
+		if o.agree() && (bytes.Contains(raw, []byte(`"m"`)) || bytes.Contains(raw, []byte(`"members"`)) || i%10 == 0) {
+			o = whereBothFor(t, db, convs, raw, pick(r, viewers))
+			viewed++
+		}
 		switch {
 		case !o.agree():
 			disagreements++
 			if disagreements <= 10 {
-				small := mustJSON(shrink(t, db, convs, q))
+				small := mustJSON(shrink(t, db, convs, q, o.viewer))
 				t.Errorf("query %d disagrees with the reference; smallest disagreeing form:\n%s(original: %s)",
-					i, describeDisagreement(convs, small, whereBoth(t, db, convs, small)), raw)
+					i, describeDisagreement(convs, small, whereBothFor(t, db, convs, small, o.viewer)), raw)
 			}
 		case o.err != nil:
 			rejected++
@@ -1359,8 +1389,8 @@ func TestWhereMatchesReference(t *testing.T) {
 			all++
 		}
 	}
-	t.Logf("%d queries: %d rejected by both, %d selecting nothing, %d selecting everything, %d disagreeing",
-		queries, rejected, empty, all, disagreements)
+	t.Logf("%d queries (%d also as a client sees them): %d rejected by both, %d selecting nothing, %d selecting everything, %d disagreeing",
+		queries, viewed, rejected, empty, all, disagreements)
 	if rejected+empty+all > queries*3/4 {
 		t.Errorf("too few queries select a proper subset: the generator needs tuning")
 	}

@@ -216,7 +216,7 @@ func TestWhereLargeQueriesRun(t *testing.T) {
 	for i := range 4 {
 		fourLists = append(fourLists, fmt.Sprintf(`"k%d":{"$all":[%s]}`, i, nums))
 	}
-	for i := range 50 {
+	for i := range MaxWhereLookups {
 		manyLists = append(manyLists, fmt.Sprintf(`"k%d":{"$all":[%s]}`, i, list(100, "%d")))
 	}
 	for _, where := range []string{

@@ -35,6 +35,7 @@ type config struct {
 	MaxUpload      byteSize
 	Retention      time.Duration
 	AllowRecall    bool
+	QueryTimeout   time.Duration
 	RateSends      int
 	RateLogins     int
 	RateHistory    int
@@ -86,6 +87,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.ClientStreams, "max-client-streams", 32, "event streams one client may hold open at once, across its sessions")
 	fs.IntVar(&c.ClientSessions, "max-client-sessions", 64, "live sessions one client may hold; a login beyond it ends the oldest")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address only (e.g. 127.0.0.1:9090); empty: on -addr")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", 2*time.Second, "how long a conversation query may run before it is interrupted and answers INVALID_QUERY")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -130,8 +132,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	default:
 		return nil, fmt.Errorf("auth-mode must be open, signature or jwt, not %q", c.AuthMode)
 	}
-	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 {
-		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat and room-window must be positive")
+	if c.OfflineGrace <= 0 || c.SessionTTL <= 0 || c.Heartbeat <= 0 || c.RoomWindow <= 0 || c.QueryTimeout <= 0 {
+		return nil, fmt.Errorf("offline-grace, session-ttl, heartbeat, room-window and query-timeout must be positive")
 	}
 	if c.RateSends < 0 || c.RateLogins < 0 || c.RateHistory < 0 || c.MaxStreams < 0 || c.ClientStreams <= 0 || c.ClientSessions <= 0 {
 		return nil, fmt.Errorf("rate limits and max-streams must not be negative (0: off); max-client-streams and max-client-sessions must be positive")

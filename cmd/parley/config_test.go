@@ -39,6 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxUpload:     20 << 20,
 		Retention:     180 * 24 * time.Hour,
 		AllowRecall:   true,
+		QueryTimeout:  2 * time.Second,
 		// Rate limits off; streams bounded by the fd limit (0 here).
 		ClientStreams:  32,
 		ClientSessions: 64,
@@ -95,6 +96,8 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"PARLEY_RETENTION", nil, map[string]string{"PARLEY_RETENTION": "720h"}, func(c *config) any { return c.Retention }, 720 * time.Hour},
 		{"-retention", []string{"-retention", "24h"}, nil, func(c *config) any { return c.Retention }, 24 * time.Hour},
 		{"-retention 0 keeps for ever", []string{"-retention=0"}, nil, func(c *config) any { return c.Retention }, time.Duration(0)},
+		{"PARLEY_QUERY_TIMEOUT", nil, map[string]string{"PARLEY_QUERY_TIMEOUT": "5s"}, func(c *config) any { return c.QueryTimeout }, 5 * time.Second},
+		{"-query-timeout", []string{"-query-timeout", "500ms"}, nil, func(c *config) any { return c.QueryTimeout }, 500 * time.Millisecond},
 
 		// The flag wins over the environment.
 		{"flag over env: addr", []string{"-addr", ":1"}, map[string]string{"PARLEY_ADDR": ":2"}, func(c *config) any { return c.Addr }, ":1"},
@@ -147,6 +150,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"max upload zero", []string{"-max-upload=0"}, nil, "positive"},
 		{"max upload overflow", []string{"-max-upload=9999999999GiB"}, nil, "max-upload"},
 		{"negative retention", []string{"-retention=-1h"}, nil, "retention"},
+		{"zero query timeout", []string{"-query-timeout=0"}, nil, "query-timeout"},
 		{"retention not a duration", nil, map[string]string{"PARLEY_RETENTION": "180d"}, "PARLEY_RETENTION"},
 		{"one-character master key", []string{"-master-key", "a"}, nil, "at least 16 characters"},
 		{"15-character master key env", nil, map[string]string{"PARLEY_MASTER_KEY": "123456789012345"}, "at least 16 characters"},

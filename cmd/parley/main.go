@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *config) error {
 		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AuthMode: cfg.AuthMode,
 		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), CORSMasterKey: cfg.CORSMasterKey, DBSync: cfg.DBSync,
 		SessionTTL: cfg.SessionTTL, Heartbeat: cfg.Heartbeat, RoomWindow: cfg.RoomWindow, DisableRecall: !cfg.AllowRecall, Log: log, Out: os.Stdout,
-		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, MetricsAddr: cfg.MetricsAddr,
+		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, MetricsAddr: cfg.MetricsAddr, QueryTimeout: cfg.QueryTimeout,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxStreams: cfg.MaxStreams, MaxClientStreams: cfg.ClientStreams, MaxClientSessions: cfg.ClientSessions,
 	})

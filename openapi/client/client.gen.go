@@ -1183,7 +1183,7 @@ type ClientInterface interface {
 	// a system conversation: subscribers are not shown). The master key sees everything.
 	//
 	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-	// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+	// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
 	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
 	// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
 	// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
@@ -1198,6 +1198,17 @@ type ClientInterface interface {
 	// - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 	// - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 	//   {"level":{"$gt":3}} never matches "level":"high".
+	//
+	// **Members.** A session's conditions on members see the member lists it sees: those of the normal
+	// conversations it is a member of, and none anywhere else (system conversations included), as a chat
+	// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
+	// conversations. The master key sees every member list, a system conversation's subscribers too.
+	//
+	// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
+	// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
+	// query runs for at most the server's query timeout (2 s by default), then answers INVALID_QUERY. A
+	// client's queries run one at a time, and queries in all on at most half the read connections: a query
+	// that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 	//
 	// **Examples.**
 	//
@@ -1733,7 +1744,7 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 // a system conversation: subscribers are not shown). The master key sees everything.
 //
 // **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
 // system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
 // updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
 // Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
@@ -1748,6 +1759,17 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 //   - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 //   - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 //     {"level":{"$gt":3}} never matches "level":"high".
+//
+// **Members.** A session's conditions on members see the member lists it sees: those of the normal
+// conversations it is a member of, and none anywhere else (system conversations included), as a chat
+// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
+// conversations. The master key sees every member list, a system conversation's subscribers too.
+//
+// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
+// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
+// query runs for at most the server's query timeout (2 s by default), then answers INVALID_QUERY. A
+// client's queries run one at a time, and queries in all on at most half the read connections: a query
+// that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 //
 // **Examples.**
 //
@@ -4132,7 +4154,7 @@ type ClientWithResponsesInterface interface {
 	// a system conversation: subscribers are not shown). The master key sees everything.
 	//
 	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-	// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+	// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
 	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
 	// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
 	// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
@@ -4147,6 +4169,17 @@ type ClientWithResponsesInterface interface {
 	// - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 	// - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 	//   {"level":{"$gt":3}} never matches "level":"high".
+	//
+	// **Members.** A session's conditions on members see the member lists it sees: those of the normal
+	// conversations it is a member of, and none anywhere else (system conversations included), as a chat
+	// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
+	// conversations. The master key sees every member list, a system conversation's subscribers too.
+	//
+	// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
+	// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
+	// query runs for at most the server's query timeout (2 s by default), then answers INVALID_QUERY. A
+	// client's queries run one at a time, and queries in all on at most half the read connections: a query
+	// that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 	//
 	// **Examples.**
 	//
@@ -4938,6 +4971,8 @@ type QueryConversationsResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
 }
@@ -4955,6 +4990,11 @@ func (r QueryConversationsResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r QueryConversationsResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r QueryConversationsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -7185,7 +7225,7 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 // a system conversation: subscribers are not shown). The master key sees everything.
 //
 // **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-// members (alias m; a system conversation's subscribers); tr (true for chat rooms); sys (true for
+// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
 // system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
 // updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
 // Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
@@ -7200,6 +7240,17 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 //   - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 //   - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 //     {"level":{"$gt":3}} never matches "level":"high".
+//
+// **Members.** A session's conditions on members see the member lists it sees: those of the normal
+// conversations it is a member of, and none anywhere else (system conversations included), as a chat
+// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
+// conversations. The master key sees every member list, a system conversation's subscribers too.
+//
+// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
+// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
+// query runs for at most the server's query timeout (2 s by default), then answers INVALID_QUERY. A
+// client's queries run one at a time, and queries in all on at most half the read connections: a query
+// that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 //
 // **Examples.**
 //
@@ -8186,6 +8237,13 @@ func ParseQueryConversationsResponse(rsp *http.Response) (*QueryConversationsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem

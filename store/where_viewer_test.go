@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// viewerFixture: Eva is a member of "mine" (with Ann) and subscribes to the
+// system conversation "sub" (with Ann and Ben); "other" is Ann and Ben's,
+// "room" a chat room, "tmp" a temporary conversation of Eva and Ann (never
+// listed). Every conversation has t = 1, so that a condition on t is an
+// attribute lookup to combine with those on members.
+func viewerFixture(t *testing.T) *DB {
+	attrs := `{"t":1}`
+	return whereDB(t, []whereRow{
+		{Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann"}},
+		{Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Ann", "Ben"}},
+		{Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ann", "Ben"}},
+		{Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, nil},
+		{Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann"}},
+	})
+}
+
+// viewerPlans runs w by each plan QueryConversations may choose (the
+// filter, its row tests, each lookup and all of them driving, by probe or
+// not, and as QueryConversations chooses) and returns each plan's ids, in
+// id order, by the plan's name.
+func viewerPlans(t *testing.T, db *DB, w Where) map[string][]string {
+	t.Helper()
+	order, oargs, _ := CompileSort("id")
+	q := ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: 100}
+	plans := map[string]queryPlan{"filter": {filter: frag{sql: w.SQL, args: w.Args}}}
+	if w.scanSQL != "" {
+		plans["row tests"] = queryPlan{filter: frag{sql: w.scanSQL, args: w.scanArgs}}
+	}
+	var sets []int
+	for i, p := range w.parts {
+		if p.set != nil {
+			sets = append(sets, i)
+			plans[fmt.Sprintf("lookup %d", i)] = queryPlan{filter: driveFrom(w.parts, []int{i})}
+		}
+	}
+	if len(sets) > 0 {
+		plans["all lookups"] = queryPlan{filter: driveFrom(w.parts, sets)}
+		plans["all lookups, probe"] = queryPlan{probe: true, filter: driveFrom(w.parts, sets)}
+	}
+	out := map[string][]string{}
+	run := func(name string, rows []Conversation, err error) {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ids := []string{}
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		slices.Sort(ids)
+		out[name] = ids
+	}
+	for name, p := range plans {
+		rows, err := runPlan(context.Background(), db.R(), q, p)
+		run(name, rows, err)
+	}
+	rows, err := QueryConversations(context.Background(), db.R(), q)
+	run("as chosen", rows, err)
+	return out
+}
+
+// TestWhereMembersAsTheViewerSeesThem: every operator on members, as Eva
+// (a member of "mine", a subscriber of "sub", in neither "other" nor
+// "room"), as Zed (in nothing) and as the master key. Eva sees the members
+// of "mine" only: elsewhere, members are missing, as for a chat room, so
+// that no condition tells her who is in a conversation she is not in —
+// {"m":{"$all":["Ann","Ben"]}} selects nothing — and every plan agrees.
+func TestWhereMembersAsTheViewerSeesThem(t *testing.T) {
+	db := viewerFixture(t)
+	cases := []struct {
+		where            string
+		eva, zed, master string
+	}{
+		// $eq of one clientId (an index lookup).
+		{`{"m":"Ann"}`, "mine", "", "mine other sub"},
+		{`{"m":"Eva"}`, "mine", "", "mine sub"},
+		{`{"m":{"$eq":"Ben"}}`, "", "", "other sub"},
+		{`{"members":"Zed"}`, "", "", ""},
+		// $eq of a set: exactly those members.
+		{`{"m":["Ann","Eva"]}`, "mine", "", "mine"},
+		{`{"m":["Ann","Ben"]}`, "", "", "other"},
+		{`{"m":["Ben","Ann","Eva"]}`, "", "", "sub"},
+		{`{"m":[]}`, "", "", ""},
+		// $ne: matches where members are missing.
+		{`{"m":{"$ne":"Ann"}}`, "other room sub", "mine other room sub", "room"},
+		{`{"m":{"$ne":"Ben"}}`, "mine other room sub", "mine other room sub", "mine room"},
+		{`{"m":{"$ne":["Ann","Ben"]}}`, "mine other room sub", "mine other room sub", "mine room sub"},
+		// $in (an index lookup).
+		{`{"m":{"$in":["Ben","Zed"]}}`, "", "", "other sub"},
+		{`{"m":{"$in":["Ann","Zed"]}}`, "mine", "", "mine other sub"},
+		{`{"m":{"$in":["Eva"]}}`, "mine", "", "mine sub"},
+		{`{"m":{"$in":[]}}`, "", "", ""},
+		// $nin.
+		{`{"m":{"$nin":["Ann"]}}`, "other room sub", "mine other room sub", "room"},
+		{`{"m":{"$nin":["Ben","Zed"]}}`, "mine other room sub", "mine other room sub", "mine room"},
+		{`{"m":{"$nin":[]}}`, "mine other room sub", "mine other room sub", "mine other room sub"},
+		// $all: who talks to whom.
+		{`{"m":{"$all":["Ann","Ben"]}}`, "", "", "other sub"},
+		{`{"m":{"$all":["Ann","Eva"]}}`, "mine", "", "mine sub"},
+		{`{"m":{"$all":["Ann"]}}`, "mine", "", "mine other sub"},
+		{`{"m":{"$all":[]}}`, "", "", ""},
+		// $exists.
+		{`{"m":{"$exists":true}}`, "mine", "", "mine other sub"},
+		{`{"m":{"$exists":false}}`, "other room sub", "mine other room sub", "room"},
+		// $regex.
+		{`{"m":{"$regex":"^B"}}`, "", "", "other sub"},
+		{`{"m":{"$regex":"^a","$options":"i"}}`, "mine", "", "mine other sub"},
+		{`{"m":{"$regex":"v"}}`, "mine", "", "mine sub"},
+		// With an attribute lookup, in an $or, with other conditions: the
+		// lookups of members are as exact as their row tests.
+		{`{"m":"Ann","t":1}`, "mine", "", "mine other sub"},
+		{`{"m":"Eva","t":{"$gte":1}}`, "mine", "", "mine sub"},
+		{`{"m":{"$in":["Ben"]},"t":{"$in":[1,2]}}`, "", "", "other sub"},
+		{`{"m":{"$in":["Ben","Eva"]},"t":1}`, "mine", "", "mine other sub"},
+		{`{"$or":[{"m":"Ben"},{"t":2}]}`, "", "", "other sub"},
+		{`{"$or":[{"m":"Ann"},{"tr":true}]}`, "mine room", "room", "mine other room sub"},
+		{`{"m":"Ann","sys":true}`, "", "", "sub"},
+		{`{"$and":[{"m":{"$ne":"Ben"}},{"m":{"$exists":true}}]}`, "mine", "", "mine"},
+	}
+	for _, tc := range cases {
+		for _, v := range []struct{ viewer, want string }{{"Eva", tc.eva}, {"Zed", tc.zed}, {"", tc.master}} {
+			w, err := CompileWhereFor([]byte(tc.where), v.viewer)
+			if err != nil {
+				t.Errorf("where %s (viewer %q): %v", tc.where, v.viewer, err)
+				continue
+			}
+			want := strings.Fields(v.want)
+			for plan, got := range viewerPlans(t, db, w) {
+				if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Errorf("where %s (viewer %q), %s: got %v, want %v", tc.where, v.viewer, plan, got, want)
+				}
+			}
+		}
+	}
+	// The master key's view is CompileWhere's.
+	for _, tc := range cases {
+		a, _ := CompileWhere([]byte(tc.where))
+		b, _ := CompileWhereFor([]byte(tc.where), "")
+		if a.SQL != b.SQL || a.scanSQL != b.scanSQL {
+			t.Errorf("where %s: CompileWhereFor(\"\") differs from CompileWhere", tc.where)
+		}
+	}
+}
+
+// TestViewerMemberPlans: a client's own conversations ({"m":"Tom"} by Tom)
+// are still found through members_by_client and the primary key of the
+// conversations, as for the master key, and the viewer's lookup of another
+// member's conversations and a member regex read only the rows of the
+// viewer's conversations.
+func TestViewerMemberPlans(t *testing.T) {
+	db := whereFixture(t)
+	order, _, _ := CompileSort("")
+	cases := []struct {
+		where, viewer string
+		want          []string
+	}{
+		{`{"m":"Tom"}`, "Tom", []string{"SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)", "SEARCH members USING COVERING INDEX members_by_client (client_id=?)"}},
+		{`{"m":"Jerry"}`, "Tom", []string{"SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)", "SEARCH members USING COVERING INDEX members_by_client (client_id=?)"}},
+		{`{"m":{"$in":["Jerry","Mary"]}}`, "Tom", []string{"SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)", "SEARCH members USING COVERING INDEX members_by_client (client_id=?)"}},
+		{`{"m":{"$regex":"^J"}}`, "Tom", []string{"SEARCH vm USING COVERING INDEX members_by_client (client_id=?)", "SEARCH mm USING PRIMARY KEY (conversation_id=?)"}},
+		{`{"m":"Tom","topic":"cheese"}`, "Tom", []string{"SEARCH m USING COVERING INDEX members_by_client (client_id=?)", "SEARCH k USING INDEX sqlite_autoindex_conversations_1 (id=?)",
+			"SEARCH conversation_attributes USING PRIMARY KEY (key=? AND type=? AND value=?)"}},
+	}
+	for _, tc := range cases {
+		w, err := CompileWhereFor([]byte(tc.where), tc.viewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		filter := frag{sql: w.SQL, args: w.Args}
+		if w.parts != nil {
+			var sets []int
+			for i, p := range w.parts {
+				if p.set != nil {
+					sets = append(sets, i)
+				}
+			}
+			filter = driveFrom(w.parts, sets)
+		}
+		sql, args := planSQL(ConversationQuery{Where: w, Order: order, Limit: 10}, queryPlan{filter: filter})
+		plan := explain(t, db, sql, args...)
+		for _, step := range tc.want {
+			if !strings.Contains(plan, step) {
+				t.Errorf("where %s by %s: no %q in the plan:\n%s", tc.where, tc.viewer, step, plan)
+			}
+		}
+		if strings.Contains(plan, "SCAN members") || strings.Contains(plan, "SCAN c") && !strings.Contains(plan, "SCAN c USING INDEX") {
+			t.Errorf("where %s by %s: a scan:\n%s", tc.where, tc.viewer, plan)
+		}
+	}
+	// As the master key's, the plan of {"m":"Tom"} by Tom: the same steps.
+	steps := func(viewer string) string {
+		w, _ := CompileWhereFor([]byte(`{"m":"Tom"}`), viewer)
+		sql, args := planSQL(ConversationQuery{Where: w, Order: order, Limit: 10}, queryPlan{filter: frag{sql: w.SQL, args: w.Args}})
+		return explain(t, db, sql, args...)
+	}
+	if a, b := steps(""), steps("Tom"); a != b {
+		t.Errorf("{\"m\":\"Tom\"} by Tom is planned\n%s\nby the master key\n%s", b, a)
+	}
+}

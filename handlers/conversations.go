@@ -181,6 +181,9 @@ func encodeAttributes(attrs map[string]any) (string, *Error) {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
+	if depthOf(attrs) > MaxAttributesDepth {
+		return "", fail(CodeInvalidRequest, "attributes are nested deeper than %d levels", MaxAttributesDepth)
+	}
 	b, err := marshalAsSent(attrs)
 	if err != nil {
 		return "", fail(CodeInvalidRequest, "attributes: %v", err)
@@ -189,6 +192,29 @@ func encodeAttributes(attrs map[string]any) (string, *Error) {
 		return "", fail(CodeInvalidRequest, "attributes are larger than %d bytes", MaxAttributesBytes)
 	}
 	return string(b), nil
+}
+
+// MaxAttributesDepth bounds how deep attributes nest: SQLite's JSON
+// functions, which queries test attributes with, read no deeper than 1,000
+// levels, and no app needs a hundredth of that.
+const MaxAttributesDepth = 32
+
+// depthOf is how deep a decoded JSON value nests (a scalar: 0).
+func depthOf(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, depthOf(e))
+		}
+	case []any:
+		for _, e := range x {
+			d = max(d, depthOf(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
 }
 
 func checkAttributeKey(k string) *Error {

@@ -272,3 +272,34 @@ func TestMasterRemovesAMemberWhoseIDPredatesTheRule(t *testing.T) {
 		t.Fatalf("the master key removes old:id: %v %v", got, err)
 	}
 }
+
+// Attributes nested deeper than MaxAttributesDepth are refused on create and
+// on PATCH: SQLite's JSON functions read no deeper than 1,000 levels, and a
+// conversation with such attributes made other clients' queries fail.
+func TestAttributesDepth(t *testing.T) {
+	s := newRuleService(t, "")
+	ctx := context.Background()
+	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	nest := func(levels int) map[string]any {
+		var v any = 1
+		for range levels - 1 {
+			v = []any{v}
+		}
+		return map[string]any{"deep": v}
+	}
+	if _, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Attributes: nest(MaxAttributesDepth)}); err != nil {
+		t.Fatalf("attributes %d levels deep: %v", MaxAttributesDepth, err)
+	}
+	_, _, err = s.CreateConversation(ctx, p, CreateConversationRequest{Attributes: nest(MaxAttributesDepth + 1)})
+	wantInvalid(t, "create, one level deeper", err, "nested deeper")
+	conv, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdateConversation(ctx, p, conv.ID, UpdateConversationRequest{Attributes: nest(1001)})
+	wantInvalid(t, "patch, 1,001 levels", err, "nested deeper")
+}

@@ -11,8 +11,9 @@
 //	go run ./cmd/parley-bench -scenario room -streams 5000 -rate 60
 //	go run ./cmd/parley-bench -scenario query -query-convs 100000 -duration 44s
 //	go run ./cmd/parley-bench -scenario login -conversations 1000
+//	go run ./cmd/parley-bench -scenario busy -concurrency 64
 //
-// Send, group, idle and history also run baseline — the same send load
+// Send, busy, group, idle and history also run baseline — the same send load
 // against a minimal in-process net/http handler — for half the duration,
 // and report their figure as a ratio to it (room, query and login measure
 // latencies at a fixed load and skip it). Scenarios live one per file

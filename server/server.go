@@ -72,6 +72,9 @@ type Config struct {
 	// MetricsAddr, when set, is the address /metrics is served on instead
 	// of Addr (which then answers it 404), so that it can stay private.
 	MetricsAddr string
+	// AccessLog logs one line per request at info level (an event
+	// stream's when it ends) and answers each with an X-Request-Id.
+	AccessLog bool
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -239,7 +242,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
-		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend,
+		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend, AccessLog: cfg.AccessLog,
 	})
 	return generated, nil
 }

@@ -46,7 +46,7 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
-// The whole router with the access log off and on (BENCHMARKS.md records
-// what observe adds to a send).
+// What observe adds to a request, with the access log off and on: off, one
+// allocation (the recorder); on, the id and the slog line.
 func BenchmarkObserveOff(b *testing.B) { benchObserve(b, false) }
 func BenchmarkObserveOn(b *testing.B)  { benchObserve(b, true) }

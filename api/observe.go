@@ -273,12 +273,13 @@ func (s *Server) finish(rec *recorder) {
 	d := end.Sub(rec.start)
 	status := cmpOr(rec.status, http.StatusOK)
 	rs := s.stats(rec.route, rec.method)
-	rs.counter(status).Inc()
+	// Timed before counted: a request counted is timed.
 	if rec.stream {
 		streamDuration.Observe(d.Seconds())
 	} else if rs.duration != nil {
 		rs.duration.Observe(d.Seconds())
 	}
+	rs.counter(status).Inc()
 	if !s.opt.AccessLog {
 		return
 	}

@@ -318,7 +318,8 @@ func TestHTTPMetrics(t *testing.T) {
 	deadline := time.Now().Add(waitTimeout)
 	for {
 		after = scrape(t, h.base)
-		if sample(after, stream)-max(sample(before, stream), 0) >= 1 || time.Now().After(deadline) {
+		grown := sample(after, stream)-max(sample(before, stream), 0) >= 1 && sample(after, streamT)-max(sample(before, streamT), 0) >= 1
+		if grown || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -3,7 +3,8 @@
 # Parley: a multi-stage build. The SQLite driver uses cgo, so the binary is
 # built with gcc against glibc and runs on a glibc base image.
 
-ARG GO_VERSION=1.26
+# GO_VERSION is go.mod's go version (integration/readme_test.go checks it).
+ARG GO_VERSION=1.26.8
 ARG DEBIAN=bookworm
 
 # ---- build ----------------------------------------------------------------

@@ -53,6 +53,9 @@ type Options struct {
 	// MetricsElsewhere leaves /metrics out (404): it is served on an
 	// address of its own.
 	MetricsElsewhere bool
+	// AccessLog logs one line per request (an event stream's when it ends)
+	// at info level, and gives each request an X-Request-Id.
+	AccessLog bool
 }
 
 // Server is the assembled HTTP handler.
@@ -66,6 +69,10 @@ type Server struct {
 	// probeAfter is how long after a write failed on a full disk /readyz
 	// tries a write itself (diskFullRetry).
 	probeAfter time.Duration
+	// routes are the metrics' series of each route and method the router
+	// serves, unmatched those of requests that matched none, by method.
+	routes    map[routeKey]*routeStats
+	unmatched map[string]*routeStats
 }
 
 // New assembles the router. With a zero Options it still builds the whole
@@ -82,7 +89,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{opt: opt, probeAfter: diskFullRetry}
 	r := chi.NewRouter()
-	r.Use(recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
+	r.Use(s.observe, recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)
@@ -124,6 +131,7 @@ func New(opt Options) *Server {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
 	})
+	s.buildRouteStats()
 	return s
 }
 

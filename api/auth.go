@@ -84,6 +84,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
+	recordPrincipal(ctx, p)
 	next(huma.WithValue(ctx, principalKey{}, p))
 }
 

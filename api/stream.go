@@ -91,6 +91,9 @@ func (s *Server) serveStream(r *http.Request, w http.ResponseWriter, st *events.
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	if rec := recorderOf(w); rec != nil {
+		rec.stream = true
+	}
 	if r.ProtoMajor == 1 && r.ProtoMinor == 1 && s.takeOver(w, st, hello, p) {
 		return
 	}
@@ -119,6 +122,10 @@ func (s *Server) takeOver(w http.ResponseWriter, st *events.Stream, hello events
 	w.Header().Write(&hb)
 	head = append(append(head, hb.Bytes()...), "\r\n"...)
 	conn.SetDeadline(time.Time{}) // the server's header timeout no longer applies
+	finished := func() {}
+	if rec := recorderOf(w); rec != nil {
+		finished = rec.detach()
+	}
 	out := &connOut{conn: conn, st: st, clientID: p.ClientID}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if out.raw, err = sc.SyscallConn(); err == nil {
@@ -127,6 +134,7 @@ func (s *Server) takeOver(w http.ResponseWriter, st *events.Stream, hello events
 	}
 	go func() {
 		defer s.streams.done()
+		defer finished() // the access log and metrics, once the connection is closed
 		defer conn.Close()
 		defer st.Close()
 		s.writeStream(out, head, watchPeer(conn), st, hello, p)

@@ -30,6 +30,11 @@ var (
 )
 
 func init() {
-	streamsRefused.WithLabelValues("server") // every series exists from the start
+	// Every series exists from the start, at 0, so that a rate or an alert
+	// on it works before the first event. High-priority room events are
+	// never dropped.
+	streamsRefused.WithLabelValues("server")
 	streamsRefused.WithLabelValues("client")
+	roomDropped.WithLabelValues(PriorityLow.String())
+	roomDropped.WithLabelValues(PriorityNormal.String())
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -42,44 +44,135 @@ type config struct {
 	MaxStreams     int
 	ClientStreams  int
 	ClientSessions int
+	AccessLog      bool
+
+	// nonDefault lists the settings given a value other than their default
+	// (flag name and value, secrets masked), for the start's log line.
+	nonDefault []string
 }
 
 const usage = `Usage:
   parley [flags]                 serve
   parley master-key [-db file]   print the master key kept in the database
   parley openapi [-out dir]      write the OpenAPI documents
+  parley version                 print the version (as does parley -version)
 
-Every flag is also an environment variable: PARLEY_ and the flag's name in
-upper case, - as _ (PARLEY_MASTER_KEY_FILE); a flag given wins.
+Every flag is also an environment variable, shown beside it: PARLEY_ and
+the flag's name in upper case, - as _. A flag given wins over the variable.
+Durations are written 10s, 5m, 168h (units ns, us, ms, s, m, h).
 
 Flags:
 `
 
+// errVersion is parseConfig's answer to -version.
+var errVersion = errors.New("version asked for")
+
+// noEnv are the flags without an environment variable.
+var noEnv = map[string]bool{"version": true}
+
+// secretFlags are the settings whose values are never shown.
+var secretFlags = map[string]bool{"master-key": true}
+
+// envName is the variable of a flag.
+func envName(flag string) string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// durationFlag is a time.Duration flag whose error says what a duration
+// looks like.
+type durationFlag time.Duration
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("not a duration: write a number and a unit, e.g. 10s, 5m, 168h")
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+// String is the duration as Go writes it, without zero minutes and seconds
+// after hours (168h, not 168h0m0s).
+func (d *durationFlag) String() string {
+	s := time.Duration(*d).String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+		if t, ok := strings.CutSuffix(s, "h0m"); ok {
+			s = t + "h"
+		}
+	}
+	return s
+}
+
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*durationFlag)(p), name, usage)
+}
+
+// printUsage writes the usage: the commands, then each flag with its
+// variable, meaning and default.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, usage)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, meaning := flag.UnquoteUsage(f)
+		switch f.Value.(type) {
+		case *durationFlag:
+			typ = "duration"
+		case *byteSize:
+			if typ == "value" {
+				typ = "size"
+			}
+		}
+		line := "  -" + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		if !noEnv[f.Name] {
+			line += "  (" + envName(f.Name) + ")"
+		}
+		fmt.Fprintln(w, line)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			if typ == "string" {
+				meaning += fmt.Sprintf(" (default %q)", f.DefValue)
+			} else {
+				meaning += " (default " + f.DefValue + ")"
+			}
+		}
+		fmt.Fprintln(w, "    \t"+strings.ReplaceAll(meaning, "\n", "\n    \t"))
+	})
+}
+
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
+	return parseConfigTo(args, getenv, os.Stderr)
+}
+
+// parseConfigTo is parseConfig writing the usage asked for with -h to out.
+// A bad flag is an error that says so; the usage is not repeated with it.
+func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // flag's own messages: the error is returned
+	fs.Usage = func() {}
+	var version bool
+	fs.BoolVar(&version, "version", false, "print the version and exit")
 	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.DB, "db", "./data/parley.db", "SQLite database file, created on first start")
 	fs.StringVar(&c.AppID, "app-id", "parley", "application id, used in signatures")
 	fs.StringVar(&c.MasterKey, "master-key", "", "master key, at least 16 characters (default: generated on first start, kept in the database, printed once the server listens; parley master-key prints it again)")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "read the master key from this `file` (trailing whitespace trimmed); keeps it out of ps")
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
-	fs.DurationVar(&c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
+	durationVar(fs, &c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
 	fs.BoolVar(&c.CORSMasterKey, "cors-master-key", false, "let those browser apps send X-Master-Key (the master key belongs on servers, not in browsers)")
 	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
-	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
-	fs.DurationVar(&c.RoomWindow, "room-window", 50*time.Millisecond, "a busy chat room's messages reach each stream at most once per window, several to a write")
+	durationVar(fs, &c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
+	durationVar(fs, &c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")
+	durationVar(fs, &c.RoomWindow, "room-window", 50*time.Millisecond, "a busy chat room's messages reach each stream at most once per window, several to a write")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.AllowRecall, "allow-recall", true, "let senders (and the master key) recall messages")
 	c.MaxUpload = 20 << 20
 	fs.Var(&c.MaxUpload, "max-upload", "`size` limit of one uploaded file, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
-	fs.DurationVar(&c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
+	durationVar(fs, &c.Retention, "retention", 180*24*time.Hour, "how long messages are kept before a background job purges them; 0 keeps them for ever")
 	fs.IntVar(&c.RateSends, "rate-sends", 0, "messages a client may send per minute, across its sessions (0: no limit)")
 	fs.IntVar(&c.RateLogins, "rate-logins", 0, "logins per minute from one IP address (0: no limit)")
 	fs.IntVar(&c.RateHistory, "rate-history", 0, "history queries a client may make per minute (0: no limit)")
@@ -87,28 +180,44 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.ClientStreams, "max-client-streams", 32, "event streams one client may hold open at once, across its sessions")
 	fs.IntVar(&c.ClientSessions, "max-client-sessions", 64, "live sessions one client may hold; a login beyond it ends the oldest")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate address only (e.g. 127.0.0.1:9090); empty: on -addr")
-	fs.DurationVar(&c.QueryTimeout, "query-timeout", 2*time.Second, "how long a conversation query may run before it is interrupted and answers INVALID_QUERY")
+	durationVar(fs, &c.QueryTimeout, "query-timeout", 2*time.Second, "how long a conversation query may run before it is interrupted and answers INVALID_QUERY")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
+	fs.BoolVar(&c.AccessLog, "access-log", true, "log one line per request at info level (an event stream's when it ends) and answer each with an X-Request-Id")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(out, fs)
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (parley -h lists the flags)", err)
+	}
+	if version {
+		return nil, errVersion
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
+		if given[f.Name] || err != nil || noEnv[f.Name] {
 			return
 		}
-		env := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v := getenv(env); v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %w", env, e)
+				err = fmt.Errorf("%s: invalid value %q: %w", env, v, e)
 			}
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := f.Value.String(); v != f.DefValue && !noEnv[f.Name] {
+			if secretFlags[f.Name] {
+				v = "(given)"
+			}
+			c.nonDefault = append(c.nonDefault, f.Name, v)
+		}
+	})
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

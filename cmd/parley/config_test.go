@@ -40,6 +40,7 @@ func TestConfigDefaults(t *testing.T) {
 		Retention:     180 * 24 * time.Hour,
 		AllowRecall:   true,
 		QueryTimeout:  2 * time.Second,
+		AccessLog:     true,
 		// Rate limits off; streams bounded by the fd limit (0 here).
 		ClientStreams:  32,
 		ClientSessions: 64,
@@ -98,6 +99,8 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"-retention 0 keeps for ever", []string{"-retention=0"}, nil, func(c *config) any { return c.Retention }, time.Duration(0)},
 		{"PARLEY_QUERY_TIMEOUT", nil, map[string]string{"PARLEY_QUERY_TIMEOUT": "5s"}, func(c *config) any { return c.QueryTimeout }, 5 * time.Second},
 		{"-query-timeout", []string{"-query-timeout", "500ms"}, nil, func(c *config) any { return c.QueryTimeout }, 500 * time.Millisecond},
+		{"PARLEY_ACCESS_LOG", nil, map[string]string{"PARLEY_ACCESS_LOG": "false"}, func(c *config) any { return c.AccessLog }, false},
+		{"-access-log", []string{"-access-log=false"}, nil, func(c *config) any { return c.AccessLog }, false},
 
 		// The flag wins over the environment.
 		{"flag over env: addr", []string{"-addr", ":1"}, map[string]string{"PARLEY_ADDR": ":2"}, func(c *config) any { return c.Addr }, ":1"},
@@ -152,6 +155,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"negative retention", []string{"-retention=-1h"}, nil, "retention"},
 		{"zero query timeout", []string{"-query-timeout=0"}, nil, "query-timeout"},
 		{"retention not a duration", nil, map[string]string{"PARLEY_RETENTION": "180d"}, "PARLEY_RETENTION"},
+		{"access log not a bool", nil, map[string]string{"PARLEY_ACCESS_LOG": "maybe"}, "PARLEY_ACCESS_LOG"},
 		{"one-character master key", []string{"-master-key", "a"}, nil, "at least 16 characters"},
 		{"15-character master key env", nil, map[string]string{"PARLEY_MASTER_KEY": "123456789012345"}, "at least 16 characters"},
 		{"missing master key file", []string{"-master-key-file", "/nonexistent/parley.key"}, nil, "master-key-file"},

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -33,10 +33,10 @@ func (b *byteSize) Set(s string) error {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("not a size: %q (e.g. 20MiB or 1048576)", s)
+		return errors.New("not a size: bytes, or a number and a unit, e.g. 20MiB or 1048576")
 	}
 	if n > math.MaxInt64/factor {
-		return fmt.Errorf("size too large: %q", s)
+		return errors.New("too large a size")
 	}
 	*b = byteSize(n * factor)
 	return nil

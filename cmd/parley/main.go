@@ -205,7 +205,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return fmt.Errorf("log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logOut := newBufferedLog(stderr)
+	defer logOut.close()
+	log := slog.New(flushingHandler{slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}), logOut})
 	if cfg.Pprof != "" {
 		servePprof(cfg.Pprof, log)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,8 +145,13 @@ func (s *Server) registerOperations() {
 	register(s, huma.Operation{
 		OperationID: "listMessages", Method: http.MethodGet, Path: "/v1/conversations/{id}/messages",
 		Summary: "Read message history", Tags: []string{tagMessages}, Security: sessionOrMaster,
-		Description: "Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older " +
-			"than that message (paging back). after: the oldest limit newer than it (paging forward).",
+		Description: "Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older " +
+			"than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's " +
+			"queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the " +
+			"oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page " +
+			"in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids " +
+			"(before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 " +
+			"INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeRateLimited}, s.listMessages)
 
 	register(s, huma.Operation{
@@ -441,10 +447,38 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*sentMe
 
 type listMessagesInput struct {
 	ConversationPath
-	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"Page size"`
-	Before string `query:"before" maxLength:"64" doc:"Message id: page back from it (exclusive)"`
-	After  string `query:"after" maxLength:"64" doc:"Message id: page forward from it (exclusive)"`
-	Type   string `query:"type" maxLength:"11" pattern:"^-?[0-9]+$" doc:"Only messages of this type" example:"-1"`
+	Limit      int       `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"Page size"`
+	Before     string    `query:"before" maxLength:"64" doc:"Message id: page back from it (exclusive). Not with beforeTime or afterTime"`
+	After      string    `query:"after" maxLength:"64" doc:"Message id: page forward from it (exclusive). Not with beforeTime or afterTime"`
+	BeforeTime queryTime `query:"beforeTime" minimum:"0" doc:"Milliseconds since the Unix epoch: the newest limit messages sent before it (exclusive), paging back; with afterTime, the newest limit between the two. Not with before or after" example:"1795449600000"`
+	AfterTime  queryTime `query:"afterTime" minimum:"0" doc:"Milliseconds since the Unix epoch: the oldest limit messages sent after it (exclusive), paging forward; with beforeTime, the newest limit between the two. Not with before or after" example:"1795449600000"`
+	Type       string    `query:"type" maxLength:"11" pattern:"^-?[0-9]+$" doc:"Only messages of this type" example:"-1"`
+}
+
+// queryTime is an optional query parameter of milliseconds: 0 is a time
+// (afterTime=0 is every message), so absence is told apart by IsSet.
+type queryTime struct {
+	Value int64
+	IsSet bool
+}
+
+// Schema documents it as the integer it is (huma.SchemaProvider).
+func (queryTime) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeInteger, Format: "int64"}
+}
+
+// Receiver is where huma parses the parameter (huma.ParamWrapper).
+func (t *queryTime) Receiver() reflect.Value { return reflect.ValueOf(t).Elem().Field(0) }
+
+// OnParamSet records whether the request gave it (huma.ParamReactor).
+func (t *queryTime) OnParamSet(isSet bool, _ any) { t.IsSet = isSet }
+
+// ptr is the time, or nil when the request did not give it.
+func (t queryTime) ptr() *int64 {
+	if !t.IsSet {
+		return nil
+	}
+	return &t.Value
 }
 
 type listMessagesOutput struct {
@@ -452,7 +486,8 @@ type listMessagesOutput struct {
 }
 
 func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*listMessagesOutput, error) {
-	req := handlers.HistoryRequest{Limit: in.Limit, Before: in.Before, After: in.After}
+	req := handlers.HistoryRequest{Limit: in.Limit, Before: in.Before, After: in.After,
+		BeforeTime: in.BeforeTime.ptr(), AfterTime: in.AfterTime.ptr()}
 	if in.Type != "" {
 		t, err := strconv.Atoi(in.Type)
 		if err != nil {

@@ -949,11 +949,17 @@ type ListMessagesParams struct {
 	// Limit Page size
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Before Message id: page back from it (exclusive)
+	// Before Message id: page back from it (exclusive). Not with beforeTime or afterTime
 	Before *string `form:"before,omitempty" json:"before,omitempty"`
 
-	// After Message id: page forward from it (exclusive)
+	// After Message id: page forward from it (exclusive). Not with beforeTime or afterTime
 	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// BeforeTime Milliseconds since the Unix epoch: the newest limit messages sent before it (exclusive), paging back; with afterTime, the newest limit between the two. Not with before or after
+	BeforeTime *int64 `form:"beforeTime,omitempty" json:"beforeTime,omitempty"`
+
+	// AfterTime Milliseconds since the Unix epoch: the oldest limit messages sent after it (exclusive), paging forward; with beforeTime, the newest limit between the two. Not with before or after
+	AfterTime *int64 `form:"afterTime,omitempty" json:"afterTime,omitempty"`
 
 	// Type Only messages of this type
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
@@ -1369,7 +1375,7 @@ type ClientInterface interface {
 
 	// ListMessages Read message history
 	//
-	// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+	// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 	//
 	// Corresponds with GET /v1/conversations/{id}/messages (the `ListMessages` operationId).
 	ListMessages(ctx context.Context, id string, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2100,7 +2106,7 @@ func (c *Client) RemoveMembers(ctx context.Context, id string, body RemoveMember
 
 // ListMessages Read message history
 //
-// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 //
 // Corresponds with GET /v1/conversations/{id}/messages (the `ListMessages` operationId).
 func (c *Client) ListMessages(ctx context.Context, id string, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3329,6 +3335,30 @@ func NewListMessagesRequest(server string, id string, params *ListMessagesParams
 
 		}
 
+		if params.BeforeTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "beforeTime", *params.BeforeTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AfterTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "afterTime", *params.AfterTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Type != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -4346,7 +4376,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListMessagesWithResponse Read message history
 	//
-	// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+	// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7519,7 +7549,7 @@ func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, id 
 
 // ListMessagesWithResponse Read message history
 //
-// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -170,7 +170,7 @@ func (s *Server) registerOperations() {
 		OperationID: "markRead", Method: http.MethodPost, Path: "/v1/conversations/{id}/read",
 		Summary: "Mark a conversation read", Tags: []string{tagMessages}, Security: sessionOnly,
 		Description: "Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; " +
-			"the other member of a one-to-one conversation gets lastreadatupdate.",
+			"the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markRead)
 
 	register(s, huma.Operation{
@@ -182,7 +182,7 @@ func (s *Server) registerOperations() {
 		OperationID: "markDelivered", Method: http.MethodPost, Path: "/v1/conversations/{id}/delivered",
 		Summary: "Confirm delivery", Tags: []string{tagMessages}, Security: sessionOnly, DefaultStatus: http.StatusNoContent,
 		Description: "Confirms receipt of messages fetched through history, up to messageId (default the latest); " +
-			"in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.",
+			"in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markDelivered)
 
 	register(s, huma.Operation{

@@ -20,7 +20,7 @@ import (
 type SendRequest struct {
 	Content
 	Transient       bool           `json:"transient,omitempty" doc:"Deliver to online members only; never stored"`
-	Receipt         bool           `json:"receipt,omitempty" doc:"Ask for a delivery receipt (one-to-one conversations)"`
+	Receipt         bool           `json:"receipt,omitempty" doc:"Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)"`
 	Will            bool           `json:"will,omitempty" doc:"Hold as the session's will message, sent only if the session drops abruptly"`
 	Priority        string         `json:"priority,omitempty" enum:"high,normal,low" doc:"Chat-room delivery priority (default normal)"`
 	PushData        map[string]any `json:"pushData,omitempty" doc:"Offline push content"`
@@ -271,7 +271,7 @@ type audience struct {
 	recipients []store.Recipient // otherwise: these members, with their unread state
 	members    []string          // transient messages: these members
 	private    bool              // a client's message to a system conversation: nobody else
-	oneToOne   bool              // a normal conversation of two: receipts apply
+	oneToOne   bool              // a normal or temporary conversation of two: receipts apply
 }
 
 // audienceOf checks that from may send into conv and says whom a message

@@ -25,8 +25,8 @@ type Conversation struct {
 	LastMessageAt   *int64         `json:"lastMessageAt,omitempty" doc:"Time of the newest message, ms since the Unix epoch" example:"1795449600000"`
 	LastMessage     *Message       `json:"lastMessage,omitempty" doc:"The newest message, when asked for"`
 	UnreadCount     *int64         `json:"unreadMessagesCount,omitempty" doc:"Unread messages of a member caller"`
-	LastDeliveredAt *int64         `json:"lastDeliveredAt,omitempty" doc:"One-to-one: how far the other member has received"`
-	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one: how far the other member has read"`
+	LastDeliveredAt *int64         `json:"lastDeliveredAt,omitempty" doc:"One-to-one (a normal or temporary conversation of two members): how far the other member has received"`
+	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one (a normal or temporary conversation of two members): how far the other member has read"`
 	TTL             *int64         `json:"ttl,omitempty" doc:"Temporary conversations: time to live in seconds"`
 	ExpiresAt       *int64         `json:"expiresAt,omitempty" doc:"Temporary conversations: expiry, ms since the Unix epoch"`
 	// storedAttributes, when set, are the attributes as stored (JSON), written

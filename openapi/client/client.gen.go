@@ -244,7 +244,7 @@ type AdminSendInputBody struct {
 	// PushData Offline push content
 	PushData *map[string]interface{} `json:"pushData,omitempty"`
 
-	// Receipt Ask for a delivery receipt (one-to-one conversations)
+	// Receipt Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)
 	Receipt *bool `json:"receipt,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -338,7 +338,7 @@ type Conversation struct {
 	// Example: normal
 	Kind ConversationKind `json:"kind"`
 
-	// LastDeliveredAt One-to-one: how far the other member has received
+	// LastDeliveredAt One-to-one (a normal or temporary conversation of two members): how far the other member has received
 	LastDeliveredAt *int64   `json:"lastDeliveredAt,omitempty"`
 	LastMessage     *Message `json:"lastMessage,omitempty"`
 
@@ -347,7 +347,7 @@ type Conversation struct {
 	// Example: 1795449600000
 	LastMessageAt *int64 `json:"lastMessageAt,omitempty"`
 
-	// LastReadAt One-to-one: how far the other member has read
+	// LastReadAt One-to-one (a normal or temporary conversation of two members): how far the other member has read
 	LastReadAt *int64 `json:"lastReadAt,omitempty"`
 
 	// Members clientIds of the members (absent for chat rooms and compact queries)
@@ -803,7 +803,7 @@ type SendRequest struct {
 	// PushData Offline push content
 	PushData *map[string]interface{} `json:"pushData,omitempty"`
 
-	// Receipt Ask for a delivery receipt (one-to-one conversations)
+	// Receipt Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)
 	Receipt *bool `json:"receipt,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -1298,7 +1298,7 @@ type ClientInterface interface {
 
 	// MarkDeliveredWithBody Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1307,7 +1307,7 @@ type ClientInterface interface {
 
 	// MarkDelivered Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1439,7 +1439,7 @@ type ClientInterface interface {
 
 	// MarkReadWithBody Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1448,7 +1448,7 @@ type ClientInterface interface {
 
 	// MarkRead Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1939,7 +1939,7 @@ func (c *Client) UpdateConversation(ctx context.Context, id string, body UpdateC
 
 // MarkDeliveredWithBody Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1958,7 +1958,7 @@ func (c *Client) MarkDeliveredWithBody(ctx context.Context, id string, contentTy
 
 // MarkDelivered Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2250,7 +2250,7 @@ func (c *Client) QuitConversation(ctx context.Context, id string, reqEditors ...
 
 // MarkReadWithBody Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2269,7 +2269,7 @@ func (c *Client) MarkReadWithBody(ctx context.Context, id string, contentType st
 
 // MarkRead Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4297,7 +4297,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkDeliveredWithBodyWithResponse Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4306,7 +4306,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkDeliveredWithResponse Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4448,7 +4448,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkReadWithBodyWithResponse Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4457,7 +4457,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkReadWithResponse Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7416,7 +7416,7 @@ func (c *ClientWithResponses) UpdateConversationWithResponse(ctx context.Context
 
 // MarkDeliveredWithBodyWithResponse Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7431,7 +7431,7 @@ func (c *ClientWithResponses) MarkDeliveredWithBodyWithResponse(ctx context.Cont
 
 // MarkDeliveredWithResponse Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7669,7 +7669,7 @@ func (c *ClientWithResponses) QuitConversationWithResponse(ctx context.Context, 
 
 // MarkReadWithBodyWithResponse Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7684,7 +7684,7 @@ func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, 
 
 // MarkReadWithResponse Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -618,23 +618,25 @@ temporary conversations are never listed.
 
 **What a session sees.** Member lists, muted members and read positions only of normal
 conversations it is a member of; lastMessage only of conversations it may read (a member, a
-chat room it is seated in, a system conversation it subscribes to). Conditions on members
-are evaluated against the lists it can see, so they match only its own conversations (never
-a system conversation: subscribers are not shown). The master key sees everything.
+chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+muted members are evaluated against the lists it can see, so they match only its own conversations
+(never a system conversation: subscribers are not shown). The master key sees everything.
 
-**Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-objects (attr.owner.team).
+**Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+(attr.owner.team); attr.mu reaches an attribute named like a field.
 
 **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 
-- an array field (members, or an array attribute) compared with a single value matches when it
-  contains it; compared with an array, when it equals it (members: the same set);
+- an array field (members, mutedMembers, or an array attribute) compared with a single value
+  matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+  the same set);
 - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
   {"level":{"$gt":3}} never matches "level":"high".
@@ -643,6 +645,8 @@ over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 conversations it is a member of, and none anywhere else (system conversations included), as a chat
 room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 conversations. The master key sees every member list, a system conversation's subscribers too.
+mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+exactly where the member list is.
 
 **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -655,13 +659,14 @@ that waited a second for its turn answers RATE_LIMITED with a Retry-After.
     {"m":"Tom"}                                  Tom is a member
     {"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
     {"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+    {"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
     {"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
     {"sys":true,"name":{"$regex":"news","$options":"i"}}
     {"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
     {"attr.owner.team":"core","lm":{"$gt":1795449600000}}
     {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 
-**Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+**Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
 compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message

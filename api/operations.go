@@ -504,7 +504,7 @@ type queryInput struct {
 	Sort            string `query:"sort" maxLength:"256" doc:"Comma list of fields, - for descending (default -lastMessageAt)" example:"-lastMessageAt"`
 	Limit           int    `query:"limit" minimum:"1" maximum:"1000" default:"10" doc:"Page size"`
 	Skip            int    `query:"skip" minimum:"0" maximum:"100000" doc:"Results to skip"`
-	Compact         bool   `query:"compact" doc:"Leave out member lists"`
+	Compact         bool   `query:"compact" doc:"Leave out member lists: members and mutedMembers are absent from every conversation of the page (LeanCloud's compact queries return empty lists instead). Unread counts, muted and the one-to-one read positions stay"`
 	WithLastMessage bool   `query:"withLastMessage" doc:"Include each conversation's newest message"`
 }
 
@@ -669,8 +669,9 @@ that waited a second for its turn answers RATE_LIMITED with a Retry-After.
 **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-as lastMessage.
+compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+message as lastMessage.
 
 **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 part, e.g. "where.name.$regexp: unknown operator".`

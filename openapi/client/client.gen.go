@@ -350,7 +350,7 @@ type Conversation struct {
 	// LastReadAt One-to-one (a normal or temporary conversation of two members): how far the other member has read
 	LastReadAt *int64 `json:"lastReadAt,omitempty"`
 
-	// Members clientIds of the members (absent for chat rooms and compact queries)
+	// Members clientIds of the members. Absent for chat rooms, in compact queries (compact=true: absent, where LeanCloud returns an empty list), and where the caller may not see them (a conversation it is not a member of)
 	//
 	// Example: ["Tom","Jerry"]
 	Members *[]string `json:"members,omitempty"`
@@ -358,7 +358,7 @@ type Conversation struct {
 	// Muted Whether the caller muted the conversation
 	Muted bool `json:"muted"`
 
-	// MutedMembers Members who muted the conversation
+	// MutedMembers Members who muted the conversation. Absent when none did, and wherever members is absent (compact queries included)
 	MutedMembers *[]string `json:"mutedMembers,omitempty"`
 
 	// Name Display name
@@ -937,7 +937,7 @@ type QueryConversationsParams struct {
 	// Skip Results to skip
 	Skip *int64 `form:"skip,omitempty" json:"skip,omitempty"`
 
-	// Compact Leave out member lists
+	// Compact Leave out member lists: members and mutedMembers are absent from every conversation of the page (LeanCloud's compact queries return empty lists instead). Unread counts, muted and the one-to-one read positions stay
 	Compact *bool `form:"compact,omitempty" json:"compact,omitempty"`
 
 	// WithLastMessage Include each conversation's newest message
@@ -1235,8 +1235,9 @@ type ClientInterface interface {
 	// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 	// name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 	// never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-	// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-	// as lastMessage.
+	// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+	// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+	// message as lastMessage.
 	//
 	// **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 	// part, e.g. "where.name.$regexp: unknown operator".
@@ -1801,8 +1802,9 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 // **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 // name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 // never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-// as lastMessage.
+// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+// message as lastMessage.
 //
 // **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 // part, e.g. "where.name.$regexp: unknown operator".
@@ -4240,8 +4242,9 @@ type ClientWithResponsesInterface interface {
 	// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 	// name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 	// never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-	// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-	// as lastMessage.
+	// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+	// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+	// message as lastMessage.
 	//
 	// **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 	// part, e.g. "where.name.$regexp: unknown operator".
@@ -7316,8 +7319,9 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 // **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 // name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 // never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-// as lastMessage.
+// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+// message as lastMessage.
 //
 // **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 // part, e.g. "where.name.$regexp: unknown operator".

@@ -63,7 +63,9 @@ func (s *Server) registerOperations() {
 		OperationID: "createConversation", Method: http.MethodPost, Path: "/v1/conversations",
 		Summary: "Create a conversation", Tags: []string{tagConversations}, DefaultStatus: http.StatusCreated,
 		Security: sessionOrMaster,
-		Description: "Creates a conversation with the caller as creator and member. The other members get invited. " +
+		Description: "Creates a conversation with the caller as creator and member. It sends what adding its members would: " +
+			"each other member gets invited, then every member, the creator included, membersjoined listing them " +
+			"(normal and temporary conversations). " +
 			"With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.",
 	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.createConversation)
 

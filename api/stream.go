@@ -433,7 +433,7 @@ var eventTypes = []struct {
 	{"message", "A message in a conversation of the client.", handlers.MessageEvent{}},
 	{"invited", "The client was added to a conversation by someone else (also on creation).", handlers.InvitedEvent{}},
 	{"kicked", "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
-	{"membersjoined", "Members joined a conversation of the client.", handlers.MembersJoinedEvent{}},
+	{"membersjoined", "Members joined a conversation of the client: added (invitedBy who added them), joined themselves, or invited by the conversation's creation (to every member, the creator included).", handlers.MembersJoinedEvent{}},
 	{"membersleft", "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
 	{"messagerecall", "A message was recalled; the data carries it without content.", handlers.MessageChangeEvent{}},
 	{"messageupdate", "A message was edited; the data carries its new content.", handlers.MessageChangeEvent{}},

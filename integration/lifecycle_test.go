@@ -534,6 +534,8 @@ func TestLifecycleRecallAndEdit(t *testing.T) {
 	expectProblem(t, "recall through another conversation", 404, client.MESSAGENOTFOUND)(
 		h.c.RecallMessageWithResponse(ctx(t), other.Id, m1.Id, tom.auth()))
 	js.expect("invited")
+	js.expectJoined(other.Id, "Tom", "Jerry")
+	ts.expectJoined(other.Id, "Tom", "Jerry")
 
 	// The sender recalls.
 	rr, err := h.c.RecallMessageWithResponse(ctx(t), conv.Id, m2.Id, tom.auth())

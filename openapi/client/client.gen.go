@@ -1247,7 +1247,7 @@ type ClientInterface interface {
 
 	// CreateConversationWithBody Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1256,7 +1256,7 @@ type ClientInterface interface {
 
 	// CreateConversation Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1824,7 +1824,7 @@ func (c *Client) QueryConversations(ctx context.Context, params *QueryConversati
 
 // CreateConversationWithBody Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1843,7 +1843,7 @@ func (c *Client) CreateConversationWithBody(ctx context.Context, contentType str
 
 // CreateConversation Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4256,7 +4256,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConversationWithBodyWithResponse Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4265,7 +4265,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConversationWithResponse Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7339,7 +7339,7 @@ func (c *ClientWithResponses) QueryConversationsWithResponse(ctx context.Context
 
 // CreateConversationWithBodyWithResponse Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7354,7 +7354,7 @@ func (c *ClientWithResponses) CreateConversationWithBodyWithResponse(ctx context
 
 // CreateConversationWithResponse Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -107,7 +107,7 @@ func New(opt Options) *Server {
 			Description: "The application's master key, for its own backend."},
 	}
 	s.humaAPI = humachi.New(r, config)
-	s.humaAPI.UseMiddleware(s.authenticate)
+	s.humaAPI.UseMiddleware(s.authenticate, s.refuseUnknownQuery)
 	s.registerOperations()
 	s.spec = buildSpec(s.humaAPI.OpenAPI())
 

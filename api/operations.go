@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +63,9 @@ func (s *Server) registerOperations() {
 		OperationID: "createConversation", Method: http.MethodPost, Path: "/v1/conversations",
 		Summary: "Create a conversation", Tags: []string{tagConversations}, DefaultStatus: http.StatusCreated,
 		Security: sessionOrMaster,
-		Description: "Creates a conversation with the caller as creator and member. The other members get invited. " +
+		Description: "Creates a conversation with the caller as creator and member. It sends what adding its members would: " +
+			"each other member gets invited, then every member, the creator included, membersjoined listing them " +
+			"(normal and temporary conversations). " +
 			"With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.",
 	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.createConversation)
 
@@ -144,8 +147,13 @@ func (s *Server) registerOperations() {
 	register(s, huma.Operation{
 		OperationID: "listMessages", Method: http.MethodGet, Path: "/v1/conversations/{id}/messages",
 		Summary: "Read message history", Tags: []string{tagMessages}, Security: sessionOrMaster,
-		Description: "Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older " +
-			"than that message (paging back). after: the oldest limit newer than it (paging forward).",
+		Description: "Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older " +
+			"than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's " +
+			"queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the " +
+			"oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page " +
+			"in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids " +
+			"(before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 " +
+			"INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeRateLimited}, s.listMessages)
 
 	register(s, huma.Operation{
@@ -164,7 +172,7 @@ func (s *Server) registerOperations() {
 		OperationID: "markRead", Method: http.MethodPost, Path: "/v1/conversations/{id}/read",
 		Summary: "Mark a conversation read", Tags: []string{tagMessages}, Security: sessionOnly,
 		Description: "Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; " +
-			"the other member of a one-to-one conversation gets lastreadatupdate.",
+			"the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markRead)
 
 	register(s, huma.Operation{
@@ -176,7 +184,7 @@ func (s *Server) registerOperations() {
 		OperationID: "markDelivered", Method: http.MethodPost, Path: "/v1/conversations/{id}/delivered",
 		Summary: "Confirm delivery", Tags: []string{tagMessages}, Security: sessionOnly, DefaultStatus: http.StatusNoContent,
 		Description: "Confirms receipt of messages fetched through history, up to messageId (default the latest); " +
-			"in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.",
+			"in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.",
 	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.markDelivered)
 
 	register(s, huma.Operation{
@@ -441,10 +449,38 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*sentMe
 
 type listMessagesInput struct {
 	ConversationPath
-	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"Page size"`
-	Before string `query:"before" maxLength:"64" doc:"Message id: page back from it (exclusive)"`
-	After  string `query:"after" maxLength:"64" doc:"Message id: page forward from it (exclusive)"`
-	Type   string `query:"type" maxLength:"11" pattern:"^-?[0-9]+$" doc:"Only messages of this type" example:"-1"`
+	Limit      int       `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"Page size"`
+	Before     string    `query:"before" maxLength:"64" doc:"Message id: page back from it (exclusive). Not with beforeTime or afterTime"`
+	After      string    `query:"after" maxLength:"64" doc:"Message id: page forward from it (exclusive). Not with beforeTime or afterTime"`
+	BeforeTime queryTime `query:"beforeTime" minimum:"0" doc:"Milliseconds since the Unix epoch: the newest limit messages sent before it (exclusive), paging back; with afterTime, the newest limit between the two. Not with before or after" example:"1795449600000"`
+	AfterTime  queryTime `query:"afterTime" minimum:"0" doc:"Milliseconds since the Unix epoch: the oldest limit messages sent after it (exclusive), paging forward; with beforeTime, the newest limit between the two. Not with before or after" example:"1795449600000"`
+	Type       string    `query:"type" maxLength:"11" pattern:"^-?[0-9]+$" doc:"Only messages of this type" example:"-1"`
+}
+
+// queryTime is an optional query parameter of milliseconds: 0 is a time
+// (afterTime=0 is every message), so absence is told apart by IsSet.
+type queryTime struct {
+	Value int64
+	IsSet bool
+}
+
+// Schema documents it as the integer it is (huma.SchemaProvider).
+func (queryTime) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeInteger, Format: "int64"}
+}
+
+// Receiver is where huma parses the parameter (huma.ParamWrapper).
+func (t *queryTime) Receiver() reflect.Value { return reflect.ValueOf(t).Elem().Field(0) }
+
+// OnParamSet records whether the request gave it (huma.ParamReactor).
+func (t *queryTime) OnParamSet(isSet bool, _ any) { t.IsSet = isSet }
+
+// ptr is the time, or nil when the request did not give it.
+func (t queryTime) ptr() *int64 {
+	if !t.IsSet {
+		return nil
+	}
+	return &t.Value
 }
 
 type listMessagesOutput struct {
@@ -452,7 +488,8 @@ type listMessagesOutput struct {
 }
 
 func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*listMessagesOutput, error) {
-	req := handlers.HistoryRequest{Limit: in.Limit, Before: in.Before, After: in.After}
+	req := handlers.HistoryRequest{Limit: in.Limit, Before: in.Before, After: in.After,
+		BeforeTime: in.BeforeTime.ptr(), AfterTime: in.AfterTime.ptr()}
 	if in.Type != "" {
 		t, err := strconv.Atoi(in.Type)
 		if err != nil {
@@ -469,7 +506,7 @@ type queryInput struct {
 	Sort            string `query:"sort" maxLength:"256" doc:"Comma list of fields, - for descending (default -lastMessageAt)" example:"-lastMessageAt"`
 	Limit           int    `query:"limit" minimum:"1" maximum:"1000" default:"10" doc:"Page size"`
 	Skip            int    `query:"skip" minimum:"0" maximum:"100000" doc:"Results to skip"`
-	Compact         bool   `query:"compact" doc:"Leave out member lists"`
+	Compact         bool   `query:"compact" doc:"Leave out member lists: members and mutedMembers are absent from every conversation of the page (LeanCloud's compact queries return empty lists instead). Unread counts, muted and the one-to-one read positions stay"`
 	WithLastMessage bool   `query:"withLastMessage" doc:"Include each conversation's newest message"`
 }
 
@@ -583,23 +620,25 @@ temporary conversations are never listed.
 
 **What a session sees.** Member lists, muted members and read positions only of normal
 conversations it is a member of; lastMessage only of conversations it may read (a member, a
-chat room it is seated in, a system conversation it subscribes to). Conditions on members
-are evaluated against the lists it can see, so they match only its own conversations (never
-a system conversation: subscribers are not shown). The master key sees everything.
+chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+muted members are evaluated against the lists it can see, so they match only its own conversations
+(never a system conversation: subscribers are not shown). The master key sees everything.
 
-**Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-objects (attr.owner.team).
+**Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+(attr.owner.team); attr.mu reaches an attribute named like a field.
 
 **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 
-- an array field (members, or an array attribute) compared with a single value matches when it
-  contains it; compared with an array, when it equals it (members: the same set);
+- an array field (members, mutedMembers, or an array attribute) compared with a single value
+  matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+  the same set);
 - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
   {"level":{"$gt":3}} never matches "level":"high".
@@ -608,6 +647,8 @@ over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 conversations it is a member of, and none anywhere else (system conversations included), as a chat
 room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 conversations. The master key sees every member list, a system conversation's subscribers too.
+mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+exactly where the member list is.
 
 **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -620,17 +661,19 @@ that waited a second for its turn answers RATE_LIMITED with a Retry-After.
     {"m":"Tom"}                                  Tom is a member
     {"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
     {"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+    {"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
     {"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
     {"sys":true,"name":{"$regex":"news","$options":"i"}}
     {"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
     {"attr.owner.team":"core","lm":{"$gt":1795449600000}}
     {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 
-**Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+**Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-as lastMessage.
+compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+message as lastMessage.
 
 **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 part, e.g. "where.name.$regexp: unknown operator".`

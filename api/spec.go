@@ -231,5 +231,6 @@ guides.
 
 Authenticate as a client with the session token from POST /v1/sessions (Authorization: Bearer), or
 as the application's backend with X-Master-Key. Errors are RFC 9457 problem documents
-(application/problem+json) with a stable code beside status, title and detail. Every time field is
+(application/problem+json) with a stable code beside status, title and detail; a query parameter an
+operation does not list answers 400 INVALID_REQUEST rather than being ignored. Every time field is
 milliseconds since the Unix epoch.`

@@ -55,7 +55,11 @@ type CreateConversationRequest struct {
 }
 
 // CreateConversation creates a conversation; created is false when unique
-// found an existing one.
+// found an existing one. A normal or temporary conversation sends its
+// members what adding them would: each member but the creator gets
+// invited, and every member, the creator included, membersjoined listing
+// them (API.md's events table; the guides: "the same notices as an
+// invitation").
 func (s *Service) CreateConversation(ctx context.Context, p Principal, req CreateConversationRequest) (conv *Conversation, created bool, err error) {
 	kind := req.Kind
 	if kind == "" {
@@ -154,10 +158,18 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 		if kind == KindChatRoom && p.SessionID != "" {
 			s.hub.JoinRoom(p.SessionID, p.ClientID, row.ID) // the creator is in the room
 		}
+		// The same notices as an invitation (AddMembers): each invited
+		// member gets invited, then every member, the creator included,
+		// membersjoined listing the invited members.
+		var invited []string
 		for _, m := range members {
 			if m != p.ClientID {
+				invited = append(invited, m)
 				s.publish("invited", InvitedEvent{ConversationID: row.ID, InvitedBy: p.ClientID}, []string{m}, "")
 			}
+		}
+		if len(invited) > 0 {
+			s.publish("membersjoined", MembersJoinedEvent{ConversationID: row.ID, Members: invited, InvitedBy: p.ClientID}, members, "")
 		}
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 type SendRequest struct {
 	Content
 	Transient       bool           `json:"transient,omitempty" doc:"Deliver to online members only; never stored"`
-	Receipt         bool           `json:"receipt,omitempty" doc:"Ask for a delivery receipt (one-to-one conversations)"`
+	Receipt         bool           `json:"receipt,omitempty" doc:"Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)"`
 	Will            bool           `json:"will,omitempty" doc:"Hold as the session's will message, sent only if the session drops abruptly"`
 	Priority        string         `json:"priority,omitempty" enum:"high,normal,low" doc:"Chat-room delivery priority (default normal)"`
 	PushData        map[string]any `json:"pushData,omitempty" doc:"Offline push content"`
@@ -271,7 +271,7 @@ type audience struct {
 	recipients []store.Recipient // otherwise: these members, with their unread state
 	members    []string          // transient messages: these members
 	private    bool              // a client's message to a system conversation: nobody else
-	oneToOne   bool              // a normal conversation of two: receipts apply
+	oneToOne   bool              // a normal or temporary conversation of two: receipts apply
 }
 
 // audienceOf checks that from may send into conv and says whom a message
@@ -509,11 +509,23 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// HistoryRequest selects a page of history.
+// HistoryRequest selects a page of history: by message ids (Before or
+// After) or by times (BeforeTime, AfterTime or both, in ms), not both ways.
 type HistoryRequest struct {
-	Limit         int
-	Before, After string
-	Type          *int
+	Limit                 int
+	Before, After         string
+	BeforeTime, AfterTime *int64
+	Type                  *int
+}
+
+// isDigits reports whether s is a non-empty run of ASCII digits.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // HistoryPage is a page of messages in ascending time order.
@@ -532,6 +544,17 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 	}
 	if req.Before != "" && req.After != "" {
 		return nil, fail(CodeInvalidRequest, "give before or after, not both")
+	}
+	if (req.Before != "" || req.After != "") && (req.BeforeTime != nil || req.AfterTime != nil) {
+		return nil, fail(CodeInvalidRequest, "page by message id (before, after) or by time (beforeTime, afterTime), not both ways")
+	}
+	for _, t := range []struct {
+		name string
+		at   *int64
+	}{{"beforeTime", req.BeforeTime}, {"afterTime", req.AfterTime}} {
+		if t.at != nil && *t.at < 0 {
+			return nil, fail(CodeInvalidRequest, "%s: milliseconds since the Unix epoch, not negative", t.name)
+		}
 	}
 	if !p.Master {
 		if err := s.historyLimit.allow(p.ClientID, s.now()); err != nil {
@@ -555,14 +578,15 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 		}
 		return nil, errNotAMember
 	}
-	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit}
+	q := store.HistoryQuery{ConversationID: convID, Type: req.Type, Limit: req.Limit,
+		BeforeTime: req.BeforeTime, AfterTime: req.AfterTime}
 	if conv.Kind == KindSystem {
 		q.Viewer = viewerOf(p) // other subscribers' messages are for the backend only
 	}
 	for _, c := range []struct {
-		raw  string
-		into *int64
-	}{{req.Before, &q.Before}, {req.After, &q.After}} {
+		name, raw string
+		into      *int64
+	}{{"before", req.Before, &q.Before}, {"after", req.After, &q.After}} {
 		if c.raw == "" {
 			continue
 		}
@@ -574,6 +598,9 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 			}
 		}
 		if !ok {
+			if isDigits(c.raw) { // a time, most likely
+				return nil, fail(CodeMessageNotFound, "no message %q in this conversation; %s takes a message id: to page by time, give %sTime (ms since the Unix epoch)", c.raw, c.name, c.name)
+			}
 			return nil, fail(CodeMessageNotFound, "no message %q in this conversation", c.raw)
 		}
 		*c.into = mid
@@ -584,8 +611,11 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 	}
 	page := &HistoryPage{Messages: make([]*Message, 0, len(rows))}
 	if len(rows) > req.Limit {
+		// The extra row lies beyond the page in the direction of paging:
+		// after it when paging forward (from after or afterTime alone),
+		// else before it.
 		page.HasMore = true
-		if q.After != 0 {
+		if q.Forward() {
 			rows = rows[:req.Limit]
 		} else {
 			rows = rows[1:]

@@ -15,8 +15,8 @@ type Conversation struct {
 	Kind            string         `json:"kind" enum:"normal,chatroom,temporary,system" doc:"Conversation kind" example:"normal"`
 	Name            string         `json:"name" doc:"Display name" example:"Tom & Jerry"`
 	Creator         string         `json:"creator" doc:"clientId of the creator (empty when created with the master key)" example:"Tom"`
-	Members         []string       `json:"members,omitempty" doc:"clientIds of the members (absent for chat rooms and compact queries)" example:"[\"Tom\",\"Jerry\"]"`
-	MutedMembers    []string       `json:"mutedMembers,omitempty" doc:"Members who muted the conversation"`
+	Members         []string       `json:"members,omitempty" doc:"clientIds of the members. Absent for chat rooms, in compact queries (compact=true: absent, where LeanCloud returns an empty list), and where the caller may not see them (a conversation it is not a member of)" example:"[\"Tom\",\"Jerry\"]"`
+	MutedMembers    []string       `json:"mutedMembers,omitempty" doc:"Members who muted the conversation. Absent when none did, and wherever members is absent (compact queries included)"`
 	Muted           bool           `json:"muted" doc:"Whether the caller muted the conversation"`
 	Attributes      map[string]any `json:"attributes" doc:"Custom attributes"`
 	Unique          bool           `json:"unique" doc:"Created as the unique conversation of its member set"`
@@ -25,8 +25,8 @@ type Conversation struct {
 	LastMessageAt   *int64         `json:"lastMessageAt,omitempty" doc:"Time of the newest message, ms since the Unix epoch" example:"1795449600000"`
 	LastMessage     *Message       `json:"lastMessage,omitempty" doc:"The newest message, when asked for"`
 	UnreadCount     *int64         `json:"unreadMessagesCount,omitempty" doc:"Unread messages of a member caller"`
-	LastDeliveredAt *int64         `json:"lastDeliveredAt,omitempty" doc:"One-to-one: how far the other member has received"`
-	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one: how far the other member has read"`
+	LastDeliveredAt *int64         `json:"lastDeliveredAt,omitempty" doc:"One-to-one (a normal or temporary conversation of two members): how far the other member has received"`
+	LastReadAt      *int64         `json:"lastReadAt,omitempty" doc:"One-to-one (a normal or temporary conversation of two members): how far the other member has read"`
 	TTL             *int64         `json:"ttl,omitempty" doc:"Temporary conversations: time to live in seconds"`
 	ExpiresAt       *int64         `json:"expiresAt,omitempty" doc:"Temporary conversations: expiry, ms since the Unix epoch"`
 	// storedAttributes, when set, are the attributes as stored (JSON), written

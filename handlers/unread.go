@@ -162,8 +162,15 @@ func (s *Service) confirmDelivered(ctx context.Context, convID, clientID string,
 	return err
 }
 
+// isOneToOne reports whether a conversation is one-to-one, the conversations
+// of receipts (lastdeliveredatupdate, lastreadatupdate) and of the other
+// member's read positions (lastDeliveredAt, lastReadAt): a normal or a
+// temporary conversation of two members (API.md; the LeanCloud guides list
+// receipts as supported in temporary conversations). Every path that
+// decides receipts asks it, the send path through the writer's cache of the
+// conversation row.
 func isOneToOne(row *store.Conversation) bool {
-	return row.Kind == KindNormal && row.MemberCount == 2
+	return (row.Kind == KindNormal || row.Kind == KindTemporary) && row.MemberCount == 2
 }
 
 // ReadRequest is the body of POST /v1/conversations/{id}/read.

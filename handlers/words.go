@@ -128,7 +128,7 @@ func filtersWords(row *store.Conversation) bool {
 	case KindChatRoom, KindSystem:
 		return true
 	case KindNormal:
-		return !isOneToOne(row)
+		return row.MemberCount != 2 // a group chat, not a one-to-one conversation
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -35,6 +36,11 @@ func TestTomAndJerry(t *testing.T) {
 	inv := decode[invitedData](t, js.expect("invited"))
 	if inv != (invitedData{ConversationID: conv.Id, InvitedBy: "Tom"}) {
 		t.Errorf("invited %+v", inv)
+	}
+	// Creating it sends what adding Jerry would: membersjoined to every
+	// member's sessions, the creating one included.
+	for _, s := range []*stream{js, ts, tps} {
+		s.expectJoined(conv.Id, "Tom", "Jerry")
 	}
 
 	sent := tom.sendText(conv.Id, "Hello Jerry!")
@@ -94,6 +100,7 @@ func TestMembershipEvents(t *testing.T) {
 	probe := spike.createConv("Tom", "Jerry", "Mary", "William")
 	for _, s := range streams {
 		decode[invitedData](t, s.expect("invited"))
+		decode[membersJoinedData](t, s.expect("membersjoined"))
 	}
 	n := 0
 	// settle sends a probe and checks that each stream got exactly want
@@ -123,10 +130,21 @@ func TestMembershipEvents(t *testing.T) {
 		return got
 	}
 
+	// Tom creates a conversation with Jerry: the same notices as adding
+	// Jerry, invited to Jerry and membersjoined to both (every session).
 	conv := tom.createConv("Jerry")
-	got := settle("create", map[string][]string{"Jerry": {"invited"}, "JerryPad": {"invited"}})
+	got := settle("create", map[string][]string{
+		"Tom": {"membersjoined"}, "Jerry": {"invited", "membersjoined"}, "JerryPad": {"invited", "membersjoined"}})
 	if d := decode[invitedData](t, got["Jerry"][0]); d != (invitedData{conv.Id, "Tom"}) {
 		t.Errorf("create: invited %+v", d)
+	}
+	for _, name := range []string{"Tom", "Jerry", "JerryPad"} {
+		if fs := got[name]; len(fs) > 0 {
+			d := decode[membersJoinedData](t, fs[len(fs)-1])
+			if d.ConversationID != conv.Id || !slices.Equal(d.Members, []string{"Jerry"}) || d.InvitedBy != "Tom" {
+				t.Errorf("create: %s got membersjoined %+v, want Jerry invited by Tom", name, d)
+			}
+		}
 	}
 
 	// Tom adds Mary.
@@ -221,6 +239,109 @@ func TestMembershipEvents(t *testing.T) {
 	expectProblem(t, "Jerry reads history after quitting", http.StatusForbidden, client.NOTAMEMBER)(h.c.ListMessagesWithResponse(ctx(t), conv.Id, nil, jerry.auth()))
 }
 
+// Creating a normal or temporary conversation sends its members what adding
+// them would (the guides: "the same notices as an invitation"; API.md's
+// events table): each invited member gets invited, then every member, the
+// creator included, membersjoined listing the invited members, invitedBy
+// the creator ("" for the master key). A conversation of the creator
+// alone, a unique conversation found again, a chat room and a system
+// conversation send nothing.
+func TestCreationSendsMembershipNotices(t *testing.T) {
+	h := start(t)
+	tom, jerry, mary, spike := h.login("Tom"), h.login("Jerry"), h.login("Mary"), h.login("Spike")
+	streams := map[string]*stream{"Tom": tom.open(), "Jerry": jerry.open(), "Mary": mary.open()}
+	probe := spike.createConv("Tom", "Jerry", "Mary")
+	for _, s := range streams {
+		s.expect("invited")
+		s.expectJoined(probe.Id, "Spike", "Jerry", "Mary", "Tom")
+	}
+	n := 0
+	// settle sends a probe and returns, for each stream, the events that
+	// came before it.
+	settle := func() map[string][]frame {
+		t.Helper()
+		n++
+		text := fmt.Sprint("probe ", n)
+		spike.sendText(probe.Id, text)
+		got := map[string][]frame{}
+		for name, s := range streams {
+			for {
+				f := s.next()
+				if f.Event == "message" && deref(decode[messageData](t, f).Message.Text) == text {
+					break
+				}
+				got[name] = append(got[name], f)
+			}
+		}
+		return got
+	}
+	// expect checks that the events before the next probe are, for each
+	// invited client, invited then membersjoined, for each other member
+	// membersjoined, and nothing for anyone else.
+	expect := func(what, convID, by string, members []string, invited ...string) {
+		t.Helper()
+		for name, fs := range settle() {
+			var want []string
+			if slices.Contains(invited, name) {
+				want = append(want, "invited")
+			}
+			if slices.Contains(members, name) {
+				want = append(want, "membersjoined")
+			}
+			var names []string
+			for _, f := range fs {
+				names = append(names, f.Event)
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("%s: %s got %v, want %v", what, name, names, want)
+				continue
+			}
+			for _, f := range fs {
+				switch f.Event {
+				case "invited":
+					if d := decode[invitedData](t, f); d != (invitedData{convID, by}) {
+						t.Errorf("%s: %s got invited %+v", what, name, d)
+					}
+				case "membersjoined":
+					d := decode[membersJoinedData](t, f)
+					if d.ConversationID != convID || d.InvitedBy != by || !sameSet(d.Members, invited) {
+						t.Errorf("%s: %s got membersjoined %+v, want %v invited by %q", what, name, d, invited, by)
+					}
+				}
+			}
+		}
+	}
+	create := func(auth client.RequestEditorFn, req client.CreateConversationRequest, status int) client.Conversation {
+		t.Helper()
+		r, err := h.c.CreateConversationWithResponse(ctx(t), req, auth)
+		if err != nil || r.StatusCode() != status {
+			t.Fatalf("create %+v: %v %d %s", req, err, r.StatusCode(), r.Body)
+		}
+		if status == http.StatusOK {
+			return *r.JSON200
+		}
+		return *r.JSON201
+	}
+	everyone := []string{"Tom", "Jerry", "Mary"}
+
+	c := create(tom.auth(), client.CreateConversationRequest{Members: &[]string{"Jerry", "Mary"}}, http.StatusCreated)
+	expect("a group", c.Id, "Tom", everyone, "Jerry", "Mary")
+	c = create(tom.auth(), client.CreateConversationRequest{Kind: kind(client.CreateConversationRequestKindTemporary), Members: &[]string{"Jerry"}}, http.StatusCreated)
+	expect("a temporary conversation", c.Id, "Tom", []string{"Tom", "Jerry"}, "Jerry")
+	c = create(h.master(), client.CreateConversationRequest{Members: &[]string{"Jerry", "Mary"}}, http.StatusCreated)
+	expect("by the master key", c.Id, "", []string{"Jerry", "Mary"}, "Jerry", "Mary")
+	c = create(tom.auth(), client.CreateConversationRequest{Members: &[]string{"Mary"}, Unique: ptr(true)}, http.StatusCreated)
+	expect("a unique conversation", c.Id, "Tom", []string{"Tom", "Mary"}, "Mary")
+	create(mary.auth(), client.CreateConversationRequest{Members: &[]string{"Tom"}, Unique: ptr(true)}, http.StatusOK)
+	expect("a unique conversation found again", "", "", nil)
+	create(tom.auth(), client.CreateConversationRequest{}, http.StatusCreated)
+	expect("the creator alone", "", "", nil)
+	create(tom.auth(), client.CreateConversationRequest{Kind: kind(client.CreateConversationRequestKindChatroom)}, http.StatusCreated)
+	expect("a chat room", "", "", nil)
+	create(h.master(), client.CreateConversationRequest{Kind: kind(client.CreateConversationRequestKindSystem)}, http.StatusCreated)
+	expect("a system conversation", "", "", nil)
+}
+
 // Adding someone already a member, or removing a non-member, changes nothing
 // and tells nobody.
 func TestMembershipNoOps(t *testing.T) {
@@ -229,6 +350,8 @@ func TestMembershipNoOps(t *testing.T) {
 	js, ts := jerry.open(), tom.open()
 	conv := tom.createConv("Jerry")
 	js.expect("invited")
+	js.expectJoined(conv.Id, "Tom", "Jerry") // the creation's
+	ts.expectJoined(conv.Id, "Tom", "Jerry")
 
 	r, err := h.c.AddMembersWithResponse(ctx(t), conv.Id, client.MembersRequest{ClientIds: &[]string{"Jerry"}}, tom.auth())
 	if err != nil || r.StatusCode() != http.StatusOK {
@@ -282,6 +405,7 @@ func TestUniqueConversationsAndMasterKey(t *testing.T) {
 		t.Error("unique: false on a conversation created unique")
 	}
 	js.expect("invited")
+	js.expectJoined(c1.Id, "Tom", "Jerry")
 
 	again := uniq(tom, "Jerry", "Tom", "Jerry") // the caller and duplicates change nothing
 	if again.StatusCode() != http.StatusOK {
@@ -299,6 +423,7 @@ func TestUniqueConversationsAndMasterKey(t *testing.T) {
 		t.Fatalf("unique create with another member set: %d %s, want a new conversation", other.StatusCode(), other.Body)
 	}
 	js.expect("invited") // for the Tom, Jerry, Mary conversation only
+	js.expectJoined(other.JSON201.Id, "Tom", "Jerry", "Mary")
 
 	// Without unique, every create is a new conversation.
 	plain := tom.createConv("Jerry")
@@ -306,6 +431,7 @@ func TestUniqueConversationsAndMasterKey(t *testing.T) {
 		t.Errorf("a non-unique create returned %+v", plain)
 	}
 	js.expect("invited")
+	js.expectJoined(plain.Id, "Tom", "Jerry")
 
 	cr, err := h.c.CountMembersWithResponse(ctx(t), c1.Id, tom.auth())
 	if err != nil || cr.JSON200 == nil || cr.JSON200.Count != 2 {
@@ -329,7 +455,7 @@ func TestUniqueConversationsAndMasterKey(t *testing.T) {
 	}
 
 	// The master key creates conversations for others: all of them are
-	// invited, by nobody in particular.
+	// invited, by nobody in particular, and all of them joined.
 	mr, err := h.c.CreateConversationWithResponse(ctx(t), client.CreateConversationRequest{Members: &[]string{"Jerry", "Tom"}}, h.master())
 	if err != nil || mr.JSON201 == nil || !sameSet(deref(mr.JSON201.Members), []string{"Tom", "Jerry"}) {
 		t.Fatalf("master key creates a conversation: %v %s", err, mr.Body)
@@ -337,6 +463,7 @@ func TestUniqueConversationsAndMasterKey(t *testing.T) {
 	if inv := decode[invitedData](t, js.expect("invited")); inv.ConversationID != mr.JSON201.Id {
 		t.Errorf("invited %+v", inv)
 	}
+	js.expectJoined(mr.JSON201.Id, "", "Jerry", "Tom")
 }
 
 func sameSet(a, b []string) bool {

@@ -402,6 +402,7 @@ func TestMessageWithUploadedFile(t *testing.T) {
 	js := jerry.open()
 	conv := tom.createConv("Jerry")
 	js.expect("invited")
+	js.expectJoined(conv.Id, "Tom", "Jerry")
 
 	data := testJPEG(64, 48)
 	f := h.uploadOK(t, "cheese.jpg", "image/jpeg", data, tom.auth())

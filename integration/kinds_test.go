@@ -137,25 +137,31 @@ func texts(ms []client.Message) []string {
 // streams' clients and checks that it is the next event of each: whatever
 // the streams were not supposed to get, they provably did not get.
 type marker struct {
-	t    *testing.T
-	from *user
-	conv string
-	n    int
+	t       *testing.T
+	from    *user
+	conv    string
+	members []string
+	n       int
 }
 
 func newMarker(t *testing.T, h *harness, members ...string) *marker {
 	t.Helper()
 	from := h.login("Marker")
-	return &marker{t: t, from: from, conv: from.createConv(members...).Id}
+	return &marker{t: t, from: from, conv: from.createConv(members...).Id, members: members}
 }
 
-// settle takes the invited event of the marker conversation from streams
-// opened before it was created.
+// settle takes the events of the marker conversation's creation from
+// streams opened before it was created: invited, then membersjoined
+// listing the invited members, as when they are added.
 func (m *marker) settle(streams ...*stream) {
 	m.t.Helper()
 	for _, s := range streams {
 		if d := decode[invitedData](m.t, s.expect("invited")); d.ConversationID != m.conv {
 			m.t.Fatalf("%s: invited to %s, want the marker conversation", s.name, d.ConversationID)
+		}
+		if d := decode[membersJoinedData](m.t, s.expect("membersjoined")); d.ConversationID != m.conv ||
+			!sameSet(d.Members, m.members) || d.InvitedBy != m.from.ClientId {
+			m.t.Fatalf("%s: membersjoined %+v, want the marker conversation's members %v", s.name, d, m.members)
 		}
 	}
 }
@@ -185,6 +191,8 @@ func TestUpdateConversationInfo(t *testing.T) {
 		Attributes: &map[string]any{"topic": "cheese", "level": 1, "old": "bye", "nested": map[string]any{"k": "v"}},
 	})
 	js.expect("invited")
+	js.expectJoined(conv.Id, "Tom", "Jerry")
+	ts.expectJoined(conv.Id, "Tom", "Jerry")
 
 	r, err := h.c.UpdateConversationWithResponse(ctx(t), conv.Id, client.UpdateConversationRequest{
 		Name:       ptr("Cat & Mouse"),
@@ -320,6 +328,7 @@ func TestTemporaryConversations(t *testing.T) {
 	if d := decode[invitedData](t, js.expect("invited")); d != (invitedData{tmp.Id, "Tom"}) {
 		t.Errorf("invited %+v", d)
 	}
+	js.expectJoined(tmp.Id, "Tom", "Jerry") // as for a normal conversation
 	// A temporary conversation works like any other for its members.
 	sent := tom.sendText(tmp.Id, "quick question")
 	js.expectText("quick question")
@@ -582,6 +591,9 @@ func TestSystemConversations(t *testing.T) {
 	expectProblem(t, "admin send with a session token", http.StatusUnauthorized, client.UNAUTHORIZED)(h.c.AdminSendMessageWithResponse(ctx(t),
 		sys.Id, client.AdminSendInputBody{From: "Alice", Type: ptr(int64(-1)), Text: ptr("x")}, alice.auth()))
 	bs.expect("invited") // of the normal conversation
+	for _, s := range []*stream{as, aps, bs} {
+		s.expectJoined(normal.Id, "Alice", "Bob")
+	}
 
 	// The admin send also speaks as anyone into any conversation.
 	r, err := h.c.AdminSendMessageWithResponse(ctx(t), normal.Id, client.AdminSendInputBody{From: "Bob", Type: ptr(int64(-1)), Text: ptr("said for Bob")}, h.master())

@@ -534,6 +534,8 @@ func TestLifecycleRecallAndEdit(t *testing.T) {
 	expectProblem(t, "recall through another conversation", 404, client.MESSAGENOTFOUND)(
 		h.c.RecallMessageWithResponse(ctx(t), other.Id, m1.Id, tom.auth()))
 	js.expect("invited")
+	js.expectJoined(other.Id, "Tom", "Jerry")
+	ts.expectJoined(other.Id, "Tom", "Jerry")
 
 	// The sender recalls.
 	rr, err := h.c.RecallMessageWithResponse(ctx(t), conv.Id, m2.Id, tom.auth())
@@ -852,6 +854,85 @@ func TestLifecycleReceipts(t *testing.T) {
 	ts.lcTextCounted("again", 2, false)
 	if c := tom.lcGet(group.Id); c.LastDeliveredAt != nil || c.LastReadAt != nil {
 		t.Errorf("a group shows lastDeliveredAt %v lastReadAt %v", c.LastDeliveredAt, c.LastReadAt)
+	}
+}
+
+// Receipts in a temporary conversation of two members, which is
+// one-to-one as a normal conversation of two (API.md's
+// lastdeliveredatupdate and lastreadatupdate; the guides list receipts as
+// supported in temporary conversations): a receipt message flushed live,
+// confirmed with delivered, or flushed as an offline message when its
+// recipient logs in, tells the sender; a read tells the other member; the
+// conversation shows both positions. A temporary conversation of three has
+// no receipts.
+func TestTemporaryReceipts(t *testing.T) {
+	clk := newFakeClock()
+	h := start(t, lcWithClock(clk))
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	temporary := kind(client.CreateConversationRequestKindTemporary)
+	pair := tom.create(client.CreateConversationRequest{Kind: temporary, Members: &[]string{"Jerry"}})
+	trio := tom.create(client.CreateConversationRequest{Kind: temporary, Members: &[]string{"Jerry", "Mary"}})
+	ts, _ := tom.lcOpen()
+	js, _ := jerry.lcOpen()
+	receipt := func(text string) client.SendRequest {
+		r := lcText(text)
+		r.Receipt = ptr(true)
+		return r
+	}
+	tick := func() { clk.Advance(time.Second) }
+
+	m1 := tom.send(pair.Id, receipt("live"))
+	js.lcTextCounted("live", 1, false)
+	if d := decode[lcDeliveredData](t, ts.expect("lastdeliveredatupdate")); d != (lcDeliveredData{pair.Id, m1.Timestamp}) {
+		t.Errorf("lastdeliveredatupdate %+v, want %s at %d", d, pair.Id, m1.Timestamp)
+	}
+
+	// Confirmed through delivered, then read.
+	js.close()
+	tick()
+	m2 := tom.send(pair.Id, receipt("while away"))
+	dr, err := h.c.MarkDeliveredWithResponse(ctx(t), pair.Id, client.DeliveredRequest{MessageId: &m2.Id}, jerry.auth())
+	lcOK(t, "Jerry confirms delivery", http.StatusNoContent, dr, err)
+	if d := decode[lcDeliveredData](t, ts.expect("lastdeliveredatupdate")); d != (lcDeliveredData{pair.Id, m2.Timestamp}) {
+		t.Errorf("lastdeliveredatupdate after delivered %+v, want %d", d, m2.Timestamp)
+	}
+	tick()
+	jerry.lcRead(pair.Id, "")
+	if d := decode[lcReadData](t, ts.expect("lastreadatupdate")); d != (lcReadData{pair.Id, "Jerry", m2.Timestamp}) {
+		t.Errorf("lastreadatupdate %+v, want Jerry at %d", d, m2.Timestamp)
+	}
+	if c := tom.lcGet(pair.Id); deref(c.LastDeliveredAt) != m2.Timestamp || deref(c.LastReadAt) != m2.Timestamp {
+		t.Errorf("Tom's view: lastDeliveredAt %d lastReadAt %d, want %d", deref(c.LastDeliveredAt), deref(c.LastReadAt), m2.Timestamp)
+	}
+	if c := jerry.lcGet(pair.Id); deref(c.LastReadAt) != m2.Timestamp {
+		t.Errorf("Jerry's view: lastReadAt %d, want Tom's %d", deref(c.LastReadAt), m2.Timestamp)
+	}
+
+	// Delivered by offline push when Jerry logs in again.
+	tick()
+	m3 := tom.send(pair.Id, receipt("pushed"))
+	pushed := lcLogin(h, "Jerry", client.Push).lcStream()
+	if d := pushed.expectMessage(); !d.Offline || d.Message.Id != m3.Id {
+		t.Errorf("pushed %+v, want %s offline", d, m3.Id)
+	}
+	if d := decode[lcDeliveredData](t, ts.expect("lastdeliveredatupdate")); d != (lcDeliveredData{pair.Id, m3.Timestamp}) {
+		t.Errorf("lastdeliveredatupdate by offline push %+v, want %d", d, m3.Timestamp)
+	}
+
+	// Three members: no receipt, no read position. Jerry's answer in the
+	// pair is Tom's next event.
+	tick()
+	tom.send(trio.Id, receipt("to both"))
+	pushed.lcTextCounted("to both", 1, false)
+	dr, err = h.c.MarkDeliveredWithResponse(ctx(t), trio.Id, client.DeliveredRequest{}, jerry.auth())
+	lcOK(t, "delivered in a temporary conversation of three", http.StatusNoContent, dr, err)
+	jerry.lcRead(trio.Id, "")
+	pushed.lcUnreadOne(trio.Id, 0, false)
+	tick()
+	jerry.sendText(pair.Id, "answer")
+	ts.lcTextCounted("answer", 1, false)
+	if c := tom.lcGet(trio.Id); c.LastDeliveredAt != nil || c.LastReadAt != nil {
+		t.Errorf("a temporary conversation of three shows lastDeliveredAt %v lastReadAt %v", c.LastDeliveredAt, c.LastReadAt)
 	}
 }
 

@@ -2,10 +2,12 @@ package integration
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/openapi/client"
 )
@@ -121,6 +123,141 @@ func TestHistoryPaging(t *testing.T) {
 	other := tom.createConv("Mary")
 	elsewhere := tom.sendText(other.Id, "elsewhere")
 	bad("before a message of another conversation", client.ListMessagesParams{Before: &elsewhere.Id}, http.StatusNotFound, client.MESSAGENOTFOUND)
+}
+
+// History by time (beforeTime, afterTime: ms, bounds excluded), as
+// LeanCloud's queryMessages by timestamp: beforeTime alone pages back,
+// afterTime alone forward, both give the newest limit inside the range; and
+// every page, by time or by id, is in (timestamp, id) order, even after the
+// server's clock stepped back. Ids and times do not mix; a time given as a
+// message id is no message, and says so.
+func TestHistoryByTime(t *testing.T) {
+	clk := newFakeClock()
+	h := start(t, withClock(clk))
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	conv := tom.createConv("Jerry")
+
+	t0 := clk.Now().UnixMilli()
+	at := func(ms int64) time.Time { return time.UnixMilli(t0 + ms) }
+	// Sent in this order, at these times (ms after t0): m4 after the clock
+	// stepped back; m1 and m2 in the same millisecond. In (timestamp, id)
+	// order: m0 m4 m1 m2 m3 m5. m1 and m3 are of type 7.
+	sent := map[string]client.Message{}
+	for i, off := range []int64{0, 10, 10, 20, 5, 30} {
+		clk.Set(at(off))
+		text := fmt.Sprintf("m%d", i)
+		req := textMsg(text)
+		if i == 1 || i == 3 {
+			req = client.SendRequest{Type: ptr(int64(7)), Fields: &map[string]any{"n": i}, Text: &text}
+		}
+		sender := tom
+		if i%2 == 1 {
+			sender = jerry
+		}
+		m := sender.send(conv.Id, req)
+		if m.Timestamp != t0+off {
+			t.Fatalf("%s sent at %d, want %d", text, m.Timestamp, t0+off)
+		}
+		sent[text] = m
+	}
+	clk.Set(at(1000))
+	texts := func(p client.HistoryPage) string {
+		var s []string
+		for _, m := range *p.Messages {
+			s = append(s, deref(m.Text))
+		}
+		return strings.Join(s, ",")
+	}
+	ms := func(off int64) *int64 { v := t0 + off; return &v }
+	lim := func(n int64) *int64 { return &n }
+	for _, c := range []struct {
+		what   string
+		params client.ListMessagesParams
+		want   string
+		more   bool
+	}{
+		{"everything", client.ListMessagesParams{}, "m0,m4,m1,m2,m3,m5", false},
+		{"newest 2", client.ListMessagesParams{Limit: lim(2)}, "m3,m5", true},
+		{"beforeTime", client.ListMessagesParams{BeforeTime: ms(20), Limit: lim(2)}, "m1,m2", true},
+		{"beforeTime excludes its bound", client.ListMessagesParams{BeforeTime: ms(10)}, "m0,m4", false},
+		{"beforeTime, exactly the rest", client.ListMessagesParams{BeforeTime: ms(10), Limit: lim(2)}, "m0,m4", false},
+		{"beforeTime before everything", client.ListMessagesParams{BeforeTime: ms(0)}, "", false},
+		{"afterTime", client.ListMessagesParams{AfterTime: ms(0), Limit: lim(2)}, "m4,m1", true},
+		{"afterTime excludes its bound", client.ListMessagesParams{AfterTime: ms(10)}, "m3,m5", false},
+		{"afterTime, exactly the rest", client.ListMessagesParams{AfterTime: ms(5), Limit: lim(4)}, "m1,m2,m3,m5", false},
+		{"afterTime after everything", client.ListMessagesParams{AfterTime: ms(30)}, "", false},
+		{"afterTime 0: the oldest", client.ListMessagesParams{AfterTime: ptr(int64(0)), Limit: lim(1)}, "m0", true},
+		{"range: the newest inside", client.ListMessagesParams{AfterTime: ms(0), BeforeTime: ms(30), Limit: lim(2)}, "m2,m3", true},
+		{"range, all fit", client.ListMessagesParams{AfterTime: ms(0), BeforeTime: ms(30), Limit: lim(4)}, "m4,m1,m2,m3", false},
+		{"range, bounds excluded", client.ListMessagesParams{AfterTime: ms(5), BeforeTime: ms(20)}, "m1,m2", false},
+		{"range with a type", client.ListMessagesParams{AfterTime: ms(0), BeforeTime: ms(30), Type: ptr("7")}, "m1,m3", false},
+		{"afterTime with texts", client.ListMessagesParams{AfterTime: ms(5), Type: ptr("-1"), Limit: lim(1)}, "m2", true},
+		// Ids page in the same order.
+		{"before m1 (sent before m4)", client.ListMessagesParams{Before: ptr(sent["m1"].Id)}, "m0,m4", false},
+		{"after m4 (sent after m3)", client.ListMessagesParams{After: ptr(sent["m4"].Id), Limit: lim(2)}, "m1,m2", true},
+		{"after m1, the same millisecond", client.ListMessagesParams{After: ptr(sent["m1"].Id)}, "m2,m3,m5", false},
+	} {
+		if p := jerry.history(conv.Id, c.params); texts(p) != c.want || p.HasMore != c.more {
+			t.Errorf("%s: got [%s] hasMore %v, want [%s] hasMore %v", c.what, texts(p), p.HasMore, c.want, c.more)
+		}
+	}
+
+	// Paging back through everything by time, from the oldest of each page.
+	var pages []string
+	params := client.ListMessagesParams{Limit: lim(2)}
+	for range 10 {
+		p := tom.history(conv.Id, params)
+		pages = append(pages, texts(p))
+		if !p.HasMore {
+			break
+		}
+		params.BeforeTime = &(*p.Messages)[0].Timestamp
+	}
+	if got := strings.Join(pages, " | "); got != "m3,m5 | m1,m2 | m0,m4" {
+		t.Errorf("paging back by time: %s", got)
+	}
+
+	bad := func(what string, params client.ListMessagesParams, status int, code client.ProblemCode) client.Problem {
+		t.Helper()
+		r, err := h.c.ListMessagesWithResponse(ctx(t), conv.Id, &params, tom.auth())
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return problemOf(t, what, r.HTTPResponse, r.Body, status, code)
+	}
+	id := sent["m2"].Id
+	for what, params := range map[string]client.ListMessagesParams{
+		"before and beforeTime": {Before: &id, BeforeTime: ms(20)},
+		"after and afterTime":   {After: &id, AfterTime: ms(0)},
+		"before and afterTime":  {Before: &id, AfterTime: ms(0)},
+		"after and beforeTime":  {After: &id, BeforeTime: ms(20)},
+		"negative beforeTime":   {BeforeTime: ptr(int64(-1))},
+		"negative afterTime":    {AfterTime: ptr(int64(-5))},
+	} {
+		bad(what, params, http.StatusBadRequest, client.INVALIDREQUEST)
+	}
+	for _, name := range []string{"before", "after"} {
+		stamp := fmt.Sprint(t0 + 20)
+		params := client.ListMessagesParams{Before: &stamp}
+		if name == "after" {
+			params = client.ListMessagesParams{After: &stamp}
+		}
+		p := bad("a time as "+name, params, http.StatusNotFound, client.MESSAGENOTFOUND)
+		if !strings.Contains(deref(p.Detail), name+"Time") {
+			t.Errorf("a time as %s: the detail %q does not point at %sTime", name, deref(p.Detail), name)
+		}
+	}
+	for _, query := range []string{"beforeTime=soon", "afterTime=1.5", "beforeTimestamp=1795449600000", "since=1795449600000"} {
+		req, _ := http.NewRequest(http.MethodGet, h.base+"/v1/conversations/"+conv.Id+"/messages?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+tom.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		problemOf(t, query, resp, body, http.StatusBadRequest, client.INVALIDREQUEST)
+	}
 }
 
 // A re-send with the same clientMessageId returns the original message with

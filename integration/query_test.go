@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -246,5 +247,57 @@ func TestQueryConversations(t *testing.T) {
 		if !strings.Contains(deref(pr.Detail), tc.part) {
 			t.Errorf("%s: detail %q does not name %q", what, deref(pr.Detail), tc.part)
 		}
+	}
+}
+
+// compact=true leaves members and mutedMembers out of every conversation:
+// absent, not the empty lists LeanCloud's compact queries return (API.md:
+// "members (absent for chat rooms and in compact queries)"); the served
+// document says so on the parameter.
+func TestCompactQueryLeavesMembersOut(t *testing.T) {
+	h := start(t)
+	tom := h.login("Tom")
+	conv := tom.createConv("Jerry")
+	r, err := h.c.MuteConversationWithResponse(ctx(t), conv.Id, tom.auth())
+	okStatus(t, "Tom mutes", http.StatusOK, r, err)
+	get := func(compact bool) string {
+		t.Helper()
+		q, err := h.c.QueryConversationsWithResponse(ctx(t), &client.QueryConversationsParams{Where: ptr(`{"m":"Tom"}`), Compact: &compact}, tom.auth())
+		okStatus(t, fmt.Sprint("query, compact ", compact), http.StatusOK, q, err)
+		return string(q.Body)
+	}
+	if full := get(false); !strings.Contains(full, `"members":["Jerry","Tom"]`) || !strings.Contains(full, `"mutedMembers":["Tom"]`) {
+		t.Errorf("a full query shows no member lists: %s", full)
+	}
+	compact := get(true)
+	if strings.Contains(compact, `"members"`) || strings.Contains(compact, `"mutedMembers"`) || !strings.Contains(compact, conv.Id) ||
+		!strings.Contains(compact, `"muted":true`) {
+		t.Errorf("a compact query: %s", compact)
+	}
+
+	resp, err := http.Get(h.base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In, Description string } `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range doc.Paths["/v1/conversations"]["get"].Parameters {
+		if p.In == "query" && p.Name == "compact" {
+			found = true
+			if !strings.Contains(p.Description, "absent") || !strings.Contains(p.Description, "empty lists") {
+				t.Errorf("the compact parameter says %q, not that member lists are absent rather than empty", p.Description)
+			}
+		}
+	}
+	if !found {
+		t.Error("no compact parameter in the document")
 	}
 }

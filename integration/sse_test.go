@@ -354,6 +354,19 @@ func (s *stream) expectText(text string) messageData {
 	return m
 }
 
+// expectJoined takes the next event, which must be membersjoined in convID
+// listing members (in any order), invited by invitedBy: what every member
+// gets when members are added, and when a conversation is created with
+// them.
+func (s *stream) expectJoined(convID, invitedBy string, members ...string) membersJoinedData {
+	s.t.Helper()
+	d := decode[membersJoinedData](s.t, s.expect("membersjoined"))
+	if d.ConversationID != convID || d.InvitedBy != invitedBy || !sameSet(d.Members, members) {
+		s.t.Errorf("%s: membersjoined %+v, want %v in %s invited by %q", s.name, d, members, convID, invitedBy)
+	}
+	return d
+}
+
 // waitComment waits for a comment line (a heartbeat).
 func (s *stream) waitComment() string {
 	s.t.Helper()

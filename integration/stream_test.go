@@ -26,6 +26,7 @@ func TestResume(t *testing.T) {
 	s := jerry.open()
 	conv := tom.createConv("Jerry")
 	s.expect("invited")
+	s.expectJoined(conv.Id, "Tom", "Jerry")
 	for i := 1; i <= 4; i++ {
 		tom.sendText(conv.Id, fmt.Sprintf("a%d", i))
 	}
@@ -105,6 +106,7 @@ func TestResumeReplaysMembershipEvents(t *testing.T) {
 	s := jerry.open()
 	conv := tom.createConv("Jerry")
 	s.expect("invited")
+	s.expectJoined(conv.Id, "Tom", "Jerry")
 	cursor := s.lastID
 	s.close()
 

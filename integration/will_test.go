@@ -110,6 +110,7 @@ func TestWillReplacedAndOnePerSession(t *testing.T) {
 	// Refusals.
 	notMine := mary.createConv("Jerry")
 	js.expect("invited")
+	js.expectJoined(notMine.Id, "Mary", "Jerry")
 	req := lcText("x")
 	req.Will = ptr(true)
 	expectProblem(t, "a will into a conversation of others", 403, client.NOTAMEMBER)(
@@ -455,6 +456,7 @@ func TestPresence(t *testing.T) {
 	spike := h.login("Spike")
 	st := spike.createConv("Tom")
 	ts.expect("invited")
+	ts.expectJoined(st.Id, "Spike", "Tom")
 	sr, err = h.c.SubscribePresenceWithResponse(ctx(t), client.SubscribeInputBody{ClientIds: &[]string{"Spike"}}, tom.auth())
 	lcOK(t, "Tom watches Spike", http.StatusOK, sr, err)
 	spike.lcHoldWill(st.Id, "Spike's will")

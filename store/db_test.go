@@ -270,17 +270,20 @@ func TestOpenAnyFileName(t *testing.T) {
 	}
 }
 
-// undoTo0007 takes a database back from the latest version (0012) to 7.
+// undoTo0007 takes a database back from the latest version (0013) to 7.
 func undoTo0007(t *testing.T) []string {
 	t.Helper()
 	trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{"ALTER TABLE messages DROP COLUMN priority", // 0012
-		"ALTER TABLE messages DROP COLUMN receipt", // 0011
-		"DROP TABLE devices",                       // 0010
-		"DROP TABLE signature_nonces",              // 0009
+	return []string{"DROP INDEX messages_by_time", "DROP INDEX messages_by_time_type", // 0013
+		"CREATE INDEX messages_by_conversation ON messages(conversation_id, mid)",
+		"CREATE INDEX messages_by_conversation_type ON messages(conversation_id, type, mid) WHERE type <> -1",
+		"ALTER TABLE messages DROP COLUMN priority", // 0012
+		"ALTER TABLE messages DROP COLUMN receipt",  // 0011
+		"DROP TABLE devices",          // 0010
+		"DROP TABLE signature_nonces", // 0009
 		"DROP TRIGGER messages_advance", "ALTER TABLE conversations DROP COLUMN last_mid", string(trigger)}
 }
 

@@ -223,60 +223,88 @@ func MessageVisible(ctx context.Context, r Reader, convID string, mid int64, vie
 // textType is the type of text messages, which the type index leaves out.
 const textType = -1
 
-// HistoryQuery selects a page of a conversation's messages.
+// HistoryQuery selects a page of a conversation's messages, in their order
+// (timestamp, mid).
 type HistoryQuery struct {
 	ConversationID string
-	Before, After  int64 // message ids; 0 means unset
-	Type           *int
-	Limit          int
+	// Before and After bound the page by message ids, exclusive: the
+	// messages before (after) that message in the order; 0 means unset.
+	Before, After int64
+	// BeforeTime and AfterTime bound it by time, exclusive: the messages
+	// sent before (after) that time, in ms; nil means unset.
+	BeforeTime, AfterTime *int64
+	Type                  *int
+	Limit                 int
 	// Viewer, when set, hides the private messages of everyone else.
 	Viewer string
 }
 
-// History returns up to q.Limit+1 messages in ascending id order: the newest
-// ones before q.Before (or overall), or the oldest ones after q.After. The
-// extra row tells the caller whether there are more.
+// Forward reports whether the page is the oldest messages after its lower
+// bound: when it has one and no upper bound. Otherwise it is the newest
+// messages within its bounds (before the upper one, or overall).
+func (q *HistoryQuery) Forward() bool {
+	return (q.After != 0 || q.AfterTime != nil) && q.Before == 0 && q.BeforeTime == nil
+}
+
+// History returns up to q.Limit+1 messages in ascending (timestamp, mid)
+// order: the oldest ones after the lower bound when the query has only that
+// one (paging forward), else the newest ones within its bounds (paging
+// back, or the newest overall). The extra row, at the far end from the
+// bound paged from, tells the caller whether there are more that way.
 func History(ctx context.Context, r Reader, q HistoryQuery) ([]Message, error) {
 	query, args := historySQL(q)
 	msgs, err := selectMessages(ctx, r, make([]Message, 0, q.Limit+1), query, args...)
 	if err != nil {
 		return nil, err
 	}
-	if q.After == 0 { // read newest first
+	if !q.Forward() { // read newest first
 		slices.Reverse(msgs)
 	}
 	return msgs, nil
 }
 
+// historySQL walks messages_by_time (or messages_by_time_type), whose
+// entries are in (timestamp, mid) order; a message id cursor is the
+// position of that message, read by its primary key.
 func historySQL(q HistoryQuery) (string, []any) {
-	where := "conversation_id = ?"
+	where := "m.conversation_id = ?"
 	args := []any{q.ConversationID}
 	switch {
 	case q.Type == nil:
 	case *q.Type == textType:
-		where += " AND type = ?" // by messages_by_conversation: most rows match
+		where += " AND m.type = ?" // by messages_by_time: most rows match
 		args = append(args, *q.Type)
 	default:
 		// The literal term lets SQLite use the partial type index.
-		where += " AND type = ? AND type <> -1"
+		where += " AND m.type = ? AND m.type <> -1"
 		args = append(args, *q.Type)
 	}
 	if q.Viewer != "" {
-		where += " AND (private = 0 OR from_id = ?)"
+		where += " AND (m.private = 0 OR m.from_id = ?)"
 		args = append(args, q.Viewer)
 	}
-	order := "DESC"
+	if q.AfterTime != nil {
+		where += " AND m.timestamp > ?"
+		args = append(args, *q.AfterTime)
+	}
+	if q.BeforeTime != nil {
+		where += " AND m.timestamp < ?"
+		args = append(args, *q.BeforeTime)
+	}
 	if q.After != 0 {
-		where += " AND mid > ?"
+		where += " AND (m.timestamp, m.mid) > (SELECT timestamp, mid FROM messages WHERE mid = ?)"
 		args = append(args, q.After)
-		order = "ASC"
 	}
 	if q.Before != 0 {
-		where += " AND mid < ?"
+		where += " AND (m.timestamp, m.mid) < (SELECT timestamp, mid FROM messages WHERE mid = ?)"
 		args = append(args, q.Before)
 	}
+	order := " ORDER BY m.timestamp DESC, m.mid DESC"
+	if q.Forward() {
+		order = " ORDER BY m.timestamp, m.mid"
+	}
 	args = append(args, q.Limit+1)
-	return "SELECT " + messageSelect + " FROM messages m WHERE " + where + " ORDER BY mid " + order + " LIMIT ?", args
+	return "SELECT " + messageSelect + " FROM messages m WHERE " + where + order + " LIMIT ?", args
 }
 
 // messageSelect are the columns of messages m in the order of

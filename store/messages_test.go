@@ -111,7 +111,7 @@ func TestHistoryByTypeIndexes(t *testing.T) {
 	for _, c := range []struct {
 		typ   int
 		index string
-	}{{-2, "messages_by_conversation_type"}, {-1, "messages_by_conversation"}} {
+	}{{-2, "messages_by_time_type"}, {-1, "messages_by_time"}} {
 		query, args := historySQL(HistoryQuery{ConversationID: "c1", Type: typ(c.typ), Limit: 20})
 		var plan []struct {
 			ID, Parent, NotUsed int
@@ -148,6 +148,143 @@ func TestHistoryByTypeIndexes(t *testing.T) {
 		}
 		if !slices.Equal(mids, c.want) {
 			t.Errorf("type %d after edits: %v, want %v", c.typ, mids, c.want)
+		}
+	}
+}
+
+// timedConversation stores conversation id with messages sent at the given
+// offsets from ts, in that order (an offset smaller than the one before is
+// a clock that stepped back: a later id, an earlier time), and body "m<i>"
+// for the i-th (0-based). It returns the ids in the order sent.
+func timedConversation(t *testing.T, db *DB, id string, ts int64, offsets ...int64) []int64 {
+	t.Helper()
+	ids := make([]int64, len(offsets))
+	err := db.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertConversation(&Conversation{ID: id, Kind: "normal", Attributes: "{}", CreatedAt: ts, UpdatedAt: ts}, []string{"tom", "jerry"}); err != nil {
+			return err
+		}
+		for i, off := range offsets {
+			typ := -1
+			if i%2 == 1 {
+				typ = -2
+			}
+			m := &Message{ConversationID: id, From: "tom", Type: typ, Body: fmt.Sprintf("m%d", i), Timestamp: ts + off}
+			if err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+			ids[i] = m.MID
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// History pages by time (beforeTime, afterTime: bounds excluded) and by
+// message id in the contract's order of messages, (timestamp, id): a
+// message sent after the clock stepped back has a later id but comes
+// before the messages of a later time; messages of the same millisecond go
+// by id. beforeTime alone is the newest limit older than it, afterTime
+// alone the oldest limit newer than it, both the newest limit inside the
+// range; the extra row says whether more lie beyond the page in the
+// direction of paging.
+func TestHistoryByTime(t *testing.T) {
+	db := openTestDB(t, Options{})
+	const ts = 1_790_000_000_000
+	// In (timestamp, id) order: m0 (10), m5 (15, sent last), m1, m2 (20),
+	// m3 (30), m4 (40). m1, m3 and m5 are images (type -2).
+	ids := timedConversation(t, db, "c1", ts, 10, 20, 20, 30, 40, 15)
+	timedConversation(t, db, "c2", ts, 10, 20, 30) // never in c1's pages
+	at := func(off int64) *int64 { v := ts + off; return &v }
+	typ := func(v int) *int { return &v }
+	tests := []struct {
+		name  string
+		q     HistoryQuery
+		want  []int // message indexes in the order returned, the extra row included
+		extra bool
+	}{
+		{"everything, in time order", HistoryQuery{Limit: 10}, []int{0, 5, 1, 2, 3, 4}, false},
+		{"newest 2", HistoryQuery{Limit: 2}, []int{2, 3, 4}, true},
+		{"beforeTime", HistoryQuery{BeforeTime: at(30), Limit: 2}, []int{5, 1, 2}, true},
+		{"beforeTime excludes its bound", HistoryQuery{BeforeTime: at(20), Limit: 5}, []int{0, 5}, false},
+		{"beforeTime, exactly the rest", HistoryQuery{BeforeTime: at(20), Limit: 2}, []int{0, 5}, false},
+		{"beforeTime before everything", HistoryQuery{BeforeTime: at(10), Limit: 5}, []int{}, false},
+		{"beforeTime after everything", HistoryQuery{BeforeTime: at(1000), Limit: 2}, []int{2, 3, 4}, true},
+		{"afterTime", HistoryQuery{AfterTime: at(10), Limit: 2}, []int{5, 1, 2}, true},
+		{"afterTime excludes its bound", HistoryQuery{AfterTime: at(20), Limit: 5}, []int{3, 4}, false},
+		{"afterTime, exactly the rest", HistoryQuery{AfterTime: at(15), Limit: 4}, []int{1, 2, 3, 4}, false},
+		{"afterTime after everything", HistoryQuery{AfterTime: at(40), Limit: 5}, []int{}, false},
+		{"afterTime 0", HistoryQuery{AfterTime: new(int64), Limit: 1}, []int{0, 5}, true},
+		{"range: the newest inside", HistoryQuery{AfterTime: at(10), BeforeTime: at(40), Limit: 2}, []int{1, 2, 3}, true},
+		{"range, all fit", HistoryQuery{AfterTime: at(10), BeforeTime: at(40), Limit: 4}, []int{5, 1, 2, 3}, false},
+		{"range, both bounds excluded", HistoryQuery{AfterTime: at(15), BeforeTime: at(30), Limit: 5}, []int{1, 2}, false},
+		{"empty range", HistoryQuery{AfterTime: at(20), BeforeTime: at(21), Limit: 5}, []int{}, false},
+		{"inverted range", HistoryQuery{AfterTime: at(40), BeforeTime: at(10), Limit: 5}, []int{}, false},
+		{"beforeTime with a type", HistoryQuery{BeforeTime: at(40), Type: typ(-2), Limit: 2}, []int{5, 1, 3}, true},
+		{"afterTime with texts", HistoryQuery{AfterTime: at(10), Type: typ(-1), Limit: 5}, []int{2, 4}, false},
+		// Ids page in the same order: before m1 is m0 and m5 (sent after m1,
+		// at an earlier time); after m5 come m1 and m2; the same millisecond
+		// goes by id.
+		{"before an id", HistoryQuery{Before: ids[1], Limit: 5}, []int{0, 5}, false},
+		{"before an id, a page", HistoryQuery{Before: ids[3], Limit: 2}, []int{5, 1, 2}, true},
+		{"after an id", HistoryQuery{After: ids[5], Limit: 2}, []int{1, 2, 3}, true},
+		{"after an id of the same millisecond", HistoryQuery{After: ids[1], Limit: 5}, []int{2, 3, 4}, false},
+		{"before an id of the same millisecond", HistoryQuery{Before: ids[2], Limit: 5}, []int{0, 5, 1}, false},
+		{"after the id sent last", HistoryQuery{After: ids[5], Type: typ(-2), Limit: 5}, []int{1, 3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			q.ConversationID = "c1"
+			got, err := History(ctx, db.R(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotIdx := []int{}
+			for _, m := range got {
+				i := slices.Index(ids, m.MID)
+				if m.ConversationID != "c1" || i < 0 || m.Body != fmt.Sprintf("m%d", i) {
+					t.Fatalf("unexpected message %+v", m)
+				}
+				gotIdx = append(gotIdx, i)
+			}
+			if !slices.Equal(gotIdx, tt.want) {
+				t.Errorf("got messages %v, want %v", gotIdx, tt.want)
+			}
+			if extra := len(got) > q.Limit; extra != tt.extra {
+				t.Errorf("%d rows for limit %d: extra row %v, want %v", len(got), q.Limit, extra, tt.extra)
+			}
+		})
+	}
+}
+
+// Every page, by id, by time or by neither, with a type or not, as a
+// system conversation's subscriber or not, is a search of a message index
+// in (timestamp, id) order: no scan of the conversation, no sort.
+func TestHistoryPlans(t *testing.T) {
+	db := openTestDB(t, Options{})
+	const ts = 1_790_000_000_000
+	ids := timedConversation(t, db, "c1", ts, 10, 20, 30)
+	at := func(off int64) *int64 { v := ts + off; return &v }
+	typ := func(v int) *int { return &v }
+	for _, cursors := range []HistoryQuery{
+		{}, {Before: ids[1]}, {After: ids[1]}, {BeforeTime: at(20)}, {AfterTime: at(20)},
+		{AfterTime: at(10), BeforeTime: at(30)},
+	} {
+		for _, filter := range []HistoryQuery{{}, {Type: typ(-1)}, {Type: typ(-2)}, {Viewer: "tom"}} {
+			q := cursors
+			q.ConversationID, q.Type, q.Viewer, q.Limit = "c1", filter.Type, filter.Viewer, 20
+			query, args := historySQL(q)
+			plan := explain(t, db, query, args...)
+			index := "messages_by_time "
+			if q.Type != nil && *q.Type != -1 {
+				index = "messages_by_time_type "
+			}
+			if !strings.Contains(plan, "SEARCH m USING INDEX "+index) || strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "SCAN") {
+				t.Errorf("%+v: plan\n%s\nwant a search of %swithout a sort", q, plan, index)
+			}
 		}
 	}
 }

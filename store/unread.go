@@ -107,11 +107,13 @@ func (t *Tx) MarkDelivered(convID, clientID string, at int64) (bool, error) {
 }
 
 // UnreadMessages returns up to limit of the newest messages after readSeq in
-// a conversation, oldest first, that are not private.
+// a conversation, oldest first, that are not private: in (timestamp, mid)
+// order, walking messages_by_time back from the newest.
 func UnreadMessages(ctx context.Context, r Reader, convID string, readSeq int64, limit int) ([]Message, error) {
 	out := []Message{}
 	err := sqlx.SelectContext(ctx, r, &out, `SELECT * FROM (SELECT * FROM messages
-		WHERE conversation_id = ? AND seq > ? AND private = 0 ORDER BY mid DESC LIMIT ?) ORDER BY mid`, convID, readSeq, limit)
+		WHERE conversation_id = ? AND seq > ? AND private = 0 ORDER BY timestamp DESC, mid DESC LIMIT ?) ORDER BY timestamp, mid`,
+		convID, readSeq, limit)
 	return out, err
 }
 

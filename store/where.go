@@ -96,7 +96,8 @@ func CompileWhere(raw []byte) (Where, error) { return CompileWhereFor(raw, "") }
 // conversations the viewer is not in. A positive condition ({"m":"Ann"},
 // $in, $all, $regex, $exists: true) matches only conversations the viewer
 // is in; $ne, $nin and $exists: false match the others, as MongoDB matches
-// a missing field.
+// a missing field. Muted members (mutedMembers, mu) are members: the
+// viewer sees them exactly where it sees the member list.
 func CompileWhereFor(raw []byte, viewer string) (Where, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -627,10 +628,16 @@ type field struct {
 	// key is an attribute's dotted name as conversation_attributes holds
 	// it; empty when no row can hold it (a NUL in it).
 	key string
+	// muted: a fieldMembers field of the members who muted the
+	// conversation (mutedMembers), not of all of them.
+	muted bool
 }
 
 var builtinFields = map[string]field{
 	"id":            {name: "id", kind: fieldColumn, col: "c.id"},
+	"objectId":      {name: "id", kind: fieldColumn, col: "c.id"}, // LeanCloud's name of the id
+	"mutedMembers":  {name: "mutedMembers", kind: fieldMembers, muted: true},
+	"mu":            {name: "mutedMembers", kind: fieldMembers, muted: true},
 	"name":          {name: "name", kind: fieldColumn, col: "c.name"},
 	"kind":          {name: "kind", kind: fieldColumn, col: "c.kind"},
 	"creator":       {name: "creator", kind: fieldColumn, col: "c.creator"},
@@ -878,9 +885,14 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 		if c.viewer != "" {
 			membersOp = c.viewerMembersOp
 		}
-		scan, err := c.capture(func() (string, error) { return membersOp(op, v, at) })
+		scan, err := c.capture(func() (string, error) { return membersOp(f, op, v, at) })
 		if err != nil {
 			return cond{}, err
+		}
+		// muted: the member rows of those who muted (mutedMembers).
+		muted := ""
+		if f.muted {
+			muted = " AND muted = 1"
 		}
 		// One client's conversations, or several clients': members_by_client.
 		var ids []any
@@ -893,9 +905,9 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 			}
 		}
 		if (op == "$eq" || op == "$in") && len(ids) > 0 {
-			ids, _ = memberIDs(ids, at)
+			ids, _ = memberIDs(f.name, ids, at)
 			inIDs := func() string {
-				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")"
+				return "SELECT conversation_id FROM members WHERE client_id IN (" + c.placeholders(ids) + ")" + muted
 			}
 			if c.viewer == "" {
 				set, _ := c.capture(func() (string, error) { return inIDs(), nil })
@@ -903,9 +915,11 @@ func (c *compiler) op(f field, op string, v any, at string) (cond, error) {
 			}
 			// As exact as the row test: of those conversations, the ones
 			// the viewer sees the members of. When the viewer is among the
-			// ids, all of those. The bound, only counted, leaves out the
-			// kinds (a search of members_by_client only).
-			own := slices.Contains(ids, any(c.viewer))
+			// ids of members, all of those (not of muted members: the
+			// viewer's own conversations are not all muted). The bound,
+			// only counted, leaves out the kinds (a search of
+			// members_by_client only).
+			own := !f.muted && slices.Contains(ids, any(c.viewer))
 			set, _ := c.capture(func() (string, error) {
 				if own {
 					return c.visibleSet(), nil
@@ -1070,12 +1084,15 @@ func (c *compiler) kindIsOp(f field, op string, v any, at string) (string, error
 	return "", qerr("%s: %s supports $eq, $ne and $exists", at, f.name)
 }
 
-// membersOp compiles conditions on the member set; a scalar matches when the
-// set contains it, as MongoDB compares arrays with scalars.
-func (c *compiler) membersOp(op string, v any, at string) (string, error) {
-	f := field{name: "members"}
+// membersOp compiles conditions on the member set, or with mf.muted on the
+// set of the members who muted the conversation (mutedMembers, a subset of
+// it, present wherever the member set is); a scalar matches when the set
+// contains it, as MongoDB compares arrays with scalars.
+func (c *compiler) membersOp(mf field, op string, v any, at string) (string, error) {
+	f := field{name: mf.name}
+	muted := mutedRows(mf)
 	memberOf := func(cond string) string {
-		return "c.id IN (SELECT conversation_id FROM members WHERE " + cond + ")"
+		return "c.id IN (SELECT conversation_id FROM members WHERE " + muted + cond + ")"
 	}
 	switch op {
 	case "$eq", "$ne":
@@ -1085,17 +1102,19 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			ids, err := memberIDs(vals, at)
+			ids, err := memberIDs(mf.name, vals, at)
 			if err != nil {
 				return "", err
 			}
 			// The same set: as many members as ids, and all of them present.
 			// A chat room has no member list at all, not an empty one.
-			cond = "(c.kind <> " + c.arg("chatroom") + " AND c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)) + ")"
+			head := "(c.kind <> " + c.arg("chatroom") + " AND " + setSize(mf) + " = " + c.arg(len(ids))
+			cond = head + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND " + mutedRows(mf, "mm.") +
+				"mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)) + ")"
 		} else {
 			id, ok := v.(string)
 			if !ok {
-				return "", qerr("%s: members holds clientIds (strings)", at)
+				return "", qerr("%s: %s holds clientIds (strings)", at, mf.name)
 			}
 			cond = memberOf("client_id = " + c.arg(id))
 		}
@@ -1108,7 +1127,7 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		ids, err := memberIDs(vals, at)
+		ids, err := memberIDs(mf.name, vals, at)
 		if err != nil {
 			return "", err
 		}
@@ -1116,7 +1135,8 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 			return map[string]string{"$in": "0", "$nin": "1", "$all": "0"}[op], nil
 		}
 		if op == "$all" {
-			return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)), nil
+			return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND " + mutedRows(mf, "mm.") +
+				"mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids)), nil
 		}
 		cond := memberOf("client_id IN (" + c.placeholders(ids) + ")")
 		if op == "$nin" {
@@ -1129,7 +1149,7 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 			return "", qerr("%s: expected true or false", at)
 		}
 		// API.md: members are absent for chat rooms; any other conversation
-		// has a member list, possibly empty.
+		// has a member list, possibly empty, and so a list of the muted.
 		if b {
 			return "c.kind <> " + c.arg("chatroom"), nil
 		}
@@ -1141,7 +1161,26 @@ func (c *compiler) membersOp(op string, v any, at string) (string, error) {
 		}
 		return memberOf("parley_regexp(" + c.arg(pat) + ", client_id)"), nil
 	}
-	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
+	return "", qerr("%s: %s supports $eq, $ne, $in, $nin, $all, $exists and $regex", at, mf.name)
+}
+
+// mutedRows is the test that a member row (of the table alias, "mm." say)
+// is one of the set mf names, followed by AND: none for members, the
+// muted flag for mutedMembers.
+func mutedRows(mf field, alias ...string) string {
+	if !mf.muted {
+		return ""
+	}
+	return strings.Join(alias, "") + "muted = 1 AND "
+}
+
+// setSize is the size of the set mf names in the conversation c: its
+// member count, or how many of its members muted it.
+func setSize(mf field) string {
+	if !mf.muted {
+		return "c.member_count"
+	}
+	return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.muted = 1)"
 }
 
 // visibleKinds are the kinds of conversation whose member list a member
@@ -1162,10 +1201,12 @@ func (c *compiler) visibleSet() string {
 
 // viewerMembersOp is membersOp as the viewer sees member lists: each
 // condition holds of a list the viewer sees, and a missing one (where it
-// sees none) matches as a chat room's does. Every test is 0 or 1, never
-// NULL, so that NOT is the exact negation.
-func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) {
-	f := field{name: "members"}
+// sees none) matches as a chat room's does. The muted members (mf.muted)
+// are members: the viewer sees them exactly where it sees the members.
+// Every test is 0 or 1, never NULL, so that NOT is the exact negation.
+func (c *compiler) viewerMembersOp(mf field, op string, v any, at string) (string, error) {
+	f := field{name: mf.name}
+	muted := mutedRows(mf)
 	// seen: the viewer sees the list, and it satisfies cond (after the
 	// test of the view, so that its arguments follow).
 	seen := func(cond func() string) string {
@@ -1173,7 +1214,7 @@ func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) 
 		return "(" + vis + " AND " + cond() + ")"
 	}
 	memberOf := func(cond string) string {
-		return "c.id IN (SELECT conversation_id FROM members WHERE " + cond + ")"
+		return "c.id IN (SELECT conversation_id FROM members WHERE " + muted + cond + ")"
 	}
 	switch op {
 	case "$eq", "$ne":
@@ -1183,21 +1224,22 @@ func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) 
 			if err != nil {
 				return "", err
 			}
-			ids, err := memberIDs(vals, at)
+			ids, err := memberIDs(mf.name, vals, at)
 			if err != nil {
 				return "", err
 			}
 			// The same set: as many members as ids, and all of them present.
 			cond = seen(func() string {
-				return "c.member_count = " + c.arg(len(ids)) + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" +
-					c.placeholders(ids) + ")) = " + c.arg(len(ids))
+				head := setSize(mf) + " = " + c.arg(len(ids))
+				return head + " AND (SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND " + mutedRows(mf, "mm.") +
+					"mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids))
 			})
 		} else {
 			id, ok := v.(string)
 			if !ok {
-				return "", qerr("%s: members holds clientIds (strings)", at)
+				return "", qerr("%s: %s holds clientIds (strings)", at, mf.name)
 			}
-			if id == c.viewer {
+			if id == c.viewer && !mf.muted { // the viewer's own conversations
 				cond = c.visible()
 			} else {
 				cond = seen(func() string { return memberOf("client_id = " + c.arg(id)) })
@@ -1212,7 +1254,7 @@ func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		ids, err := memberIDs(vals, at)
+		ids, err := memberIDs(mf.name, vals, at)
 		if err != nil {
 			return "", err
 		}
@@ -1221,11 +1263,12 @@ func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) 
 		}
 		if op == "$all" {
 			return seen(func() string {
-				return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids))
+				return "(SELECT count(*) FROM members mm WHERE mm.conversation_id = c.id AND " + mutedRows(mf, "mm.") +
+					"mm.client_id IN (" + c.placeholders(ids) + ")) = " + c.arg(len(ids))
 			}), nil
 		}
 		var cond string
-		if slices.Contains(ids, any(c.viewer)) {
+		if !mf.muted && slices.Contains(ids, any(c.viewer)) {
 			cond = c.visible()
 		} else {
 			cond = seen(func() string { return memberOf("client_id IN (" + c.placeholders(ids) + ")") })
@@ -1252,19 +1295,19 @@ func (c *compiler) viewerMembersOp(op string, v any, at string) (string, error) 
 		// only, not on every member row.
 		return seen(func() string {
 			return "c.id IN (SELECT mm.conversation_id FROM members vm JOIN members mm ON mm.conversation_id = vm.conversation_id" +
-				" WHERE vm.client_id = " + c.arg(c.viewer) + " AND parley_regexp(" + c.arg(pat) + ", mm.client_id))"
+				" WHERE vm.client_id = " + c.arg(c.viewer) + " AND " + mutedRows(mf, "mm.") + "parley_regexp(" + c.arg(pat) + ", mm.client_id))"
 		}), nil
 	}
-	return "", qerr("%s: members supports $eq, $ne, $in, $nin, $all, $exists and $regex", at)
+	return "", qerr("%s: %s supports $eq, $ne, $in, $nin, $all, $exists and $regex", at, mf.name)
 }
 
-func memberIDs(vals []any, at string) ([]any, error) {
+func memberIDs(name string, vals []any, at string) ([]any, error) {
 	seen := map[string]bool{}
 	out := make([]any, 0, len(vals))
 	for _, v := range vals {
 		s, ok := v.(string)
 		if !ok {
-			return nil, qerr("%s: members holds clientIds (strings)", at)
+			return nil, qerr("%s: %s holds clientIds (strings)", at, name)
 		}
 		if !seen[s] {
 			seen[s] = true

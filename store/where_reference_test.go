@@ -18,8 +18,9 @@ package store
 //
 // The document model the reference evaluates, field by field:
 //
-//   - id, name, kind, creator (alias c): strings, always present (creator is
-//     "" for conversations made with the master key, still a string).
+//   - id (alias objectId), name, kind, creator (alias c): strings, always
+//     present (creator is "" for conversations made with the master key,
+//     still a string).
 //   - members (alias m): the set of member clientIds. API.md says members are
 //     absent for chat rooms: a chat room has no members field; every other
 //     conversation has an array, possibly empty (a system conversation's
@@ -28,6 +29,9 @@ package store
 //     That is the master key's view. A client (the viewer) sees the members
 //     of the normal and temporary conversations it is a member of; for it,
 //     every other conversation has no members field, as a chat room.
+//   - mutedMembers (alias mu): the set of the members who muted the
+//     conversation, present exactly where members is (for the viewer too:
+//     muted members are members), possibly empty.
 //   - tr, sys: booleans, kind = chatroom and kind = system; always present.
 //   - lastMessageAt (lm), createdAt, updatedAt: numbers of milliseconds;
 //     lastMessageAt is missing before the first message. A query may give a
@@ -73,6 +77,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand"
 	"os"
@@ -115,6 +120,7 @@ func whereSeed(t *testing.T) int64 {
 type refConv struct {
 	ID, Kind, Name, Creator string
 	Members                 []string // nil and ignored for chat rooms
+	Muted                   []string // the members who muted it
 	CreatedAt, UpdatedAt    int64
 	LastMessageAt           *int64
 	AttrJSON                string         // as stored
@@ -249,7 +255,7 @@ func refFieldOf(key, viewer string) (refField, error) {
 		return refField{class: refFlag, get: func(c *refConv) (any, bool) { return c.Kind == kind, true }}
 	}
 	switch key {
-	case "id":
+	case "id", "objectId":
 		return text(func(c *refConv) string { return c.ID }), nil
 	case "name":
 		return text(func(c *refConv) string { return c.Name }), nil
@@ -257,7 +263,8 @@ func refFieldOf(key, viewer string) (refField, error) {
 		return text(func(c *refConv) string { return c.Kind }), nil
 	case "creator", "c":
 		return text(func(c *refConv) string { return c.Creator }), nil
-	case "members", "m":
+	case "members", "m", "mutedMembers", "mu":
+		muted := key == "mutedMembers" || key == "mu"
 		return refField{class: refMemberSet, get: func(c *refConv) (any, bool) {
 			if c.Kind == "chatroom" {
 				return nil, false
@@ -265,8 +272,12 @@ func refFieldOf(key, viewer string) (refField, error) {
 			if viewer != "" && (c.Kind != "normal" && c.Kind != "temporary" || !slices.Contains(c.Members, viewer)) {
 				return nil, false
 			}
-			arr := make([]any, len(c.Members))
-			for i, m := range c.Members {
+			set := c.Members
+			if muted {
+				set = c.Muted
+			}
+			arr := make([]any, len(set))
+			for i, m := range set {
 				arr[i] = m
 			}
 			return arr, true
@@ -746,6 +757,14 @@ func randConvs(r *rand.Rand, n int) []*refConv {
 			for _, m := range refClients {
 				if r.Intn(3) == 0 {
 					c.Members = append(c.Members, m)
+					// Some members muted it: chosen by a hash, so that the
+					// random draws (and so every seed's data and queries
+					// before mutedMembers) stay as they were.
+					h := fnv.New32a()
+					h.Write([]byte(c.ID + "/" + m))
+					if h.Sum32()%3 == 0 {
+						c.Muted = append(c.Muted, m)
+					}
 				}
 			}
 		}
@@ -780,7 +799,7 @@ type queryGen struct {
 	convs []*refConv
 }
 
-var refBuiltinKeys = []string{"id", "name", "kind", "creator", "c", "members", "m", "tr", "sys", "lastMessageAt", "lm", "createdAt", "updatedAt"}
+var refBuiltinKeys = []string{"id", "objectId", "name", "kind", "creator", "c", "members", "m", "mutedMembers", "mu", "tr", "sys", "lastMessageAt", "lm", "createdAt", "updatedAt"}
 
 func (g *queryGen) fieldKey() string {
 	r := g.r
@@ -907,7 +926,7 @@ func (g *queryGen) value(key string) any {
 			}
 			return json.Number(strconv.FormatInt(ms, 10))
 		}
-	case "members", "m", "creator", "c":
+	case "members", "m", "mutedMembers", "mu", "creator", "c":
 		if !wild {
 			return pick(r, refClients)
 		}
@@ -915,7 +934,7 @@ func (g *queryGen) value(key string) any {
 		if !wild {
 			return r.Intn(2) == 0
 		}
-	case "id":
+	case "id", "objectId":
 		if !wild {
 			return pick(r, g.convs).ID
 		}
@@ -976,7 +995,7 @@ func (g *queryGen) condition(key string) any {
 			switch key {
 			case "tr", "sys":
 				choices = []string{"$eq", "$ne", "$exists"}
-			case "m", "members":
+			case "m", "members", "mu", "mutedMembers":
 				choices = []string{"$eq", "$ne", "$in", "$nin", "$all", "$exists", "$regex"}
 			}
 		}
@@ -1279,8 +1298,8 @@ func describeDisagreement(convs []*refConv, raw []byte, o whereOutcome) string {
 				break
 			}
 			c := byID[id]
-			fmt.Fprintf(&b, "  %s %s kind=%s name=%q creator=%q members=%q lm=%v attrs=%s\n",
-				what, id, c.Kind, c.Name, c.Creator, c.Members, ptrVal(c.LastMessageAt), c.AttrJSON)
+			fmt.Fprintf(&b, "  %s %s kind=%s name=%q creator=%q members=%q muted=%q lm=%v attrs=%s\n",
+				what, id, c.Kind, c.Name, c.Creator, c.Members, c.Muted, ptrVal(c.LastMessageAt), c.AttrJSON)
 		}
 	}
 	show("only SQL:", setMinus(o.ids, o.refIDs))
@@ -1319,6 +1338,11 @@ func refDB(tb testing.TB, convs []*refConv) *DB {
 				CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 			if err := tx.InsertConversation(row, c.Members); err != nil {
 				return err
+			}
+			for _, m := range c.Muted {
+				if _, err := tx.SetMuted(c.ID, m, true); err != nil {
+					return err
+				}
 			}
 			if _, err := tx.Exec("UPDATE conversations SET last_message_at = ? WHERE id = ?", c.LastMessageAt, c.ID); err != nil {
 				return err
@@ -1361,9 +1385,10 @@ func TestWhereMatchesReference(t *testing.T) {
 		raw := mustJSON(q)
 		o := whereBoth(t, db, convs, raw)
 		// The same query as a client sees conversations, when it has a
-		// condition on members (the only ones a viewer changes), and now
-		// and then otherwise.
-		if o.agree() && (bytes.Contains(raw, []byte(`"m"`)) || bytes.Contains(raw, []byte(`"members"`)) || i%10 == 0) {
+		// condition on members or muted members (the only ones a viewer
+		// changes), and now and then otherwise.
+		if o.agree() && (bytes.Contains(raw, []byte(`"m"`)) || bytes.Contains(raw, []byte(`"members"`)) ||
+			bytes.Contains(raw, []byte(`"mu"`)) || bytes.Contains(raw, []byte(`"mutedMembers"`)) || i%10 == 0) {
 			o = whereBothFor(t, db, convs, raw, pick(r, viewers))
 			viewed++
 		}

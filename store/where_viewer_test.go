@@ -206,3 +206,144 @@ func TestViewerMemberPlans(t *testing.T) {
 		t.Errorf("{\"m\":\"Tom\"} by Tom is planned\n%s\nby the master key\n%s", b, a)
 	}
 }
+
+// mutedFixture: as viewerFixture, with muted members. Eva is a member of
+// "mine" (Ann muted it), "quiet" (nobody did) and "evas" (she did); "other"
+// is Ann and Ben's (both muted it); "sub" a system conversation Eva, Ann
+// and Ben subscribe to (Ben and Eva muted it); "room" a chat room; "tmp" a
+// temporary conversation of Eva and Ann (Eva muted it; never listed).
+func mutedFixture(t *testing.T) *DB {
+	attrs := `{"t":1}`
+	db := whereDB(t, []whereRow{
+		{Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann", "Ben"}},
+		{Conversation{ID: "quiet", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Eva", "Ann"}},
+		{Conversation{ID: "evas", Kind: "normal", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ben"}},
+		{Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, []string{"Ann", "Ben"}},
+		{Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann", "Ben"}},
+		{Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 6, UpdatedAt: 6}, nil},
+		{Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 7, UpdatedAt: 7}, []string{"Eva", "Ann"}},
+	})
+	for conv, who := range map[string][]string{"mine": {"Ann"}, "evas": {"Eva"}, "other": {"Ann", "Ben"}, "sub": {"Ben", "Eva"}, "tmp": {"Eva"}} {
+		for _, m := range who {
+			writeOrFail(t, db, func(tx *Tx) error {
+				ok, err := tx.SetMuted(conv, m, true)
+				if err == nil && !ok {
+					err = fmt.Errorf("%s is no member of %s", m, conv)
+				}
+				return err
+			})
+		}
+	}
+	return db
+}
+
+// TestWhereMutedMembersAsTheViewerSeesThem: mu (mutedMembers), LeanCloud's
+// array of the members who muted a conversation, with every members
+// operator, follows the members' rule exactly: muted members are members,
+// so a client sees them only in the normal and temporary conversations it
+// is a member of, and nowhere else (system conversations included); the
+// master key sees them everywhere. Every plan agrees. objectId is id.
+func TestWhereMutedMembersAsTheViewerSeesThem(t *testing.T) {
+	db := mutedFixture(t)
+	all := "evas mine other quiet room sub"
+	cases := []struct {
+		where            string
+		eva, zed, master string
+	}{
+		// $eq of one clientId (an index lookup): Eva's own mute is not her
+		// membership.
+		{`{"mu":"Ann"}`, "mine", "", "mine other"},
+		{`{"mu":"Ben"}`, "", "", "other sub"},
+		{`{"mu":"Eva"}`, "evas", "", "evas sub"},
+		{`{"mutedMembers":{"$eq":"Ann"}}`, "mine", "", "mine other"},
+		{`{"mutedMembers":"Zed"}`, "", "", ""},
+		// $eq of a set: exactly those muted it.
+		{`{"mu":["Ann"]}`, "mine", "", "mine"},
+		{`{"mu":["Ben","Ann"]}`, "", "", "other"},
+		{`{"mu":["Eva","Ben"]}`, "", "", "sub"},
+		{`{"mu":[]}`, "quiet", "", "quiet"},
+		// $ne, $nin: match where the list is missing.
+		{`{"mu":{"$ne":"Ann"}}`, "evas other quiet room sub", all, "evas quiet room sub"},
+		{`{"mu":{"$ne":[]}}`, "evas mine other room sub", all, "evas mine other room sub"},
+		{`{"mu":{"$nin":["Eva"]}}`, "mine other quiet room sub", all, "mine other quiet room"},
+		{`{"mu":{"$nin":[]}}`, all, all, all},
+		// $in (an index lookup), $all.
+		{`{"mu":{"$in":["Ben","Zed"]}}`, "", "", "other sub"},
+		{`{"mu":{"$in":["Eva","Ann"]}}`, "evas mine", "", "evas mine other sub"},
+		{`{"mu":{"$in":[]}}`, "", "", ""},
+		{`{"mu":{"$all":["Ann","Ben"]}}`, "", "", "other"},
+		{`{"mu":{"$all":["Eva"]}}`, "evas", "", "evas sub"},
+		{`{"mu":{"$all":[]}}`, "", "", ""},
+		// $exists: wherever the members are.
+		{`{"mu":{"$exists":true}}`, "evas mine quiet", "", "evas mine other quiet sub"},
+		{`{"mu":{"$exists":false}}`, "other room sub", all, "room"},
+		// $regex.
+		{`{"mu":{"$regex":"^B"}}`, "", "", "other sub"},
+		{`{"mu":{"$regex":"^a","$options":"i"}}`, "mine", "", "mine other"},
+		// With attribute lookups, in an $or, with conditions on members.
+		{`{"mu":"Ann","t":1}`, "mine", "", "mine other"},
+		{`{"mu":{"$in":["Eva"]},"t":{"$gte":1}}`, "evas", "", "evas sub"},
+		{`{"$or":[{"mu":"Ben"},{"tr":true}]}`, "room", "room", "other room sub"},
+		{`{"m":"Eva","mu":{"$ne":"Eva"}}`, "mine quiet", "", "mine quiet"},
+		{`{"m":"Ben","mu":"Ben"}`, "", "", "other sub"},
+		// objectId is LeanCloud's name of the id.
+		{`{"objectId":"mine"}`, "mine", "mine", "mine"},
+		{`{"objectId":{"$in":["mine","room","tmp"]}}`, "mine room", "mine room", "mine room"},
+		{`{"objectId":{"$ne":"mine"},"mu":"Ann"}`, "", "", "other"},
+	}
+	for _, tc := range cases {
+		for _, v := range []struct{ viewer, want string }{{"Eva", tc.eva}, {"Zed", tc.zed}, {"", tc.master}} {
+			w, err := CompileWhereFor([]byte(tc.where), v.viewer)
+			if err != nil {
+				t.Errorf("where %s (viewer %q): %v", tc.where, v.viewer, err)
+				continue
+			}
+			want := strings.Fields(v.want)
+			for plan, got := range viewerPlans(t, db, w) {
+				if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Errorf("where %s (viewer %q), %s: got %v, want %v", tc.where, v.viewer, plan, got, want)
+				}
+			}
+		}
+	}
+	// What members refuse, mu refuses, naming itself.
+	for _, where := range []string{`{"mu":1}`, `{"mu":{"$gt":"A"}}`, `{"mu":["Ann",2]}`, `{"mutedMembers":{"$exists":"yes"}}`} {
+		for _, viewer := range []string{"Eva", ""} {
+			_, err := CompileWhereFor([]byte(where), viewer)
+			if qe, ok := err.(*QueryError); !ok || !strings.Contains(qe.Detail, "where.mu") && !strings.Contains(qe.Detail, "where.mutedMembers") {
+				t.Errorf("where %s (viewer %q): %v, want a query error naming the field", where, viewer, err)
+			}
+		}
+	}
+	// Sorted by objectId as by id.
+	a, _, err := CompileSort("-objectId")
+	b, _, _ := CompileSort("-id")
+	if err != nil || a != b {
+		t.Errorf("sort -objectId: %q %v, want %q", a, err, b)
+	}
+}
+
+// A condition on mu by one or a few clientIds is a search of
+// members_by_client, as one on members is, and a viewer's regex over the
+// muted reads only the member rows of its own conversations.
+func TestMutedMemberPlans(t *testing.T) {
+	db := mutedFixture(t)
+	order, _, _ := CompileSort("")
+	for _, tc := range []struct{ where, viewer, want string }{
+		{`{"mu":"Ann"}`, "", "members_by_client (client_id=?)"},
+		{`{"mu":"Ann"}`, "Eva", "members_by_client (client_id=?)"},
+		{`{"mu":"Eva"}`, "Eva", "members_by_client (client_id=?)"},
+		{`{"mu":{"$in":["Ann","Ben"]}}`, "Eva", "members_by_client (client_id=?)"},
+		{`{"mu":{"$regex":"^A"}}`, "Eva", "SEARCH vm USING COVERING INDEX members_by_client (client_id=?)"},
+	} {
+		w, err := CompileWhereFor([]byte(tc.where), tc.viewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, args := planSQL(ConversationQuery{Where: w, Order: order, Limit: 10}, queryPlan{filter: frag{sql: w.SQL, args: w.Args}})
+		plan := explain(t, db, sql, args...)
+		if !strings.Contains(plan, tc.want) || strings.Contains(plan, "SCAN members") {
+			t.Errorf("where %s by %q: want %q and no scan of members in the plan:\n%s", tc.where, tc.viewer, tc.want, plan)
+		}
+	}
+}

@@ -244,7 +244,7 @@ type AdminSendInputBody struct {
 	// PushData Offline push content
 	PushData *map[string]interface{} `json:"pushData,omitempty"`
 
-	// Receipt Ask for a delivery receipt (one-to-one conversations)
+	// Receipt Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)
 	Receipt *bool `json:"receipt,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -338,7 +338,7 @@ type Conversation struct {
 	// Example: normal
 	Kind ConversationKind `json:"kind"`
 
-	// LastDeliveredAt One-to-one: how far the other member has received
+	// LastDeliveredAt One-to-one (a normal or temporary conversation of two members): how far the other member has received
 	LastDeliveredAt *int64   `json:"lastDeliveredAt,omitempty"`
 	LastMessage     *Message `json:"lastMessage,omitempty"`
 
@@ -347,10 +347,10 @@ type Conversation struct {
 	// Example: 1795449600000
 	LastMessageAt *int64 `json:"lastMessageAt,omitempty"`
 
-	// LastReadAt One-to-one: how far the other member has read
+	// LastReadAt One-to-one (a normal or temporary conversation of two members): how far the other member has read
 	LastReadAt *int64 `json:"lastReadAt,omitempty"`
 
-	// Members clientIds of the members (absent for chat rooms and compact queries)
+	// Members clientIds of the members. Absent for chat rooms, in compact queries (compact=true: absent, where LeanCloud returns an empty list), and where the caller may not see them (a conversation it is not a member of)
 	//
 	// Example: ["Tom","Jerry"]
 	Members *[]string `json:"members,omitempty"`
@@ -358,7 +358,7 @@ type Conversation struct {
 	// Muted Whether the caller muted the conversation
 	Muted bool `json:"muted"`
 
-	// MutedMembers Members who muted the conversation
+	// MutedMembers Members who muted the conversation. Absent when none did, and wherever members is absent (compact queries included)
 	MutedMembers *[]string `json:"mutedMembers,omitempty"`
 
 	// Name Display name
@@ -803,7 +803,7 @@ type SendRequest struct {
 	// PushData Offline push content
 	PushData *map[string]interface{} `json:"pushData,omitempty"`
 
-	// Receipt Ask for a delivery receipt (one-to-one conversations)
+	// Receipt Ask for a delivery receipt (one-to-one conversations: normal or temporary of two members)
 	Receipt *bool `json:"receipt,omitempty"`
 
 	// Text Text (required for type -1; a caption otherwise)
@@ -937,7 +937,7 @@ type QueryConversationsParams struct {
 	// Skip Results to skip
 	Skip *int64 `form:"skip,omitempty" json:"skip,omitempty"`
 
-	// Compact Leave out member lists
+	// Compact Leave out member lists: members and mutedMembers are absent from every conversation of the page (LeanCloud's compact queries return empty lists instead). Unread counts, muted and the one-to-one read positions stay
 	Compact *bool `form:"compact,omitempty" json:"compact,omitempty"`
 
 	// WithLastMessage Include each conversation's newest message
@@ -949,11 +949,17 @@ type ListMessagesParams struct {
 	// Limit Page size
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Before Message id: page back from it (exclusive)
+	// Before Message id: page back from it (exclusive). Not with beforeTime or afterTime
 	Before *string `form:"before,omitempty" json:"before,omitempty"`
 
-	// After Message id: page forward from it (exclusive)
+	// After Message id: page forward from it (exclusive). Not with beforeTime or afterTime
 	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// BeforeTime Milliseconds since the Unix epoch: the newest limit messages sent before it (exclusive), paging back; with afterTime, the newest limit between the two. Not with before or after
+	BeforeTime *int64 `form:"beforeTime,omitempty" json:"beforeTime,omitempty"`
+
+	// AfterTime Milliseconds since the Unix epoch: the oldest limit messages sent after it (exclusive), paging forward; with beforeTime, the newest limit between the two. Not with before or after
+	AfterTime *int64 `form:"afterTime,omitempty" json:"afterTime,omitempty"`
 
 	// Type Only messages of this type
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
@@ -1178,23 +1184,25 @@ type ClientInterface interface {
 	//
 	// **What a session sees.** Member lists, muted members and read positions only of normal
 	// conversations it is a member of; lastMessage only of conversations it may read (a member, a
-	// chat room it is seated in, a system conversation it subscribes to). Conditions on members
-	// are evaluated against the lists it can see, so they match only its own conversations (never
-	// a system conversation: subscribers are not shown). The master key sees everything.
+	// chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+	// muted members are evaluated against the lists it can see, so they match only its own conversations
+	// (never a system conversation: subscribers are not shown). The master key sees everything.
 	//
-	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-	// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-	// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-	// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-	// objects (attr.owner.team).
+	// **Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+	// the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+	// members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+	// conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+	// Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+	// other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+	// (attr.owner.team); attr.mu reaches an attribute named like a field.
 	//
 	// **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 	// $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 	// over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 	//
-	// - an array field (members, or an array attribute) compared with a single value matches when it
-	//   contains it; compared with an array, when it equals it (members: the same set);
+	// - an array field (members, mutedMembers, or an array attribute) compared with a single value
+	//   matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+	//   the same set);
 	// - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 	// - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 	//   {"level":{"$gt":3}} never matches "level":"high".
@@ -1203,6 +1211,8 @@ type ClientInterface interface {
 	// conversations it is a member of, and none anywhere else (system conversations included), as a chat
 	// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 	// conversations. The master key sees every member list, a system conversation's subscribers too.
+	// mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+	// exactly where the member list is.
 	//
 	// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 	// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -1215,17 +1225,19 @@ type ClientInterface interface {
 	//     {"m":"Tom"}                                  Tom is a member
 	//     {"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
 	//     {"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+	//     {"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
 	//     {"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
 	//     {"sys":true,"name":{"$regex":"news","$options":"i"}}
 	//     {"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
 	//     {"attr.owner.team":"core","lm":{"$gt":1795449600000}}
 	//     {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 	//
-	// **Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+	// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 	// name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 	// never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-	// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-	// as lastMessage.
+	// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+	// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+	// message as lastMessage.
 	//
 	// **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 	// part, e.g. "where.name.$regexp: unknown operator".
@@ -1235,7 +1247,7 @@ type ClientInterface interface {
 
 	// CreateConversationWithBody Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1244,7 +1256,7 @@ type ClientInterface interface {
 
 	// CreateConversation Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1292,7 +1304,7 @@ type ClientInterface interface {
 
 	// MarkDeliveredWithBody Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1301,7 +1313,7 @@ type ClientInterface interface {
 
 	// MarkDelivered Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1369,7 +1381,7 @@ type ClientInterface interface {
 
 	// ListMessages Read message history
 	//
-	// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+	// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 	//
 	// Corresponds with GET /v1/conversations/{id}/messages (the `ListMessages` operationId).
 	ListMessages(ctx context.Context, id string, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1433,7 +1445,7 @@ type ClientInterface interface {
 
 	// MarkReadWithBody Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1442,7 +1454,7 @@ type ClientInterface interface {
 
 	// MarkRead Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1739,23 +1751,25 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 //
 // **What a session sees.** Member lists, muted members and read positions only of normal
 // conversations it is a member of; lastMessage only of conversations it may read (a member, a
-// chat room it is seated in, a system conversation it subscribes to). Conditions on members
-// are evaluated against the lists it can see, so they match only its own conversations (never
-// a system conversation: subscribers are not shown). The master key sees everything.
+// chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+// muted members are evaluated against the lists it can see, so they match only its own conversations
+// (never a system conversation: subscribers are not shown). The master key sees everything.
 //
-// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-// objects (attr.owner.team).
+// **Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+// the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+// members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+// conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+// Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+// other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+// (attr.owner.team); attr.mu reaches an attribute named like a field.
 //
 // **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 // $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 // over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 //
-//   - an array field (members, or an array attribute) compared with a single value matches when it
-//     contains it; compared with an array, when it equals it (members: the same set);
+//   - an array field (members, mutedMembers, or an array attribute) compared with a single value
+//     matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+//     the same set);
 //   - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 //   - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 //     {"level":{"$gt":3}} never matches "level":"high".
@@ -1764,6 +1778,8 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 // conversations it is a member of, and none anywhere else (system conversations included), as a chat
 // room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 // conversations. The master key sees every member list, a system conversation's subscribers too.
+// mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+// exactly where the member list is.
 //
 // **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 // 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -1776,17 +1792,19 @@ func (c *Client) OnlineClients(ctx context.Context, params *OnlineClientsParams,
 //	{"m":"Tom"}                                  Tom is a member
 //	{"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
 //	{"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+//	{"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
 //	{"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
 //	{"sys":true,"name":{"$regex":"news","$options":"i"}}
 //	{"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
 //	{"attr.owner.team":"core","lm":{"$gt":1795449600000}}
 //	{"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 //
-// **Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 // name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 // never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-// as lastMessage.
+// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+// message as lastMessage.
 //
 // **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 // part, e.g. "where.name.$regexp: unknown operator".
@@ -1806,7 +1824,7 @@ func (c *Client) QueryConversations(ctx context.Context, params *QueryConversati
 
 // CreateConversationWithBody Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1825,7 +1843,7 @@ func (c *Client) CreateConversationWithBody(ctx context.Context, contentType str
 
 // CreateConversation Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1933,7 +1951,7 @@ func (c *Client) UpdateConversation(ctx context.Context, id string, body UpdateC
 
 // MarkDeliveredWithBody Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1952,7 +1970,7 @@ func (c *Client) MarkDeliveredWithBody(ctx context.Context, id string, contentTy
 
 // MarkDelivered Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2100,7 +2118,7 @@ func (c *Client) RemoveMembers(ctx context.Context, id string, body RemoveMember
 
 // ListMessages Read message history
 //
-// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 //
 // Corresponds with GET /v1/conversations/{id}/messages (the `ListMessages` operationId).
 func (c *Client) ListMessages(ctx context.Context, id string, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2244,7 +2262,7 @@ func (c *Client) QuitConversation(ctx context.Context, id string, reqEditors ...
 
 // MarkReadWithBody Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2263,7 +2281,7 @@ func (c *Client) MarkReadWithBody(ctx context.Context, id string, contentType st
 
 // MarkRead Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3329,6 +3347,30 @@ func NewListMessagesRequest(server string, id string, params *ListMessagesParams
 
 		}
 
+		if params.BeforeTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "beforeTime", *params.BeforeTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AfterTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "afterTime", *params.AfterTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Type != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -4149,23 +4191,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// **What a session sees.** Member lists, muted members and read positions only of normal
 	// conversations it is a member of; lastMessage only of conversations it may read (a member, a
-	// chat room it is seated in, a system conversation it subscribes to). Conditions on members
-	// are evaluated against the lists it can see, so they match only its own conversations (never
-	// a system conversation: subscribers are not shown). The master key sees everything.
+	// chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+	// muted members are evaluated against the lists it can see, so they match only its own conversations
+	// (never a system conversation: subscribers are not shown). The master key sees everything.
 	//
-	// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-	// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-	// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-	// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-	// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-	// objects (attr.owner.team).
+	// **Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+	// the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+	// members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+	// conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+	// Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+	// other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+	// (attr.owner.team); attr.mu reaches an attribute named like a field.
 	//
 	// **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 	// $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 	// over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 	//
-	// - an array field (members, or an array attribute) compared with a single value matches when it
-	//   contains it; compared with an array, when it equals it (members: the same set);
+	// - an array field (members, mutedMembers, or an array attribute) compared with a single value
+	//   matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+	//   the same set);
 	// - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 	// - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 	//   {"level":{"$gt":3}} never matches "level":"high".
@@ -4174,6 +4218,8 @@ type ClientWithResponsesInterface interface {
 	// conversations it is a member of, and none anywhere else (system conversations included), as a chat
 	// room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 	// conversations. The master key sees every member list, a system conversation's subscribers too.
+	// mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+	// exactly where the member list is.
 	//
 	// **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 	// 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -4186,17 +4232,19 @@ type ClientWithResponsesInterface interface {
 	//     {"m":"Tom"}                                  Tom is a member
 	//     {"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
 	//     {"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+	//     {"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
 	//     {"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
 	//     {"sys":true,"name":{"$regex":"news","$options":"i"}}
 	//     {"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
 	//     {"attr.owner.team":"core","lm":{"$gt":1795449600000}}
 	//     {"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 	//
-	// **Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+	// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 	// name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 	// never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-	// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-	// as lastMessage.
+	// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+	// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+	// message as lastMessage.
 	//
 	// **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 	// part, e.g. "where.name.$regexp: unknown operator".
@@ -4208,7 +4256,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConversationWithBodyWithResponse Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4217,7 +4265,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConversationWithResponse Create a conversation
 	//
-	// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+	// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4267,7 +4315,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkDeliveredWithBodyWithResponse Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4276,7 +4324,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkDeliveredWithResponse Confirm delivery
 	//
-	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4346,7 +4394,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListMessagesWithResponse Read message history
 	//
-	// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+	// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4418,7 +4466,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkReadWithBodyWithResponse Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4427,7 +4475,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkReadWithResponse Mark a conversation read
 	//
-	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+	// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7220,23 +7268,25 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 //
 // **What a session sees.** Member lists, muted members and read positions only of normal
 // conversations it is a member of; lastMessage only of conversations it may read (a member, a
-// chat room it is seated in, a system conversation it subscribes to). Conditions on members
-// are evaluated against the lists it can see, so they match only its own conversations (never
-// a system conversation: subscribers are not shown). The master key sees everything.
+// chat room it is seated in, a system conversation it subscribes to). Conditions on members and
+// muted members are evaluated against the lists it can see, so they match only its own conversations
+// (never a system conversation: subscribers are not shown). The master key sees everything.
 //
-// **Fields.** id, name, kind; creator (alias c; "" for conversations created with the master key);
-// members (alias m; as the caller sees them, see below); tr (true for chat rooms); sys (true for
-// system conversations); lastMessageAt (alias lm; missing before the first message), createdAt,
-// updatedAt. Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}.
-// Any other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested
-// objects (attr.owner.team).
+// **Fields.** id (alias objectId), name, kind; creator (alias c; "" for conversations created with
+// the master key); members (alias m; as the caller sees them, see below); mutedMembers (alias mu; the
+// members who muted it, seen where the members are); tr (true for chat rooms); sys (true for system
+// conversations); lastMessageAt (alias lm; missing before the first message), createdAt, updatedAt.
+// Times are milliseconds since the Unix epoch, or {"__type":"Date","iso":"2026-11-23T00:00:00Z"}. Any
+// other key is a custom attribute: attributes.x, attr.x or bare x, where dots walk into nested objects
+// (attr.owner.team); attr.mu reaches an attribute named like a field.
 //
 // **Operators.** A bare value means $eq; then $ne, $gt, $gte, $lt, $lte, $in, $nin, $all, $exists,
 // $regex (RE2 syntax, at most 256 bytes, with "$options":"i" for case-insensitive), and $or / $and
 // over non-empty arrays of conditions, nested up to 8 levels. As in MongoDB:
 //
-//   - an array field (members, or an array attribute) compared with a single value matches when it
-//     contains it; compared with an array, when it equals it (members: the same set);
+//   - an array field (members, mutedMembers, or an array attribute) compared with a single value
+//     matches when it contains it; compared with an array, when it equals it (members and mutedMembers:
+//     the same set);
 //   - null matches a missing field as well as a null one, and $ne and $nin also match a missing field;
 //   - comparisons stay within a type: numbers with numbers, strings with strings (byte order), so
 //     {"level":{"$gt":3}} never matches "level":"high".
@@ -7245,6 +7295,8 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 // conversations it is a member of, and none anywhere else (system conversations included), as a chat
 // room has none; so {"m":{"$all":["Ann","Ben"]}} matches nothing for a client in none of their
 // conversations. The master key sees every member list, a system conversation's subscribers too.
+// mutedMembers (mu), with the same operators, follows the same rule: muted members are members, seen
+// exactly where the member list is.
 //
 // **Limits.** At most 32 items in one $or or $and, 32 conditions on members or attributes, 8 $regex,
 // 256 conditions in all; beyond them, or for SQL too large for SQLite, the answer is INVALID_QUERY. A
@@ -7257,17 +7309,19 @@ func (c *ClientWithResponses) OnlineClientsWithResponse(ctx context.Context, par
 //	{"m":"Tom"}                                  Tom is a member
 //	{"m":{"$all":["Tom","Jerry"]},"tr":false}    Tom and Jerry are members; no chat rooms
 //	{"m":["Tom","Jerry"]}                        exactly Tom and Jerry
+//	{"m":"Tom","mu":{"$ne":"Tom"}}               Tom's conversations he has not muted
 //	{"c":"Tom","lm":{"$exists":false}}           created by Tom, never a message
 //	{"sys":true,"name":{"$regex":"news","$options":"i"}}
 //	{"topic":{"$in":["cheese","brie"]},"level":{"$gte":2,"$lt":5}}
 //	{"attr.owner.team":"core","lm":{"$gt":1795449600000}}
 //	{"$or":[{"name":{"$regex":"^team","$options":"i"}},{"tags":"vip"}]}
 //
-// **Results.** sort is a comma list of fields (not members, tr or sys), - for descending, e.g.
+// **Results.** sort is a comma list of fields (not members, mutedMembers, tr or sys), - for descending, e.g.
 // name,-createdAt; the default -lastMessageAt lists the most recently active first and the
 // never-messaged last; ties go by id. limit defaults to 10 (at most 1000), and skip pages further.
-// compact=true leaves out member lists; withLastMessage=true adds each conversation's newest message
-// as lastMessage.
+// compact=true leaves out member lists: members and mutedMembers are absent from each conversation,
+// not empty lists as LeanCloud returns them; withLastMessage=true adds each conversation's newest
+// message as lastMessage.
 //
 // **Errors.** A malformed where or sort answers 400 INVALID_QUERY, whose detail names the offending
 // part, e.g. "where.name.$regexp: unknown operator".
@@ -7285,7 +7339,7 @@ func (c *ClientWithResponses) QueryConversationsWithResponse(ctx context.Context
 
 // CreateConversationWithBodyWithResponse Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7300,7 +7354,7 @@ func (c *ClientWithResponses) CreateConversationWithBodyWithResponse(ctx context
 
 // CreateConversationWithResponse Create a conversation
 //
-// Creates a conversation with the caller as creator and member. The other members get invited. With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
+// Creates a conversation with the caller as creator and member. It sends what adding its members would: each other member gets invited, then every member, the creator included, membersjoined listing them (normal and temporary conversations). With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7386,7 +7440,7 @@ func (c *ClientWithResponses) UpdateConversationWithResponse(ctx context.Context
 
 // MarkDeliveredWithBodyWithResponse Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7401,7 +7455,7 @@ func (c *ClientWithResponses) MarkDeliveredWithBodyWithResponse(ctx context.Cont
 
 // MarkDeliveredWithResponse Confirm delivery
 //
-// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
+// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7519,7 +7573,7 @@ func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, id 
 
 // ListMessagesWithResponse Read message history
 //
-// Messages in ascending time order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward).
+// Messages in ascending (timestamp, id) order. Without a cursor: the newest limit. before: the newest limit older than that message (paging back). after: the oldest limit newer than it (paging forward). By time, as LeanCloud's queryMessages by timestamp, bounds excluded: beforeTime alone, the newest limit sent before it; afterTime alone, the oldest limit sent after it; both, the newest limit inside the range. hasMore says whether more lie beyond the page in the direction of paging (back, or forward from after / afterTime alone). A page is selected by message ids (before or after, one of them) or by times (beforeTime, afterTime or both), not both ways: mixing them answers 400 INVALID_REQUEST, as does any other query parameter. A time given as before or after is no message id: 404 MESSAGE_NOT_FOUND.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7639,7 +7693,7 @@ func (c *ClientWithResponses) QuitConversationWithResponse(ctx context.Context, 
 
 // MarkReadWithBodyWithResponse Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7654,7 +7708,7 @@ func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, 
 
 // MarkReadWithResponse Mark a conversation read
 //
-// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation gets lastreadatupdate.
+// Marks read up to messageId (default the latest). Every session of the caller gets unreadmessagescountupdate; the other member of a one-to-one conversation (normal or temporary, of two members) gets lastreadatupdate.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -69,9 +69,10 @@ const defaultPageSize = 1024
 // separate pool of read connections.
 type DB struct {
 	write   *sqlx.DB
-	read    *sqlx.DB
+	read    *readPool
 	readers int
 	w       *writer
+	mids    midGen // hands out message ids (see NextMessageID)
 	// diskFullAt is when the most recent write failed for want of disk
 	// space (unix ns); 0 once a write succeeded since.
 	diskFullAt atomic.Int64
@@ -152,7 +153,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.Readers)
 	read.SetMaxIdleConns(opt.Readers)
-	db := &DB{write: write, read: read, readers: opt.Readers}
+	db := &DB{write: write, read: newReadPool(read), readers: opt.Readers}
 	if err := db.initMessageIDs(); err != nil {
 		read.Close()
 		write.Close()
@@ -162,7 +163,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Synchronous == "full" {
 		sync = walSyncer(path)
 	}
-	if db.w, err = newWriter(write, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
+	if db.w, err = newWriter(write, &db.mids, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
 		read.Close()
 		write.Close()
 		return nil, err

@@ -21,6 +21,7 @@ var ErrClosed = errors.New("store: closed")
 type Tx struct {
 	*sqlx.Tx
 	queued []*Message // inserted together by Flush
+	mids   *midGen    // the database's message ids
 }
 
 type job struct {
@@ -41,6 +42,7 @@ type job struct {
 type writer struct {
 	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
+	mids       *midGen    // the database's message ids, for its transactions
 	conn       *sqlx.Conn // the one write connection, held for good
 	savepoints savepoints
 	maxBatch   int
@@ -55,7 +57,7 @@ type writer struct {
 	once               sync.Once
 }
 
-func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
+func newWriter(db *sqlx.DB, mids *midGen, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
 	sp, err := prepareSavepoints(db)
 	if err != nil {
 		return nil, err
@@ -80,6 +82,7 @@ func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync
 	}
 	w := &writer{
 		db:                 db,
+		mids:               mids,
 		conn:               conn,
 		savepoints:         sp,
 		maxBatch:           maxBatch,
@@ -329,7 +332,7 @@ func (w *writer) commitFast(batch []*job) bool {
 	if err != nil {
 		return false
 	}
-	t := &Tx{Tx: tx}
+	t := &Tx{Tx: tx, mids: w.mids}
 	for _, j := range batch {
 		// A write that made SQLite abort the transaction and swallowed the
 		// error must not let the next ones run outside of it.
@@ -396,7 +399,7 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 		}
 		return nil
 	}
-	t := &Tx{Tx: tx}
+	t := &Tx{Tx: tx, mids: w.mids}
 	sp := w.savepoints.in(tx)
 	for i, j := range batch {
 		var aborted bool

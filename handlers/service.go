@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
@@ -39,6 +41,9 @@ type Config struct {
 	// QueryTimeout is how long a conversation query may run (default
 	// DefaultQueryTimeout).
 	QueryTimeout time.Duration
+	// Registerer is where the rules' metrics are registered (nil: nowhere;
+	// they still count). A server passes its own.
+	Registerer prometheus.Registerer
 }
 
 // Limits of the contract.
@@ -95,10 +100,11 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 	if cfg.MaxSessionsPerClient <= 0 {
 		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
 	}
+	rateLimited := newRateLimited(cfg.Registerer)
 	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000),
-		sendLimit:    newLimiter(limitSends, cfg.RateSends),
-		loginLimit:   newLimiter(limitLogins, cfg.RateLogins),
-		historyLimit: newLimiter(limitHistory, cfg.RateHistory),
+		sendLimit:    newLimiter(limitSends, cfg.RateSends, rateLimited),
+		loginLimit:   newLimiter(limitLogins, cfg.RateLogins, rateLimited),
+		historyLimit: newLimiter(limitHistory, cfg.RateHistory, rateLimited),
 	}
 	s.queryTimeout = cmp.Or(max(cfg.QueryTimeout, 0), DefaultQueryTimeout)
 	readers := 4

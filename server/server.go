@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/api"
@@ -116,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
-	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log})
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log, Registerer: prometheus.DefaultRegisterer})
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		maxStreams = DefaultMaxStreams()
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
-		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32),
+		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32), Registerer: prometheus.DefaultRegisterer,
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
@@ -225,7 +226,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
-		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout,
+		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: prometheus.DefaultRegisterer,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err

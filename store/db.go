@@ -22,6 +22,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // driverName is go-sqlite3 with Parley's SQL functions on every connection.
@@ -60,6 +61,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Log receives what Open changes on its own (default slog.Default()).
 	Log *slog.Logger
+	// Registerer is where the database's metrics are registered (nil:
+	// nowhere; they still count). A server passes its own.
+	Registerer prometheus.Registerer
 }
 
 // defaultPageSize is the page size of new database files.
@@ -72,7 +76,8 @@ type DB struct {
 	read    *readPool
 	readers int
 	w       *writer
-	mids    midGen // hands out message ids (see NextMessageID)
+	mids    midGen   // hands out message ids (see NextMessageID)
+	metrics *metrics // registered with Options.Registerer
 	// diskFullAt is when the most recent write failed for want of disk
 	// space (unix ns); 0 once a write succeeded since.
 	diskFullAt atomic.Int64
@@ -153,7 +158,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.Readers)
 	read.SetMaxIdleConns(opt.Readers)
-	db := &DB{write: write, read: newReadPool(read), readers: opt.Readers}
+	db := &DB{write: write, read: newReadPool(read), readers: opt.Readers, metrics: newMetrics(opt.Registerer)}
 	if err := db.initMessageIDs(); err != nil {
 		read.Close()
 		write.Close()
@@ -163,7 +168,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Synchronous == "full" {
 		sync = walSyncer(path)
 	}
-	if db.w, err = newWriter(write, &db.mids, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
+	if db.w, err = newWriter(write, &db.mids, db.metrics, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
 		read.Close()
 		write.Close()
 		return nil, err

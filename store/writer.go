@@ -42,7 +42,8 @@ type job struct {
 type writer struct {
 	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
-	mids       *midGen    // the database's message ids, for its transactions
+	mids       *midGen // the database's message ids, for its transactions
+	metrics    *metrics
 	conn       *sqlx.Conn // the one write connection, held for good
 	savepoints savepoints
 	maxBatch   int
@@ -57,7 +58,7 @@ type writer struct {
 	once               sync.Once
 }
 
-func newWriter(db *sqlx.DB, mids *midGen, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
+func newWriter(db *sqlx.DB, mids *midGen, m *metrics, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
 	sp, err := prepareSavepoints(db)
 	if err != nil {
 		return nil, err
@@ -83,6 +84,7 @@ func newWriter(db *sqlx.DB, mids *midGen, maxBatch int, checkpointInterval time.
 	w := &writer{
 		db:                 db,
 		mids:               mids,
+		metrics:            m,
 		conn:               conn,
 		savepoints:         sp,
 		maxBatch:           maxBatch,
@@ -352,7 +354,7 @@ func (w *writer) commitFast(batch []*job) bool {
 		w.reset()
 		return false
 	}
-	batchSize.Observe(float64(len(batch)))
+	w.metrics.batchSize.Observe(float64(len(batch)))
 	for _, j := range batch {
 		j.err = nil
 	}
@@ -390,7 +392,7 @@ func runGuarded(t *Tx, fn func(*Tx) error) (err error) {
 // ones before it lost their changes, and the ones after it must not run
 // outside a transaction, so all but the culprit go again in a new one.
 func (w *writer) commitOnce(batch []*job) (again []*job) {
-	batchSize.Observe(float64(len(batch)))
+	w.metrics.batchSize.Observe(float64(len(batch)))
 	errs := make([]error, len(batch))
 	tx, err := w.conn.BeginTxx(context.Background(), nil)
 	if err != nil {

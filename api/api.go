@@ -20,6 +20,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/events"
@@ -53,6 +54,11 @@ type Options struct {
 	// MetricsElsewhere leaves /metrics out (404): it is served on an
 	// address of its own.
 	MetricsElsewhere bool
+	// Gatherer is what /metrics serves, its own requests counted in
+	// Registerer (see MetricsHandler); nil: the default registry, through
+	// promhttp.Handler.
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
 }
 
 // Server is the assembled HTTP handler.
@@ -107,7 +113,7 @@ func New(opt Options) *Server {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
 	if !opt.MetricsElsewhere {
-		r.Handle("/metrics", promhttp.Handler())
+		r.Handle("/metrics", MetricsHandler(opt.Registerer, opt.Gatherer))
 	}
 	r.Get("/openapi.json", s.spec.serve("application/openapi+json", s.spec.json))
 	r.Get("/openapi.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml))
@@ -125,6 +131,20 @@ func New(opt Options) *Server {
 		writeProblem(w, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
 	})
 	return s
+}
+
+// MetricsHandler serves the metrics g gathers, counting its own requests in
+// reg as promhttp.Handler does for the default registry; with a nil g it is
+// promhttp.Handler.
+func MetricsHandler(reg prometheus.Registerer, g prometheus.Gatherer) http.Handler {
+	if g == nil {
+		return promhttp.Handler()
+	}
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	if reg == nil {
+		return h
+	}
+	return promhttp.InstrumentMetricHandler(reg, h)
 }
 
 // ServeHTTP serves the API.

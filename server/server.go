@@ -20,7 +20,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
@@ -73,6 +72,15 @@ type Config struct {
 	// MetricsAddr, when set, is the address /metrics is served on instead
 	// of Addr (which then answers it 404), so that it can stay private.
 	MetricsAddr string
+	// Registerer is where the server's metrics are registered (default
+	// prometheus.DefaultRegisterer, which /metrics serves as
+	// promhttp.Handler does). Servers on one registry share its series:
+	// give each server in a process a registry of its own
+	// (prometheus.NewRegistry()) to keep their counts apart. /metrics then
+	// serves Gatherer, by default the Registerer itself, which must then be
+	// a Gatherer too (as a *prometheus.Registry is).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -116,8 +124,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := CheckMasterKey(cfg.MasterKey); err != nil {
 		return nil, err
 	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.DefaultRegisterer
+	}
+	if cfg.Gatherer == nil && cfg.Registerer != prometheus.DefaultRegisterer {
+		g, ok := cfg.Registerer.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("server: the metrics Registerer is no Gatherer: set Config.Gatherer to what /metrics serves")
+		}
+		cfg.Gatherer = g
+	}
 	s := &Server{cfg: cfg, log: cfg.Log}
-	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log, Registerer: prometheus.DefaultRegisterer})
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log, Registerer: cfg.Registerer})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go func() { s.done <- s.http.Serve(s.ln) }()
 	if metricsLn != nil {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.Handler())
+		mux.Handle("GET /metrics", api.MetricsHandler(cfg.Registerer, cfg.Gatherer))
 		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 		s.metricsDone = make(chan error, 1)
@@ -210,7 +228,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		maxStreams = DefaultMaxStreams()
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
-		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32), Registerer: prometheus.DefaultRegisterer,
+		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32), Registerer: cfg.Registerer,
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
@@ -226,7 +244,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
-		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: prometheus.DefaultRegisterer,
+		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: cfg.Registerer,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err
@@ -241,6 +259,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend,
+		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,
 	})
 	return generated, nil
 }

@@ -13,7 +13,7 @@ import (
 // Event is an encoded event, ready to be written to any number of streams.
 // It is encoded once, whatever the number of recipients.
 type Event struct {
-	Name  string
+	Name  Name
 	frame []byte // "event: <name>\ndata: <json>\n\n"
 	// OnWritten, if set, is called by a stream's writer once the event has
 	// been flushed to the connection of a session of clientID (delivery
@@ -22,7 +22,7 @@ type Event struct {
 }
 
 // New encodes an event with its JSON data.
-func New(name string, data any) (*Event, error) {
+func New(name Name, data any) (*Event, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s: %w", name, err)
@@ -31,7 +31,7 @@ func New(name string, data any) (*Event, error) {
 }
 
 // NewRaw wraps data that is already one line of JSON.
-func NewRaw(name string, data []byte) *Event {
+func NewRaw(name Name, data []byte) *Event {
 	frame := make([]byte, 0, len(name)+len(data)+16)
 	frame = append(frame, "event: "...)
 	frame = append(frame, name...)
@@ -42,7 +42,7 @@ func NewRaw(name string, data []byte) *Event {
 }
 
 // MustNew is New for data that always encodes (the hub's own event types).
-func MustNew(name string, data any) *Event {
+func MustNew(name Name, data any) *Event {
 	ev, err := New(name, data)
 	if err != nil {
 		panic(err)

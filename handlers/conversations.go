@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -156,7 +157,7 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 		}
 		for _, m := range members {
 			if m != p.ClientID {
-				s.publish("invited", InvitedEvent{ConversationID: row.ID, InvitedBy: p.ClientID}, []string{m}, "")
+				s.publish(events.NameInvited, InvitedEvent{ConversationID: row.ID, InvitedBy: p.ClientID}, []string{m}, "")
 			}
 		}
 	})
@@ -349,10 +350,10 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 		return func() {
 			for _, m := range added {
 				if m != p.ClientID {
-					s.publish("invited", InvitedEvent{ConversationID: id, InvitedBy: p.ClientID}, []string{m}, "")
+					s.publish(events.NameInvited, InvitedEvent{ConversationID: id, InvitedBy: p.ClientID}, []string{m}, "")
 				}
 			}
-			s.publish("membersjoined", MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
 		}, nil
 	})
 }
@@ -402,10 +403,10 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 		return func() {
 			for _, m := range removed {
 				if m != p.ClientID {
-					s.publish("kicked", KickedEvent{ConversationID: id, KickedBy: p.ClientID}, []string{m}, "")
+					s.publish(events.NameKicked, KickedEvent{ConversationID: id, KickedBy: p.ClientID}, []string{m}, "")
 				}
 			}
-			s.publish("membersleft", MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, told, "")
+			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, told, "")
 		}, nil
 	})
 }
@@ -464,7 +465,7 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			return nil, err
 		}
 		return func() {
-			s.publish("membersjoined", MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
 		}, nil
 	})
 }
@@ -521,7 +522,7 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 			return nil, err
 		}
 		return func() {
-			s.publish("membersleft", MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, append(rest, p.ClientID), "")
+			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, append(rest, p.ClientID), "")
 		}, nil
 	})
 }

@@ -36,15 +36,15 @@ func ValidateContent(c *Content) (body []byte, err error) {
 		}
 	} else {
 		switch t := *c.Type; {
-		case t == -1:
+		case t == TypeText:
 			if c.Text == "" {
 				return nil, fail(CodeInvalidRequest, "text: required for a text message (type -1)")
 			}
-		case t == -2 || t == -3 || t == -4 || t == -6:
+		case t == TypeImage || t == TypeAudio || t == TypeVideo || t == TypeFile:
 			if c.File == nil || c.File.URL == "" {
 				return nil, fail(CodeInvalidRequest, "file.url: required for a type %d message", t)
 			}
-		case t == -5:
+		case t == TypeLocation:
 			if c.Location == nil {
 				return nil, fail(CodeInvalidRequest, "location: required for a location message (type -5)")
 			}
@@ -355,7 +355,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		return
 	}
 	conv, _ := json.Marshal(m.ConversationID)
-	plain := events.NewRaw("message", messageEventJSON(conv, msg, false, false))
+	plain := events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, false, false))
 	if to.room != "" {
 		s.hub.PublishRoom(to.room, plain, prio, from.sessionID)
 		return
@@ -366,7 +366,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 			return plain
 		}
 		if mentionedEv == nil {
-			mentionedEv = events.NewRaw("message", messageEventJSON(conv, msg, true, false))
+			mentionedEv = events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, true, false))
 			mentionedEv.OnWritten = plain.OnWritten
 		}
 		return mentionedEv
@@ -396,7 +396,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		}
 		count := counts[k]
 		if count == nil {
-			count = events.NewRaw("unreadmessagescountupdate", unreadEventJSON(conv, msg, k.n, k.m))
+			count = events.NewRaw(events.NameUnreadMessagesCountUpdate, unreadEventJSON(conv, msg, k.n, k.m))
 			counts[k] = count
 		}
 		pair := evs[2*i : 2*i+2 : 2*i+2]

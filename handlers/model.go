@@ -149,6 +149,17 @@ func (l *Location) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Message types (Content.Type) of the contract. Positive types are the
+// application's own; an untyped message (no type) carries data.
+const (
+	TypeText     = -1 // needs text
+	TypeImage    = -2 // needs file.url, as audio, video and file do
+	TypeAudio    = -3
+	TypeVideo    = -4
+	TypeLocation = -5 // needs location
+	TypeFile     = -6
+)
+
 // Content is what a message says: the fields a sender writes, shared by
 // sending and editing.
 type Content struct {

@@ -137,7 +137,7 @@ var bg = context.Background()
 
 // publish encodes data once and appends it to the event logs of the given
 // clients' sessions, except the session named by except.
-func (s *Service) publish(name string, data any, to []string, except string) {
+func (s *Service) publish(name events.Name, data any, to []string, except string) {
 	ev, err := events.New(name, data)
 	if err != nil {
 		s.log.Error("encode event", "event", name, "err", err)

@@ -156,7 +156,7 @@ func (s *Service) confirmDelivered(ctx context.Context, convID, clientID string,
 		return nil
 	}, func() {
 		if changed && len(others) > 0 {
-			s.publish("lastdeliveredatupdate", LastDeliveredAtEvent{ConversationID: convID, LastDeliveredAt: at}, others, "")
+			s.publish(events.NameLastDeliveredAtUpdate, LastDeliveredAtEvent{ConversationID: convID, LastDeliveredAt: at}, others, "")
 		}
 	})
 	return err
@@ -253,9 +253,9 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 		unread, err = s.unreadSummary(bg, tx, p.ClientID, convIDs)
 		return err
 	}, func() {
-		s.publish("unreadmessagescountupdate", unread, []string{p.ClientID}, "")
+		s.publish(events.NameUnreadMessagesCountUpdate, unread, []string{p.ClientID}, "")
 		for _, r := range receipts {
-			s.publish("lastreadatupdate", LastReadAtEvent{ConversationID: r.conv, ClientID: p.ClientID, LastReadAt: r.at}, r.others, "")
+			s.publish(events.NameLastReadAtUpdate, LastReadAtEvent{ConversationID: r.conv, ClientID: p.ClientID, LastReadAt: r.at}, r.others, "")
 		}
 	})
 	return unread, err
@@ -334,7 +334,7 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 		if err != nil {
 			return err
 		}
-		s.hub.PublishSession(events.NewRaw("unreadmessagescountupdate", data), p.SessionID)
+		s.hub.PublishSession(events.NewRaw(events.NameUnreadMessagesCountUpdate, data), p.SessionID)
 		return nil
 	}
 	rows, err := store.UnreadOf(ctx, r, p.ClientID, s.nowMs())
@@ -358,7 +358,7 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 			return err
 		}
 		conv, _ := json.Marshal(m.ConversationID)
-		ev := events.NewRaw("message", messageEventJSON(conv, msg, mentions(m, p.ClientID), true))
+		ev := events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, mentions(m, p.ClientID), true))
 		if all[i].Receipt {
 			// As live: delivered when flushed to the stream, in one-to-one
 			// conversations only.

@@ -125,10 +125,10 @@ func New(opt Options) *Server {
 		r.Head("/*", opt.Web.ServeHTTP)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusNotFound, handlers.CodeInvalidRequest, "no such endpoint: "+r.URL.Path))
+		writeProblem(responseWriter{w}, newProblem(http.StatusNotFound, handlers.CodeInvalidRequest, "no such endpoint: "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
+		writeProblem(responseWriter{w}, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
 	})
 	return s
 }
@@ -171,14 +171,14 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "shutting down"))
+		writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "shutting down"))
 		return
 	}
 	if s.opt.DB != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.opt.DB.Ping(ctx); err != nil {
-			writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
+			writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
 			return
 		}
 		// Not ready while the most recent write failed for want of disk
@@ -188,8 +188,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		if since, full := s.opt.DB.DiskFull(); full && (time.Since(since) < s.probeAfter || s.opt.DB.ProbeWrite(ctx) != nil) {
 			p := diskFull()
 			p.Detail = "disk full"
-			w.Header().Set("Retry-After", p.retryAfterHeader())
-			writeProblem(w, p)
+			writeProblem(responseWriter{w}, p)
 			return
 		}
 	}
@@ -312,12 +311,6 @@ func escapedRune(data []byte, i int) (rune, bool) {
 	return r, true
 }
 
-func writeProblem(w http.ResponseWriter, p *Problem) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
-}
-
 // Headers of every answer under /v1, errors included (apiHeaders). They are
 // shared, never changed: a handler that sets its own replaces the slice.
 var (
@@ -367,5 +360,5 @@ func answerPanic(log *slog.Logger, w http.ResponseWriter, r *http.Request, v any
 		panic(v)
 	}
 	log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-	writeProblem(w, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
+	writeProblem(responseWriter{w}, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -56,6 +57,35 @@ func (p *Problem) GetHeaders() http.Header {
 func (p *Problem) retryAfterHeader() string {
 	return strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10)
 }
+
+// problemWriter is where writeProblem writes: a huma.Context, or an
+// http.ResponseWriter as a responseWriter.
+type problemWriter interface {
+	SetHeader(name, value string)
+	SetStatus(code int)
+	BodyWriter() io.Writer
+}
+
+// writeProblem answers p: its headers (GetHeaders), its type, its status
+// and its JSON, as huma writes the problems operations return. Every
+// problem the API writes itself goes through here: the middlewares'
+// (authentication, the send's fast path), the router's (404, 405), a
+// panic's and /readyz's.
+func writeProblem(w problemWriter, p *Problem) {
+	for k, v := range p.GetHeaders() {
+		w.SetHeader(k, v[0])
+	}
+	w.SetHeader("Content-Type", "application/problem+json")
+	w.SetStatus(p.Status)
+	marshalJSON(w.BodyWriter(), p)
+}
+
+// responseWriter is an http.ResponseWriter as a problemWriter.
+type responseWriter struct{ http.ResponseWriter }
+
+func (w responseWriter) SetHeader(name, value string) { w.Header().Set(name, value) }
+func (w responseWriter) SetStatus(code int)           { w.WriteHeader(code) }
+func (w responseWriter) BodyWriter() io.Writer        { return w.ResponseWriter }
 
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}

@@ -95,3 +95,22 @@ func TestReadyWhileTheDiskIsFull(t *testing.T) {
 		t.Errorf("/readyz once its own write succeeded: %d %s", code, body)
 	}
 }
+
+// writeProblem writes a problem's headers (Retry-After, WWW-Authenticate),
+// type, status and JSON, its detail as it is (no HTML escapes).
+func TestWriteProblem(t *testing.T) {
+	p := diskFull()
+	w := httptest.NewRecorder()
+	writeProblem(responseWriter{w}, p)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "30" || w.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("disk full: %d %v", w.Code, w.Header())
+	}
+	if body := w.Body.String(); !strings.HasPrefix(body, `{"title":"Service Unavailable","status":503,"code":"SERVICE_UNAVAILABLE","detail":"the server's disk is full; retry later"}`) {
+		t.Errorf("disk full: body %s", body)
+	}
+	w = httptest.NewRecorder()
+	writeProblem(responseWriter{w}, newProblem(http.StatusUnauthorized, "UNAUTHORIZED", "a <token> & more"))
+	if w.Header().Get("WWW-Authenticate") != `Bearer realm="parley"` || !strings.Contains(w.Body.String(), `"a <token> & more"`) {
+		t.Errorf("401: %v %s", w.Header(), w.Body)
+	}
+}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
-	"github.com/parley-im/parley/store"
 )
 
 // Version is the API version written into the OpenAPI document.
@@ -35,7 +34,6 @@ const Version = "1.0.0"
 type Options struct {
 	Service *handlers.Service
 	Hub     *events.Hub
-	DB      *store.DB
 	Log     *slog.Logger
 	// CORSOrigins lists the origins browser apps may call from; "*" allows any.
 	CORSOrigins []string
@@ -69,9 +67,6 @@ type Server struct {
 	spec     specFiles
 	draining atomic.Bool
 	streams  streamSet // taken-over event streams still writing
-	// probeAfter is how long after a write failed on a full disk /readyz
-	// tries a write itself (diskFullRetry).
-	probeAfter time.Duration
 }
 
 // New assembles the router. With a zero Options it still builds the whole
@@ -86,7 +81,7 @@ func New(opt Options) *Server {
 	if opt.Retry <= 0 || opt.Retry > 3*time.Second {
 		opt.Retry = 2 * time.Second
 	}
-	s := &Server{opt: opt, probeAfter: diskFullRetry}
+	s := &Server{opt: opt}
 	r := chi.NewRouter()
 	r.Use(recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
@@ -174,21 +169,19 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "shutting down"))
 		return
 	}
-	if s.opt.DB != nil {
+	if s.opt.Service != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.opt.DB.Ping(ctx); err != nil {
-			writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
-			return
-		}
 		// Not ready while the most recent write failed for want of disk
-		// space. A server out of rotation gets no writes that could show
-		// the disk has room again, so after the Retry-After it tries one
-		// small write itself.
-		if since, full := s.opt.DB.DiskFull(); full && (time.Since(since) < s.probeAfter || s.opt.DB.ProbeWrite(ctx) != nil) {
+		// space, until a write succeeds (see handlers.Service.Ready).
+		switch err := s.opt.Service.Ready(ctx); {
+		case handlers.IsDiskFull(err):
 			p := diskFull()
 			p.Detail = "disk full"
 			writeProblem(responseWriter{w}, p)
+			return
+		case err != nil:
+			writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
 			return
 		}
 	}

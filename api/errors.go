@@ -11,7 +11,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
-	"github.com/parley-im/parley/store"
 )
 
 // Problem is an RFC 9457 problem document with the contract's stable code.
@@ -178,15 +177,10 @@ func fromRule(e *handlers.Error) *Problem {
 	return p
 }
 
-// diskFullRetry is how soon a client is told to retry a write the full
-// disk refused (Retry-After), and how long /readyz waits before it tries a
-// write of its own.
-const diskFullRetry = 30 * time.Second
-
 // diskFull is the answer to a write the full disk refused.
 func diskFull() *Problem {
 	p := newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server's disk is full; retry later")
-	p.retryAfter = diskFullRetry
+	p.retryAfter = handlers.DiskFullRetry
 	return p
 }
 
@@ -202,11 +196,11 @@ func fault(ctx context.Context, log *slog.Logger, err error) error {
 	if errors.As(err, &p) { // a problem made here, in the HTTP layer
 		return p
 	}
-	if store.IsDiskFull(err) {
+	if handlers.IsDiskFull(err) {
 		log.WarnContext(ctx, "a write failed: the disk is full", "err", err)
 		return diskFull()
 	}
-	if errors.Is(err, store.ErrClosed) {
+	if handlers.IsUnavailable(err) {
 		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")
 	}
 	if errors.Is(err, context.Canceled) {

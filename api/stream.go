@@ -211,7 +211,7 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := s.opt.Service.StreamOpened(ctx, p); err != nil && !s.opt.DB.Closed() {
+			if err := s.opt.Service.StreamOpened(ctx, p); err != nil && !s.opt.Service.ShuttingDown() {
 				s.opt.Log.Error("open stream", "session", p.SessionID, "err", err)
 			}
 		}()

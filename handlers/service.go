@@ -83,6 +83,10 @@ type Service struct {
 
 	queries      *querySlots // see queryslots.go
 	queryTimeout time.Duration
+
+	// probeAfter is how long after a write failed on a full disk Ready
+	// tries a write itself (DiskFullRetry).
+	probeAfter time.Duration
 }
 
 // New wires a Service.
@@ -101,7 +105,7 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
 	}
 	rateLimited := newRateLimited(cfg.Registerer)
-	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000),
+	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000), probeAfter: DiskFullRetry,
 		sendLimit:    newLimiter(limitSends, cfg.RateSends, rateLimited),
 		loginLimit:   newLimiter(limitLogins, cfg.RateLogins, rateLimited),
 		historyLimit: newLimiter(limitHistory, cfg.RateHistory, rateLimited),

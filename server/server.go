@@ -256,7 +256,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		return false, err
 	}
 	s.api = api.New(api.Options{
-		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
+		Service: s.svc, Hub: s.hub, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend,
 		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,

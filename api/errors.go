@@ -90,7 +90,7 @@ func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }
 
-// statusOf maps each code to its HTTP status (API.md, "Errors").
+// statusOf maps each code to its HTTP status (README, "Errors").
 var statusOf = map[handlers.Code]int{
 	handlers.CodeInvalidRequest:        http.StatusBadRequest,
 	handlers.CodeInvalidQuery:          http.StatusBadRequest,

@@ -21,7 +21,7 @@ const (
 	KindSystem    = "system"
 )
 
-// Temporary conversations (API.md, "Kinds").
+// Temporary conversations (README, "Temporary conversations").
 const (
 	MaxTemporaryMembers = 10
 	DefaultTemporaryTTL = 24 * 60 * 60      // seconds

@@ -11,7 +11,8 @@ import (
 	"github.com/parley-im/parley/internal/promreg"
 )
 
-// The rate limits of API.md ("Rate limits"), each a setting, off at 0.
+// The rate limits (README, "Configuration" and "Limits"), each a setting,
+// off at 0.
 const (
 	limitSends   = "sends"
 	limitLogins  = "logins"

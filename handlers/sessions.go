@@ -65,9 +65,10 @@ const ClientIDRule = "a clientId is 1–64 characters, not only white space, wit
 // U+202E, U+FEFF…) or a line or paragraph separator (U+2028, U+2029).
 // It is the one rule of every clientId that enters the server.
 //
-// ':' joins the parts of a signed string (API.md, "Auth modes"): were it
-// allowed, the signature of Tom creating a conversation with "zz:" would
-// also be the login signature of "Tom:Tom:zz". ',' separates the ids of
+// ':' joins the parts of a signed string (README, "Logins in production:
+// signature and jwt modes"): were it allowed, the signature of Tom
+// creating a conversation with "zz:" would also be the login signature of
+// "Tom:Tom:zz". ',' separates the ids of
 // GET /v1/clients/online?ids=. Invisible characters would make ids that
 // look alike but are different clients.
 func ValidClientID(id string) bool {

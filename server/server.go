@@ -28,7 +28,7 @@ import (
 	"github.com/parley-im/parley/web"
 )
 
-// Config is every server setting (API.md, "Running").
+// Config is every server setting (README, "Configuration").
 type Config struct {
 	Addr         string
 	DB           string

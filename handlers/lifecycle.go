@@ -180,7 +180,7 @@ func (s *Service) holdWill(ctx context.Context, from sender, convID string, req 
 // crash between sending and forgetting the will cannot send it twice.
 func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
 	will, err := store.WillOf(ctx, s.db.R(), sessionID)
-	if err != nil && s.closing() {
+	if err != nil && s.ShuttingDown() {
 		return // shutting down: the will stays held and is re-armed after the restart
 	}
 	if err != nil {
@@ -234,6 +234,3 @@ func (s *Service) RestoreWills(ctx context.Context) error {
 	}
 	return nil
 }
-
-// closing reports whether the database is shutting down.
-func (s *Service) closing() bool { return s.db.Closed() }

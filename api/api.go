@@ -1,6 +1,15 @@
 // Package api is Parley's HTTP surface: the operations and their wire types,
 // authentication, the error model, the event stream writer and the OpenAPI
-// document generated from them.
+// document generated from them. It reaches the database only through
+// handlers.Service.
+//
+// The event stream writer (stream.go) hands the hub code it runs on its
+// workers, against the import direction: a taken-over connection's Writer
+// (Stream.SetWriter: connOut.writeDirect), which never blocks (it
+// try-locks the connection, makes one non-blocking write(2) and leaves the
+// rest to the stream's goroutine); and it calls each written event's
+// OnWritten (written), on the stream's goroutine or that worker, sometimes
+// holding the connection's lock.
 package api
 
 import (

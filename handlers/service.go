@@ -1,6 +1,23 @@
 // Package handlers holds Parley's IM rules: one file per resource, each
 // operation a method of Service that takes the caller and plain arguments and
 // returns plain results or an *Error. Nothing here knows about HTTP.
+//
+// The rules hand code to the packages below them, which call it on their
+// own goroutines (their package documents say what such code may not do):
+//
+//   - A store.DB.Write's fn runs on the store's writer goroutine; the
+//     conversation cache (convcache.go) is confined to it: fn reads and
+//     fills it, and DB.OnReset empties it there when a transaction is lost.
+//   - A Write's after func publishes the write's events, on the store's
+//     announcer goroutine in commit order: the hub never blocks, and after
+//     never writes to the database itself; work that does (a receipt, a
+//     will) starts a goroutine.
+//   - receiptHook is an event's events.Event.OnWritten: it runs on a stream
+//     writer or a hub worker, so confirmDelivered's write runs on a
+//     goroutine of its own.
+//   - SessionGone is what the server's events.Options.OnGone runs, on a
+//     goroutine the server starts (and its shutdown waits for), not on the
+//     hub's janitor.
 package handlers
 
 import (

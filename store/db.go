@@ -1,6 +1,26 @@
 // Package store owns Parley's durable state: the SQLite schema, its
 // migrations, the queries, and the single writer that group-commits them.
 // Nothing here knows about HTTP or event streams.
+//
+// Callers above it (handlers) hand the writer code that it runs on its own
+// goroutines, against the import direction:
+//
+//   - DB.Write's fn runs on the writer goroutine, inside the batch's shared
+//     transaction under a savepoint of its own, and may run more than once
+//     (when another write aborts the whole transaction): it sets what it
+//     reports afresh on each run. Every write queued behind it waits for
+//     it, so it blocks on nothing but the database, and it never calls
+//     Write (the writer would wait for itself).
+//   - DB.Write's after runs on the announcer goroutine once the batch has
+//     committed and is durable, in commit order, before Write returns:
+//     where committed changes are announced (handlers publish events
+//     there). It must not block, nor call Write and wait for it (the
+//     announcer answers that write too; a goroutine of its own may), nor
+//     touch what later writes' fn use: the writer runs them meanwhile.
+//   - OnReset's f runs on the writer goroutine when a whole transaction is
+//     lost, before any of its writes runs again: state mirrored from fn
+//     (handlers' conversation cache, confined to the writer goroutine) is
+//     dropped there. fn's rules apply.
 package store
 
 import (

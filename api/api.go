@@ -1,6 +1,15 @@
 // Package api is Parley's HTTP surface: the operations and their wire types,
 // authentication, the error model, the event stream writer and the OpenAPI
-// document generated from them.
+// document generated from them. It reaches the database only through
+// handlers.Service.
+//
+// The event stream writer (stream.go) hands the hub code it runs on its
+// workers, against the import direction: a taken-over connection's Writer
+// (Stream.SetWriter: connOut.writeDirect), which never blocks (it
+// try-locks the connection, makes one non-blocking write(2) and leaves the
+// rest to the stream's goroutine); and it calls each written event's
+// OnWritten (written), on the stream's goroutine or that worker, sometimes
+// holding the connection's lock.
 package api
 
 import (
@@ -20,11 +29,11 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
-	"github.com/parley-im/parley/store"
 )
 
 // Version is the API version written into the OpenAPI document.
@@ -34,7 +43,6 @@ const Version = "1.0.0"
 type Options struct {
 	Service *handlers.Service
 	Hub     *events.Hub
-	DB      *store.DB
 	Log     *slog.Logger
 	// CORSOrigins lists the origins browser apps may call from; "*" allows any.
 	CORSOrigins []string
@@ -56,6 +64,11 @@ type Options struct {
 	// AccessLog logs one line per request (an event stream's when it ends)
 	// at info level, and gives each request an X-Request-Id.
 	AccessLog bool
+	// Gatherer is what /metrics serves, its own requests counted in
+	// Registerer (see MetricsHandler); nil: the default registry, through
+	// promhttp.Handler.
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
 }
 
 // Server is the assembled HTTP handler.
@@ -87,7 +100,7 @@ func New(opt Options) *Server {
 	if opt.Retry <= 0 || opt.Retry > 3*time.Second {
 		opt.Retry = 2 * time.Second
 	}
-	s := &Server{opt: opt, probeAfter: diskFullRetry}
+	s := &Server{opt: opt}
 	r := chi.NewRouter()
 	r.Use(s.observe, recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
 	s.router = r
@@ -114,7 +127,7 @@ func New(opt Options) *Server {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
 	if !opt.MetricsElsewhere {
-		r.Handle("/metrics", promhttp.Handler())
+		r.Handle("/metrics", MetricsHandler(opt.Registerer, opt.Gatherer))
 	}
 	r.Get("/openapi.json", s.spec.serve("application/openapi+json", s.spec.json))
 	r.Get("/openapi.yaml", s.spec.serve("application/openapi+yaml", s.spec.yaml))
@@ -126,13 +139,27 @@ func New(opt Options) *Server {
 		r.Head("/*", opt.Web.ServeHTTP)
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusNotFound, handlers.CodeInvalidRequest, "no such endpoint: "+r.URL.Path))
+		writeProblem(responseWriter{w}, newProblem(http.StatusNotFound, handlers.CodeInvalidRequest, "no such endpoint: "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
+		writeProblem(responseWriter{w}, newProblem(http.StatusMethodNotAllowed, handlers.CodeInvalidRequest, r.Method+" is not allowed on "+r.URL.Path))
 	})
 	s.buildRouteStats()
 	return s
+}
+
+// MetricsHandler serves the metrics g gathers, counting its own requests in
+// reg as promhttp.Handler does for the default registry; with a nil g it is
+// promhttp.Handler.
+func MetricsHandler(reg prometheus.Registerer, g prometheus.Gatherer) http.Handler {
+	if g == nil {
+		return promhttp.Handler()
+	}
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	if reg == nil {
+		return h
+	}
+	return promhttp.InstrumentMetricHandler(reg, h)
 }
 
 // ServeHTTP serves the API.
@@ -159,25 +186,22 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "shutting down"))
+		writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "shutting down"))
 		return
 	}
-	if s.opt.DB != nil {
+	if s.opt.Service != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.opt.DB.Ping(ctx); err != nil {
-			writeProblem(w, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
-			return
-		}
 		// Not ready while the most recent write failed for want of disk
-		// space. A server out of rotation gets no writes that could show
-		// the disk has room again, so after the Retry-After it tries one
-		// small write itself.
-		if since, full := s.opt.DB.DiskFull(); full && (time.Since(since) < s.probeAfter || s.opt.DB.ProbeWrite(ctx) != nil) {
+		// space, until a write succeeds (see handlers.Service.Ready).
+		switch err := s.opt.Service.Ready(ctx); {
+		case handlers.IsDiskFull(err):
 			p := diskFull()
 			p.Detail = "disk full"
-			w.Header().Set("Retry-After", p.retryAfterHeader())
-			writeProblem(w, p)
+			writeProblem(responseWriter{w}, p)
+			return
+		case err != nil:
+			writeProblem(responseWriter{w}, newProblem(http.StatusServiceUnavailable, codeUnavailable, "database unavailable"))
 			return
 		}
 	}
@@ -300,12 +324,6 @@ func escapedRune(data []byte, i int) (rune, bool) {
 	return r, true
 }
 
-func writeProblem(w http.ResponseWriter, p *Problem) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
-}
-
 // Headers of every answer under /v1, errors included (apiHeaders). They are
 // shared, never changed: a handler that sets its own replaces the slice.
 var (
@@ -355,5 +373,5 @@ func answerPanic(log *slog.Logger, w http.ResponseWriter, r *http.Request, v any
 		panic(v)
 	}
 	log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-	writeProblem(w, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
+	writeProblem(responseWriter{w}, newProblem(http.StatusInternalServerError, codeInternal, "the server failed; the error was logged"))
 }

@@ -50,10 +50,8 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	svc := s.opt.Service
 	var p handlers.Principal
-	token := ""
-	if auth := ctx.Header("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		token = strings.TrimSpace(auth[7:])
-	} else if q, _ := op.Metadata[queryTokenOK].(bool); q {
+	token, ok := bearerToken(ctx.Header("Authorization"))
+	if q, _ := op.Metadata[queryTokenOK].(bool); !ok && q {
 		token = ctx.Query("token")
 	}
 	// A master key authenticates where the operation takes it, and also
@@ -88,15 +86,23 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, principalKey{}, p))
 }
 
+// deny answers err as the operation would have (see fault), from a
+// middleware that does not go on to the operation.
 func (s *Server) deny(ctx huma.Context, err error) {
 	p, ok := fault(ctx.Context(), s.opt.Log, err).(*Problem)
 	if !ok {
 		p = newProblem(http.StatusInternalServerError, codeInternal, "the server failed")
 	}
-	for k, v := range p.GetHeaders() {
-		ctx.SetHeader(k, v[0])
+	writeProblem(ctx, p)
+}
+
+// bearerToken is the token of an Authorization header of the Bearer
+// scheme (its name in any case, RFC 9110), trimmed of spaces; ok is false
+// for any other header.
+func bearerToken(header string) (token string, ok bool) {
+	const prefix = "bearer "
+	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", false
 	}
-	ctx.SetHeader("Content-Type", "application/problem+json")
-	ctx.SetStatus(p.Status)
-	marshalJSON(ctx.BodyWriter(), p) // as huma writes the problems it answers
+	return strings.TrimSpace(header[len(prefix):]), true
 }

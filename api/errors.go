@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/parley-im/parley/handlers"
-	"github.com/parley-im/parley/store"
 )
 
 // Problem is an RFC 9457 problem document with the contract's stable code.
@@ -57,11 +57,40 @@ func (p *Problem) retryAfterHeader() string {
 	return strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10)
 }
 
+// problemWriter is where writeProblem writes: a huma.Context, or an
+// http.ResponseWriter as a responseWriter.
+type problemWriter interface {
+	SetHeader(name, value string)
+	SetStatus(code int)
+	BodyWriter() io.Writer
+}
+
+// writeProblem answers p: its headers (GetHeaders), its type, its status
+// and its JSON, as huma writes the problems operations return. Every
+// problem the API writes itself goes through here: the middlewares'
+// (authentication, the send's fast path), the router's (404, 405), a
+// panic's and /readyz's.
+func writeProblem(w problemWriter, p *Problem) {
+	for k, v := range p.GetHeaders() {
+		w.SetHeader(k, v[0])
+	}
+	w.SetHeader("Content-Type", "application/problem+json")
+	w.SetStatus(p.Status)
+	marshalJSON(w.BodyWriter(), p)
+}
+
+// responseWriter is an http.ResponseWriter as a problemWriter.
+type responseWriter struct{ http.ResponseWriter }
+
+func (w responseWriter) SetHeader(name, value string) { w.Header().Set(name, value) }
+func (w responseWriter) SetStatus(code int)           { w.WriteHeader(code) }
+func (w responseWriter) BodyWriter() io.Writer        { return w.ResponseWriter }
+
 func newProblem(status int, code handlers.Code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }
 
-// statusOf maps each code to its HTTP status (API.md, "Errors").
+// statusOf maps each code to its HTTP status (README, "Errors").
 var statusOf = map[handlers.Code]int{
 	handlers.CodeInvalidRequest:        http.StatusBadRequest,
 	handlers.CodeInvalidQuery:          http.StatusBadRequest,
@@ -148,15 +177,10 @@ func fromRule(e *handlers.Error) *Problem {
 	return p
 }
 
-// diskFullRetry is how soon a client is told to retry a write the full
-// disk refused (Retry-After), and how long /readyz waits before it tries a
-// write of its own.
-const diskFullRetry = 30 * time.Second
-
 // diskFull is the answer to a write the full disk refused.
 func diskFull() *Problem {
 	p := newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server's disk is full; retry later")
-	p.retryAfter = diskFullRetry
+	p.retryAfter = handlers.DiskFullRetry
 	return p
 }
 
@@ -172,11 +196,11 @@ func fault(ctx context.Context, log *slog.Logger, err error) error {
 	if errors.As(err, &p) { // a problem made here, in the HTTP layer
 		return p
 	}
-	if store.IsDiskFull(err) {
+	if handlers.IsDiskFull(err) {
 		log.WarnContext(ctx, "a write failed: the disk is full", "err", err)
 		return diskFull()
 	}
-	if errors.Is(err, store.ErrClosed) {
+	if handlers.IsUnavailable(err) {
 		return newProblem(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")
 	}
 	if errors.Is(err, context.Canceled) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -16,31 +17,39 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/internal/promreg"
 )
 
 // The HTTP metrics: every request counted by route pattern, method and
 // status; plain requests timed by route and method; event streams, which
 // last minutes or days, timed apart so that they do not drown the
 // latencies of the rest.
-var (
-	httpRequests = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_http_requests_total",
-		Help: "HTTP requests answered, by route pattern, method and status; an event stream counts when it ends.",
-	}, []string{"route", "method", "status"})
-	httpDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "parley_http_request_duration_seconds",
-		Help:    "Time to answer an HTTP request, by route pattern and method (event streams are in parley_http_stream_duration_seconds).",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"route", "method"})
-	streamDuration = promauto.NewHistogram(prometheus.HistogramOpts{
-		Name:    "parley_http_stream_duration_seconds",
-		Help:    "How long event streams stayed open.",
-		Buckets: []float64{1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600},
-	})
-)
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	streams  prometheus.Histogram
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	return &httpMetrics{
+		requests: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status; an event stream counts when it ends.",
+		}, []string{"route", "method", "status"})),
+		duration: promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method (event streams are in parley_http_stream_duration_seconds).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"})),
+		streams: promreg.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "parley_http_stream_duration_seconds",
+			Help:    "How long event streams stayed open.",
+			Buckets: []float64{1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600},
+		})),
+	}
+}
 
 // Labels of what matched no route (404s, CORS preflights, a method a route
 // does not take) and of a method outside HTTP's own: a client chooses
@@ -59,6 +68,7 @@ type routeKey struct{ route, method string }
 // routeStats are one route's series, looked up once at start: a request
 // pays a map lookup and a scan of a few statuses, not a hash of its labels.
 type routeStats struct {
+	m             *httpMetrics
 	route, method string
 	duration      prometheus.Observer // nil for the event stream
 
@@ -71,10 +81,10 @@ type statusSeries struct {
 	count  prometheus.Counter
 }
 
-func newRouteStats(route, method string) *routeStats {
-	rs := &routeStats{route: route, method: method}
+func newRouteStats(m *httpMetrics, route, method string) *routeStats {
+	rs := &routeStats{m: m, route: route, method: method}
 	if route != streamRoute {
-		rs.duration = httpDuration.WithLabelValues(route, method)
+		rs.duration = m.duration.WithLabelValues(route, method)
 	}
 	return rs
 }
@@ -99,7 +109,7 @@ func (rs *routeStats) counter(status int) prometheus.Counter {
 			}
 		}
 	}
-	c := httpRequests.WithLabelValues(rs.route, rs.method, strconv.Itoa(status))
+	c := rs.m.requests.WithLabelValues(rs.route, rs.method, strconv.Itoa(status))
 	next := append(append(make([]statusSeries, 0, len(cur)+1), cur...), statusSeries{status, c})
 	rs.statuses.Store(&next)
 	return c
@@ -117,26 +127,20 @@ func (s *Server) buildRouteStats() {
 			}
 		}
 	}
+	m := newHTTPMetrics(s.opt.Registerer)
 	s.routes = map[routeKey]*routeStats{}
 	chi.Walk(s.router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		k := routeKey{route, method}
-		rs := newRouteStats(route, method)
-		rs.counter(cmpOr(success[k], http.StatusOK))
+		rs := newRouteStats(m, route, method)
+		rs.counter(cmp.Or(success[k], http.StatusOK))
 		s.routes[k] = rs
 		return nil
 	})
 	s.unmatched = map[string]*routeStats{}
-	for _, m := range httpMethods {
-		s.unmatched[m] = newRouteStats(routeUnmatched, m)
+	for _, method := range httpMethods {
+		s.unmatched[method] = newRouteStats(m, routeUnmatched, method)
 	}
-	s.unmatched[methodOther] = newRouteStats(routeUnmatched, methodOther)
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
+	s.unmatched[methodOther] = newRouteStats(m, routeUnmatched, methodOther)
 }
 
 var httpMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
@@ -271,11 +275,11 @@ func (s *Server) finish(rec *recorder) {
 		end = time.Now()
 	}
 	d := end.Sub(rec.start)
-	status := cmpOr(rec.status, http.StatusOK)
+	status := cmp.Or(rec.status, http.StatusOK)
 	rs := s.stats(rec.route, rec.method)
 	// Timed before counted: a request counted is timed.
 	if rec.stream {
-		streamDuration.Observe(d.Seconds())
+		rs.m.streams.Observe(d.Seconds())
 	} else if rs.duration != nil {
 		rs.duration.Observe(d.Seconds())
 	}

@@ -165,7 +165,7 @@ var (
 	}
 	exampleMessage = handlers.Message{
 		ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
-		Content:   handlers.Content{Type: intp(-1), Text: "Hello Jerry!"},
+		Content:   handlers.Content{Type: intp(handlers.TypeText), Text: "Hello Jerry!"},
 		Timestamp: 1795449660000,
 	}
 	exampleUnread = handlers.UnreadEvent{Conversations: []handlers.UnreadEntry{{

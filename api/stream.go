@@ -202,11 +202,11 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 	buf := append(head, "retry: "...)
 	buf = strconv.AppendInt(buf, s.opt.Retry.Milliseconds(), 10)
 	buf = append(buf, '\n')
-	buf = appendFrame(buf, hello.ID, events.MustNew("hello", handlers.HelloEvent{
+	buf = appendFrame(buf, hello.ID, events.MustNew(events.NameHello, handlers.HelloEvent{
 		SessionID: p.SessionID, ClientID: p.ClientID, ServerTime: time.Now().UnixMilli(), Resumed: hello.Resumed,
 	}))
 	if hello.Reset {
-		buf = appendFrame(buf, hello.ID, events.MustNew("reset", handlers.ReasonEvent{Reason: hello.ResetReason}))
+		buf = appendFrame(buf, hello.ID, events.MustNew(events.NameReset, handlers.ReasonEvent{Reason: hello.ResetReason}))
 	}
 	if !out.flush(buf) {
 		return
@@ -219,7 +219,7 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := s.opt.Service.StreamOpened(ctx, p); err != nil && !s.opt.DB.Closed() {
+			if err := s.opt.Service.StreamOpened(ctx, p); err != nil && !s.opt.Service.ShuttingDown() {
 				s.opt.Log.Error("open stream", "session", p.SessionID, "err", err)
 			}
 		}()
@@ -255,7 +255,7 @@ func (s *Server) writeStream(out streamWriter, head []byte, gone <-chan struct{}
 				buf = appendItem(buf, st.Epoch(), it)
 			}
 			if errors.Is(err, events.ErrSlowConsumer) {
-				buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew("reset", handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
+				buf = appendItem(buf, st.Epoch(), events.Item{Seq: st.SkipToEnd(), Event: events.MustNew(events.NameReset, handlers.ReasonEvent{Reason: "slow consumer: the stream fell too far behind"})})
 			}
 		}
 		ok := out.flush(buf)
@@ -434,24 +434,25 @@ func (o *responseOut) flush(buf []byte) bool {
 
 // eventTypes documents the stream's events and their data.
 var eventTypes = []struct {
-	name, doc string
-	data      any
+	name events.Name
+	doc  string
+	data any
 }{
-	{"hello", "Opens every stream; its id is where the stream starts.", handlers.HelloEvent{}},
-	{"message", "A message in a conversation of the client.", handlers.MessageEvent{}},
-	{"invited", "The client was added to a conversation by someone else (also on creation).", handlers.InvitedEvent{}},
-	{"kicked", "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
-	{"membersjoined", "Members joined a conversation of the client: added (invitedBy who added them), joined themselves, or invited by the conversation's creation (to every member, the creator included).", handlers.MembersJoinedEvent{}},
-	{"membersleft", "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
-	{"messagerecall", "A message was recalled; the data carries it without content.", handlers.MessageChangeEvent{}},
-	{"messageupdate", "A message was edited; the data carries its new content.", handlers.MessageChangeEvent{}},
-	{"infoupdated", "A conversation's name or attributes changed (the state after the change).", handlers.InfoUpdatedEvent{}},
-	{"unreadmessagescountupdate", "Unread counts: on a fresh stream, on every new message, and after a read.", handlers.UnreadEvent{}},
-	{"lastdeliveredatupdate", "One-to-one (a normal or temporary conversation of two members), to the sender of receipt messages: the other member received messages up to lastDeliveredAt.", handlers.LastDeliveredAtEvent{}},
-	{"lastreadatupdate", "One-to-one (a normal or temporary conversation of two members): the other member read up to lastReadAt.", handlers.LastReadAtEvent{}},
-	{"presence", "A watched client came online or went offline.", events.PresenceEvent{}},
-	{"conflict", "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
-	{"reset", "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
+	{events.NameHello, "Opens every stream; its id is where the stream starts.", handlers.HelloEvent{}},
+	{events.NameMessage, "A message in a conversation of the client.", handlers.MessageEvent{}},
+	{events.NameInvited, "The client was added to a conversation by someone else (also on creation).", handlers.InvitedEvent{}},
+	{events.NameKicked, "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
+	{events.NameMembersJoined, "Members joined a conversation of the client: added (invitedBy who added them), joined themselves, or invited by the conversation's creation (to every member, the creator included).", handlers.MembersJoinedEvent{}},
+	{events.NameMembersLeft, "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
+	{events.NameMessageRecall, "A message was recalled; the data carries it without content.", handlers.MessageChangeEvent{}},
+	{events.NameMessageUpdate, "A message was edited; the data carries its new content.", handlers.MessageChangeEvent{}},
+	{events.NameInfoUpdated, "A conversation's name or attributes changed (the state after the change).", handlers.InfoUpdatedEvent{}},
+	{events.NameUnreadMessagesCountUpdate, "Unread counts: on a fresh stream, on every new message, and after a read.", handlers.UnreadEvent{}},
+	{events.NameLastDeliveredAtUpdate, "One-to-one (a normal or temporary conversation of two members), to the sender of receipt messages: the other member received messages up to lastDeliveredAt.", handlers.LastDeliveredAtEvent{}},
+	{events.NameLastReadAtUpdate, "One-to-one (a normal or temporary conversation of two members): the other member read up to lastReadAt.", handlers.LastReadAtEvent{}},
+	{events.NamePresence, "A watched client came online or went offline.", events.PresenceEvent{}},
+	{events.NameConflict, "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
+	{events.NameReset, "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
 }
 
 const eventStreamDescription = `One Server-Sent-Events stream per session; a second stream of the same
@@ -479,7 +480,7 @@ func eventSchemas(reg huma.Registry) (map[string]any, []*huma.Schema) {
 	var all []*huma.Schema
 	for _, et := range eventTypes {
 		sch := huma.SchemaFromType(reg, reflectTypeOf(et.data))
-		m[et.name] = map[string]any{"description": et.doc, "data": sch}
+		m[string(et.name)] = map[string]any{"description": et.doc, "data": sch}
 		all = append(all, sch)
 	}
 	return m, all

@@ -3,6 +3,27 @@
 // bounded outbound queue), fans events out to the sessions of the clients
 // they are for, and hands them to whatever writes them to the network. It
 // knows nothing about SQL, and SSE is only one possible writer of its streams.
+//
+// Code from above it (the rules in handlers, the SSE writer in api, the
+// server's wiring) runs on the hub's goroutines, against the import
+// direction:
+//
+//   - Options.OnGone runs on the janitor goroutine (or Hub.Sweep's caller),
+//     once for each session whose stream stayed away past the offline
+//     grace, with no lock of the hub held. The next sweep, and the presence
+//     of other clients, wait for it: the server's starts a goroutine for the
+//     session's will message (handlers.Service.SessionGone) and returns.
+//   - The Writer given to Stream.SetWriter runs on a hub worker, with no
+//     lock of the hub or of the session held; it takes the events with
+//     Stream.TakeDirect, which takes the session's lock. A few workers serve
+//     every stream, so it never blocks: it writes what the socket takes at
+//     once, only try-locks its stream's own writer, and leaves the rest to
+//     the stream's goroutine (Stream.Notify).
+//   - Event.OnWritten runs on whichever goroutine flushed the event to a
+//     session's connection (the stream's own, or a worker through its
+//     Writer), possibly holding that stream writer's lock. It must not block
+//     nor write to a stream: handlers' delivery receipt starts a goroutine
+//     for its database write.
 package events
 
 import (
@@ -13,7 +34,7 @@ import (
 // Event is an encoded event, ready to be written to any number of streams.
 // It is encoded once, whatever the number of recipients.
 type Event struct {
-	Name  string
+	Name  Name
 	frame []byte // "event: <name>\ndata: <json>\n\n"
 	// OnWritten, if set, is called by a stream's writer once the event has
 	// been flushed to the connection of a session of clientID (delivery
@@ -22,7 +43,7 @@ type Event struct {
 }
 
 // New encodes an event with its JSON data.
-func New(name string, data any) (*Event, error) {
+func New(name Name, data any) (*Event, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s: %w", name, err)
@@ -31,7 +52,7 @@ func New(name string, data any) (*Event, error) {
 }
 
 // NewRaw wraps data that is already one line of JSON.
-func NewRaw(name string, data []byte) *Event {
+func NewRaw(name Name, data []byte) *Event {
 	frame := make([]byte, 0, len(name)+len(data)+16)
 	frame = append(frame, "event: "...)
 	frame = append(frame, name...)
@@ -42,7 +63,7 @@ func NewRaw(name string, data []byte) *Event {
 }
 
 // MustNew is New for data that always encodes (the hub's own event types).
-func MustNew(name string, data any) *Event {
+func MustNew(name Name, data any) *Event {
 	ev, err := New(name, data)
 	if err != nil {
 		panic(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Errors that end a stream; each tells its writer why.
@@ -70,6 +72,9 @@ type Options struct {
 	OnGone func(sessionID, clientID string)
 	// Now is the clock; tests inject their own.
 	Now func() time.Time
+	// Registerer is where the hub's metrics are registered (nil: nowhere;
+	// they still count). A server passes its own.
+	Registerer prometheus.Registerer
 }
 
 func (o *Options) defaults() {
@@ -102,8 +107,9 @@ func (o *Options) defaults() {
 
 // Hub routes events to sessions.
 type Hub struct {
-	opt   Options
-	table *eventTable // the events of every session's queues
+	opt     Options
+	table   *eventTable // the events of every session's queues
+	metrics *metrics
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -142,6 +148,7 @@ type session struct {
 	seq        uint64      // the seq of the newest event
 	*queues                // the replay log and the room queue
 	table      *eventTable // holds the events its queues refer to
+	metrics    *metrics    // the hub's
 	trimmed    uint64      // the newest seq dropped from the log
 	stream     *Stream
 	detachedAt time.Time // when the last stream dropped; zero while one is attached
@@ -167,6 +174,7 @@ func NewHub(opt Options) *Hub {
 	h := &Hub{
 		opt:           opt,
 		table:         &eventTable{},
+		metrics:       newMetrics(opt.Registerer),
 		sessions:      make(map[string]*session),
 		clientStreams: make(map[string]int),
 		byClient:      make(map[string]map[*session]struct{}),
@@ -277,11 +285,11 @@ func (h *Hub) admits(clientID string) error {
 	h.countMu.Lock()
 	defer h.countMu.Unlock()
 	if h.opt.MaxStreams > 0 && h.streamCount >= h.opt.MaxStreams {
-		streamsRefused.WithLabelValues("server").Inc()
+		h.metrics.streamsRefused.WithLabelValues("server").Inc()
 		return ErrTooManyStreams
 	}
 	if h.opt.MaxStreamsPerClient > 0 && h.clientStreams[clientID] >= h.opt.MaxStreamsPerClient {
-		streamsRefused.WithLabelValues("client").Inc()
+		h.metrics.streamsRefused.WithLabelValues("client").Inc()
 		return ErrClientStreams
 	}
 	return nil
@@ -297,14 +305,14 @@ func (h *Hub) countStream(clientID string, d int) {
 		delete(h.clientStreams, clientID)
 	}
 	h.countMu.Unlock()
-	streamsOpen.Add(float64(d))
+	h.metrics.streamsOpen.Add(float64(d))
 }
 
 // sessionLocked returns the session's state, creating it; h.mu is held.
 func (h *Hub) sessionLocked(sessionID, clientID string) *session {
 	s := h.sessions[sessionID]
 	if s == nil {
-		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch(), queues: &queues{}, table: h.table}
+		s = &session{id: sessionID, clientID: clientID, epoch: newEpoch(), queues: &queues{}, table: h.table, metrics: h.metrics}
 		// A session is dropped from the hub's maps in several places, and
 		// a stream may hold it a while longer: the events of its queues are
 		// released when nothing refers to it any more.
@@ -501,7 +509,7 @@ func (s *session) append(now int64, opt *Options, refs ...uint32) {
 	if s.stream != nil {
 		s.stream.readyLocked()
 	}
-	eventsQueued.Add(float64(len(refs)))
+	s.metrics.eventsQueued.Add(float64(len(refs)))
 }
 
 // trimLocked drops what the log no longer has to keep. Dropping an event the

@@ -29,7 +29,7 @@ func newTestHub(t *testing.T, opt Options) (*Hub, *clock) {
 	return h, c
 }
 
-func ev(i int) *Event { return MustNew("message", map[string]int{"n": i}) }
+func ev(i int) *Event { return MustNew(NameMessage, map[string]int{"n": i}) }
 
 // drain takes everything available without blocking.
 func drain(t *testing.T, st *Stream) ([]Item, error) {
@@ -194,9 +194,9 @@ func TestANewStreamReplacesTheOld(t *testing.T) {
 func TestEndSessionDeliversTheFinalEventThenEnds(t *testing.T) {
 	h, _ := newTestHub(t, Options{})
 	st, _, _ := h.Attach("s", "alice", "")
-	h.EndSession("s", MustNew("conflict", map[string]string{"reason": "x"}))
+	h.EndSession("s", MustNew(NameConflict, map[string]string{"reason": "x"}))
 	items, err := drain(t, st)
-	if len(items) != 1 || items[0].Event.Name != "conflict" || !errors.Is(err, ErrEnded) {
+	if len(items) != 1 || items[0].Event.Name != NameConflict || !errors.Is(err, ErrEnded) {
 		t.Fatalf("got %v, %v; want the conflict event then ErrEnded", names(items), err)
 	}
 	h.Publish(ev(1), []string{"alice"}, "")
@@ -265,7 +265,7 @@ func TestCloseEndsStreamsAndRefusesNewOnes(t *testing.T) {
 }
 
 func TestEventFrameIsOneSSEFrame(t *testing.T) {
-	e := MustNew("message", map[string]string{"text": "two\nlines"})
+	e := MustNew(NameMessage, map[string]string{"text": "two\nlines"})
 	want := "event: message\ndata: {\"text\":\"two\\nlines\"}\n\n"
 	if string(e.Frame()) != want {
 		t.Fatalf("frame %q, want %q", e.Frame(), want)
@@ -299,6 +299,6 @@ func BenchmarkPublishFanOut500(b *testing.B) {
 func BenchmarkEventEncode(b *testing.B) {
 	data := map[string]any{"conversationId": "6v1ofs2k0ha2e4ktl0s0", "message": map[string]any{"id": "1kb0p2qk000", "text": "Hello Jerry!", "type": -1}}
 	for i := 0; i < b.N; i++ {
-		MustNew("message", data)
+		MustNew(NameMessage, data)
 	}
 }

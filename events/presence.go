@@ -59,7 +59,7 @@ func (h *Hub) clientOnlineLocked(clientID string) bool {
 // announcePresence tells the watchers of clientID that it came online or
 // went offline.
 func (h *Hub) announcePresence(clientID string, online bool) {
-	ev := MustNew("presence", PresenceEvent{ClientID: clientID, Online: online})
+	ev := MustNew(NamePresence, PresenceEvent{ClientID: clientID, Online: online})
 	now := h.opt.Now().UnixNano()
 	ref := h.table.hold(ev)
 	defer h.table.release(ref)

@@ -137,7 +137,7 @@ func (h *Hub) PublishRoom(room string, ev *Event, prio Priority, except string) 
 	}
 	h.mu.RUnlock()
 	h.table.release(ref)
-	eventsQueued.Add(float64(queued))
+	h.metrics.eventsQueued.Add(float64(queued))
 	h.paceRoom(room)
 }
 
@@ -154,7 +154,7 @@ func (s *session) appendRoom(ref uint32, prio Priority, now int64, opt *Options)
 	switch {
 	case prio == PriorityLow && waiting >= uint64(opt.RoomLowWater),
 		prio == PriorityNormal && waiting >= uint64(opt.RoomNormalWater):
-		roomDropped.WithLabelValues(prio.String()).Inc()
+		s.metrics.roomDropped.WithLabelValues(prio.String()).Inc()
 		return false
 	case s.room.len() >= opt.RoomHardCap:
 		st.endLocked(ErrSlowConsumer)

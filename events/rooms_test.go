@@ -97,9 +97,9 @@ func TestCongestedStreamsDropLowThenNormalNeverHigh(t *testing.T) {
 	h.JoinRoom("s", "alice", "r")
 	// Nobody reads: the backlog grows.
 	for i := 0; i < 20; i++ {
-		h.PublishRoom("r", MustNew("message", "low"), PriorityLow, "")
-		h.PublishRoom("r", MustNew("message", "normal"), PriorityNormal, "")
-		h.PublishRoom("r", MustNew("message", "high"), PriorityHigh, "")
+		h.PublishRoom("r", MustNew(NameMessage, "low"), PriorityLow, "")
+		h.PublishRoom("r", MustNew(NameMessage, "normal"), PriorityNormal, "")
+		h.PublishRoom("r", MustNew(NameMessage, "high"), PriorityHigh, "")
 	}
 	items, err := drain(t, st)
 	if err != nil {

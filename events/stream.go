@@ -82,7 +82,7 @@ func (st *Stream) endLocked(err error) {
 	if st.err == nil {
 		st.err = err
 		if err == ErrSlowConsumer {
-			SlowConsumers.Inc()
+			st.h.metrics.slowConsumers.Inc()
 		}
 	}
 	st.signal()

@@ -38,7 +38,7 @@ func (s *Service) Broadcast(ctx context.Context, p Principal, req BroadcastReque
 		}
 		now := s.nowMs()
 		m := &Message{ID: formatMessageID(s.db.NextMessageID(now)), From: from, Content: req.Message, Timestamp: now, Transient: true}
-		ev, err := events.New("message", MessageEvent{Message: m})
+		ev, err := events.New(events.NameMessage, MessageEvent{Message: m})
 		if err != nil {
 			return nil, err
 		}

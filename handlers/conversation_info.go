@@ -90,14 +90,14 @@ func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string
 		data := InfoUpdatedEvent{ConversationID: id, Attributes: conv.Attributes, Name: name, UpdatedBy: p.ClientID}
 		if row.Kind == KindChatRoom {
 			announce = func() {
-				if ev, err := events.New("infoupdated", data); err == nil {
+				if ev, err := events.New(events.NameInfoUpdated, data); err == nil {
 					s.hub.PublishRoom(id, ev, events.PriorityHigh, "")
 				}
 			}
 			return nil
 		}
 		members, err := store.Members(bg, tx, id)
-		announce = func() { s.publish("infoupdated", data, members, "") }
+		announce = func() { s.publish(events.NameInfoUpdated, data, members, "") }
 		return err
 	}, func() {
 		if announce != nil {

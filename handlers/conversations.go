@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -20,7 +21,7 @@ const (
 	KindSystem    = "system"
 )
 
-// Temporary conversations (API.md, "Kinds").
+// Temporary conversations (README, "Temporary conversations").
 const (
 	MaxTemporaryMembers = 10
 	DefaultTemporaryTTL = 24 * 60 * 60      // seconds
@@ -165,11 +166,11 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 		for _, m := range members {
 			if m != p.ClientID {
 				invited = append(invited, m)
-				s.publish("invited", InvitedEvent{ConversationID: row.ID, InvitedBy: p.ClientID}, []string{m}, "")
+				s.publish(events.NameInvited, InvitedEvent{ConversationID: row.ID, InvitedBy: p.ClientID}, []string{m}, "")
 			}
 		}
 		if len(invited) > 0 {
-			s.publish("membersjoined", MembersJoinedEvent{ConversationID: row.ID, Members: invited, InvitedBy: p.ClientID}, members, "")
+			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: row.ID, Members: invited, InvitedBy: p.ClientID}, members, "")
 		}
 	})
 	if err != nil {
@@ -361,10 +362,10 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 		return func() {
 			for _, m := range added {
 				if m != p.ClientID {
-					s.publish("invited", InvitedEvent{ConversationID: id, InvitedBy: p.ClientID}, []string{m}, "")
+					s.publish(events.NameInvited, InvitedEvent{ConversationID: id, InvitedBy: p.ClientID}, []string{m}, "")
 				}
 			}
-			s.publish("membersjoined", MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
 		}, nil
 	})
 }
@@ -414,10 +415,10 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 		return func() {
 			for _, m := range removed {
 				if m != p.ClientID {
-					s.publish("kicked", KickedEvent{ConversationID: id, KickedBy: p.ClientID}, []string{m}, "")
+					s.publish(events.NameKicked, KickedEvent{ConversationID: id, KickedBy: p.ClientID}, []string{m}, "")
 				}
 			}
-			s.publish("membersleft", MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, told, "")
+			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, told, "")
 		}, nil
 	})
 }
@@ -476,7 +477,7 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			return nil, err
 		}
 		return func() {
-			s.publish("membersjoined", MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
 		}, nil
 	})
 }
@@ -533,7 +534,7 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 			return nil, err
 		}
 		return func() {
-			s.publish("membersleft", MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, append(rest, p.ClientID), "")
+			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, append(rest, p.ClientID), "")
 		}, nil
 	})
 }

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Code is the stable error code clients branch on (API.md, "Errors").
+// Code is the stable error code clients branch on (README, "Errors"; the
+// OpenAPI document lists each operation's).
 type Code string
 
 // The contract's error codes.

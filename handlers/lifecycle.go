@@ -27,7 +27,7 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 	if s.cfg.DisableRecall {
 		return nil, fail(CodeForbidden, "recalling messages is disabled on this server")
 	}
-	return s.changeMessage(ctx, p, convID, messageID, "messagerecall", func(_ *store.Conversation, m *store.Message) error {
+	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageRecall, func(_ *store.Conversation, m *store.Message) error {
 		if !p.Master && m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
 		}
@@ -46,7 +46,7 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 	if err != nil {
 		return nil, err
 	}
-	return s.changeMessage(ctx, p, convID, messageID, "messageupdate", func(conv *store.Conversation, m *store.Message) error {
+	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageUpdate, func(conv *store.Conversation, m *store.Message) error {
 		if m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender may edit a message")
 		}
@@ -67,7 +67,7 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 
 // changeMessage applies change to a stored message and announces the result
 // as event to whoever can see the message.
-func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID, event string, change func(*store.Conversation, *store.Message) error) (*Message, error) {
+func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID string, event events.Name, change func(*store.Conversation, *store.Message) error) (*Message, error) {
 	mid, ok := parseMessageID(messageID)
 	if !ok {
 		return nil, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
@@ -180,7 +180,7 @@ func (s *Service) holdWill(ctx context.Context, from sender, convID string, req 
 // crash between sending and forgetting the will cannot send it twice.
 func (s *Service) SessionGone(ctx context.Context, sessionID, clientID string) {
 	will, err := store.WillOf(ctx, s.db.R(), sessionID)
-	if err != nil && s.closing() {
+	if err != nil && s.ShuttingDown() {
 		return // shutting down: the will stays held and is re-armed after the restart
 	}
 	if err != nil {
@@ -234,6 +234,3 @@ func (s *Service) RestoreWills(ctx context.Context) error {
 	}
 	return nil
 }
-
-// closing reports whether the database is shutting down.
-func (s *Service) closing() bool { return s.db.Closed() }

@@ -1,12 +1,10 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,15 +34,15 @@ func ValidateContent(c *Content) (body []byte, err error) {
 		}
 	} else {
 		switch t := *c.Type; {
-		case t == -1:
+		case t == TypeText:
 			if c.Text == "" {
 				return nil, fail(CodeInvalidRequest, "text: required for a text message (type -1)")
 			}
-		case t == -2 || t == -3 || t == -4 || t == -6:
+		case t == TypeImage || t == TypeAudio || t == TypeVideo || t == TypeFile:
 			if c.File == nil || c.File.URL == "" {
 				return nil, fail(CodeInvalidRequest, "file.url: required for a type %d message", t)
 			}
-		case t == -5:
+		case t == TypeLocation:
 			if c.Location == nil {
 				return nil, fail(CodeInvalidRequest, "location: required for a location message (type -5)")
 			}
@@ -77,18 +75,6 @@ func ValidateContent(c *Content) (body []byte, err error) {
 		return nil, fail(CodeMessageTooLarge, "the encoded content is %d bytes; at most %d are allowed", len(body), MaxContentBytes)
 	}
 	return body, nil
-}
-
-// marshalAsSent encodes v as JSON without json.Marshal's HTML escaping,
-// which would store "<" as six bytes and count them against size limits.
-func marshalAsSent(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // checkFileURL accepts what a message's file.url may be: an absolute
@@ -355,7 +341,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		return
 	}
 	conv, _ := json.Marshal(m.ConversationID)
-	plain := events.NewRaw("message", messageEventJSON(conv, msg, false, false))
+	plain := events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, false, false))
 	if to.room != "" {
 		s.hub.PublishRoom(to.room, plain, prio, from.sessionID)
 		return
@@ -366,7 +352,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 			return plain
 		}
 		if mentionedEv == nil {
-			mentionedEv = events.NewRaw("message", messageEventJSON(conv, msg, true, false))
+			mentionedEv = events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, true, false))
 			mentionedEv.OnWritten = plain.OnWritten
 		}
 		return mentionedEv
@@ -396,7 +382,7 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		}
 		count := counts[k]
 		if count == nil {
-			count = events.NewRaw("unreadmessagescountupdate", unreadEventJSON(conv, msg, k.n, k.m))
+			count = events.NewRaw(events.NameUnreadMessagesCountUpdate, unreadEventJSON(conv, msg, k.n, k.m))
 			counts[k] = count
 		}
 		pair := evs[2*i : 2*i+2 : 2*i+2]
@@ -448,65 +434,6 @@ func toMessage(row *store.Message) *Message {
 		_ = json.Unmarshal([]byte(row.Body), &m.Content) // written by ValidateContent
 	}
 	return m
-}
-
-// appendStoredMessage appends the JSON of toMessage(row), with the stored
-// content (a JSON object written by ValidateContent) spliced in as it is.
-func appendStoredMessage(b []byte, row *store.Message) []byte {
-	b = append(b, `{"id":"`...)
-	b = append(b, formatMessageID(row.MID)...) // base-32 digits: nothing to escape
-	b = append(b, `","conversationId":`...)
-	b = appendJSONString(b, row.ConversationID)
-	b = append(b, `,"from":`...)
-	b = appendJSONString(b, row.From)
-	if body := strings.TrimSpace(row.Body); !row.Recalled && len(body) > 2 {
-		b = append(b, ',')
-		b = append(b, body[1:len(body)-1]...) // the content's fields
-	}
-	b = append(b, `,"timestamp":`...)
-	b = strconv.AppendInt(b, row.Timestamp, 10)
-	if row.PatchedAt != nil {
-		b = append(b, `,"patchedAt":`...)
-		b = strconv.AppendInt(b, *row.PatchedAt, 10)
-	}
-	if row.Recalled {
-		b = append(b, `,"recalled":true`...)
-	}
-	if row.Priority != "" {
-		b = append(b, `,"priority":`...)
-		b = appendJSONString(b, row.Priority)
-	}
-	if row.ClientMessageID != nil && *row.ClientMessageID != "" {
-		b = append(b, `,"clientMessageId":`...)
-		b = appendJSONString(b, *row.ClientMessageID)
-	}
-	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string, as the API's encoder writes
-// it: printable ASCII and other valid UTF-8 as they are, anything else
-// (quotes, control characters, invalid UTF-8) through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			// Valid UTF-8 is written as it is, but for the two line
-			// separators JavaScript does not allow in strings.
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError && r != '\u2028' && r != '\u2029' {
-				i += n
-				continue
-			}
-		} else if c >= 0x20 && c != 0x7f && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		q, _ := marshalAsSent(s) // a string always encodes
-		return append(b, q...)
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // HistoryRequest selects a page of history: by message ids (Before or

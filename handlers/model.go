@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 )
 
 // The objects of the contract, as they travel in JSON. The doc and example
@@ -32,90 +31,6 @@ type Conversation struct {
 	// storedAttributes, when set, are the attributes as stored (JSON), written
 	// instead of Attributes.
 	storedAttributes json.RawMessage
-}
-
-// MarshalJSON encodes the conversation as AppendJSON writes it.
-func (c Conversation) MarshalJSON() ([]byte, error) {
-	return c.AppendJSON(nil)
-}
-
-// AppendJSON appends the conversation's JSON to b. A page of a query holds
-// up to a thousand conversations: written field by field, with stored
-// attributes spliced as they are, a page costs a fraction of what
-// encoding/json's reflection costs, which also checks and compacts the
-// output of every MarshalJSON once more for each level it is nested in.
-func (c *Conversation) AppendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, c.ID)
-	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, c.Kind)
-	b = append(b, `,"name":`...)
-	b = appendJSONString(b, c.Name)
-	b = append(b, `,"creator":`...)
-	b = appendJSONString(b, c.Creator)
-	if len(c.Members) > 0 {
-		b = appendJSONStrings(append(b, `,"members":`...), c.Members)
-	}
-	if len(c.MutedMembers) > 0 {
-		b = appendJSONStrings(append(b, `,"mutedMembers":`...), c.MutedMembers)
-	}
-	b = append(b, `,"muted":`...)
-	b = strconv.AppendBool(b, c.Muted)
-	b = append(b, `,"attributes":`...)
-	if c.storedAttributes != nil {
-		b = append(b, c.storedAttributes...) // compact JSON, as encodeAttributes stored it
-	} else {
-		var err error
-		if b, err = appendMarshaled(b, c.Attributes); err != nil {
-			return nil, err
-		}
-	}
-	b = append(b, `,"unique":`...)
-	b = strconv.AppendBool(b, c.Unique)
-	b = append(b, `,"createdAt":`...)
-	b = strconv.AppendInt(b, c.CreatedAt, 10)
-	b = append(b, `,"updatedAt":`...)
-	b = strconv.AppendInt(b, c.UpdatedAt, 10)
-	b = appendOptionalInt(b, `,"lastMessageAt":`, c.LastMessageAt)
-	if c.LastMessage != nil {
-		var err error
-		if b, err = appendMarshaled(append(b, `,"lastMessage":`...), c.LastMessage); err != nil {
-			return nil, err
-		}
-	}
-	b = appendOptionalInt(b, `,"unreadMessagesCount":`, c.UnreadCount)
-	b = appendOptionalInt(b, `,"lastDeliveredAt":`, c.LastDeliveredAt)
-	b = appendOptionalInt(b, `,"lastReadAt":`, c.LastReadAt)
-	b = appendOptionalInt(b, `,"ttl":`, c.TTL)
-	b = appendOptionalInt(b, `,"expiresAt":`, c.ExpiresAt)
-	return append(b, '}'), nil
-}
-
-// appendOptionalInt appends the member name and *v unless v is nil
-// (omitempty).
-func appendOptionalInt(b []byte, name string, v *int64) []byte {
-	if v == nil {
-		return b
-	}
-	return strconv.AppendInt(append(b, name...), *v, 10)
-}
-
-// appendMarshaled appends v as encoding/json writes it (HTML left as it is,
-// as the API's responses have it).
-func appendMarshaled(b []byte, v any) ([]byte, error) {
-	j, err := marshalAsSent(v)
-	return append(b, j...), err
-}
-
-func appendJSONStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
 }
 
 // File is a file attached to an image, audio, video or file message.
@@ -149,6 +64,17 @@ func (l *Location) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Message types (Content.Type) of the contract. Positive types are the
+// application's own; an untyped message (no type) carries data.
+const (
+	TypeText     = -1 // needs text
+	TypeImage    = -2 // needs file.url, as audio, video and file do
+	TypeAudio    = -3
+	TypeVideo    = -4
+	TypeLocation = -5 // needs location
+	TypeFile     = -6
+)
+
 // Content is what a message says: the fields a sender writes, shared by
 // sending and editing.
 type Content struct {
@@ -175,95 +101,6 @@ type Message struct {
 	Transient       bool   `json:"transient,omitempty" doc:"Delivered to online members only and never stored"`
 	Priority        string `json:"priority,omitempty" enum:"high,normal,low" doc:"Chat-room delivery priority"`
 	ClientMessageID string `json:"clientMessageId,omitempty" doc:"The sender's idempotency key"`
-}
-
-// AppendJSON appends the message's JSON to b, exactly as encoding/json
-// writes it without HTML escaping (TestMessageJSON). A send encodes its
-// message three times (the stored content, the event, the answer), and
-// reflection made that a tenth of the server's CPU per send.
-func (m *Message) AppendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, m.ID)
-	b = append(b, `,"conversationId":`...)
-	b = appendJSONString(b, m.ConversationID)
-	b = append(b, `,"from":`...)
-	b = appendJSONString(b, m.From)
-	b, err := m.Content.appendMembers(b)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, `,"timestamp":`...)
-	b = strconv.AppendInt(b, m.Timestamp, 10)
-	b = appendOptionalInt(b, `,"patchedAt":`, m.PatchedAt)
-	if m.Recalled {
-		b = append(b, `,"recalled":true`...)
-	}
-	if m.Transient {
-		b = append(b, `,"transient":true`...)
-	}
-	if m.Priority != "" {
-		b = appendJSONString(append(b, `,"priority":`...), m.Priority)
-	}
-	if m.ClientMessageID != "" {
-		b = appendJSONString(append(b, `,"clientMessageId":`...), m.ClientMessageID)
-	}
-	return append(b, '}'), nil
-}
-
-// appendJSON appends the content as a JSON object, as Message.AppendJSON
-// writes its members.
-func (c *Content) appendJSON(b []byte) ([]byte, error) {
-	start := len(b)
-	b, err := c.appendMembers(append(b, '{'))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > start+1 { // the first member's comma goes
-		b = append(b[:start+1], b[start+2:]...)
-	}
-	return append(b, '}'), nil
-}
-
-// appendMembers appends the content's members, each after a comma, leaving
-// out the empty ones as omitempty does.
-func (c *Content) appendMembers(b []byte) ([]byte, error) {
-	var err error
-	if c.Type != nil {
-		b = strconv.AppendInt(append(b, `,"type":`...), int64(*c.Type), 10)
-	}
-	if c.Data != nil {
-		b = appendJSONString(append(b, `,"data":`...), *c.Data)
-	}
-	if c.Text != "" {
-		b = appendJSONString(append(b, `,"text":`...), c.Text)
-	}
-	if len(c.Attributes) > 0 {
-		if b, err = appendMarshaled(append(b, `,"attributes":`...), c.Attributes); err != nil {
-			return nil, err
-		}
-	}
-	if c.File != nil {
-		if b, err = appendMarshaled(append(b, `,"file":`...), c.File); err != nil {
-			return nil, err
-		}
-	}
-	if c.Location != nil {
-		if b, err = appendMarshaled(append(b, `,"location":`...), c.Location); err != nil {
-			return nil, err
-		}
-	}
-	if len(c.Fields) > 0 {
-		if b, err = appendMarshaled(append(b, `,"fields":`...), c.Fields); err != nil {
-			return nil, err
-		}
-	}
-	if len(c.MentionList) > 0 {
-		b = appendJSONStrings(append(b, `,"mentionList":`...), c.MentionList)
-	}
-	if c.MentionAll {
-		b = append(b, `,"mentionAll":true`...)
-	}
-	return b, nil
 }
 
 // Event data of the event stream.

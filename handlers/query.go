@@ -7,7 +7,8 @@ import (
 	"github.com/parley-im/parley/store"
 )
 
-// Query limits (API.md, "Conversations").
+// Query limits (README, "Querying conversations"; the OpenAPI document,
+// GET /v1/conversations).
 const (
 	DefaultQueryLimit = 10
 	MaxQueryLimit     = 1000

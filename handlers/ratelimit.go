@@ -7,27 +7,29 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/parley-im/parley/internal/promreg"
 )
 
-// The rate limits of API.md ("Rate limits"), each a setting, off at 0.
+// The rate limits (README, "Configuration" and "Limits"), each a setting,
+// off at 0.
 const (
 	limitSends   = "sends"
 	limitLogins  = "logins"
 	limitHistory = "history"
 )
 
-// rateLimited counts the requests each limit refused; every limit's series
-// exists from the start.
-var rateLimited = promauto.NewCounterVec(prometheus.CounterOpts{
-	Name: "parley_rate_limited_total",
-	Help: "Requests refused with 429 RATE_LIMITED, by limit (sends, logins, history).",
-}, []string{"limit"})
-
-func init() {
+// newRateLimited is the counter of the requests each limit refused,
+// registered with reg; every limit's series exists from the start.
+func newRateLimited(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_rate_limited_total",
+		Help: "Requests refused with 429 RATE_LIMITED, by limit (sends, logins, history).",
+	}, []string{"limit"}))
 	for _, l := range []string{limitSends, limitLogins, limitHistory} {
-		rateLimited.WithLabelValues(l)
+		c.WithLabelValues(l)
 	}
+	return c
 }
 
 // limiter allows each key perMinute events a minute: a token bucket holding
@@ -49,11 +51,13 @@ type bucket struct {
 	at     time.Time // when tokens was right
 }
 
-func newLimiter(name string, perMinute int) *limiter {
+// newLimiter returns the limit called name, perMinute a minute (nil: off),
+// which counts what it refuses in refused's series of its name.
+func newLimiter(name string, perMinute int, refused *prometheus.CounterVec) *limiter {
 	if perMinute <= 0 {
 		return nil
 	}
-	return &limiter{name: name, per: float64(perMinute), refused: rateLimited.WithLabelValues(name), buckets: map[string]*bucket{}}
+	return &limiter{name: name, per: float64(perMinute), refused: refused.WithLabelValues(name), buckets: map[string]*bucket{}}
 }
 
 // allow takes one event of key at now, or refuses it with RATE_LIMITED and

@@ -9,7 +9,7 @@ import (
 // minute/N; each key has its own allowance; Retry-After says when the next
 // one is allowed; idle keys are forgotten.
 func TestLimiter(t *testing.T) {
-	l := newLimiter(limitSends, 6) // one every 10 s
+	l := newLimiter(limitSends, 6, newRateLimited(nil)) // one every 10 s
 	now := time.Unix(1_800_000_000, 0)
 	for i := range 6 {
 		if err := l.allow("tom", now); err != nil {
@@ -35,7 +35,7 @@ func TestLimiter(t *testing.T) {
 		t.Errorf("%d buckets kept after a sweep, want mary's alone", len(l.buckets))
 	}
 	var off *limiter
-	if newLimiter(limitSends, 0) != nil || off.allow("tom", now) != nil {
+	if newLimiter(limitSends, 0, newRateLimited(nil)) != nil || off.allow("tom", now) != nil {
 		t.Error("a limit of 0 is not off")
 	}
 }
@@ -43,7 +43,7 @@ func TestLimiter(t *testing.T) {
 // BenchmarkLimiterAllow is what a limit that is on costs a send: one
 // bucket's update under a mutex, against a send's ~50 µs of server CPU.
 func BenchmarkLimiterAllow(b *testing.B) {
-	l := newLimiter(limitSends, 1<<30)
+	l := newLimiter(limitSends, 1<<30, newRateLimited(nil))
 	keys := make([]string, 64)
 	for i := range keys {
 		keys[i] = "client" + string(rune('A'+i))

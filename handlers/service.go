@@ -1,6 +1,23 @@
 // Package handlers holds Parley's IM rules: one file per resource, each
 // operation a method of Service that takes the caller and plain arguments and
 // returns plain results or an *Error. Nothing here knows about HTTP.
+//
+// The rules hand code to the packages below them, which call it on their
+// own goroutines (their package documents say what such code may not do):
+//
+//   - A store.DB.Write's fn runs on the store's writer goroutine; the
+//     conversation cache (convcache.go) is confined to it: fn reads and
+//     fills it, and DB.OnReset empties it there when a transaction is lost.
+//   - A Write's after func publishes the write's events, on the store's
+//     announcer goroutine in commit order: the hub never blocks, and after
+//     never writes to the database itself; work that does (a receipt, a
+//     will) starts a goroutine.
+//   - receiptHook is an event's events.Event.OnWritten: it runs on a stream
+//     writer or a hub worker, so confirmDelivered's write runs on a
+//     goroutine of its own.
+//   - SessionGone is what the server's events.Options.OnGone runs, on a
+//     goroutine the server starts (and its shutdown waits for), not on the
+//     hub's janitor.
 package handlers
 
 import (
@@ -11,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
@@ -39,6 +58,9 @@ type Config struct {
 	// QueryTimeout is how long a conversation query may run (default
 	// DefaultQueryTimeout).
 	QueryTimeout time.Duration
+	// Registerer is where the rules' metrics are registered (nil: nowhere;
+	// they still count). A server passes its own.
+	Registerer prometheus.Registerer
 }
 
 // Limits of the contract.
@@ -78,6 +100,10 @@ type Service struct {
 
 	queries      *querySlots // see queryslots.go
 	queryTimeout time.Duration
+
+	// probeAfter is how long after a write failed on a full disk Ready
+	// tries a write itself (DiskFullRetry).
+	probeAfter time.Duration
 }
 
 // New wires a Service.
@@ -95,10 +121,11 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 	if cfg.MaxSessionsPerClient <= 0 {
 		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
 	}
-	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000),
-		sendLimit:    newLimiter(limitSends, cfg.RateSends),
-		loginLimit:   newLimiter(limitLogins, cfg.RateLogins),
-		historyLimit: newLimiter(limitHistory, cfg.RateHistory),
+	rateLimited := newRateLimited(cfg.Registerer)
+	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000), probeAfter: DiskFullRetry,
+		sendLimit:    newLimiter(limitSends, cfg.RateSends, rateLimited),
+		loginLimit:   newLimiter(limitLogins, cfg.RateLogins, rateLimited),
+		historyLimit: newLimiter(limitHistory, cfg.RateHistory, rateLimited),
 	}
 	s.queryTimeout = cmp.Or(max(cfg.QueryTimeout, 0), DefaultQueryTimeout)
 	readers := 4
@@ -131,7 +158,7 @@ var bg = context.Background()
 
 // publish encodes data once and appends it to the event logs of the given
 // clients' sessions, except the session named by except.
-func (s *Service) publish(name string, data any, to []string, except string) {
+func (s *Service) publish(name events.Name, data any, to []string, except string) {
 	ev, err := events.New(name, data)
 	if err != nil {
 		s.log.Error("encode event", "event", name, "err", err)

@@ -41,8 +41,14 @@ type sessionState struct {
 	clientID string
 	tag      string
 	offline  string // offlineMessages: unread or push
-	ended    string // "" while live, else the reason: "logout" or "conflict"
+	ended    string // "" while live, else the reason: endedLogout or endedConflict
 }
+
+// Why a session ended, as stored (store.Session.EndReason).
+const (
+	endedLogout   = "logout"
+	endedConflict = "conflict" // a newer login replaced it (the same tag, or past the client's bound)
+)
 
 type tokenClaims struct {
 	SessionID string `json:"sid"`
@@ -59,9 +65,10 @@ const ClientIDRule = "a clientId is 1–64 characters, not only white space, wit
 // U+202E, U+FEFF…) or a line or paragraph separator (U+2028, U+2029).
 // It is the one rule of every clientId that enters the server.
 //
-// ':' joins the parts of a signed string (API.md, "Auth modes"): were it
-// allowed, the signature of Tom creating a conversation with "zz:" would
-// also be the login signature of "Tom:Tom:zz". ',' separates the ids of
+// ':' joins the parts of a signed string (README, "Logins in production:
+// signature and jwt modes"): were it allowed, the signature of Tom
+// creating a conversation with "zz:" would also be the login signature of
+// "Tom:Tom:zz". ',' separates the ids of
 // GET /v1/clients/online?ids=. Invisible characters would make ids that
 // look alike but are different clients.
 func ValidClientID(id string) bool {
@@ -157,7 +164,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 				return err
 			}
 			for _, id := range ids {
-				if _, err := tx.EndSession(id, "conflict", sess.CreatedAt); err != nil {
+				if _, err := tx.EndSession(id, endedConflict, sess.CreatedAt); err != nil {
 					return err
 				}
 			}
@@ -171,7 +178,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		live = slices.DeleteFunc(live, func(id string) bool { return slices.Contains(replaced, id) })
 		for _, id := range live[:max(0, len(live)-s.cfg.MaxSessionsPerClient+1)] {
-			if _, err := tx.EndSession(id, "conflict", sess.CreatedAt); err != nil {
+			if _, err := tx.EndSession(id, endedConflict, sess.CreatedAt); err != nil {
 				return err
 			}
 			crowded = append(crowded, id)
@@ -181,12 +188,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.countCachedSession()
 		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag, offline: sess.OfflineMessages})
 		for _, id := range replaced {
-			s.endSessionState(id, "conflict")
-			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
+			s.endSessionState(id, endedConflict)
+			s.hub.EndSession(id, events.MustNew(events.NameConflict, ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
 		}
 		for _, id := range crowded {
-			s.endSessionState(id, "conflict")
-			s.hub.EndSession(id, events.MustNew("conflict", ReasonEvent{Reason: "this client logged in more than " +
+			s.endSessionState(id, endedConflict)
+			s.hub.EndSession(id, events.MustNew(events.NameConflict, ReasonEvent{Reason: "this client logged in more than " +
 				strconv.Itoa(s.cfg.MaxSessionsPerClient) + " times: its oldest session ended"}))
 		}
 	})
@@ -243,13 +250,13 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 		return fail(CodeForbidden, "only a session can log out")
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.EndSession(p.SessionID, "logout", s.nowMs()); err != nil {
+		if _, err := tx.EndSession(p.SessionID, endedLogout, s.nowMs()); err != nil {
 			return err
 		}
 		_, err := tx.TakeWill(p.SessionID) // a logout is no abrupt drop
 		return err
 	}, func() {
-		s.endSessionState(p.SessionID, "logout")
+		s.endSessionState(p.SessionID, endedLogout)
 		s.hub.EndSession(p.SessionID, nil)
 	})
 	return err
@@ -269,7 +276,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	}
 	switch st.ended {
 	case "":
-	case "conflict":
+	case endedConflict:
 		return Principal{}, fail(CodeSessionConflict, "this session was replaced by a newer login with the same tag")
 	default:
 		return Principal{}, fail(CodeUnauthorized, "this session has ended")
@@ -337,7 +344,7 @@ func (s *Service) sessionState(ctx context.Context, id string) (*sessionState, e
 	if row.EndedAt != nil {
 		st.ended = row.EndReason
 		if st.ended == "" {
-			st.ended = "logout"
+			st.ended = endedLogout
 		}
 	}
 	// LoadOrStore: a concurrent logout that stored first wins.

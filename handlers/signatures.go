@@ -17,7 +17,8 @@ import (
 	"github.com/parley-im/parley/store"
 )
 
-// The auth modes of logins (API.md, "Auth modes").
+// The auth modes of logins (README, "Configuration" and "Logins in
+// production: signature and jwt modes").
 const (
 	AuthOpen      = "open"
 	AuthSignature = "signature"
@@ -29,7 +30,7 @@ const (
 const signatureTTL = 6 * time.Hour
 
 // Signed is what a request carries in signature mode besides its own
-// fields (API.md, "Auth modes").
+// fields (README, "Logins in production: signature and jwt modes").
 type Signed struct {
 	Signature string `json:"signature,omitempty" maxLength:"128" doc:"Signature auth mode: the app backend's signature of this operation" example:"5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49"`
 	Timestamp int64  `json:"timestamp,omitempty" doc:"Signature auth mode: the signature's time, seconds or milliseconds" example:"1796054400"`

@@ -1,12 +1,10 @@
 package handlers
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
@@ -21,56 +19,6 @@ type UnreadEntry struct {
 	// stored, when set, is the last message as stored: it is encoded by
 	// splicing its content, which is JSON already (see MarshalJSON).
 	stored *store.Message
-}
-
-// MarshalJSON encodes the entry; a stored last message is spliced in rather
-// than decoded and encoded again: a fresh stream's summary of a thousand
-// conversations is a thousand of them.
-func (e UnreadEntry) MarshalJSON() ([]byte, error) {
-	return e.appendJSON(nil)
-}
-
-func (e *UnreadEntry) appendJSON(b []byte) ([]byte, error) {
-	type plain UnreadEntry
-	if e.stored == nil {
-		j, err := json.Marshal(plain(*e))
-		return append(b, j...), err
-	}
-	b = append(b, `{"conversationId":`...)
-	b = appendJSONString(b, e.ConversationID)
-	b = append(b, `,"unreadMessagesCount":`...)
-	b = strconv.AppendInt(b, e.UnreadMessagesCount, 10)
-	b = append(b, `,"mentioned":`...)
-	b = strconv.AppendBool(b, e.Mentioned)
-	b = append(b, `,"lastMessage":`...)
-	b = appendStoredMessage(b, e.stored)
-	return append(b, '}'), nil
-}
-
-// eventJSON is the event's data as one line. It is assembled here rather
-// than by json.Marshal, which would check and compact the spliced messages
-// of every entry once more (a seventh of a fresh stream's summary).
-func (ev *UnreadEvent) eventJSON() ([]byte, error) {
-	b := make([]byte, 0, 64+256*len(ev.Conversations))
-	b = append(b, `{"conversations":[`...)
-	for i := range ev.Conversations {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = ev.Conversations[i].appendJSON(b); err != nil {
-			return nil, err
-		}
-	}
-	b = append(b, "]}"...)
-	if bytes.ContainsAny(b, "\r\n") { // stored bodies are compact; an event must be one line whatever
-		var c bytes.Buffer
-		if err := json.Compact(&c, b); err != nil {
-			return nil, err
-		}
-		b = c.Bytes()
-	}
-	return b, nil
 }
 
 // UnreadEvent is the data of unreadmessagescountupdate, and the answer of
@@ -92,34 +40,6 @@ type LastReadAtEvent struct {
 type LastDeliveredAtEvent struct {
 	ConversationID  string `json:"conversationId"`
 	LastDeliveredAt int64  `json:"lastDeliveredAt"`
-}
-
-// messageEventJSON assembles a message event's data from the pre-encoded
-// message, so that the message is encoded once for every variant.
-func messageEventJSON(convID, msg []byte, mentioned, offline bool) []byte {
-	b := make([]byte, 0, len(msg)+len(convID)+64)
-	b = append(b, `{"conversationId":`...)
-	b = append(b, convID...)
-	b = append(b, `,"message":`...)
-	b = append(b, msg...)
-	b = append(b, `,"mentioned":`...)
-	b = strconv.AppendBool(b, mentioned)
-	b = append(b, `,"offline":`...)
-	b = strconv.AppendBool(b, offline)
-	return append(b, '}')
-}
-
-func unreadEventJSON(convID, msg []byte, count int64, mentioned bool) []byte {
-	b := make([]byte, 0, len(msg)+len(convID)+96)
-	b = append(b, `{"conversations":[{"conversationId":`...)
-	b = append(b, convID...)
-	b = append(b, `,"unreadMessagesCount":`...)
-	b = strconv.AppendInt(b, count, 10)
-	b = append(b, `,"mentioned":`...)
-	b = strconv.AppendBool(b, mentioned)
-	b = append(b, `,"lastMessage":`...)
-	b = append(b, msg...)
-	return append(b, "}]}"...)
 }
 
 // receiptHook returns what a stream calls when it flushed m to a session:
@@ -156,7 +76,7 @@ func (s *Service) confirmDelivered(ctx context.Context, convID, clientID string,
 		return nil
 	}, func() {
 		if changed && len(others) > 0 {
-			s.publish("lastdeliveredatupdate", LastDeliveredAtEvent{ConversationID: convID, LastDeliveredAt: at}, others, "")
+			s.publish(events.NameLastDeliveredAtUpdate, LastDeliveredAtEvent{ConversationID: convID, LastDeliveredAt: at}, others, "")
 		}
 	})
 	return err
@@ -260,9 +180,9 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 		unread, err = s.unreadSummary(bg, tx, p.ClientID, convIDs)
 		return err
 	}, func() {
-		s.publish("unreadmessagescountupdate", unread, []string{p.ClientID}, "")
+		s.publish(events.NameUnreadMessagesCountUpdate, unread, []string{p.ClientID}, "")
 		for _, r := range receipts {
-			s.publish("lastreadatupdate", LastReadAtEvent{ConversationID: r.conv, ClientID: p.ClientID, LastReadAt: r.at}, r.others, "")
+			s.publish(events.NameLastReadAtUpdate, LastReadAtEvent{ConversationID: r.conv, ClientID: p.ClientID, LastReadAt: r.at}, r.others, "")
 		}
 	})
 	return unread, err
@@ -341,7 +261,7 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 		if err != nil {
 			return err
 		}
-		s.hub.PublishSession(events.NewRaw("unreadmessagescountupdate", data), p.SessionID)
+		s.hub.PublishSession(events.NewRaw(events.NameUnreadMessagesCountUpdate, data), p.SessionID)
 		return nil
 	}
 	rows, err := store.UnreadOf(ctx, r, p.ClientID, s.nowMs())
@@ -365,7 +285,7 @@ func (s *Service) StreamOpened(ctx context.Context, p Principal) error {
 			return err
 		}
 		conv, _ := json.Marshal(m.ConversationID)
-		ev := events.NewRaw("message", messageEventJSON(conv, msg, mentions(m, p.ClientID), true))
+		ev := events.NewRaw(events.NameMessage, messageEventJSON(conv, msg, mentions(m, p.ClientID), true))
 		if all[i].Receipt {
 			// As live: delivered when flushed to the stream, in one-to-one
 			// conversations only.

@@ -122,7 +122,8 @@ func (f *wordFilter) replace(text string) string {
 
 // filtersWords reports whether messages of a conversation have their
 // sensitive words replaced: group chats, chat rooms and system
-// conversations (API.md), not one-to-one or temporary conversations.
+// conversations (README, "Sensitive words"), not one-to-one or temporary
+// conversations.
 func filtersWords(row *store.Conversation) bool {
 	switch row.Kind {
 	case KindChatRoom, KindSystem:

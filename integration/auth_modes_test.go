@@ -18,8 +18,9 @@ import (
 	"github.com/parley-im/parley/server"
 )
 
-// leanSign is the app backend's side of a LeanCloud signature (API.md): the
-// lowercase hex HMAC-SHA1 of the ':'-joined parts, keyed with the master key.
+// leanSign is the app backend's side of a LeanCloud signature (README,
+// "Logins in production: signature and jwt modes"): the lowercase hex
+// HMAC-SHA1 of the ':'-joined parts, keyed with the master key.
 func leanSign(masterKey string, parts ...string) string {
 	mac := hmac.New(sha1.New, []byte(masterKey))
 	mac.Write([]byte(strings.Join(parts, ":")))
@@ -189,9 +190,9 @@ func TestLoginJWTModeJTI(t *testing.T) {
 }
 
 // Signature mode: creating a conversation, adding, joining and removing
-// members each carry the backend's signature of the operation (API.md);
-// without one, or with another operation's, nothing changes. The master
-// key needs none.
+// members each carry the backend's signature of the operation (README,
+// "Logins in production: signature and jwt modes"); without one, or with
+// another operation's, nothing changes. The master key needs none.
 func TestConversationSignatures(t *testing.T) {
 	h := start(t, authMode("signature"))
 	key := h.srv.MasterKey

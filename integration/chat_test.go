@@ -82,11 +82,12 @@ func TestTomAndJerry(t *testing.T) {
 	}
 }
 
-// The membership table of API.md, row by row, with every one of Tom, Jerry,
-// Mary and William holding an open stream. After each action a probe message
-// goes to a conversation of all four (sent by a fifth client): each stream
-// must show exactly the expected events before that probe, so those who
-// should get nothing provably get nothing.
+// The membership events (README, "Normal conversations"), action by
+// action, with every one of Tom, Jerry, Mary and William holding an open
+// stream. After each action a probe message goes to a conversation of all
+// four (sent by a fifth client): each stream must show exactly the expected
+// events before that probe, so those who should get nothing provably get
+// nothing.
 func TestMembershipEvents(t *testing.T) {
 	h := start(t)
 	tom, jerry, mary, william := h.login("Tom"), h.login("Jerry"), h.login("Mary"), h.login("William")

@@ -15,7 +15,7 @@ import (
 	"github.com/parley-im/parley/server"
 )
 
-// Conversation kinds and their rules (API.md, "Conversations" and "Kinds"):
+// Conversation kinds and their rules (README, "Conversation kinds"):
 // attributes and mute, temporary and system conversations. Chat rooms are in
 // rooms_test.go, queries in query_test.go.
 

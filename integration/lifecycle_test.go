@@ -12,9 +12,10 @@ import (
 	"github.com/parley-im/parley/server"
 )
 
-// The message lifecycle (API.md "Messages", "The event stream"; issue 5,
-// items 1–6): mentions, recall and edit, transient messages, receipts, unread
-// counts and offline messages, each through the real server and its streams.
+// The message lifecycle (the OpenAPI document's message operations; README,
+// "The event stream"; issue 5, items 1–6): mentions, recall and edit,
+// transient messages, receipts, unread counts and offline messages, each
+// through the real server and its streams.
 // Will messages and presence are in will_test.go. The helpers of both files
 // carry an lc prefix, so that they never clash with the other files'.
 
@@ -28,7 +29,8 @@ func lcWithClock(c *fakeClock) func(*server.Config) {
 	}
 }
 
-// Event data of the lifecycle events, as API.md names them.
+// Event data of the lifecycle events, as the OpenAPI document names them
+// (x-parley-events).
 type (
 	lcUnreadData struct {
 		Conversations []client.UnreadEntry `json:"conversations"`

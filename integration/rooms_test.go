@@ -21,7 +21,7 @@ import (
 	"github.com/parley-im/parley/server"
 )
 
-// Chat rooms (API.md, "Kinds"): per-session seats, live-only delivery, no
+// Chat rooms (README, "Chat rooms"): per-session seats, live-only delivery, no
 // member list, no membership events, no unread counts, a 30-minute stay
 // after the stream drops, priorities under congestion, and fan-out to
 // thousands of streams.

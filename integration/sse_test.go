@@ -24,7 +24,7 @@ type frame struct {
 	Comment         string // set, alone, for a comment line
 }
 
-// Event data, as API.md names it.
+// Event data, as the OpenAPI document names it (x-parley-events).
 type (
 	helloData struct {
 		SessionID  string `json:"sessionId"`

@@ -10,10 +10,11 @@ import (
 	"github.com/parley-im/parley/server"
 )
 
-// Will messages and presence (API.md "The event stream", "Messages";
-// issue 5, items 7 and 8). Most tests run the server on an fakeClock and drive
-// the hub's janitor with Hub().Sweep(); TestWillFiresAfterGrace runs on the
-// real clock and the real janitor.
+// Will messages and presence (README, "The event stream"; the OpenAPI
+// document's sendMessage and presence operations; issue 5, items 7 and 8).
+// Most tests run the server on an fakeClock and drive the hub's janitor with
+// Hub().Sweep(); TestWillFiresAfterGrace runs on the real clock and the real
+// janitor.
 
 // lcExpectWill checks that f is the will message: a normal message of from
 // in convID, and returns it.

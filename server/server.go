@@ -19,7 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
@@ -28,7 +28,7 @@ import (
 	"github.com/parley-im/parley/web"
 )
 
-// Config is every server setting (API.md, "Running").
+// Config is every server setting (README, "Configuration").
 type Config struct {
 	Addr         string
 	DB           string
@@ -75,6 +75,15 @@ type Config struct {
 	// AccessLog logs one line per request at info level (an event
 	// stream's when it ends) and answers each with an X-Request-Id.
 	AccessLog bool
+	// Registerer is where the server's metrics are registered (default
+	// prometheus.DefaultRegisterer, which /metrics serves as
+	// promhttp.Handler does). Servers on one registry share its series:
+	// give each server in a process a registry of its own
+	// (prometheus.NewRegistry()) to keep their counts apart. /metrics then
+	// serves Gatherer, by default the Registerer itself, which must then be
+	// a Gatherer too (as a *prometheus.Registry is).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -121,8 +130,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := CheckMasterKey(cfg.MasterKey); err != nil {
 		return nil, err
 	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.DefaultRegisterer
+	}
+	if cfg.Gatherer == nil && cfg.Registerer != prometheus.DefaultRegisterer {
+		g, ok := cfg.Registerer.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("server: the metrics Registerer is no Gatherer: set Config.Gatherer to what /metrics serves")
+		}
+		cfg.Gatherer = g
+	}
 	s := &Server{cfg: cfg, log: cfg.Log}
-	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log})
+	db, err := store.Open(cfg.DB, store.Options{Synchronous: cfg.DBSync, Log: cfg.Log, Registerer: cfg.Registerer})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go func() { s.done <- s.http.Serve(s.ln) }()
 	if metricsLn != nil {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.Handler())
+		mux.Handle("GET /metrics", api.MetricsHandler(cfg.Registerer, cfg.Gatherer))
 		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 		s.metricsDone = make(chan error, 1)
@@ -216,7 +235,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		maxStreams = DefaultMaxStreams()
 	}
 	s.hub = events.NewHub(events.Options{OfflineGrace: cfg.OfflineGrace, Now: cfg.Now, RoomWindow: cfg.RoomWindow,
-		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32),
+		MaxStreams: maxStreams, MaxStreamsPerClient: cmp.Or(cfg.MaxClientStreams, 32), Registerer: cfg.Registerer,
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
@@ -232,7 +251,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
-		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout,
+		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: cfg.Registerer,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err
@@ -244,9 +263,10 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		return false, err
 	}
 	s.api = api.New(api.Options{
-		Service: s.svc, Hub: s.hub, DB: s.db, Log: s.log,
+		Service: s.svc, Hub: s.hub, Log: s.log,
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend, AccessLog: cfg.AccessLog,
+		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,
 	})
 	return generated, nil
 }

@@ -64,7 +64,7 @@ func benchSenders(b *testing.B, synchronous string, send func(ctx context.Contex
 		}
 	}
 	var before dto.Metric
-	batchSize.Write(&before)
+	db.metrics.batchSize.Write(&before)
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -85,7 +85,7 @@ func benchSenders(b *testing.B, synchronous string, send func(ctx context.Contex
 	b.ReportMetric(float64(per*convs)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(per*convs), "cpu-µs/msg")
 	var after dto.Metric
-	batchSize.Write(&after)
+	db.metrics.batchSize.Write(&after)
 	if n := after.GetHistogram().GetSampleCount() - before.GetHistogram().GetSampleCount(); n > 0 {
 		sum := after.GetHistogram().GetSampleSum() - before.GetHistogram().GetSampleSum()
 		b.ReportMetric(sum/float64(n), "writes/commit")

@@ -43,6 +43,18 @@ type Reader interface {
 // R is the read pool.
 func (db *DB) R() Reader { return db.read }
 
+// readPool is the read pool with what is kept of the queries on it: the
+// query plans (see planCache). Each DB has its own, so that two databases in
+// one process (tests, tools) share nothing.
+type readPool struct {
+	*sqlx.DB
+	plans planCache
+}
+
+func newReadPool(db *sqlx.DB) *readPool {
+	return &readPool{DB: db, plans: planCache{m: map[planKey]planEntry{}}}
+}
+
 var bg = context.Background()
 
 // GetConversation reads one conversation.
@@ -300,8 +312,8 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 		}
 		return p, nil
 	}
-	key, cached := keyOf(r, q)
-	if cached {
+	plans, key := plansOf(r, q)
+	if plans != nil {
 		if c, ok := plans.get(key, w.parts); ok {
 			p.filter, p.walk, p.probe = driveFrom(w.parts, c.driver), c.walk, c.probe
 			return p, nil
@@ -351,21 +363,20 @@ func planQuery(ctx context.Context, r Reader, q ConversationQuery) (queryPlan, e
 	for i := range c.driver {
 		c.driver[i] = sets[c.driver[i]]
 	}
-	if cached {
+	if plans != nil {
 		plans.put(key, c)
 	}
 	p.filter, p.walk, p.probe = driveFrom(w.parts, c.driver), c.walk, c.probe
 	return p, nil
 }
 
-// plans keeps the choices planQuery made on the read pool for planTTL: the
-// same query again (a listing many clients load, a page reloaded) skips the
-// counting, a third of a millisecond to a millisecond. Sizes drift as
+// planCache keeps the choices planQuery made on a read pool for planTTL:
+// the same query again (a listing many clients load, a page reloaded) skips
+// the counting, a third of a millisecond to a millisecond. Sizes drift as
 // conversations are written, and every plan has the same answer: a stale
 // choice can only be slower. Entries are small (a digest of the query, the
 // choice), and the map is emptied when full, so that queries clients make
-// up cannot grow it without bound.
-var plans = planCache{m: map[planKey]planEntry{}}
+// up cannot grow it without bound. Each read pool has its own (readPool).
 
 const (
 	planTTL      = 5 * time.Second
@@ -416,16 +427,22 @@ func (pc *planCache) clear() {
 	clear(pc.m)
 }
 
-// keyOf is the planKey of q on r: the database (a read pool; ok is false
-// for other Readers: a transaction may see other sizes), the filter, the
-// order and the rows the page needs.
-func keyOf(r Reader, q ConversationQuery) (key planKey, ok bool) {
-	db, ok := r.(*sqlx.DB)
+// plansOf is where planQuery keeps its choice for q on r, and under which
+// key: the plans of r's database when r is a read pool (nil for other
+// Readers: a transaction may see other sizes).
+func plansOf(r Reader, q ConversationQuery) (*planCache, planKey) {
+	pool, ok := r.(*readPool)
 	if !ok {
-		return key, false
+		return nil, planKey{}
 	}
+	return &pool.plans, keyOf(q)
+}
+
+// keyOf is the planKey of q: the filter, the order and the rows the page
+// needs.
+func keyOf(q ConversationQuery) (key planKey) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%p\x00%s\x00%s\x00%s\x00%d %t", db, q.Where.SQL, q.Where.scanSQL, q.Order, q.Limit+q.Skip, q.Limit > 0)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d %t", q.Where.SQL, q.Where.scanSQL, q.Order, q.Limit+q.Skip, q.Limit > 0)
 	for _, args := range [][]any{q.Where.Args, q.Where.scanArgs} {
 		h.Write([]byte{0})
 		for _, a := range args {
@@ -433,7 +450,7 @@ func keyOf(r Reader, q ConversationQuery) (key planKey, ok bool) {
 		}
 	}
 	h.Sum(key[:0])
-	return key, true
+	return key
 }
 
 // lookupSize is what planQuery knows of a set lookup: rows of the index,

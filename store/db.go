@@ -1,6 +1,26 @@
 // Package store owns Parley's durable state: the SQLite schema, its
 // migrations, the queries, and the single writer that group-commits them.
 // Nothing here knows about HTTP or event streams.
+//
+// Callers above it (handlers) hand the writer code that it runs on its own
+// goroutines, against the import direction:
+//
+//   - DB.Write's fn runs on the writer goroutine, inside the batch's shared
+//     transaction under a savepoint of its own, and may run more than once
+//     (when another write aborts the whole transaction): it sets what it
+//     reports afresh on each run. Every write queued behind it waits for
+//     it, so it blocks on nothing but the database, and it never calls
+//     Write (the writer would wait for itself).
+//   - DB.Write's after runs on the announcer goroutine once the batch has
+//     committed and is durable, in commit order, before Write returns:
+//     where committed changes are announced (handlers publish events
+//     there). It must not block, nor call Write and wait for it (the
+//     announcer answers that write too; a goroutine of its own may), nor
+//     touch what later writes' fn use: the writer runs them meanwhile.
+//   - OnReset's f runs on the writer goroutine when a whole transaction is
+//     lost, before any of its writes runs again: state mirrored from fn
+//     (handlers' conversation cache, confined to the writer goroutine) is
+//     dropped there. fn's rules apply.
 package store
 
 import (
@@ -22,6 +42,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // driverName is go-sqlite3 with Parley's SQL functions on every connection.
@@ -60,6 +81,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Log receives what Open changes on its own (default slog.Default()).
 	Log *slog.Logger
+	// Registerer is where the database's metrics are registered (nil:
+	// nowhere; they still count). A server passes its own.
+	Registerer prometheus.Registerer
 }
 
 // defaultPageSize is the page size of new database files.
@@ -69,9 +93,11 @@ const defaultPageSize = 1024
 // separate pool of read connections.
 type DB struct {
 	write   *sqlx.DB
-	read    *sqlx.DB
+	read    *readPool
 	readers int
 	w       *writer
+	mids    midGen   // hands out message ids (see NextMessageID)
+	metrics *metrics // registered with Options.Registerer
 	// diskFullAt is when the most recent write failed for want of disk
 	// space (unix ns); 0 once a write succeeded since.
 	diskFullAt atomic.Int64
@@ -152,7 +178,7 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.Readers)
 	read.SetMaxIdleConns(opt.Readers)
-	db := &DB{write: write, read: read, readers: opt.Readers}
+	db := &DB{write: write, read: newReadPool(read), readers: opt.Readers, metrics: newMetrics(opt.Registerer)}
 	if err := db.initMessageIDs(); err != nil {
 		read.Close()
 		write.Close()
@@ -162,7 +188,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Synchronous == "full" {
 		sync = walSyncer(path)
 	}
-	if db.w, err = newWriter(write, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
+	if db.w, err = newWriter(write, &db.mids, db.metrics, opt.MaxBatch, opt.CheckpointInterval, sync); err != nil {
 		read.Close()
 		write.Close()
 		return nil, err

@@ -55,22 +55,22 @@ func (g *midGen) next(nowMs int64) int64 {
 	return id
 }
 
-var mids midGen
-
 // NextMessageID returns a fresh message id for a message sent at nowMs; it is
 // also how transient messages, which are never stored, get theirs.
-func (db *DB) NextMessageID(nowMs int64) int64 { return mids.next(nowMs) }
+func (db *DB) NextMessageID(nowMs int64) int64 { return db.mids.next(nowMs) }
 
+// initMessageIDs starts the database's ids after the newest stored one, so
+// that ids keep increasing across restarts.
 func (db *DB) initMessageIDs() error {
 	var max sql.NullInt64
 	if err := db.write.Get(&max, "SELECT max(mid) FROM messages"); err != nil {
 		return err
 	}
-	mids.mu.Lock()
-	if max.Int64 > mids.last {
-		mids.last = max.Int64
+	db.mids.mu.Lock()
+	if max.Int64 > db.mids.last {
+		db.mids.last = max.Int64
 	}
-	mids.mu.Unlock()
+	db.mids.mu.Unlock()
 	return nil
 }
 
@@ -82,7 +82,7 @@ func (db *DB) initMessageIDs() error {
 // databases of older schemas too: it leaves out the receipt flag and the
 // priority (sends go through QueueMessage, which stores them).
 func (t *Tx) InsertMessage(m *Message) error {
-	m.MID = mids.next(m.Timestamp)
+	m.MID = t.mids.next(m.Timestamp)
 	step := 1
 	if m.Private {
 		step = 0
@@ -109,7 +109,7 @@ func (t *Tx) InsertMessage(m *Message) error {
 // m.Seq must be set (the caller knows the conversation's last seq); the
 // messages_advance trigger still moves the conversation and the sender.
 func (t *Tx) QueueMessage(m *Message) {
-	m.MID = mids.next(m.Timestamp)
+	m.MID = t.mids.next(m.Timestamp)
 	t.queued = append(t.queued, m)
 }
 

@@ -19,7 +19,7 @@ import (
 //
 //	go test ./store -run '^$' -bench BenchmarkQueryConversations -benchtime 1s
 //
-// planQuery's choice for a query is kept for a few seconds (plans), so the
+// planQuery's choice for a query is kept for a few seconds (planCache), so the
 // iterations after the first skip the counting of the lookups' sizes;
 // PARLEY_BENCH_PLANS=fresh forgets it before each one, to time a query seen
 // for the first time.
@@ -185,7 +185,7 @@ func BenchmarkQueryConversations(b *testing.B) {
 			var found int
 			for i := 0; i < b.N; i++ {
 				if fresh {
-					plans.clear()
+					db.read.plans.clear()
 				}
 				w, err := CompileWhere([]byte(q.where))
 				if err != nil {

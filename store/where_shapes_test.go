@@ -249,24 +249,32 @@ func TestPlanCache(t *testing.T) {
 		return ConversationQuery{Where: w, Order: order, Limit: limit}
 	}
 	q := query(`{"level":{"$gte":40,"$lt":45},"tags":"go"}`, 10)
-	k, ok := keyOf(db1.R(), q)
-	if !ok {
+	plans, k := plansOf(db1.R(), q)
+	if plans != &db1.read.plans {
 		t.Fatal("the read pool's plans are not kept")
 	}
-	for _, other := range []struct {
-		r Reader
-		q ConversationQuery
-	}{
-		{db2.R(), q},
-		{db1.R(), query(`{"level":{"$gte":40,"$lt":45},"tags":"go"}`, 11)},
-		{db1.R(), query(`{"level":{"$gte":40,"$lt":46},"tags":"go"}`, 10)},
-		{db1.R(), query(`{"level":{"$gte":40,"$lt":"45"},"tags":"go"}`, 10)},
+	if other, _ := plansOf(db2.R(), q); other != &db2.read.plans {
+		t.Errorf("another database's plans are not its own")
+	}
+	err := db1.Write(ctx, func(tx *Tx) error {
+		if p, _ := plansOf(tx, q); p != nil {
+			t.Errorf("plans are kept for a transaction")
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []ConversationQuery{
+		query(`{"level":{"$gte":40,"$lt":45},"tags":"go"}`, 11),
+		query(`{"level":{"$gte":40,"$lt":46},"tags":"go"}`, 10),
+		query(`{"level":{"$gte":40,"$lt":"45"},"tags":"go"}`, 10),
 	} {
-		if k2, _ := keyOf(other.r, other.q); k2 == k {
-			t.Errorf("the same key for another database, filter or page")
+		if keyOf(other) == k {
+			t.Errorf("the same key for another filter or page")
 		}
 	}
-	if k2, _ := keyOf(db1.R(), query(`{"tags":"go","level":{"$lt":45,"$gte":40}}`, 10)); k2 != k {
+	if keyOf(query(`{"tags":"go","level":{"$lt":45,"$gte":40}}`, 10)) != k {
 		t.Errorf("another key for the same query")
 	}
 	plans.clear()
@@ -277,6 +285,9 @@ func TestPlanCache(t *testing.T) {
 	kept, ok := plans.get(k, q.Where.parts)
 	if !ok {
 		t.Fatal("the choice was not kept")
+	}
+	if _, ok := db2.read.plans.get(k, q.Where.parts); ok {
+		t.Errorf("a choice made on one database is kept for another")
 	}
 	if again, err := planQuery(ctx, db1.R(), q); err != nil || again.filter.sql != first.filter.sql || again.probe != first.probe || again.walk != first.walk {
 		t.Errorf("planned again: %+v, first %+v (%v)", again, first, err)

@@ -21,6 +21,7 @@ var ErrClosed = errors.New("store: closed")
 type Tx struct {
 	*sqlx.Tx
 	queued []*Message // inserted together by Flush
+	mids   *midGen    // the database's message ids
 }
 
 type job struct {
@@ -41,6 +42,8 @@ type job struct {
 type writer struct {
 	onReset    atomic.Pointer[func()] // called when a whole transaction was lost
 	db         *sqlx.DB
+	mids       *midGen // the database's message ids, for its transactions
+	metrics    *metrics
 	conn       *sqlx.Conn // the one write connection, held for good
 	savepoints savepoints
 	maxBatch   int
@@ -55,7 +58,7 @@ type writer struct {
 	once               sync.Once
 }
 
-func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
+func newWriter(db *sqlx.DB, mids *midGen, m *metrics, maxBatch int, checkpointInterval time.Duration, sync func() error) (*writer, error) {
 	sp, err := prepareSavepoints(db)
 	if err != nil {
 		return nil, err
@@ -80,6 +83,8 @@ func newWriter(db *sqlx.DB, maxBatch int, checkpointInterval time.Duration, sync
 	}
 	w := &writer{
 		db:                 db,
+		mids:               mids,
+		metrics:            m,
 		conn:               conn,
 		savepoints:         sp,
 		maxBatch:           maxBatch,
@@ -329,7 +334,7 @@ func (w *writer) commitFast(batch []*job) bool {
 	if err != nil {
 		return false
 	}
-	t := &Tx{Tx: tx}
+	t := &Tx{Tx: tx, mids: w.mids}
 	for _, j := range batch {
 		// A write that made SQLite abort the transaction and swallowed the
 		// error must not let the next ones run outside of it.
@@ -349,7 +354,7 @@ func (w *writer) commitFast(batch []*job) bool {
 		w.reset()
 		return false
 	}
-	batchSize.Observe(float64(len(batch)))
+	w.metrics.batchSize.Observe(float64(len(batch)))
 	for _, j := range batch {
 		j.err = nil
 	}
@@ -387,7 +392,7 @@ func runGuarded(t *Tx, fn func(*Tx) error) (err error) {
 // ones before it lost their changes, and the ones after it must not run
 // outside a transaction, so all but the culprit go again in a new one.
 func (w *writer) commitOnce(batch []*job) (again []*job) {
-	batchSize.Observe(float64(len(batch)))
+	w.metrics.batchSize.Observe(float64(len(batch)))
 	errs := make([]error, len(batch))
 	tx, err := w.conn.BeginTxx(context.Background(), nil)
 	if err != nil {
@@ -396,7 +401,7 @@ func (w *writer) commitOnce(batch []*job) (again []*job) {
 		}
 		return nil
 	}
-	t := &Tx{Tx: tx}
+	t := &Tx{Tx: tx, mids: w.mids}
 	sp := w.savepoints.in(tx)
 	for i, j := range batch {
 		var aborted bool

@@ -510,7 +510,7 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 	}
 	defer db.Close()
 	var syncs atomic.Int32
-	w, err := newWriter(db.write, 8, time.Hour, func() error { syncs.Add(1); return nil })
+	w, err := newWriter(db.write, &db.mids, db.metrics, 8, time.Hour, func() error { syncs.Add(1); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +546,7 @@ func TestWritesAreAnsweredOnlyAfterTheWALSync(t *testing.T) {
 	}
 
 	w.close() // each writer holds a connection of the two
-	failing, err := newWriter(db.write, 8, time.Hour, func() error { return errors.New("disk gone") })
+	failing, err := newWriter(db.write, &db.mids, db.metrics, 8, time.Hour, func() error { return errors.New("disk gone") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -717,7 +717,7 @@ func TestDiskFullIsNotedUntilAWriteSucceeds(t *testing.T) {
 
 	// ENOSPC from the WAL's fsync, as os.File.Sync reports it.
 	db.w.close()
-	failing, err := newWriter(db.write, 8, time.Hour, func() error {
+	failing, err := newWriter(db.write, &db.mids, db.metrics, 8, time.Hour, func() error {
 		return &os.PathError{Op: "sync", Path: "full.db-wal", Err: syscall.ENOSPC}
 	})
 	if err != nil {

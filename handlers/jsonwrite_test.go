@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/parley-im/parley/store"
 )
 
 // A conversation's hand-written JSON says what encoding/json says of the
@@ -120,5 +123,72 @@ func TestMessageJSON(t *testing.T) {
 		if err != nil || string(got) != "prefix"+string(want) {
 			t.Errorf("content of message %d:\n got %s (%v)\nwant prefix%s", n, got, err, want)
 		}
+	}
+}
+
+// A stored message spliced into an unread summary says exactly what
+// toMessage says of it, whatever its content and state.
+func TestStoredMessageJSONIsToMessages(t *testing.T) {
+	patched, cmid := int64(1795449601000), `c0ffee "1"`
+	rows := []store.Message{
+		{MID: 1 << 20, ConversationID: "c1", From: "Tom", Type: -1, Body: `{"type":-1,"text":"<b>hi</b> & \"bye\""}`, Timestamp: 1795449600000},
+		{MID: 2 << 20, ConversationID: "c\"2", From: "Jérôme", Body: `{"data":"opaque","attributes":{"a":[1,{"b":null}]}}`, Timestamp: 1795449600001, PatchedAt: &patched, ClientMessageID: &cmid},
+		{MID: 3 << 20, ConversationID: "c3", From: "Tom", Type: -5, Body: `{"type":-5,"location":{"latitude":31.2,"longitude":121.4},"mentionAll":true}`, Timestamp: 1795449600002},
+		{MID: 4 << 20, ConversationID: "c4", From: "Tom", Type: -1, Body: `{"type":-1,"text":"gone"}`, Timestamp: 1795449600003, Recalled: true},
+		{MID: 5 << 20, ConversationID: "room", From: "Tom", Type: -1, Body: `{"type":-1,"text":"urgent"}`, Timestamp: 1795449600004, Priority: "high"},
+	}
+	for _, row := range rows {
+		want, err := json.Marshal(toMessage(&row))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendStoredMessage(nil, &row)
+		var w, g any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("spliced JSON does not parse: %v\n%s", err, got)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("spliced:\n%s\ntoMessage:\n%s", got, want)
+		}
+	}
+}
+
+// The unread summary a fresh stream gets is one line of JSON that says
+// what encoding the summary with encoding/json says, entries with and
+// without a stored last message alike, even if a stored body was not
+// compact.
+func TestUnreadSummaryEventJSON(t *testing.T) {
+	loose := store.Message{MID: 5 << 20, ConversationID: "c5", From: "Tom", Type: -1,
+		Body: "{\"type\":-1,\n  \"text\":\"line\\nbreak\"}", Timestamp: 1795449600004}
+	text := store.Message{MID: 1 << 20, ConversationID: "c1", From: "Tom", Type: -1,
+		Body: `{"type":-1,"text":"<b>hi</b>"}`, Timestamp: 1795449600000}
+	ev := &UnreadEvent{Conversations: []UnreadEntry{
+		{ConversationID: "c1", UnreadMessagesCount: 3, Mentioned: true, stored: &text},
+		{ConversationID: "c2"},
+		{ConversationID: "c5", UnreadMessagesCount: 1, stored: &loose},
+	}}
+	got, err := ev.eventJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsAny(got, "\r\n") {
+		t.Fatalf("not one line: %q", got)
+	}
+	want, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w, g any
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, got)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("eventJSON:\n%s\njson.Marshal:\n%s", got, want)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The contract leaves members out of compact queries (API.md: "members
+// The contract leaves members out of compact queries (the README: "members
 // (absent for chat rooms and in compact queries)") where LeanCloud returns
 // an empty list; the document says so plainly where a client reads it:
 // the compact parameter and Conversation.members.

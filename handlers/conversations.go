@@ -59,7 +59,7 @@ type CreateConversationRequest struct {
 // found an existing one. A normal or temporary conversation sends its
 // members what adding them would: each member but the creator gets
 // invited, and every member, the creator included, membersjoined listing
-// them (API.md's events table; the guides: "the same notices as an
+// them (the README's event table; the guides: "the same notices as an
 // invitation").
 func (s *Service) CreateConversation(ctx context.Context, p Principal, req CreateConversationRequest) (conv *Conversation, created bool, err error) {
 	kind := req.Kind

@@ -85,7 +85,7 @@ func (s *Service) confirmDelivered(ctx context.Context, convID, clientID string,
 // isOneToOne reports whether a conversation is one-to-one, the conversations
 // of receipts (lastdeliveredatupdate, lastreadatupdate) and of the other
 // member's read positions (lastDeliveredAt, lastReadAt): a normal or a
-// temporary conversation of two members (API.md; the LeanCloud guides list
+// temporary conversation of two members (the README; the LeanCloud guides list
 // receipts as supported in temporary conversations). Every path that
 // decides receipts asks it, the send path through the writer's cache of the
 // conversation row.

@@ -9,7 +9,7 @@ import (
 
 // One-to-one conversations, those of receipts and of the other member's
 // read positions, are the normal and the temporary conversations of two
-// members (API.md's lastdeliveredatupdate and lastreadatupdate).
+// members (the OpenAPI document's lastdeliveredatupdate and lastreadatupdate).
 func TestIsOneToOne(t *testing.T) {
 	for _, tc := range []struct {
 		kind    string

@@ -241,7 +241,7 @@ func TestMembershipEvents(t *testing.T) {
 }
 
 // Creating a normal or temporary conversation sends its members what adding
-// them would (the guides: "the same notices as an invitation"; API.md's
+// them would (the guides: "the same notices as an invitation"; the README's
 // events table): each invited member gets invited, then every member, the
 // creator included, membersjoined listing the invited members, invitedBy
 // the creator ("" for the master key). A conversation of the creator

@@ -860,7 +860,7 @@ func TestLifecycleReceipts(t *testing.T) {
 }
 
 // Receipts in a temporary conversation of two members, which is
-// one-to-one as a normal conversation of two (API.md's
+// one-to-one as a normal conversation of two (the README's
 // lastdeliveredatupdate and lastreadatupdate; the guides list receipts as
 // supported in temporary conversations): a receipt message flushed live,
 // confirmed with delivered, or flushed as an offline message when its

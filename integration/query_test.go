@@ -251,7 +251,7 @@ func TestQueryConversations(t *testing.T) {
 }
 
 // compact=true leaves members and mutedMembers out of every conversation:
-// absent, not the empty lists LeanCloud's compact queries return (API.md:
+// absent, not the empty lists LeanCloud's compact queries return (the README:
 // "members (absent for chat rooms and in compact queries)"); the served
 // document says so on the parameter.
 func TestCompactQueryLeavesMembersOut(t *testing.T) {

@@ -1148,7 +1148,7 @@ func (c *compiler) membersOp(mf field, op string, v any, at string) (string, err
 		if !ok {
 			return "", qerr("%s: expected true or false", at)
 		}
-		// API.md: members are absent for chat rooms; any other conversation
+		// The README: members are absent for chat rooms; any other conversation
 		// has a member list, possibly empty, and so a list of the muted.
 		if b {
 			return "c.kind <> " + c.arg("chatroom"), nil

@@ -1,7 +1,7 @@
 package store
 
 // A reference implementation of the conversation query language, written
-// from API.md ("Conversations") and MongoDB's documented semantics rather
+// from the README ("Querying conversations") and MongoDB's documented semantics rather
 // than from the SQL compiler, and a randomized test that runs thousands of
 // random queries over a few hundred random conversations through both and
 // compares the sets of ids they select.
@@ -21,7 +21,7 @@ package store
 //   - id (alias objectId), name, kind, creator (alias c): strings, always
 //     present (creator is "" for conversations made with the master key,
 //     still a string).
-//   - members (alias m): the set of member clientIds. API.md says members are
+//   - members (alias m): the set of member clientIds. the README says members are
 //     absent for chat rooms: a chat room has no members field; every other
 //     conversation has an array, possibly empty (a system conversation's
 //     members are its subscribers). Being a set, members compared with an

@@ -132,7 +132,7 @@ func TestWhereSemantics(t *testing.T) {
 
 // TestWhereMongoCorners holds the cases where the compiler once disagreed
 // with the reference evaluator of where_reference_test.go (MongoDB
-// semantics, as API.md asks).
+// semantics, as the README says).
 func TestWhereMongoCorners(t *testing.T) {
 	db := whereDB(t, []whereRow{
 		{Conversation{ID: "a", Kind: "normal", Name: "1984", Creator: "Tom", Attributes: `{"vip":true,"nums":[1,5,9],"obj":{"k":"v"},"tags":["x"]}`, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},

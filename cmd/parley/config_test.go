@@ -15,7 +15,7 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
-// TestConfigDefaults checks the defaults of API.md's "Running" table.
+// TestConfigDefaults checks the defaults of the README's Configuration table.
 func TestConfigDefaults(t *testing.T) {
 	c, err := parseConfig(nil, env(nil))
 	if err != nil {

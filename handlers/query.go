@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/parley-im/parley/store"
+	"github.com/parley-im/parley/store/convquery"
 )
 
 // Query limits (README, "Querying conversations"; the OpenAPI document,
@@ -26,7 +27,7 @@ type QueryRequest struct {
 
 // QueryConversations lists the conversations matching a where query.
 // Temporary conversations are never listed. Conditions on members see the
-// member lists p sees (store.CompileWhereFor); the master key sees all. A
+// member lists p sees (convquery.CompileWhereFor); the master key sees all. A
 // query waits for its slots (see querySlots) and runs for at most the
 // query timeout.
 func (s *Service) QueryConversations(ctx context.Context, p Principal, req QueryRequest) (_ []*Conversation, err error) {
@@ -45,11 +46,11 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 	} else if viewer == "" {
 		return nil, errUnauthorized
 	}
-	where, err := store.CompileWhereFor([]byte(req.Where), viewer)
+	where, err := convquery.CompileWhereFor([]byte(req.Where), viewer)
 	if err != nil {
 		return nil, asQueryError(err)
 	}
-	order, orderArgs, err := store.CompileSort(req.Sort)
+	order, orderArgs, err := convquery.CompileSort(req.Sort)
 	if err != nil {
 		return nil, asQueryError(err)
 	}
@@ -66,7 +67,7 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 		}
 	}()
 	r := s.db.R()
-	rows, err := store.QueryConversations(ctx, r, store.ConversationQuery{
+	rows, err := convquery.QueryConversations(ctx, r, convquery.ConversationQuery{
 		Where: where, Order: order, OrderArgs: orderArgs, Limit: req.Limit, Skip: req.Skip,
 	})
 	if err != nil {
@@ -124,7 +125,7 @@ func (s *Service) QueryConversations(ctx context.Context, p Principal, req Query
 }
 
 func asQueryError(err error) error {
-	var qe *store.QueryError
+	var qe *convquery.QueryError
 	if errors.As(err, &qe) {
 		return fail(CodeInvalidQuery, "%s", qe.Detail)
 	}

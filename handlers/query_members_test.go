@@ -10,7 +10,7 @@ import (
 )
 
 // TestQueryAsTheCallerSeesMembers: a client's conditions on members see
-// only the member lists it sees (store.CompileWhereFor): Eva, in neither of
+// only the member lists it sees (convquery.CompileWhereFor): Eva, in neither of
 // Ann and Ben's conversations, cannot learn that they share one; the master
 // key can.
 func TestQueryAsTheCallerSeesMembers(t *testing.T) {

@@ -1,6 +1,8 @@
 // Package store owns Parley's durable state: the SQLite schema, its
 // migrations, the queries, and the single writer that group-commits them.
 // Nothing here knows about HTTP or event streams.
+// The conversation query language (where, sort) and its planner are
+// package store/convquery, which builds on this one.
 //
 // Callers above it (handlers) hand the writer code that it runs on its own
 // goroutines, against the import direction:

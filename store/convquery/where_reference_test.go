@@ -1,4 +1,4 @@
-package store
+package convquery
 
 // A reference implementation of the conversation query language, written
 // from the README ("Querying conversations") and MongoDB's documented semantics rather
@@ -8,8 +8,8 @@ package store
 //
 // Reproduce a failure with its seed:
 //
-//	go test ./store -run TestWhereMatchesReference -seed=N
-//	PARLEY_WHERE_SEED=N go test ./store -run TestWhereMatchesReference
+//	go test ./store/convquery -run TestWhereMatchesReference -seed=N
+//	PARLEY_WHERE_SEED=N go test ./store/convquery -run TestWhereMatchesReference
 //
 // PARLEY_WHERE_SEED=random picks a fresh seed (logged), for soak runs;
 // PARLEY_WHERE_QUERIES=n runs n queries instead of the default;
@@ -89,6 +89,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-im/parley/store"
 )
 
 var whereSeedFlag = flag.Int64("seed", 0, "seed of TestWhereMatchesReference (0: $PARLEY_WHERE_SEED, else a fixed seed)")
@@ -1126,13 +1128,13 @@ func (o whereOutcome) agree() bool {
 	return o.err != nil || slices.Equal(o.ids, o.refIDs)
 }
 
-func whereBoth(t *testing.T, db *DB, convs []*refConv, raw []byte) whereOutcome {
+func whereBoth(t *testing.T, db *store.DB, convs []*refConv, raw []byte) whereOutcome {
 	t.Helper()
 	return whereBothFor(t, db, convs, raw, "")
 }
 
 // whereBothFor is whereBoth as the client viewer sees conversations.
-func whereBothFor(t *testing.T, db *DB, convs []*refConv, raw []byte, viewer string) whereOutcome {
+func whereBothFor(t *testing.T, db *store.DB, convs []*refConv, raw []byte, viewer string) whereOutcome {
 	t.Helper()
 	o := whereOutcome{viewer: viewer}
 	pred, err := refCompileFor(raw, viewer)
@@ -1252,7 +1254,7 @@ func mustJSON(v any) []byte {
 }
 
 // shrink reduces a disagreeing query to a smaller one that still disagrees.
-func shrink(t *testing.T, db *DB, convs []*refConv, q any, viewer string) any {
+func shrink(t *testing.T, db *store.DB, convs []*refConv, q any, viewer string) any {
 	for budget := 200; budget > 0; {
 		smaller := false
 		for _, s := range shrinkSteps(q) {
@@ -1325,16 +1327,16 @@ func setMinus(a, b []string) []string {
 }
 
 // refDB stores the conversations in a new database.
-func refDB(tb testing.TB, convs []*refConv) *DB {
+func refDB(tb testing.TB, convs []*refConv) *store.DB {
 	tb.Helper()
-	db, err := Open(filepath.Join(tb.TempDir(), "ref.db"), Options{Synchronous: "normal"})
+	db, err := store.Open(filepath.Join(tb.TempDir(), "ref.db"), store.Options{Synchronous: "normal"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	err = db.Write(context.Background(), func(tx *Tx) error {
+	err = db.Write(context.Background(), func(tx *store.Tx) error {
 		for _, c := range convs {
-			row := &Conversation{ID: c.ID, Kind: c.Kind, Name: c.Name, Creator: c.Creator, Attributes: c.AttrJSON,
+			row := &store.Conversation{ID: c.ID, Kind: c.Kind, Name: c.Name, Creator: c.Creator, Attributes: c.AttrJSON,
 				CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 			if err := tx.InsertConversation(row, c.Members); err != nil {
 				return err

@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/parley-im/parley/store"
 )
 
 // The conversation query benchmark: 100,000 conversations (PARLEY_BENCH_CONVS
@@ -17,7 +20,7 @@ import (
 // custom attributes and members drawn from a pool, then the queries a client
 // typically sends, each timed as the handler runs it (compile + query).
 //
-//	go test ./store -run '^$' -bench BenchmarkQueryConversations -benchtime 1s
+//	go test ./store/convquery -run '^$' -bench BenchmarkQueryConversations -benchtime 1s
 //
 // planQuery's choice for a query is kept for a few seconds (planCache), so the
 // iterations after the first skip the counting of the lookups' sizes;
@@ -78,15 +81,15 @@ func benchID(r *rand.Rand) string {
 }
 
 // fillBenchConversations stores n conversations in db.
-func fillBenchConversations(tb testing.TB, db *DB, n int) {
+func fillBenchConversations(tb testing.TB, db *store.DB, n int) {
 	r := rand.New(rand.NewSource(42))
 	const clients = 20000
 	const day = 24 * 3600 * 1000
 	const batch = 5000
 	for start := 0; start < n; start += batch {
-		err := db.Write(context.Background(), func(tx *Tx) error {
+		err := db.Write(context.Background(), func(tx *store.Tx) error {
 			for i := start; i < start+batch && i < n; i++ {
-				c := &Conversation{ID: benchID(r), Kind: "normal", Name: fmt.Sprintf("Room %d", i),
+				c := &store.Conversation{ID: benchID(r), Kind: "normal", Name: fmt.Sprintf("Room %d", i),
 					Creator: fmt.Sprintf("client-%d", r.Intn(clients)), Attributes: benchAttributes(r, i),
 					CreatedAt: 1790000000000 + int64(i)*1000}
 				c.UpdatedAt = c.CreatedAt
@@ -170,7 +173,7 @@ func BenchmarkQueryConversations(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	db, err := Open(filepath.Join(b.TempDir(), "query.db"), Options{Synchronous: "normal"})
+	db, err := store.Open(filepath.Join(b.TempDir(), "query.db"), store.Options{Synchronous: "normal"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,7 +188,9 @@ func BenchmarkQueryConversations(b *testing.B) {
 			var found int
 			for i := 0; i < b.N; i++ {
 				if fresh {
-					db.read.plans.clear()
+					if plans, _ := plansOf(db.R(), ConversationQuery{}); plans != nil {
+						plans.clear()
+					}
 				}
 				w, err := CompileWhere([]byte(q.where))
 				if err != nil {
@@ -211,9 +216,9 @@ func BenchmarkQueryConversations(b *testing.B) {
 // and three members, and replacing its attributes (PATCH), 100 to a
 // transaction.
 //
-//	go test ./store -run '^$' -bench BenchmarkConversationWrites -benchtime 20000x
+//	go test ./store/convquery -run '^$' -bench BenchmarkConversationWrites -benchtime 20000x
 func BenchmarkConversationWrites(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "writes.db"), Options{Synchronous: "normal"})
+	db, err := store.Open(filepath.Join(b.TempDir(), "writes.db"), store.Options{Synchronous: "normal"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -223,9 +228,9 @@ func BenchmarkConversationWrites(b *testing.B) {
 	const batch = 100
 	b.Run("insert", func(b *testing.B) {
 		for i := 0; i < b.N; i += batch {
-			err := db.Write(ctx, func(tx *Tx) error {
+			err := db.Write(ctx, func(tx *store.Tx) error {
 				for j := i; j < i+batch && j < b.N; j++ {
-					c := &Conversation{ID: benchID(r), Kind: "normal", Attributes: benchAttributes(r, j), CreatedAt: 1, UpdatedAt: 1}
+					c := &store.Conversation{ID: benchID(r), Kind: "normal", Attributes: benchAttributes(r, j), CreatedAt: 1, UpdatedAt: 1}
 					if err := tx.InsertConversation(c, []string{"a", "b", "c"}); err != nil {
 						return err
 					}
@@ -238,17 +243,17 @@ func BenchmarkConversationWrites(b *testing.B) {
 		}
 	})
 	var ids []string
-	if err := db.read.Select(&ids, "SELECT id FROM conversations ORDER BY id"); err != nil {
+	if err := sqlx.SelectContext(context.Background(), db.R(), &ids, "SELECT id FROM conversations ORDER BY id"); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("update", func(b *testing.B) {
 		// A PATCH of one attribute, as the handler merges it.
 		var attrs []string
-		if err := db.read.Select(&attrs, "SELECT attributes FROM conversations ORDER BY id"); err != nil {
+		if err := sqlx.SelectContext(context.Background(), db.R(), &attrs, "SELECT attributes FROM conversations ORDER BY id"); err != nil {
 			b.Fatal(err)
 		}
 		for i := 0; i < b.N; i += batch {
-			err := db.Write(ctx, func(tx *Tx) error {
+			err := db.Write(ctx, func(tx *store.Tx) error {
 				for j := i; j < i+batch && j < b.N; j++ {
 					var m map[string]any
 					if err := json.Unmarshal([]byte(attrs[j%len(ids)]), &m); err != nil {

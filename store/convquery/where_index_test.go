@@ -1,4 +1,4 @@
-package store
+package convquery
 
 // Tests of the attribute index (migration 0006) and of the plans that use
 // it: the rows follow every write of a conversation, the migration builds
@@ -12,17 +12,21 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/parley-im/parley/store"
 )
 
 // attributeRows lists the conversation_attributes rows of a conversation as
 // "key type value", value as an SQL literal.
-func attributeRows(t *testing.T, db *DB, convID string) []string {
+func attributeRows(t *testing.T, db *store.DB, convID string) []string {
 	t.Helper()
 	rows := []string{}
-	err := db.read.Select(&rows, `SELECT key || ' ' || type || ' ' || quote(value) FROM conversation_attributes
+	err := sqlx.SelectContext(context.Background(), db.R(), &rows, `SELECT key || ' ' || type || ' ' || quote(value) FROM conversation_attributes
 		WHERE conversation_id = ? ORDER BY key, type, value`, convID)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +40,19 @@ func sortedCopy(s []string) []string {
 	return s
 }
 
-func writeOrFail(t *testing.T, db *DB, f func(tx *Tx) error) {
+// openTestDB opens a fresh database in a temporary directory and closes it
+// when the test ends.
+func openTestDB(t *testing.T, opt store.Options) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "test.db"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func writeOrFail(t *testing.T, db *store.DB, f func(tx *store.Tx) error) {
 	t.Helper()
 	if err := db.Write(context.Background(), f, nil); err != nil {
 		t.Fatal(err)
@@ -53,7 +69,7 @@ func deep(n int) string {
 }
 
 func TestAttributeRowsFollowWrites(t *testing.T) {
-	db := openTestDB(t, Options{})
+	db := openTestDB(t, store.Options{})
 	attrs := `{"topic":"cheese","level":3,"score":2.5,"big":1e400,
 		"tags":["x","y","x",1,1.0,true,null,["n"],{"o":1}],
 		"vip":true,"off":false,"nul":null,"empty":[],"eobj":{},
@@ -70,8 +86,8 @@ func TestAttributeRowsFollowWrites(t *testing.T) {
 		"d object ''", "d.l1 object ''", "d.l1.l2 object ''", "d.l1.l2.l3 object ''", "d.l1.l2.l3.l4 object ''",
 		"d.l1.l2.l3.l4.l5 object ''", "d.l1.l2.l3.l4.l5.l6 object ''", "d.l1.l2.l3.l4.l5.l6.l7 object ''",
 	}
-	writeOrFail(t, db, func(tx *Tx) error {
-		for _, c := range []*Conversation{
+	writeOrFail(t, db, func(tx *store.Tx) error {
+		for _, c := range []*store.Conversation{
 			{ID: "a", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1},
 			{ID: "b", Kind: "normal", Attributes: `{"topic":"cheese"}`, CreatedAt: 1, UpdatedAt: 1},
 			{ID: "t", Kind: "temporary", Attributes: `{"topic":"cheese"}`, CreatedAt: 1, UpdatedAt: 1, ExpiresAt: ptrInt(5)},
@@ -87,7 +103,7 @@ func TestAttributeRowsFollowWrites(t *testing.T) {
 	}
 
 	// PATCH: topic replaced, obj removed, tags changed, a key added.
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		return tx.UpdateInfo("a", "renamed", `{"topic":"mice","level":3,"tags":["z"],"added":{"k":1}}`, 2)
 	})
 	want = []string{"added object ''", "added.k integer 1", "level integer 3", "tags array ''", "tags text 'z'", "topic text 'mice'"}
@@ -104,7 +120,7 @@ func TestAttributeRowsFollowWrites(t *testing.T) {
 	}
 	// Only the name changes: the rows stay; so do they for any other
 	// statement on the conversation, such as a message's.
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		if err := tx.UpdateInfo("a", "again", `{"topic":"mice","level":3,"tags":["z"],"added":{"k":1}}`, 3); err != nil {
 			return err
 		}
@@ -115,7 +131,7 @@ func TestAttributeRowsFollowWrites(t *testing.T) {
 		t.Errorf("rows after updating the name only:\n got %q\nwant %q", got, want)
 	}
 	// Any statement that writes the attributes, not only UpdateInfo.
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		_, err := tx.Exec(`UPDATE conversations SET attributes = '{}' WHERE id = 'a'`)
 		return err
 	})
@@ -127,82 +143,24 @@ func TestAttributeRowsFollowWrites(t *testing.T) {
 	if got := attributeRows(t, db, "t"); len(got) != 1 {
 		t.Fatalf("temporary conversation rows: %q", got)
 	}
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		n, err := tx.DeleteExpired(10, 100)
 		if err == nil && n != 1 {
 			err = fmt.Errorf("DeleteExpired deleted %d", n)
 		}
 		return err
 	})
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		_, err := tx.Exec("DELETE FROM conversations WHERE id = 'b'")
 		return err
 	})
 	var left int
-	if err := db.read.Get(&left, "SELECT count(*) FROM conversation_attributes WHERE conversation_id IN ('b', 't')"); err != nil || left != 0 {
+	if err := sqlx.GetContext(context.Background(), db.R(), &left, "SELECT count(*) FROM conversation_attributes WHERE conversation_id IN ('b', 't')"); err != nil || left != 0 {
 		t.Errorf("%d rows left of deleted conversations (%v)", left, err)
 	}
 }
 
 func ptrInt(v int64) *int64 { return &v }
-
-// TestAttributeMigrationBackfills: conversations stored before migration
-// 0006 get the rows that its triggers give new ones.
-func TestAttributeMigrationBackfills(t *testing.T) {
-	convs := randConvs(rand.New(rand.NewSource(3)), 120)
-	convs = append(convs, &refConv{ID: "odd", Kind: "normal",
-		AttrJSON: `{"a.b":1,"x":{"y.z":2,"w":[1,"s",{"q":1}]},"d":` + deep(10) + `,"n":null,"e":[]}`})
-	insertAll := func(db *DB) {
-		writeOrFail(t, db, func(tx *Tx) error {
-			for _, c := range convs {
-				row := &Conversation{ID: c.ID, Kind: c.Kind, Attributes: c.AttrJSON, CreatedAt: 1, UpdatedAt: 1}
-				if err := tx.InsertConversation(row, c.Members); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	allRows := func(db *DB) []string {
-		rows := []string{}
-		err := db.read.Select(&rows, `SELECT conversation_id || ' ' || key || ' ' || type || ' ' || quote(value)
-			FROM conversation_attributes ORDER BY 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rows
-	}
-
-	fresh := openTestDB(t, Options{})
-	insertAll(fresh)
-	want := allRows(fresh)
-	if len(want) < 500 {
-		t.Fatalf("only %d rows: the fixture is too small", len(want))
-	}
-
-	// A database at version 5: without what 0006 creates, nor 0007 and 0008.
-	undo := []string{
-		"DROP TRIGGER conversation_attributes_insert", "DROP TRIGGER conversation_attributes_update",
-		"DROP TRIGGER conversation_attributes_reindex", "DROP VIEW conversation_attributes_reindex",
-		"DROP TABLE conversation_attributes_new",
-		"DROP TABLE conversation_attributes", "DROP INDEX conversations_by_last_message",
-	}
-	undo = append(append(append(undo, undoTo0007(t)...), undo0007...), "PRAGMA user_version = 5")
-	migrated := remigrated(t, undo, insertAll)
-	if got := allRows(migrated); !slices.Equal(got, want) {
-		t.Errorf("the migration's rows (%d) differ from the triggers' (%d)", len(got), len(want))
-		for _, r := range got {
-			if !slices.Contains(want, r) {
-				t.Errorf("extra: %s", r)
-			}
-		}
-		for _, r := range want {
-			if !slices.Contains(got, r) {
-				t.Errorf("missing: %s", r)
-			}
-		}
-	}
-}
 
 // TestAttributeLookupsMatchRowTests compares, on attributes the reference
 // test does not generate (keys that need quoting or escaping, keys no query
@@ -225,7 +183,7 @@ func TestAttributeLookupsMatchRowTests(t *testing.T) {
 	}
 	var rows []whereRow
 	for i, attrs := range stored {
-		rows = append(rows, whereRow{Conversation{ID: fmt.Sprintf("c%02d", i), Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, nil})
+		rows = append(rows, whereRow{store.Conversation{ID: fmt.Sprintf("c%02d", i), Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, nil})
 	}
 	db := whereDB(t, rows)
 	queries := []string{
@@ -256,7 +214,7 @@ func TestAttributeLookupsMatchRowTests(t *testing.T) {
 		}
 		ids := func(sql string, args []any) []string {
 			out := []string{}
-			if err := db.read.Select(&out, "SELECT c.id FROM conversations c WHERE c.kind <> 'temporary' AND ("+sql+") ORDER BY c.id", args...); err != nil {
+			if err := sqlx.SelectContext(context.Background(), db.R(), &out, "SELECT c.id FROM conversations c WHERE c.kind <> 'temporary' AND ("+sql+") ORDER BY c.id", args...); err != nil {
 				t.Fatalf("where %s: %v\n%s", where, err, sql)
 			}
 			return out
@@ -317,7 +275,7 @@ func TestQueryPlansAgree(t *testing.T) {
 	convs := randConvs(r, 300)
 	db := refDB(t, convs)
 	// Half the conversations get their attributes by PATCH, over others.
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		for i, c := range convs {
 			if i%2 == 0 && c.Kind != "temporary" {
 				other := convs[r.Intn(len(convs))].AttrJSON
@@ -432,13 +390,13 @@ func TestQueryPlansAgree(t *testing.T) {
 }
 
 // explain returns SQLite's query plan of a statement, one step a line.
-func explain(t *testing.T, db *DB, sql string, args ...any) string {
+func explain(t *testing.T, db *store.DB, sql string, args ...any) string {
 	t.Helper()
 	var plan []struct {
 		ID, Parent, NotUsed int
 		Detail              string
 	}
-	if err := db.read.Select(&plan, "EXPLAIN QUERY PLAN "+sql, args...); err != nil {
+	if err := sqlx.SelectContext(context.Background(), db.R(), &plan, "EXPLAIN QUERY PLAN "+sql, args...); err != nil {
 		t.Fatalf("%v\n%s", err, sql)
 	}
 	var details []string

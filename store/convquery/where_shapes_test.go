@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/parley-im/parley/store"
 )
 
 // shapeConvs are conversations for TestLookupShapes: a level of numbers,
@@ -153,7 +156,7 @@ func TestLookupShapes(t *testing.T) {
 		for _, limit := range []int{3, 40, 1000} {
 			q := ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: limit}
 			want := expectedPage(convs, pred, "-lastMessageAt", limit, 0)
-			check := func(what string, rows []Conversation, err error) {
+			check := func(what string, rows []store.Conversation, err error) {
 				t.Helper()
 				if err != nil {
 					t.Fatalf("where %s, %s: %v", tc.where, what, err)
@@ -190,10 +193,10 @@ func TestLookupShapes(t *testing.T) {
 		for _, i := range setParts {
 			var set, bound int
 			p := w.parts[i]
-			if err := db.read.Get(&set, "SELECT count(*) FROM ("+p.set.sql+")", p.set.args...); err != nil {
+			if err := sqlx.GetContext(context.Background(), db.R(), &set, "SELECT count(*) FROM ("+p.set.sql+")", p.set.args...); err != nil {
 				t.Fatalf("where %s: %v", tc.where, err)
 			}
-			if err := db.read.Get(&bound, "SELECT count(*) FROM ("+p.bound.sql+")", p.bound.args...); err != nil {
+			if err := sqlx.GetContext(context.Background(), db.R(), &bound, "SELECT count(*) FROM ("+p.bound.sql+")", p.bound.args...); err != nil {
 				t.Fatalf("where %s: %v", tc.where, err)
 			}
 			if bound < set {
@@ -208,7 +211,7 @@ func TestLookupShapes(t *testing.T) {
 func TestQueryReadsWholeRows(t *testing.T) {
 	db := whereFixture(t)
 	ctx := context.Background()
-	writeOrFail(t, db, func(tx *Tx) error {
+	writeOrFail(t, db, func(tx *store.Tx) error {
 		_, err := tx.Exec("UPDATE conversations SET last_seq = 7, ttl = 60, expires_at = 99, is_unique = 1 WHERE id = 'b'")
 		return err
 	})
@@ -223,7 +226,7 @@ func TestQueryReadsWholeRows(t *testing.T) {
 			t.Fatalf("where %s: %d rows, %v", where, len(rows), err)
 		}
 		for _, got := range rows {
-			want, err := GetConversation(ctx, db.R(), got.ID)
+			want, err := store.GetConversation(ctx, db.R(), got.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,13 +253,14 @@ func TestPlanCache(t *testing.T) {
 	}
 	q := query(`{"level":{"$gte":40,"$lt":45},"tags":"go"}`, 10)
 	plans, k := plansOf(db1.R(), q)
-	if plans != &db1.read.plans {
+	if same, _ := plansOf(db1.R(), q); plans == nil || same != plans {
 		t.Fatal("the read pool's plans are not kept")
 	}
-	if other, _ := plansOf(db2.R(), q); other != &db2.read.plans {
+	plans2, _ := plansOf(db2.R(), q)
+	if plans2 == nil || plans2 == plans {
 		t.Errorf("another database's plans are not its own")
 	}
-	err := db1.Write(ctx, func(tx *Tx) error {
+	err := db1.Write(ctx, func(tx *store.Tx) error {
 		if p, _ := plansOf(tx, q); p != nil {
 			t.Errorf("plans are kept for a transaction")
 		}
@@ -286,7 +290,7 @@ func TestPlanCache(t *testing.T) {
 	if !ok {
 		t.Fatal("the choice was not kept")
 	}
-	if _, ok := db2.read.plans.get(k, q.Where.parts); ok {
+	if _, ok := plans2.get(k, q.Where.parts); ok {
 		t.Errorf("a choice made on one database is kept for another")
 	}
 	if again, err := planQuery(ctx, db1.R(), q); err != nil || again.filter.sql != first.filter.sql || again.probe != first.probe || again.walk != first.walk {

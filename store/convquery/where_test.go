@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"context"
@@ -9,35 +9,37 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley-im/parley/store"
 )
 
 type whereRow struct {
-	c       Conversation
+	c       store.Conversation
 	members []string
 }
 
 // whereFixture is a small set of conversations covering every field kind.
-func whereFixture(t *testing.T) *DB {
+func whereFixture(t *testing.T) *store.DB {
 	lm := func(v int64) *int64 { return &v }
 	return whereDB(t, []whereRow{
-		{Conversation{ID: "a", Kind: "normal", Name: "Cheese club", Creator: "Tom", Attributes: `{"topic":"cheese","level":3,"tags":["x","y"],"vip":true,"nested":{"k":"v"}}`, CreatedAt: 100, UpdatedAt: 100, LastMessageAt: lm(500)}, []string{"Tom", "Jerry"}},
-		{Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Jerry", Attributes: `{"topic":"Mice","level":7.5,"vip":false}`, CreatedAt: 200, UpdatedAt: 200, LastMessageAt: lm(300)}, []string{"Jerry", "Mary"}},
-		{Conversation{ID: "c", Kind: "chatroom", Name: "Live", Creator: "", Attributes: `{"level":"high"}`, CreatedAt: 300, UpdatedAt: 300}, nil},
-		{Conversation{ID: "d", Kind: "system", Name: "News", Creator: "", Attributes: `{"topic":null}`, CreatedAt: 400, UpdatedAt: 400, LastMessageAt: lm(900)}, []string{"Tom"}},
-		{Conversation{ID: "e", Kind: "temporary", Name: "tmp", Creator: "Tom", Attributes: `{}`, CreatedAt: 500, UpdatedAt: 500}, []string{"Tom", "Jerry"}},
+		{store.Conversation{ID: "a", Kind: "normal", Name: "Cheese club", Creator: "Tom", Attributes: `{"topic":"cheese","level":3,"tags":["x","y"],"vip":true,"nested":{"k":"v"}}`, CreatedAt: 100, UpdatedAt: 100, LastMessageAt: lm(500)}, []string{"Tom", "Jerry"}},
+		{store.Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Jerry", Attributes: `{"topic":"Mice","level":7.5,"vip":false}`, CreatedAt: 200, UpdatedAt: 200, LastMessageAt: lm(300)}, []string{"Jerry", "Mary"}},
+		{store.Conversation{ID: "c", Kind: "chatroom", Name: "Live", Creator: "", Attributes: `{"level":"high"}`, CreatedAt: 300, UpdatedAt: 300}, nil},
+		{store.Conversation{ID: "d", Kind: "system", Name: "News", Creator: "", Attributes: `{"topic":null}`, CreatedAt: 400, UpdatedAt: 400, LastMessageAt: lm(900)}, []string{"Tom"}},
+		{store.Conversation{ID: "e", Kind: "temporary", Name: "tmp", Creator: "Tom", Attributes: `{}`, CreatedAt: 500, UpdatedAt: 500}, []string{"Tom", "Jerry"}},
 	})
 }
 
-func whereDB(t *testing.T, rows []whereRow) *DB {
+func whereDB(t *testing.T, rows []whereRow) *store.DB {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "q.db"), Options{Synchronous: "normal"})
+	db, err := store.Open(filepath.Join(t.TempDir(), "q.db"), store.Options{Synchronous: "normal"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	for _, r := range rows {
 		r := r
-		if err := db.Write(context.Background(), func(tx *Tx) error {
+		if err := db.Write(context.Background(), func(tx *store.Tx) error {
 			if err := tx.InsertConversation(&r.c, r.members); err != nil {
 				return err
 			}
@@ -50,7 +52,7 @@ func whereDB(t *testing.T, rows []whereRow) *DB {
 	return db
 }
 
-func runWhere(t *testing.T, db *DB, where, sort string) ([]string, error) {
+func runWhere(t *testing.T, db *store.DB, where, sort string) ([]string, error) {
 	t.Helper()
 	w, err := CompileWhere([]byte(where))
 	if err != nil {
@@ -135,10 +137,10 @@ func TestWhereSemantics(t *testing.T) {
 // semantics, as the README says).
 func TestWhereMongoCorners(t *testing.T) {
 	db := whereDB(t, []whereRow{
-		{Conversation{ID: "a", Kind: "normal", Name: "1984", Creator: "Tom", Attributes: `{"vip":true,"nums":[1,5,9],"obj":{"k":"v"},"tags":["x"]}`, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
-		{Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Tom", Attributes: `{"vip":1,"arr":[["x","y"],1,null,"<b>&"],"marks":["<b>&",1.0],"s":"[1]"}`, CreatedAt: 2, UpdatedAt: 2}, nil},
-		{Conversation{ID: "c", Kind: "chatroom", Name: "Live", Attributes: `{"nums":[2],"s":[1]}`, CreatedAt: 3, UpdatedAt: 3}, nil},
-		{Conversation{ID: "d", Kind: "system", Name: "News", Attributes: `{"vip":false}`, CreatedAt: 4, UpdatedAt: 4}, nil},
+		{store.Conversation{ID: "a", Kind: "normal", Name: "1984", Creator: "Tom", Attributes: `{"vip":true,"nums":[1,5,9],"obj":{"k":"v"},"tags":["x"]}`, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
+		{store.Conversation{ID: "b", Kind: "normal", Name: "cats", Creator: "Tom", Attributes: `{"vip":1,"arr":[["x","y"],1,null,"<b>&"],"marks":["<b>&",1.0],"s":"[1]"}`, CreatedAt: 2, UpdatedAt: 2}, nil},
+		{store.Conversation{ID: "c", Kind: "chatroom", Name: "Live", Attributes: `{"nums":[2],"s":[1]}`, CreatedAt: 3, UpdatedAt: 3}, nil},
+		{store.Conversation{ID: "d", Kind: "system", Name: "News", Attributes: `{"vip":false}`, CreatedAt: 4, UpdatedAt: 4}, nil},
 	})
 	cases := []struct{ where, want string }{
 		// Numbers never equal booleans (json_extract reads true as 1).

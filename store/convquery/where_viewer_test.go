@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley-im/parley/store"
 )
 
 // viewerFixture: Eva is a member of "mine" (with Ann) and subscribes to the
@@ -13,14 +15,14 @@ import (
 // "room" a chat room, "tmp" a temporary conversation of Eva and Ann (never
 // listed). Every conversation has t = 1, so that a condition on t is an
 // attribute lookup to combine with those on members.
-func viewerFixture(t *testing.T) *DB {
+func viewerFixture(t *testing.T) *store.DB {
 	attrs := `{"t":1}`
 	return whereDB(t, []whereRow{
-		{Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann"}},
-		{Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Ann", "Ben"}},
-		{Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ann", "Ben"}},
-		{Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, nil},
-		{Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann"}},
+		{store.Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann"}},
+		{store.Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Ann", "Ben"}},
+		{store.Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ann", "Ben"}},
+		{store.Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, nil},
+		{store.Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann"}},
 	})
 }
 
@@ -28,7 +30,7 @@ func viewerFixture(t *testing.T) *DB {
 // filter, its row tests, each lookup and all of them driving, by probe or
 // not, and as QueryConversations chooses) and returns each plan's ids, in
 // id order, by the plan's name.
-func viewerPlans(t *testing.T, db *DB, w Where) map[string][]string {
+func viewerPlans(t *testing.T, db *store.DB, w Where) map[string][]string {
 	t.Helper()
 	order, oargs, _ := CompileSort("id")
 	q := ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: 100}
@@ -48,7 +50,7 @@ func viewerPlans(t *testing.T, db *DB, w Where) map[string][]string {
 		plans["all lookups, probe"] = queryPlan{probe: true, filter: driveFrom(w.parts, sets)}
 	}
 	out := map[string][]string{}
-	run := func(name string, rows []Conversation, err error) {
+	run := func(name string, rows []store.Conversation, err error) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -212,20 +214,20 @@ func TestViewerMemberPlans(t *testing.T) {
 // is Ann and Ben's (both muted it); "sub" a system conversation Eva, Ann
 // and Ben subscribe to (Ben and Eva muted it); "room" a chat room; "tmp" a
 // temporary conversation of Eva and Ann (Eva muted it; never listed).
-func mutedFixture(t *testing.T) *DB {
+func mutedFixture(t *testing.T) *store.DB {
 	attrs := `{"t":1}`
 	db := whereDB(t, []whereRow{
-		{Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann", "Ben"}},
-		{Conversation{ID: "quiet", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Eva", "Ann"}},
-		{Conversation{ID: "evas", Kind: "normal", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ben"}},
-		{Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, []string{"Ann", "Ben"}},
-		{Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann", "Ben"}},
-		{Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 6, UpdatedAt: 6}, nil},
-		{Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 7, UpdatedAt: 7}, []string{"Eva", "Ann"}},
+		{store.Conversation{ID: "mine", Kind: "normal", Attributes: attrs, CreatedAt: 1, UpdatedAt: 1}, []string{"Eva", "Ann", "Ben"}},
+		{store.Conversation{ID: "quiet", Kind: "normal", Attributes: attrs, CreatedAt: 2, UpdatedAt: 2}, []string{"Eva", "Ann"}},
+		{store.Conversation{ID: "evas", Kind: "normal", Attributes: attrs, CreatedAt: 3, UpdatedAt: 3}, []string{"Eva", "Ben"}},
+		{store.Conversation{ID: "other", Kind: "normal", Attributes: attrs, CreatedAt: 4, UpdatedAt: 4}, []string{"Ann", "Ben"}},
+		{store.Conversation{ID: "sub", Kind: "system", Attributes: attrs, CreatedAt: 5, UpdatedAt: 5}, []string{"Eva", "Ann", "Ben"}},
+		{store.Conversation{ID: "room", Kind: "chatroom", Attributes: attrs, CreatedAt: 6, UpdatedAt: 6}, nil},
+		{store.Conversation{ID: "tmp", Kind: "temporary", Attributes: attrs, CreatedAt: 7, UpdatedAt: 7}, []string{"Eva", "Ann"}},
 	})
 	for conv, who := range map[string][]string{"mine": {"Ann"}, "evas": {"Eva"}, "other": {"Ann", "Ben"}, "sub": {"Ben", "Eva"}, "tmp": {"Eva"}} {
 		for _, m := range who {
-			writeOrFail(t, db, func(tx *Tx) error {
+			writeOrFail(t, db, func(tx *store.Tx) error {
 				ok, err := tx.SetMuted(conv, m, true)
 				if err == nil && !ok {
 					err = fmt.Errorf("%s is no member of %s", m, conv)

@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/store"
 )
 
 // orOf is {"$or":[item(0), …, item(n-1)]}.
@@ -32,7 +34,7 @@ func objectOf(n int, part func(i int) string, more ...string) string {
 // the filter, the walk of its row tests, and, of its parts, the count of
 // their lookups and the filter driven by any one of them or by all, by
 // probe or not. It returns the first error.
-func runEveryStatement(ctx context.Context, db *DB, w Where) error {
+func runEveryStatement(ctx context.Context, db *store.DB, w Where) error {
 	order, oargs, err := CompileSort("")
 	if err != nil {
 		return err
@@ -62,7 +64,7 @@ func runEveryStatement(ctx context.Context, db *DB, w Where) error {
 		for range counts {
 			dest = append(dest, new(int64))
 		}
-		if err := db.read.QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), countArgs...).Scan(dest...); err != nil {
+		if err := db.R().QueryRowxContext(ctx, "SELECT "+strings.Join(counts, ", "), countArgs...).Scan(dest...); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 	}
@@ -229,8 +231,8 @@ func FuzzWhereNeverFails(f *testing.F) {
 	convs := randConvs(rand.New(rand.NewSource(2)), 40)
 	db := refDB(f, convs)
 	// And attributes SQLite cannot read (see TestWhereReadsUnreadableAttributesAsNone).
-	if err := db.Write(context.Background(), func(tx *Tx) error {
-		return tx.InsertConversation(&Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"})
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		return tx.InsertConversation(&store.Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"})
 	}, nil); err != nil {
 		f.Fatal(err)
 	}
@@ -265,8 +267,8 @@ var deepAttributes = `{"topic":"cheese","deep":` + strings.Repeat("[", 1100) + s
 // the attribute index reads them, so that lookups and row tests agree.
 func TestWhereReadsUnreadableAttributesAsNone(t *testing.T) {
 	db := whereDB(t, []whereRow{
-		{Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
-		{Conversation{ID: "fine", Kind: "normal", Attributes: `{"topic":"cheese","n":1}`, CreatedAt: 2, UpdatedAt: 2}, []string{"Tom"}},
+		{store.Conversation{ID: "deep", Kind: "normal", Attributes: deepAttributes, CreatedAt: 1, UpdatedAt: 1}, []string{"Tom"}},
+		{store.Conversation{ID: "fine", Kind: "normal", Attributes: `{"topic":"cheese","n":1}`, CreatedAt: 2, UpdatedAt: 2}, []string{"Tom"}},
 	})
 	cases := []struct{ where, sort, want string }{
 		{`{"topic":"cheese"}`, "", "fine"},
@@ -295,5 +297,13 @@ func TestWhereReadsUnreadableAttributesAsNone(t *testing.T) {
 		if want := strings.Fields(tc.want); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("where %s sort %q: got %v, want %v", tc.where, tc.sort, got, want)
 		}
+	}
+}
+
+// TestRegexLimitAgreesWithStore: parley_regexp, in package store, compiles
+// every pattern a where may hold, with its flags prefix.
+func TestRegexLimitAgreesWithStore(t *testing.T) {
+	if store.MaxRegexpPattern != MaxRegexLen+8 {
+		t.Errorf("store.MaxRegexpPattern is %d, want MaxRegexLen (%d) + 8", store.MaxRegexpPattern, MaxRegexLen)
 	}
 }

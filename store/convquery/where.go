@@ -1,4 +1,4 @@
-package store
+package convquery
 
 import (
 	"bytes"
@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -1832,39 +1830,4 @@ func CompileSort(spec string) (string, []any, error) {
 		return "", nil, qerr("sort: at most 8 fields")
 	}
 	return strings.Join(append(terms, "c.id ASC"), ", "), args, nil
-}
-
-// regexCache keeps compiled patterns of the parley_regexp SQL function
-// (queries repeat their pattern for every row); it is emptied when full, so
-// patterns sent by clients cannot grow it without bound.
-var (
-	regexCache     sync.Map
-	regexCacheSize atomic.Int64
-)
-
-const regexCacheMax = 512
-
-func regexpMatch(pattern string, value any) bool {
-	s, ok := value.(string)
-	if !ok {
-		return false
-	}
-	var re *regexp.Regexp
-	if v, ok := regexCache.Load(pattern); ok {
-		re = v.(*regexp.Regexp)
-	} else {
-		var err error
-		if len(pattern) > MaxRegexLen+8 { // + the flags prefix
-			return false
-		}
-		if re, err = regexp.Compile(pattern); err != nil {
-			return false
-		}
-		if regexCacheSize.Add(1) > regexCacheMax {
-			regexCache.Clear()
-			regexCacheSize.Store(1)
-		}
-		regexCache.Store(pattern, re)
-	}
-	return re.MatchString(s)
 }

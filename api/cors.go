@@ -37,7 +37,7 @@ func cors(origins []string, masterKey bool) func(http.Handler) http.Handler {
 				} else {
 					h.Set("Access-Control-Allow-Origin", origin)
 				}
-				h.Set("Access-Control-Expose-Headers", "Retry-After, Location")
+				h.Set("Access-Control-Expose-Headers", "Retry-After, Location, X-Request-Id")
 			}
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				if allowed {

@@ -59,6 +59,14 @@ func TestCORS(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Access-Control-Allow-Origin") == "" {
 		t.Errorf("cross-origin login: %d, Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
+	// A browser app reads what a failure tells it to: when to retry, and
+	// the request id to quote to its operator.
+	exposed := strings.ToLower(strings.Join(resp.Header.Values("Access-Control-Expose-Headers"), ","))
+	for _, want := range []string{"retry-after", "x-request-id"} {
+		if !strings.Contains(exposed, want) {
+			t.Errorf("cross-origin answer: Expose-Headers %q lacks %s", exposed, want)
+		}
+	}
 	req, _ = http.NewRequest(http.MethodGet, h.base+"/v1/conversations/x", nil)
 	req.Header.Set("Origin", origin)
 	resp, err = http.DefaultClient.Do(req)

@@ -40,6 +40,7 @@ type File struct {
 	MimeType string         `json:"mimeType,omitempty" maxLength:"128" doc:"Media type" example:"image/png"`
 	Size     int64          `json:"size,omitempty" minimum:"0" doc:"Size in bytes" example:"20480"`
 	MetaData map[string]any `json:"metaData,omitempty" doc:"width and height of images, duration of audio and video"`
+	ObjID    string         `json:"objId,omitempty" maxLength:"128" doc:"objectId of the file in LeanCloud's _File class, kept from imported LeanCloud messages" example:"54699d87e4b0a56c64f470a4"`
 }
 
 // Location is a point on Earth.

@@ -539,6 +539,11 @@ type File struct {
 	// Example: cat.png
 	Name *string `json:"name,omitempty"`
 
+	// ObjId objectId of the file in LeanCloud's _File class, kept from imported LeanCloud messages
+	//
+	// Example: 54699d87e4b0a56c64f470a4
+	ObjId *string `json:"objId,omitempty"`
+
 	// Size Size in bytes
 	//
 	// Example: 20480

@@ -3,7 +3,7 @@
 // handlers) so that every rule exists once.
 //
 // This file holds the content form: a message's content as LeanCloud
-// carries it (the `_lctype` JSON of LEANCLOUD.md §2.5, or any other string
+// carries it (the `_lctype` JSON of LeanCloud's rich-media message format, or any other string
 // for an untyped message, Base64 for a binary one) converted to Parley's
 // handlers.Content and back. Later files will hold the importer of
 // LeanCloud's exports, the /1.2/rtm REST API and the lc.protobuf2.3

@@ -31,7 +31,7 @@ func sameJSON(a, b string) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// The examples of LEANCLOUD.md §2.5 (DOCS-rest "富媒体消息格式"), quoted;
+// The examples of LeanCloud's REST guide, "富媒体消息格式" (rich-media message format), quoted;
 // where the document elides a url ("…") a real one stands in, since Parley
 // takes only http(s) file addresses.
 var docExamples = []struct {

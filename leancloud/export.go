@@ -1,7 +1,7 @@
 package leancloud
 
 // The reading half of `parley import leancloud`: LeanCloud's export files
-// (LEANCLOUD.md §1.6, §2.2–2.4) read as a stream of records, each with the
+// (LeanCloud's IM REST history API and dashboard export) read as a stream of records, each with the
 // place it came from, and turned into typed rows. Nothing here writes to a
 // database; a record that cannot be read or converted is handed back as a
 // *Skipped (file, line, reason) and the reading goes on.
@@ -619,12 +619,12 @@ const (
 	KindSystem    = "system"
 )
 
-// TemporaryPrefix starts the ids of temporary conversations (LEANCLOUD.md
-// §2.3: they are not stored in _Conversation, but a pulled history may
-// name them).
+// TemporaryPrefix starts the ids of temporary conversations (LeanCloud
+// does not store them in _Conversation, but a pulled history may name
+// them).
 const TemporaryPrefix = "_tmp:"
 
-// Conversation is a `_Conversation` row (LEANCLOUD.md §2.3). Dates are ms
+// Conversation is a `_Conversation` row (LeanCloud's conversation class). Dates are ms
 // since the epoch, 0 when absent.
 type Conversation struct {
 	ID            string                     // objectId, kept as the conversation's id
@@ -663,8 +663,8 @@ type MemberInfo struct {
 	Extra          map[string]json.RawMessage
 }
 
-// HistoryRecord is one message as LeanCloud's REST history API returns it
-// (LEANCLOUD.md §1.6). Times are ms since the epoch.
+// HistoryRecord is one message as LeanCloud's REST history API returns it.
+// Times are ms since the epoch.
 type HistoryRecord struct {
 	MsgID     string // msg-id
 	ConvID    string // conv-id

@@ -63,7 +63,7 @@ func at(p Position) string {
 }
 
 func TestReaderFormats(t *testing.T) {
-	// The dashboard's header line (LEANCLOUD.md §2.2):
+	// The dashboard's header line (LeanCloud's dashboard export, "数据导出"):
 	const header = `#filetype:JSON-streaming {"type":"Class","class":"_Conversation"}`
 	tests := []struct {
 		name   string
@@ -316,7 +316,7 @@ func TestReadHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The example record of LEANCLOUD.md §1.6 (TDS-rest).
+	// The example history record of LeanCloud's IM REST guide (global history API).
 	want0 := HistoryRecord{
 		MsgID: "vdkGm4dtRNmhQ5gqUTFBiA", ConvID: "219946ef32e40c515d33ae6975a5c593",
 		From: "u111872755_9d0461adf9c267ae263b3742c60fa", Timestamp: 1408008498571, Data: "今天天气不错！",

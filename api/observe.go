@@ -261,8 +261,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(rec, r)
 		rec.route = chi.RouteContext(r.Context()).RoutePattern()
-		if rec.detached && rec.pending.Add(-1) != 0 {
-			return // the stream goes on: it finishes the request
+		if rec.detached {
+			// The stream holds the recorder until it ends, and needs none of
+			// net/http's response: let go of it, and with it the buffers of
+			// the connection it took over (7 KiB an idle stream).
+			rec.ResponseWriter = nil
+			if rec.pending.Add(-1) != 0 {
+				return // the stream goes on: it finishes the request
+			}
 		}
 		s.finish(rec)
 	})

@@ -3,7 +3,7 @@ package leancloud
 // The pulling half of `parley import leancloud --server`: everything an IM
 // app holds on LeanCloud, fetched through its REST API with the master key
 // and saved to a directory in the forms the readers of export.go read
-// (LEANCLOUD.md §2.2, §2.4):
+// (the dashboard export's JSON lines, and history pages as the API returns them):
 //
 //	DIR/_Conversation.0.jsonl             the Scan API's rows, dashboard JSON lines
 //	DIR/_ConversationMemberInfo.0.jsonl   likewise

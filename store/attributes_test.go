@@ -6,14 +6,14 @@ package store
 // which only this package can.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley-im/parley/store/internal/attrgen"
 )
 
 func writeOrFail(t *testing.T, db *DB, f func(tx *Tx) error) {
@@ -130,92 +130,20 @@ func attributeConvs(r *rand.Rand, n int) []*attributeConv {
 			c.Kind, c.ID = "temporary", "_tmp:"+c.ID
 		}
 		if c.Kind != "chatroom" {
-			for _, m := range refClients {
+			for _, m := range attrgen.Clients {
 				if r.Intn(3) == 0 {
 					c.Members = append(c.Members, m)
 				}
 			}
 		}
 		attrs := map[string]any{}
-		for _, k := range refAttrKeys {
+		for _, k := range attrgen.AttrKeys {
 			if r.Intn(5) < 3 {
-				attrs[k] = randAttrValue(r, 0)
+				attrs[k] = attrgen.Value(r, 0)
 			}
 		}
-		c.AttrJSON = marshalStored(attrs)
+		c.AttrJSON = attrgen.Marshal(attrs)
 		convs = append(convs, c)
 	}
 	return convs
-}
-
-var (
-	refClients  = []string{"Tom", "Jerry", "Mary", "Ann", "Bob", "tom", "Zoë"}
-	refStrings  = []string{"cheese", "Cheese", "mice", "cats", "", "1", "3", "2.5", "true", "null", "<b>&", "Café", "café", "zeta", "a b", "Tom", "x", "[1]"}
-	refNumbers  = []float64{-3, -1, 0, 1, 2, 3, 5, 7, 10, 0.5, 1.5, 2.5, -1.5, 3.25, 100, 1e21}
-	refAttrKeys = []string{"topic", "level", "tags", "vip", "score", "nested", "n", "a b", "ключ", "x-y", "0", "name", "id", "m", "it's", "a[0]", "obj"}
-)
-
-func pick[T any](r *rand.Rand, s []T) T { return s[r.Intn(len(s))] }
-
-func randScalar(r *rand.Rand) any {
-	switch r.Intn(10) {
-	case 0, 1, 2, 3:
-		return pick(r, refStrings)
-	case 4, 5, 6:
-		return pick(r, refNumbers)
-	case 7, 8:
-		return r.Intn(2) == 0
-	}
-	return nil
-}
-
-func randAttrValue(r *rand.Rand, depth int) any {
-	switch n := r.Intn(20); {
-	case n < 5:
-		return pick(r, refStrings)
-	case n < 9:
-		return pick(r, refNumbers)
-	case n < 11:
-		return r.Intn(2) == 0
-	case n < 12:
-		return nil
-	case n < 17:
-		arr := make([]any, r.Intn(5))
-		mixed := r.Intn(4) == 0
-		for i := range arr {
-			switch {
-			case mixed && r.Intn(6) == 0 && depth < 2:
-				arr[i] = randAttrValue(r, 2) // a nested array or a scalar
-			case mixed:
-				arr[i] = randScalar(r)
-			case r.Intn(2) == 0:
-				arr[i] = pick(r, refStrings)
-			default:
-				arr[i] = pick(r, refNumbers)
-			}
-		}
-		return arr
-	}
-	if depth >= 2 {
-		return pick(r, refStrings)
-	}
-	obj := map[string]any{}
-	for _, k := range []string{"k", "n", "deep", "arr", "0"} {
-		if r.Intn(2) == 0 {
-			obj[k] = randAttrValue(r, depth+1)
-		}
-	}
-	return obj
-}
-
-// marshalStored encodes attributes as the handlers store them: numbers as
-// float64, no HTML escaping.
-func marshalStored(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
 }

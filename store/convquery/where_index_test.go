@@ -19,6 +19,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/parley-im/parley/store"
+	"github.com/parley-im/parley/store/internal/attrgen"
 )
 
 // attributeRows lists the conversation_attributes rows of a conversation as
@@ -301,7 +302,7 @@ func TestQueryPlansAgree(t *testing.T) {
 		raw := mustJSON(g.object(1))
 		viewer := ""
 		if planned%2 == 1 {
-			viewer = pick(r, refClients)
+			viewer = attrgen.Pick(r, attrgen.Clients)
 		}
 		w, err := CompileWhereFor(raw, viewer)
 		if err != nil || w.parts == nil {
@@ -341,7 +342,7 @@ func TestQueryPlansAgree(t *testing.T) {
 			}
 			drivers = append(drivers, sets)
 		}
-		sort := pick(r, []string{"-lastMessageAt", "lastMessageAt", "id"})
+		sort := attrgen.Pick(r, []string{"-lastMessageAt", "lastMessageAt", "id"})
 		order, oargs, _ := CompileSort(sort)
 		limit, skip := 1+r.Intn(12), r.Intn(3)*r.Intn(10)
 		q := ConversationQuery{Where: w, Order: order, OrderArgs: oargs, Limit: limit, Skip: skip}

@@ -91,6 +91,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/store"
+	"github.com/parley-im/parley/store/internal/attrgen"
 )
 
 var whereSeedFlag = flag.Int64("seed", 0, "seed of TestWhereMatchesReference (0: $PARLEY_WHERE_SEED, else a fixed seed)")
@@ -663,78 +664,9 @@ func cmpFloat(a, b float64) int {
 // Random data.
 
 var (
-	refClients   = []string{"Tom", "Jerry", "Mary", "Ann", "Bob", "tom", "Zoë"}
-	refStrings   = []string{"cheese", "Cheese", "mice", "cats", "", "1", "3", "2.5", "true", "null", "<b>&", "Café", "café", "zeta", "a b", "Tom", "x", "[1]"}
 	refNames     = []string{"cheese club", "Cheese club", "cats", "", "1", "5", "10", "true", "zeta", "Ünïcode", "<b>&amp;", "Tom"}
-	refNumbers   = []float64{-3, -1, 0, 1, 2, 3, 5, 7, 10, 0.5, 1.5, 2.5, -1.5, 3.25, 100, 1e21}
-	refAttrKeys  = []string{"topic", "level", "tags", "vip", "score", "nested", "n", "a b", "ключ", "x-y", "0", "name", "id", "m", "it's", "a[0]", "obj"}
 	refQueryNums = []string{"0", "1", "2", "3", "5", "7", "10", "-1", "-3", "1.5", "2.0", "3.0", "2.5", "1e1", "0.5", "-0", "100", "3.25", "1e21", "1E+21", "-1.5"}
 )
-
-func pick[T any](r *rand.Rand, s []T) T { return s[r.Intn(len(s))] }
-
-func randScalar(r *rand.Rand) any {
-	switch r.Intn(10) {
-	case 0, 1, 2, 3:
-		return pick(r, refStrings)
-	case 4, 5, 6:
-		return pick(r, refNumbers)
-	case 7, 8:
-		return r.Intn(2) == 0
-	}
-	return nil
-}
-
-func randAttrValue(r *rand.Rand, depth int) any {
-	switch n := r.Intn(20); {
-	case n < 5:
-		return pick(r, refStrings)
-	case n < 9:
-		return pick(r, refNumbers)
-	case n < 11:
-		return r.Intn(2) == 0
-	case n < 12:
-		return nil
-	case n < 17:
-		arr := make([]any, r.Intn(5))
-		mixed := r.Intn(4) == 0
-		for i := range arr {
-			switch {
-			case mixed && r.Intn(6) == 0 && depth < 2:
-				arr[i] = randAttrValue(r, 2) // a nested array or a scalar
-			case mixed:
-				arr[i] = randScalar(r)
-			case r.Intn(2) == 0:
-				arr[i] = pick(r, refStrings)
-			default:
-				arr[i] = pick(r, refNumbers)
-			}
-		}
-		return arr
-	}
-	if depth >= 2 {
-		return pick(r, refStrings)
-	}
-	obj := map[string]any{}
-	for _, k := range []string{"k", "n", "deep", "arr", "0"} {
-		if r.Intn(2) == 0 {
-			obj[k] = randAttrValue(r, depth+1)
-		}
-	}
-	return obj
-}
-
-// marshalStored encodes attributes as the handlers store them: numbers as
-// float64, no HTML escaping.
-func marshalStored(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
 
 func randConvs(r *rand.Rand, n int) []*refConv {
 	convs := make([]*refConv, 0, n)
@@ -750,13 +682,13 @@ func randConvs(r *rand.Rand, n int) []*refConv {
 		default:
 			c.Kind, c.ID = "temporary", "_tmp:"+c.ID
 		}
-		c.Name = pick(r, refNames)
-		c.Creator = pick(r, refClients)
+		c.Name = attrgen.Pick(r, refNames)
+		c.Creator = attrgen.Pick(r, attrgen.Clients)
 		if c.Kind == "system" || r.Intn(15) == 0 {
 			c.Creator = ""
 		}
 		if c.Kind != "chatroom" {
-			for _, m := range refClients {
+			for _, m := range attrgen.Clients {
 				if r.Intn(3) == 0 {
 					c.Members = append(c.Members, m)
 					// Some members muted it: chosen by a hash, so that the
@@ -777,12 +709,12 @@ func randConvs(r *rand.Rand, n int) []*refConv {
 			c.LastMessageAt = &lm
 		}
 		attrs := map[string]any{}
-		for _, k := range refAttrKeys {
+		for _, k := range attrgen.AttrKeys {
 			if r.Intn(5) < 3 {
-				attrs[k] = randAttrValue(r, 0)
+				attrs[k] = attrgen.Value(r, 0)
 			}
 		}
-		c.AttrJSON = marshalStored(attrs)
+		c.AttrJSON = attrgen.Marshal(attrs)
 		dec := json.NewDecoder(strings.NewReader(c.AttrJSON))
 		if err := dec.Decode(&c.attrs); err != nil {
 			panic(err)
@@ -806,17 +738,17 @@ var refBuiltinKeys = []string{"id", "objectId", "name", "kind", "creator", "c", 
 func (g *queryGen) fieldKey() string {
 	r := g.r
 	if r.Intn(150) == 0 {
-		return pick(r, []string{"a..b", "attr.", "x$y", `q"uote`, "attributes..x", "$near"})
+		return attrgen.Pick(r, []string{"a..b", "attr.", "x$y", `q"uote`, "attributes..x", "$near"})
 	}
 	if r.Intn(10) < 4 {
-		return pick(r, refBuiltinKeys)
+		return attrgen.Pick(r, refBuiltinKeys)
 	}
-	name := pick(r, refAttrKeys)
+	name := attrgen.Pick(r, attrgen.AttrKeys)
 	switch r.Intn(8) {
 	case 0:
-		name = "nested." + pick(r, []string{"k", "n", "arr", "deep", "0", "deep.k", "deep.arr", "nope"})
+		name = "nested." + attrgen.Pick(r, []string{"k", "n", "arr", "deep", "0", "deep.k", "deep.arr", "nope"})
 	case 1:
-		name = pick(r, []string{"obj.k", "obj.deep.n", "tags.0", "topic.x", "nope", "level.n"})
+		name = attrgen.Pick(r, []string{"obj.k", "obj.deep.n", "tags.0", "topic.x", "nope", "level.n"})
 	}
 	_, builtin := builtinFieldNames[name]
 	switch n := r.Intn(3); {
@@ -844,12 +776,12 @@ func (g *queryGen) sample(key string) (any, bool) {
 		return nil, false
 	}
 	for range 5 {
-		v, ok := f.get(pick(g.r, g.convs))
+		v, ok := f.get(attrgen.Pick(g.r, g.convs))
 		if !ok {
 			continue
 		}
 		if arr, isArr := v.([]any); isArr && len(arr) > 0 && g.r.Intn(3) > 0 {
-			v = pick(g.r, arr)
+			v = attrgen.Pick(g.r, arr)
 		}
 		if _, isObj := v.(map[string]any); isObj && g.r.Intn(10) > 0 {
 			continue
@@ -900,7 +832,7 @@ func (g *queryGen) value(key string) any {
 			if r.Intn(12) == 0 {
 				// The JSON text of a stored value, as a string: it must not
 				// equal the value itself.
-				return marshalStored(v)
+				return attrgen.Marshal(v)
 			}
 			return v
 		}
@@ -930,7 +862,7 @@ func (g *queryGen) value(key string) any {
 		}
 	case "members", "m", "mutedMembers", "mu", "creator", "c":
 		if !wild {
-			return pick(r, refClients)
+			return attrgen.Pick(r, attrgen.Clients)
 		}
 	case "tr", "sys":
 		if !wild {
@@ -938,22 +870,22 @@ func (g *queryGen) value(key string) any {
 		}
 	case "id", "objectId":
 		if !wild {
-			return pick(r, g.convs).ID
+			return attrgen.Pick(r, g.convs).ID
 		}
 	case "kind":
 		if !wild {
-			return pick(r, []string{"normal", "chatroom", "system", "temporary", "Normal"})
+			return attrgen.Pick(r, []string{"normal", "chatroom", "system", "temporary", "Normal"})
 		}
 	case "name":
 		if !wild {
-			return pick(r, refNames)
+			return attrgen.Pick(r, refNames)
 		}
 	}
 	switch n := r.Intn(20); {
 	case n < 7:
-		return pick(r, append(refStrings, refClients...))
+		return attrgen.Pick(r, append(attrgen.Strings, attrgen.Clients...))
 	case n < 14:
-		return json.Number(pick(r, refQueryNums))
+		return json.Number(attrgen.Pick(r, refQueryNums))
 	case n < 17:
 		return r.Intn(2) == 0
 	case n < 19 || !wild:
@@ -1001,7 +933,7 @@ func (g *queryGen) condition(key string) any {
 				choices = []string{"$eq", "$ne", "$in", "$nin", "$all", "$exists", "$regex"}
 			}
 		}
-		switch op := pick(r, choices); op {
+		switch op := attrgen.Pick(r, choices); op {
 		case "$eq", "$ne":
 			v := g.value(key)
 			if r.Intn(4) == 0 {
@@ -1029,7 +961,7 @@ func (g *queryGen) condition(key string) any {
 				ops[op] = r.Intn(2) == 0
 			}
 		case "$regex":
-			ops[op] = pick(r, refPatterns)
+			ops[op] = attrgen.Pick(r, refPatterns)
 			if r.Intn(20) == 0 {
 				ops[op] = json.Number("1")
 			}
@@ -1037,7 +969,7 @@ func (g *queryGen) condition(key string) any {
 			case 0, 1, 2:
 				ops["$options"] = "i"
 			case 3:
-				ops["$options"] = pick(r, []string{"", "m", "is", "g", "x"})
+				ops["$options"] = attrgen.Pick(r, []string{"", "m", "is", "g", "x"})
 			}
 		default: // $gt $gte $lt $lte: mostly numbers or strings
 		ordered:
@@ -1064,7 +996,7 @@ func (g *queryGen) sampleArray(key string) ([]any, bool) {
 		return nil, false
 	}
 	for range 5 {
-		v, ok := f.get(pick(g.r, g.convs))
+		v, ok := f.get(attrgen.Pick(g.r, g.convs))
 		arr, isArr := v.([]any)
 		if !ok || !isArr {
 			continue
@@ -1095,7 +1027,7 @@ func (g *queryGen) object(depth int) map[string]any {
 	}
 	for range n {
 		if depth < 3 && r.Intn(4) == 0 {
-			op := pick(r, []string{"$or", "$or", "$and"})
+			op := attrgen.Pick(r, []string{"$or", "$or", "$and"})
 			items := make([]any, 1+r.Intn(3))
 			for i := range items {
 				items[i] = g.object(depth + 1)
@@ -1380,7 +1312,7 @@ func TestWhereMatchesReference(t *testing.T) {
 			listed++
 		}
 	}
-	viewers := append([]string{"Nobody"}, refClients...)
+	viewers := append([]string{"Nobody"}, attrgen.Clients...)
 	var viewed int
 	for i := 0; i < queries; i++ {
 		q := g.object(1)
@@ -1391,7 +1323,7 @@ func TestWhereMatchesReference(t *testing.T) {
 		// changes), and now and then otherwise.
 		if o.agree() && (bytes.Contains(raw, []byte(`"m"`)) || bytes.Contains(raw, []byte(`"members"`)) ||
 			bytes.Contains(raw, []byte(`"mu"`)) || bytes.Contains(raw, []byte(`"mutedMembers"`)) || i%10 == 0) {
-			o = whereBothFor(t, db, convs, raw, pick(r, viewers))
+			o = whereBothFor(t, db, convs, raw, attrgen.Pick(r, viewers))
 			viewed++
 		}
 		switch {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/parley-im/parley/store"
+	"github.com/parley-im/parley/store/internal/attrgen"
 )
 
 // shapeConvs are conversations for TestLookupShapes: a level of numbers,
@@ -39,7 +40,7 @@ func shapeConvs() []*refConv {
 		attrs["label"] = labels[i%len(labels)]
 		attrs["topic"] = topics[i%len(topics)]
 		attrs["tags"] = tags[i%len(tags)]
-		c := &refConv{ID: fmt.Sprintf("c%03d", i), Kind: "normal", CreatedAt: 1, UpdatedAt: 1, AttrJSON: marshalStored(attrs)}
+		c := &refConv{ID: fmt.Sprintf("c%03d", i), Kind: "normal", CreatedAt: 1, UpdatedAt: 1, AttrJSON: attrgen.Marshal(attrs)}
 		if i%17 == 0 {
 			c.Kind, c.ID = "temporary", "_tmp:"+c.ID
 		}

@@ -1,9 +1,5 @@
 package main
 
-import (
-	"time"
-)
-
 func init() {
 	register(&Scenario{
 		Name:        "busy",
@@ -45,29 +41,10 @@ func runBusy(env *Env) error {
 	}
 	defer closeAll(rs)
 
-	w.set(time.Now().Add(env.Warmup), env.Duration)
-	env.ProfileWindow(w.Start(), env.Duration)
-	cpu := env.CPUWindow(w)
 	progress("busy: %d concurrent sends from one session into one conversation for %s + %s warm-up", env.Concurrency, env.Duration, env.Warmup)
-	load := &sendLoad{Base: c.Base, HTTP: c.HTTP, Senders: senders, Rate: env.Rate, Window: w}
-	m0c := make(chan map[string]float64, 1)
-	go func() {
-		time.Sleep(time.Until(w.Start()))
-		m0c <- scrapeMetrics(ctx, c)
-	}()
-	res := load.run(ctx)
-	if err := ctx.Err(); err != nil {
+	if err := measureSends(env, c, senders, w, rs); err != nil {
 		return err
 	}
-	m0, m1 := <-m0c, scrapeMetrics(ctx, c)
-	drain(ctx, rs, res.OK)
-	totals := streamTotals(rs)
-
-	reportSends(rep, res, true)
-	reportDeliveries(rep, totals, res.OK, res.Elapsed, false)
-	rep.Metric("streams_ended", "streams ended by the server", float64(endedEarly(rs)), "")
-	reportServerMetrics(rep, m0, m1, time.Since(w.Start()))
-	env.ReportCPU(cpu)
 	rep.Note("compare with -scenario send at the same -concurrency: the target is a busy conversation at least as fast as sends spread over many")
 	return nil
 }

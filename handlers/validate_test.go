@@ -27,6 +27,16 @@ func newRuleService(t *testing.T, mode string) *Service {
 	return New(Config{AppID: "app1", MasterKey: "the-master-key", AuthMode: mode, JWTSecret: []byte("secret")}, db, hub, nil)
 }
 
+// loginAs logs clientID in and returns its session as a caller.
+func loginAs(t *testing.T, s *Service, clientID string) Principal {
+	t.Helper()
+	r, err := s.Login(context.Background(), LoginRequest{ClientID: clientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Principal{ClientID: clientID, SessionID: r.SessionID}
+}
+
 // wantInvalid fails unless err is INVALID_REQUEST whose detail holds each
 // of says.
 func wantInvalid(t *testing.T, what string, err error, says ...string) {
@@ -69,11 +79,7 @@ var badClientIDs = map[string]string{
 func TestClientIDRuleEverywhere(t *testing.T) {
 	s := newRuleService(t, "")
 	ctx := context.Background()
-	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	p := loginAs(t, s, "Tom")
 	master := Principal{Master: true}
 	conv, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"Jerry"}})
 	if err != nil {
@@ -250,11 +256,7 @@ func TestCheckFileURL(t *testing.T) {
 func TestMasterRemovesAMemberWhoseIDPredatesTheRule(t *testing.T) {
 	s := newRuleService(t, "")
 	ctx := context.Background()
-	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	p := loginAs(t, s, "Tom")
 	conv, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Members: []string{"Jerry"}})
 	if err != nil {
 		t.Fatal(err)
@@ -279,11 +281,7 @@ func TestMasterRemovesAMemberWhoseIDPredatesTheRule(t *testing.T) {
 func TestAttributesDepth(t *testing.T) {
 	s := newRuleService(t, "")
 	ctx := context.Background()
-	tom, err := s.Login(ctx, LoginRequest{ClientID: "Tom"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := Principal{ClientID: "Tom", SessionID: tom.SessionID}
+	p := loginAs(t, s, "Tom")
 	nest := func(levels int) map[string]any {
 		var v any = 1
 		for range levels - 1 {
@@ -291,7 +289,8 @@ func TestAttributesDepth(t *testing.T) {
 		}
 		return map[string]any{"deep": v}
 	}
-	if _, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Attributes: nest(MaxAttributesDepth)}); err != nil {
+	_, _, err := s.CreateConversation(ctx, p, CreateConversationRequest{Attributes: nest(MaxAttributesDepth)})
+	if err != nil {
 		t.Fatalf("attributes %d levels deep: %v", MaxAttributesDepth, err)
 	}
 	_, _, err = s.CreateConversation(ctx, p, CreateConversationRequest{Attributes: nest(MaxAttributesDepth + 1)})

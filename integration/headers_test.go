@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,23 +18,7 @@ func TestAPIAnswersAreNeitherSniffedNorStored(t *testing.T) {
 
 	do := func(method, path, body string, header ...string) *http.Response {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx(t), method, h.base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return rawDo(t, method, h.base+path, body, header...)
 	}
 	bearer := "Bearer " + tom.Token
 	send := "/v1/conversations/" + conv.Id + "/messages"

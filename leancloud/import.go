@@ -564,9 +564,10 @@ func (im *importer) storeMessages(ctx context.Context, batch []*store.Message) e
 			strings.Compare(*a.LCID, *b.LCID))
 	})
 	var inserted int64
+	arrived := im.opt.Now().UnixMilli()
 	err := im.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if inserted, err = tx.ImportMessages(batch); err != nil {
+		if inserted, err = tx.ImportMessages(batch, arrived); err != nil {
 			return err
 		}
 		for i, m := range batch {

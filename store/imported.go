@@ -82,11 +82,12 @@ func MemberInfos(ctx context.Context, r Reader, convID string) ([]MemberInfo, er
 
 // ImportMessages stores imported messages (LCID set on each): a message
 // whose LCID its conversation holds already is left as it is, so an import
-// may run again. Each gets a mid of its own now, when it arrives (see
-// migration 0014), and seq 0: imported history counts as read, and it
-// stores no mentions. It returns how many it inserted. FinishImport sets
-// what the messages_advance trigger sets for a sent message.
-func (t *Tx) ImportMessages(msgs []*Message) (int64, error) {
+// may run again. Each gets a mid of its own made from arrivedMs, the time
+// it arrived in Parley (now: see migration 0014), and seq 0: imported
+// history counts as read, and it stores no mentions. It returns how many
+// it inserted. FinishImport sets what the messages_advance trigger sets for
+// a sent message.
+func (t *Tx) ImportMessages(msgs []*Message, arrivedMs int64) (int64, error) {
 	var inserted int64
 	for len(msgs) > 0 {
 		chunk := msgs[:min(len(msgs), flushChunk)]
@@ -94,7 +95,7 @@ func (t *Tx) ImportMessages(msgs []*Message) (int64, error) {
 			if m.LCID == nil {
 				return inserted, errors.New("store: an imported message needs its LeanCloud id")
 			}
-			m.MID, m.Seq, m.Mentions = t.mids.next(m.Timestamp), 0, nil
+			m.MID, m.Seq, m.Mentions = t.mids.next(arrivedMs), 0, nil
 		}
 		n, err := t.insertMessages(chunk, " ON CONFLICT (conversation_id, lc_id) WHERE lc_id IS NOT NULL DO NOTHING")
 		if err != nil {

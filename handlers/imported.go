@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/store"
@@ -31,20 +32,31 @@ type ImportedConversation struct {
 // MaxImportedIDLen bounds an imported conversation's or message's id.
 const MaxImportedIDLen = 64
 
-// ValidImportedID reports whether an id made elsewhere can be a Parley id:
-// 1–64 characters, URL-safe (letters, digits, '-', '_', '.', '~'), so that
-// it goes into paths and query strings as it is. Temporary conversation ids
-// start with "_tmp:", as LeanCloud's do.
+// ValidImportedID reports whether an id made elsewhere can be a Parley
+// conversation id: 1–64 characters, URL-safe (letters, digits, '-', '_',
+// '.', '~'), so that it goes into paths and query strings as it is.
+// Temporary conversation ids start with "_tmp:", as LeanCloud's do.
 func ValidImportedID(id string) bool {
 	if len(id) > len(temporaryIDPrefix) && id[:len(temporaryIDPrefix)] == temporaryIDPrefix {
 		id = id[len(temporaryIDPrefix):]
 	}
+	return validID(id, "-_.~")
+}
+
+// ValidImportedMessageID reports whether a message id made elsewhere can
+// be kept: 1–64 letters, digits and characters of either Base64 alphabet
+// ('+', '/', '-', '_', '='), as LeanCloud's msg-ids are, or '.' and '~'.
+// Clients percent-encode '+' and '/' in paths and queries, as generated
+// clients do.
+func ValidImportedMessageID(id string) bool { return validID(id, "-_.~+/=") }
+
+func validID(id, punct string) bool {
 	if id == "" || len(id) > MaxImportedIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(punct, c) >= 0) {
 			return false
 		}
 	}
@@ -135,8 +147,8 @@ func ImportConversation(c ImportedConversation, now int64) (row *store.Conversat
 // passes and returns its row for store.Tx.ImportMessages: lcID is the id it
 // keeps, c its content (recalled: it had been recalled, and keeps none).
 func ImportMessage(convID, lcID, from string, timestamp int64, c *Content, recalled bool) (*store.Message, error) {
-	if !ValidImportedID(lcID) {
-		return nil, fail(CodeInvalidRequest, "message id %q: an id is 1–%d characters of A–Z a–z 0–9 - _ . ~", lcID, MaxImportedIDLen)
+	if !ValidImportedMessageID(lcID) {
+		return nil, fail(CodeInvalidRequest, "message id %q: an id is 1–%d characters of A–Z a–z 0–9 + / = - _ . ~", lcID, MaxImportedIDLen)
 	}
 	if !ValidClientID(from) {
 		return nil, fail(CodeInvalidRequest, "sender %q is not a valid clientId: %s", from, ClientIDRule)

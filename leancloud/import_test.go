@@ -334,7 +334,7 @@ func TestImportedMessagesConvertOrAreReported(t *testing.T) {
 		{"msg-id": "gone1", "conv-id": conv, "from": "Tom", "timestamp": 3000, "data": `{"_lctype":-127}`},
 		{"msg-id": "raw1", "conv-id": conv, "from": "Tom", "timestamp": 4000, "data": "plain words"},
 		{"msg-id": "big1", "conv-id": conv, "from": "Tom", "timestamp": 5000, "data": strings.Repeat("x", 6000)},
-		{"msg-id": "bad/id", "conv-id": conv, "from": "Tom", "timestamp": 6000, "data": "x"},
+		{"msg-id": "bad id", "conv-id": conv, "from": "Tom", "timestamp": 6000, "data": "x"},
 		{"msg-id": "who1", "conv-id": conv, "from": "a,b", "timestamp": 7000, "data": "x"},
 	}
 	b, _ := json.Marshal(recs)

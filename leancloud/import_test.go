@@ -369,3 +369,53 @@ func TestImportedMessagesConvertOrAreReported(t *testing.T) {
 		t.Errorf("stored:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// What a pull saves imports as it is: every conversation the fixture's
+// app has and every message of their histories, under LeanCloud's ids,
+// with what cannot be imported reported (the conversation whose id is not
+// URL-safe, and its messages; the unreadable row); importing the saved
+// directory again adds nothing.
+func TestImportWhatAPullSaved(t *testing.T) {
+	f := fixture(t)
+	dir := t.TempDir()
+	pulled, err, _ := testPull(t, f, dir, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := ImportOptions{Conversations: filepath.Join(dir, ConversationFile), MemberInfos: filepath.Join(dir, MemberInfoFile),
+		Messages: []string{filepath.Join(dir, MessagesDir)}}
+	db, _ := openImportDB(t)
+	stats, problems := runImport(t, context.Background(), db, opt)
+	causes := map[string]int{}
+	for _, p := range problems {
+		causes[p.Cause]++
+	}
+	// "odd id/é:1" has 4 messages; the unreadable row was never pulled
+	// from (its history neither).
+	if want := map[string]int{CauseConversation: 1, CauseUnreadable: 1, CauseNoConversation: 4}; !reflect.DeepEqual(causes, want) {
+		t.Errorf("problems by cause %v, want %v: %v", causes, want, problems)
+	}
+	if stats.Messages != int64(pulled.Messages-4) || stats.MemberInfos != 5 {
+		t.Errorf("imported %+v after pulling %+v", stats, pulled)
+	}
+	var ids []string
+	rows, err := store.History(context.Background(), db.R(), store.HistoryQuery{ConversationID: "5a5d7432c3422b31ed845e75", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rows {
+		ids = append(ids, *m.LCID)
+	}
+	// The fake's ids of one conversation, oldest first: m0+0000_x …
+	var want []string
+	for i := 0; i < 7; i++ {
+		want = append(want, fmt.Sprintf("m0+%04d_x", i))
+	}
+	if !reflect.DeepEqual(ids, want) {
+		t.Errorf("history ids %v, want %v", ids, want)
+	}
+	again, _ := runImport(t, context.Background(), db, opt)
+	if again.Messages != 0 || again.MessagesExisting != stats.Messages || again.Conversations != 0 {
+		t.Errorf("second import %+v", again)
+	}
+}

@@ -1113,6 +1113,27 @@ func ReadHistory(r *Reader, fn func(Position, HistoryRecord) error, skip func(*S
 }
 
 func read[T any](r *Reader, class string, parse func(json.RawMessage) (T, error), fn func(Position, T) error, skip func(*Skipped)) error {
+	return eachRecord(r, class, func(rec Record, sk *Skipped) error {
+		if sk == nil {
+			v, err := parse(rec.Raw)
+			if err == nil {
+				return fn(rec.Pos, v)
+			}
+			sk = &Skipped{Pos: rec.Pos, Reason: err.Error()}
+		}
+		if skip == nil {
+			return sk
+		}
+		skip(sk)
+		return nil
+	})
+}
+
+// eachRecord calls fn with each record of r, or with the *Skipped of each
+// record that cannot be read, until the end of r, an error of fn, or a
+// fatal error of r. A file whose `#filetype:` names another class than
+// class ("" for message history) is refused.
+func eachRecord(r *Reader, class string, fn func(Record, *Skipped) error) error {
 	checked := false
 	for {
 		rec, err := r.Next()
@@ -1130,24 +1151,13 @@ func read[T any](r *Reader, class string, parse func(json.RawMessage) (T, error)
 		case err == io.EOF:
 			return nil
 		case errors.As(err, &sk):
-			if skip == nil {
-				return sk
-			}
-			skip(sk)
-			continue
+			err = fn(Record{}, sk)
 		case err != nil:
 			return err
+		default:
+			err = fn(rec, nil)
 		}
-		v, err := parse(rec.Raw)
 		if err != nil {
-			sk := &Skipped{Pos: rec.Pos, Reason: err.Error()}
-			if skip == nil {
-				return sk
-			}
-			skip(sk)
-			continue
-		}
-		if err := fn(rec.Pos, v); err != nil {
 			return err
 		}
 	}

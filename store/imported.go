@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -88,13 +89,16 @@ func MemberInfos(ctx context.Context, r Reader, convID string) ([]MemberInfo, er
 // what the messages_advance trigger sets for a sent message.
 func (t *Tx) ImportMessages(msgs []*Message) (int64, error) {
 	var inserted int64
+	// The mid says when the message arrived here, not when LeanCloud got it
+	// (its timestamp): retention counts from the mid.
+	now := time.Now().UnixMilli()
 	for len(msgs) > 0 {
 		chunk := msgs[:min(len(msgs), flushChunk)]
 		for _, m := range chunk {
 			if m.LCID == nil {
 				return inserted, errors.New("store: an imported message needs its LeanCloud id")
 			}
-			m.MID, m.Seq, m.Mentions = t.mids.next(m.Timestamp), 0, nil
+			m.MID, m.Seq, m.Mentions = t.mids.next(now), 0, nil
 		}
 		n, err := t.insertMessages(chunk, " ON CONFLICT (conversation_id, lc_id) WHERE lc_id IS NOT NULL DO NOTHING")
 		if err != nil {

@@ -145,17 +145,17 @@ func (t *Tx) Flush() error {
 // insertMessages inserts msgs (at most flushChunk) in one statement, with
 // conflict appended to it, and returns how many rows it inserted.
 func (t *Tx) insertMessages(msgs []*Message, conflict string) (int64, error) {
-	const columns = 12
+	const columns = 13
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages
-		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt, priority, lc_id) VALUES `)
+		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt, priority, lc_id, recalled) VALUES `)
 	args := make([]any, 0, len(msgs)*columns)
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt, m.Priority, m.LCID)
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt, m.Priority, m.LCID, m.Recalled)
 	}
 	b.WriteString(conflict)
 	res, err := t.Exec(b.String(), args...)

@@ -613,3 +613,44 @@ func TestImportRefusedWhileServerRuns(t *testing.T) {
 		t.Errorf("import after the server stopped: %+v", st)
 	}
 }
+
+// A LeanCloud msg-id of the shape of Parley's own ids (11 characters of
+// 0-9 a-v) still names the imported message everywhere.
+func TestImportedIDShapedLikeParleyID(t *testing.T) {
+	f := newLCFixture()
+	const short = "abcdefghijk"
+	f.messages[2].id = short
+	h, _ := startImported(t, f)
+	tom, jerry := h.login("Tom"), h.login("Jerry")
+	ids := f.ids()
+
+	if got := messageIDs(jerry.allHistory(lcPair)); !slices.Equal(got, ids) {
+		t.Fatalf("history %v, want %v", got, ids)
+	}
+	p := jerry.history(lcPair, client.ListMessagesParams{Before: ptr(short)})
+	if got := messageIDs(*p.Messages); !slices.Equal(got, ids[:2]) {
+		t.Errorf("before=%s: %v, want %v", short, got, ids[:2])
+	}
+	p = jerry.history(lcPair, client.ListMessagesParams{After: ptr(short), Limit: ptr(int64(1))})
+	if got := messageIDs(*p.Messages); !slices.Equal(got, ids[3:4]) {
+		t.Errorf("after=%s: %v, want %v", short, got, ids[3:4])
+	}
+	er, err := h.c.EditMessageWithResponse(ctx(t), lcPair, short, client.EditRequest{Type: ptr(int64(-1)), Text: ptr("moved")}, tom.auth())
+	if err != nil || er.StatusCode() != http.StatusOK || er.JSON200 == nil || er.JSON200.Id != short {
+		t.Errorf("Tom edits %s: %v %d %s", short, err, er.StatusCode(), er.Body)
+	}
+	mr, err := h.c.MarkReadWithResponse(ctx(t), lcPair, client.ReadRequest{MessageId: ptr(short)}, jerry.auth())
+	if err != nil || mr.StatusCode() != http.StatusOK {
+		t.Errorf("Jerry marks read up to %s: %v %d %s", short, err, mr.StatusCode(), mr.Body)
+	}
+	rr, err := h.c.RecallMessageWithResponse(ctx(t), lcPair, short, tom.auth())
+	if err != nil || rr.StatusCode() != http.StatusOK || rr.JSON200 == nil || !deref(rr.JSON200.Recalled) {
+		t.Errorf("Tom recalls %s: %v %d %s", short, err, rr.StatusCode(), rr.Body)
+	}
+	// Parley's own ids go on working beside it.
+	m := tom.sendText(lcPair, "new")
+	p = jerry.history(lcPair, client.ListMessagesParams{Before: ptr(m.Id), Limit: ptr(int64(1))})
+	if got := messageIDs(*p.Messages); !slices.Equal(got, ids[len(ids)-1:]) {
+		t.Errorf("before=%s: %v, want %v", m.Id, got, ids[len(ids)-1:])
+	}
+}

@@ -332,6 +332,13 @@ func (im *importer) conversations(ctx context.Context) error {
 			return nil
 		}
 		im.lastAt[c.ID] = c.LastMessageAt
+		if c.LastMessageAt > 0 {
+			// Kept also when no message of the conversation is imported
+			// (LeanCloud's history may have aged out): FinishImport only
+			// runs for conversations that got messages.
+			lm := c.LastMessageAt
+			row.LastMessageAt = &lm
+		}
 		batch = append(batch, pendingConversation{row, members, muted})
 		if len(batch) == conversationBatch {
 			err = im.storeConversations(ctx, batch)

@@ -331,6 +331,11 @@ func typedContent(obj map[string]any, t int, p Payload) (handlers.Content, bool)
 			c.Fields[k] = v
 		}
 	}
+	if len(obj) == 2 && c.Text != "" {
+		// `_lctype` and a non-empty `_lctext` alone (most messages are
+		// such text): ToLeanCloud gives back exactly these two keys.
+		return c, true
+	}
 	back, err := ToLeanCloud(&c, false)
 	if err != nil || back.Data != p.Data && !equivalentTo(back.Data, obj) {
 		return c, false

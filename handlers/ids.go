@@ -66,10 +66,13 @@ func messageID(row *store.Message) string {
 // A LeanCloud id may have the shape of a mid too (11 characters of 0-9 a-v;
 // ValidImportedID lets it through): such an id is first looked up among the
 // imported messages, whose ids are in a partial index holding only them.
-func messageMID(ctx context.Context, r store.Reader, convID, id string) (int64, bool, error) {
+func (s *Service) messageMID(ctx context.Context, r store.Reader, convID, id string) (int64, bool, error) {
 	mid, ok := parseMessageID(id)
 	if !ok {
 		return store.MessageByLCID(ctx, r, convID, id)
+	}
+	if !s.db.HasImportedIDs() {
+		return mid, true, nil
 	}
 	imported, found, err := store.MessageByLCID(ctx, r, convID, id)
 	if err != nil || found {

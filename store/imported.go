@@ -98,6 +98,7 @@ func (t *Tx) ImportMessages(msgs []*Message, arrivedMs int64) (int64, error) {
 			}
 			m.MID, m.Seq, m.Mentions = t.mids.next(arrivedMs), 0, nil
 		}
+		t.mids.imported.Store(true) // before the commit: the import's own reads may resolve them
 		n, err := t.insertMessages(chunk, " ON CONFLICT (conversation_id, lc_id) WHERE lc_id IS NOT NULL DO NOTHING")
 		if err != nil {
 			return inserted, err

@@ -292,7 +292,8 @@ func (d *importDisplay) watch(p *leancloud.ImportProgress) {
 			progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
 	}
-	d.done = make(chan struct{})
+	done := make(chan struct{})
+	d.done = done
 	d.mu.Unlock()
 	start := time.Now()
 	d.wg.Add(1)
@@ -306,7 +307,7 @@ func (d *importDisplay) watch(p *leancloud.ImportProgress) {
 		defer t.Stop()
 		for {
 			select {
-			case <-d.done:
+			case <-done:
 				return
 			case <-t.C:
 			}

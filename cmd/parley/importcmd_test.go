@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +89,55 @@ func TestImportCommandRefusals(t *testing.T) {
 	var out2, errOut2 syncBuffer
 	if code := run(context.Background(), []string{"import", "mongodb"}, env(nil), &out2, &errOut2); code != 2 {
 		t.Errorf("import mongodb: exit %d, %s", code, errOut2.String())
+	}
+}
+
+// From a live app: -server pulls into -save (through LeanCloud's Scan and
+// history endpoints, with its auth headers), then imports what it saved;
+// the saved directory imports again from files, adding nothing.
+func TestImportCommandFromALiveApp(t *testing.T) {
+	const conv = "5a5d7432c3422b31ed845e75"
+	lc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-LC-Id") != "app-id" || r.Header.Get("X-LC-Key") != "master-key-0,master" {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"code":401,"error":"Unauthorized."}`)
+			return
+		}
+		switch r.URL.Path {
+		case "/1.1/scan/classes/_Conversation":
+			io.WriteString(w, `{"results":[{"objectId":"`+conv+`","c":"Tom","m":["Tom","Jerry"],"createdAt":"2026-06-01T00:00:00.000Z","updatedAt":"2026-06-01T00:00:00.000Z"}]}`)
+		case "/1.1/scan/classes/_ConversationMemberInfo":
+			io.WriteString(w, `{"results":[{"objectId":"5a5d7433c3422b31ed845e76","cid":"`+conv+`","clientId":"Tom","role":"Owner"}]}`)
+		case "/1.2/rtm/conversations/" + conv + "/messages":
+			if r.URL.Query().Get("msgid") != "" {
+				io.WriteString(w, `[]`)
+				return
+			}
+			io.WriteString(w, `[{"timestamp":1780000002000,"conv-id":"`+conv+`","data":"{\"_lctype\":-1,\"_lctext\":\"bye\"}","from":"Jerry","msg-id":"Bb+2/xyz=","is-conv":true},`+
+				`{"timestamp":1780000001000,"conv-id":"`+conv+`","data":"{\"_lctype\":-1,\"_lctext\":\"hi\"}","from":"Tom","msg-id":"Aa1","is-conv":true}]`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"code":404,"error":"not found"}`)
+		}
+	}))
+	defer lc.Close()
+	dir := t.TempDir()
+	db, save := filepath.Join(dir, "parley.db"), filepath.Join(dir, "export")
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"import", "leancloud", "-db", db, "-server", lc.URL, "-app-id", "app-id", "-save", save},
+		env(map[string]string{"LEANCLOUD_MASTER_KEY": "master-key-0"}), &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"Pulled from LeanCloud into " + save + ": 1 conversations, 1 member infos, 2 messages",
+		"conversations  1 new", "member roles   1 new", "messages       2 new, 0 already there"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	code, again, errAgain := runImportCmd(t, "-db", db, "-conversations", filepath.Join(save, "_Conversation.0.jsonl"),
+		"-member-infos", filepath.Join(save, "_ConversationMemberInfo.0.jsonl"), "-messages", filepath.Join(save, "messages"))
+	if code != 0 || !strings.Contains(again, "messages       0 new, 2 already there") || !strings.Contains(again, "conversations  0 new, 1 already there") {
+		t.Errorf("the saved files imported again: exit %d\n%s\n%s", code, again, errAgain)
 	}
 }

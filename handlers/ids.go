@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
+
+	"github.com/parley-im/parley/store"
 )
 
 // randomID returns an opaque, URL-safe id of 20 characters (100 random bits).
@@ -45,4 +48,23 @@ func parseMessageID(s string) (int64, bool) {
 		mid = mid<<5 | v
 	}
 	return mid, mid > 0
+}
+
+// messageID is the id the API shows for a stored message: the LeanCloud id
+// an imported message kept, else its mid.
+func messageID(row *store.Message) string {
+	if row.LCID != nil {
+		return *row.LCID
+	}
+	return formatMessageID(row.MID)
+}
+
+// messageMID finds the mid of the message a client names in a
+// conversation, by either kind of id messageID shows. Whether the client
+// may see that message is the caller's to check.
+func messageMID(ctx context.Context, r store.Reader, convID, id string) (int64, bool, error) {
+	if mid, ok := parseMessageID(id); ok {
+		return mid, true, nil
+	}
+	return store.MessageByLCID(ctx, r, convID, id)
 }

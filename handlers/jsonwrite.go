@@ -181,9 +181,15 @@ func (c *Content) appendMembers(b []byte) ([]byte, error) {
 // appendStoredMessage appends the JSON of toMessage(row), with the stored
 // content (a JSON object written by ValidateContent) spliced in as it is.
 func appendStoredMessage(b []byte, row *store.Message) []byte {
-	b = append(b, `{"id":"`...)
-	b = append(b, formatMessageID(row.MID)...) // base-32 digits: nothing to escape
-	b = append(b, `","conversationId":`...)
+	b = append(b, `{"id":`...)
+	if row.LCID != nil {
+		b = appendJSONString(b, *row.LCID)
+	} else {
+		b = append(b, '"')
+		b = append(b, formatMessageID(row.MID)...) // base-32 digits: nothing to escape
+		b = append(b, '"')
+	}
+	b = append(b, `,"conversationId":`...)
 	b = appendJSONString(b, row.ConversationID)
 	b = append(b, `,"from":`...)
 	b = appendJSONString(b, row.From)

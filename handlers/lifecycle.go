@@ -68,10 +68,6 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 // changeMessage applies change to a stored message and announces the result
 // as event to whoever can see the message.
 func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID string, event events.Name, change func(*store.Conversation, *store.Message) error) (*Message, error) {
-	mid, ok := parseMessageID(messageID)
-	if !ok {
-		return nil, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
-	}
 	var out *Message
 	var to []string
 	var room string
@@ -89,6 +85,13 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 			}
 		} else if err := s.requireMember(tx, convID, p); err != nil {
 			return err
+		}
+		mid, ok, err := messageMID(bg, tx, convID, messageID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
 		}
 		m, err := store.GetMessage(bg, tx, convID, mid)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !sees(p, m)) {

@@ -424,7 +424,7 @@ func typeOf(c *Content) int {
 
 func toMessage(row *store.Message) *Message {
 	m := &Message{
-		ID: formatMessageID(row.MID), ConversationID: row.ConversationID, From: row.From,
+		ID: messageID(row), ConversationID: row.ConversationID, From: row.From,
 		Timestamp: row.Timestamp, PatchedAt: row.PatchedAt, Recalled: row.Recalled, Priority: row.Priority,
 	}
 	if row.ClientMessageID != nil {
@@ -517,9 +517,11 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 		if c.raw == "" {
 			continue
 		}
-		mid, ok := parseMessageID(c.raw)
+		mid, ok, err := messageMID(ctx, r, convID, c.raw)
+		if err != nil {
+			return nil, err
+		}
 		if ok {
-			var err error
 			if ok, err = store.MessageVisible(ctx, r, convID, mid, q.Viewer); err != nil {
 				return nil, err
 			}

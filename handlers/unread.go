@@ -118,7 +118,10 @@ func (s *Service) position(r store.Reader, row *store.Conversation, p Principal,
 		}
 		return row.LastSeq, at, nil
 	}
-	mid, ok := parseMessageID(messageID)
+	mid, ok, err := messageMID(bg, r, row.ID, messageID)
+	if err != nil {
+		return 0, 0, err
+	}
 	if !ok {
 		return 0, 0, fail(CodeMessageNotFound, "no message %q in this conversation", messageID)
 	}

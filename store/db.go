@@ -103,6 +103,33 @@ type DB struct {
 	// diskFullAt is when the most recent write failed for want of disk
 	// space (unix ns); 0 once a write succeeded since.
 	diskFullAt atomic.Int64
+	lock       *os.File // holds the exclusive lock of the file (see lockFile)
+}
+
+// ErrInUse is returned by Open when another DB holds the file: a running
+// server, or an import.
+var ErrInUse = errors.New("store: the database is in use by another Parley process (a running server or an import)")
+
+// lockFile takes an exclusive advisory lock of the database file for as
+// long as the DB is open. Only one Parley process at a time may write a
+// database: the server keeps state beside it (conversations cached by the
+// writer, message ids, sessions online) that another writer's changes would
+// silently contradict. The kernel drops the lock when the process ends,
+// however it ends. SQLite's own locks are POSIX record locks, which flock
+// locks do not touch.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrInUse, path)
+		}
+		return nil, fmt.Errorf("store: lock %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // Open opens (creating if needed) the SQLite database at path, applies the
@@ -139,6 +166,20 @@ func Open(path string, opt Options) (*DB, error) {
 	if err := private(path, opt.Log); err != nil {
 		return nil, err
 	}
+	lock, err := lockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := open(path, opt)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	db.lock = lock
+	return db, nil
+}
+
+func open(path string, opt Options) (*DB, error) {
 	if err := create(path, opt.PageSize); err != nil {
 		return nil, err
 	}
@@ -330,7 +371,7 @@ func (db *DB) OnReset(f func()) { db.w.onReset.Store(&f) }
 // closes both pools.
 func (db *DB) Close() error {
 	db.w.close()
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.write.Close(), db.lock.Close())
 }
 
 // Closed reports whether Close has begun.

@@ -145,17 +145,17 @@ func (t *Tx) Flush() error {
 // insertMessages inserts msgs (at most flushChunk) in one statement, with
 // conflict appended to it, and returns how many rows it inserted.
 func (t *Tx) insertMessages(msgs []*Message, conflict string) (int64, error) {
-	const columns = 12
+	const columns = 13
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages
-		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt, priority, lc_id) VALUES `)
+		(mid, conversation_id, seq, from_id, type, body, client_message_id, timestamp, private, receipt, priority, lc_id, recalled) VALUES `)
 	args := make([]any, 0, len(msgs)*columns)
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt, m.Priority, m.LCID)
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, m.MID, m.ConversationID, m.Seq, m.From, m.Type, m.Body, m.ClientMessageID, m.Timestamp, m.Private, m.Receipt, m.Priority, m.LCID, m.Recalled)
 	}
 	b.WriteString(conflict)
 	res, err := t.Exec(b.String(), args...)
@@ -163,73 +163,6 @@ func (t *Tx) insertMessages(msgs []*Message, conflict string) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-// ImportMessages stores imported messages (LCID set on each): a message
-// whose LCID its conversation holds already is left as it is, so an import
-// may run again. Each gets a mid of its own now, when it arrives (see
-// migration 0014), and seq 0: imported history counts as read, and it
-// stores no mentions. It returns how many it inserted. FinishImport sets
-// what the messages_advance trigger sets for a sent message.
-func (t *Tx) ImportMessages(msgs []*Message) (int64, error) {
-	var inserted int64
-	for len(msgs) > 0 {
-		chunk := msgs[:min(len(msgs), flushChunk)]
-		for _, m := range chunk {
-			if m.LCID == nil {
-				return inserted, errors.New("store: an imported message needs its LeanCloud id")
-			}
-			m.MID, m.Seq, m.Mentions = t.mids.next(m.Timestamp), 0, nil
-		}
-		n, err := t.insertMessages(chunk, " ON CONFLICT (conversation_id, lc_id) WHERE lc_id IS NOT NULL DO NOTHING")
-		if err != nil {
-			return inserted, err
-		}
-		inserted += n
-		msgs = msgs[len(chunk):]
-	}
-	return inserted, nil
-}
-
-// FinishImport brings a conversation up to date with messages imported into
-// it: its last message is the newest public one, by (timestamp, mid), and
-// its lastMessageAt that one's time unless lastMessageAt (LeanCloud's lm)
-// is later; every member has read and received everything up to it.
-func (t *Tx) FinishImport(convID string, lastMessageAt int64) error {
-	var last struct {
-		MID       int64 `db:"mid"`
-		Timestamp int64 `db:"timestamp"`
-	}
-	err := t.Get(&last, `SELECT mid, timestamp FROM messages WHERE conversation_id = ? AND private = 0
-		ORDER BY timestamp DESC, mid DESC LIMIT 1`, convID)
-	if errors.Is(err, sql.ErrNoRows) {
-		if lastMessageAt > 0 {
-			_, err = t.Exec(`UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?) WHERE id = ?`,
-				lastMessageAt, convID)
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := t.Exec(`UPDATE conversations SET last_mid = ?, last_message_at = max(coalesce(last_message_at, 0), ?, ?)
-		WHERE id = ?`, last.MID, last.Timestamp, lastMessageAt, convID); err != nil {
-		return err
-	}
-	_, err = t.Exec(`UPDATE members SET read_at = max(coalesce(read_at, 0), ?), delivered_at = max(coalesce(delivered_at, 0), ?)
-		WHERE conversation_id = ?`, last.Timestamp, last.Timestamp, convID)
-	return err
-}
-
-// MessageByLCID finds the mid of the message of a conversation that had id
-// lcID in LeanCloud.
-func MessageByLCID(ctx context.Context, r Reader, convID, lcID string) (int64, bool, error) {
-	var mid int64
-	err := sqlx.GetContext(ctx, r, &mid, "SELECT mid FROM messages WHERE conversation_id = ? AND lc_id = ?", convID, lcID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	return mid, err == nil, err
 }
 
 // GetMessage reads one message of a conversation.

@@ -1,6 +1,7 @@
 // Command parley is the Parley server. `parley` serves; `parley openapi`
 // writes the OpenAPI document generated from the code; `parley master-key`
-// prints the master key kept in the database.
+// prints the master key kept in the database; `parley import leancloud`
+// imports a LeanCloud app's conversations and history.
 package main
 
 import (
@@ -44,6 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "master-key":
 			err := printMasterKey(args[1:], getenv, stdout)
 			return exitCode(stderr, "parley master-key", err)
+		case "import":
+			err := importCommand(ctx, args[1:], getenv, stdout, stderr)
+			return exitCode(stderr, "parley import", err)
 		case "version":
 			if len(args) > 1 {
 				fmt.Fprintf(stderr, "parley version: unexpected argument %q\n", args[1])

@@ -74,6 +74,7 @@ func runImport(env *Env) error {
 	rep.Param("conversations", nc)
 	rep.Param("messages", nm)
 	rep.Param("clients", importClientPool)
+	rep.Param("server", "none: the parley binary runs `import leancloud` twice")
 	rep.Param("export", "LeanCloud: _Conversation and _ConversationMemberInfo JSON lines, one REST history array per conversation")
 	dir, err := env.TempDir()
 	if err != nil {
@@ -131,8 +132,8 @@ func runImport(env *Env) error {
 	rep.Metric("reimport_wall_seconds", "re-import wall time (adds nothing)", again.Wall.Seconds(), "s")
 	rep.Metric("reimport_cpu_seconds", "re-import CPU time", again.CPU.Seconds(), "s")
 	rep.Metric("reimport_peak_rss_mib", "re-import peak RSS", float64(again.MaxRSSKiB)/1024, "MiB")
-	rep.Note("importer's last output line: %s", lastLine(filepath.Join(dir, "import.log")))
-	rep.Note("re-import's last output line: %s", lastLine(filepath.Join(dir, "reimport.log")))
+	rep.Note("import: %s", importSummary(filepath.Join(dir, "import.log")))
+	rep.Note("re-import: %s", importSummary(filepath.Join(dir, "reimport.log")))
 	return nil
 }
 
@@ -213,10 +214,24 @@ func logTail(path string, n int) string {
 	return "log " + path + " (last lines):\n  " + strings.Join(lines, "\n  ")
 }
 
-func lastLine(path string) string {
+// importSummary is the importer's closing summary (the indented lines
+// after its last "Imported …" line) on one line, or its last output line.
+func importSummary(path string) string {
 	b, _ := os.ReadFile(path)
-	s := strings.TrimRight(string(b), "\n")
-	return strings.TrimSpace(s[strings.LastIndexByte(s, '\n')+1:])
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var sum []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "Imported") {
+			for _, l := range lines[i+1:] {
+				sum = append(sum, strings.Join(strings.Fields(l), " "))
+			}
+			break
+		}
+	}
+	if len(sum) == 0 {
+		return strings.TrimSpace(lines[len(lines)-1])
+	}
+	return strings.Join(sum, "; ")
 }
 
 // exportGen writes a LeanCloud export from a seeded generator: the same

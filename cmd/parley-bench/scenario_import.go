@@ -60,6 +60,9 @@ type importFiles struct {
 type importRun struct {
 	Wall, CPU time.Duration
 	MaxRSSKiB int64
+	// Others is the CPU time other processes (neither the importer nor
+	// this tool) took meanwhile, -1 when unknown: noise.
+	Others time.Duration
 }
 
 func runImport(env *Env) error {
@@ -132,6 +135,21 @@ func runImport(env *Env) error {
 	rep.Metric("reimport_wall_seconds", "re-import wall time (adds nothing)", again.Wall.Seconds(), "s")
 	rep.Metric("reimport_cpu_seconds", "re-import CPU time", again.CPU.Seconds(), "s")
 	rep.Metric("reimport_peak_rss_mib", "re-import peak RSS", float64(again.MaxRSSKiB)/1024, "MiB")
+	for _, r := range []struct {
+		what string
+		run  importRun
+	}{{"import", first}, {"re-import", again}} {
+		if r.run.Others < 0 {
+			continue
+		}
+		pct := 100 * r.run.Others.Seconds() / r.run.Wall.Seconds()
+		if r.what == "import" {
+			rep.Metric("others_cpu_pct", "other processes' CPU during the import (noise)", pct, "% of a core")
+		}
+		if pct > 20 {
+			rep.Note("other processes used %.0f%% of a core during the %s: the figures are disturbed", pct, r.what)
+		}
+	}
 	rep.Note("import: %s", importSummary(filepath.Join(dir, "import.log")))
 	rep.Note("re-import: %s", importSummary(filepath.Join(dir, "reimport.log")))
 	return nil
@@ -154,6 +172,8 @@ func runImporter(ctx context.Context, bin string, args []string, logPath string)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second
+	m0, mok := machineBusy()
+	self0 := selfCPU()
 	start := time.Now()
 	err = cmd.Run()
 	r.Wall = time.Since(start)
@@ -162,6 +182,10 @@ func runImporter(ctx context.Context, bin string, args []string, logPath string)
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			r.MaxRSSKiB = ru.Maxrss // KiB on Linux
 		}
+	}
+	r.Others = -1
+	if m1, ok := machineBusy(); ok && mok {
+		r.Others = max(m1-m0-r.CPU-(selfCPU()-self0), 0)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -62,9 +62,21 @@ func messageID(row *store.Message) string {
 // messageMID finds the mid of the message a client names in a
 // conversation, by either kind of id messageID shows. Whether the client
 // may see that message is the caller's to check.
-func messageMID(ctx context.Context, r store.Reader, convID, id string) (int64, bool, error) {
-	if mid, ok := parseMessageID(id); ok {
+//
+// A LeanCloud id may have the shape of a mid too (11 characters of 0-9 a-v;
+// ValidImportedID lets it through): such an id is first looked up among the
+// imported messages, whose ids are in a partial index holding only them.
+func (s *Service) messageMID(ctx context.Context, r store.Reader, convID, id string) (int64, bool, error) {
+	mid, ok := parseMessageID(id)
+	if !ok {
+		return store.MessageByLCID(ctx, r, convID, id)
+	}
+	if !s.db.HasImportedIDs() {
 		return mid, true, nil
 	}
-	return store.MessageByLCID(ctx, r, convID, id)
+	imported, found, err := store.MessageByLCID(ctx, r, convID, id)
+	if err != nil || found {
+		return imported, found, err
+	}
+	return mid, true, nil
 }

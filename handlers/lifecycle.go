@@ -86,7 +86,7 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 		} else if err := s.requireMember(tx, convID, p); err != nil {
 			return err
 		}
-		mid, ok, err := messageMID(bg, tx, convID, messageID)
+		mid, ok, err := s.messageMID(bg, tx, convID, messageID)
 		if err != nil {
 			return err
 		}

@@ -517,7 +517,7 @@ func (s *Service) History(ctx context.Context, p Principal, convID string, req H
 		if c.raw == "" {
 			continue
 		}
-		mid, ok, err := messageMID(ctx, r, convID, c.raw)
+		mid, ok, err := s.messageMID(ctx, r, convID, c.raw)
 		if err != nil {
 			return nil, err
 		}

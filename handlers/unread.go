@@ -118,7 +118,7 @@ func (s *Service) position(r store.Reader, row *store.Conversation, p Principal,
 		}
 		return row.LastSeq, at, nil
 	}
-	mid, ok, err := messageMID(bg, r, row.ID, messageID)
+	mid, ok, err := s.messageMID(bg, r, row.ID, messageID)
 	if err != nil {
 		return 0, 0, err
 	}

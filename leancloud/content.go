@@ -207,11 +207,20 @@ func Equivalent(a, b string) bool {
 	if a == b {
 		return true
 	}
-	var va, vb any
-	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+	var vb any
+	if json.Unmarshal([]byte(b), &vb) != nil {
 		return false
 	}
-	return reflect.DeepEqual(canonical(va), canonical(vb))
+	return equivalentTo(a, vb)
+}
+
+// equivalentTo is Equivalent(a, b) for b already decoded.
+func equivalentTo(a string, b any) bool {
+	var va any
+	if json.Unmarshal([]byte(a), &va) != nil {
+		return false
+	}
+	return reflect.DeepEqual(canonical(va), canonical(b))
 }
 
 // lcFile is `_lcfile` as ToLeanCloud writes it.
@@ -322,8 +331,13 @@ func typedContent(obj map[string]any, t int, p Payload) (handlers.Content, bool)
 			c.Fields[k] = v
 		}
 	}
+	if len(obj) == 2 && c.Text != "" {
+		// `_lctype` and a non-empty `_lctext` alone (most messages are
+		// such text): ToLeanCloud gives back exactly these two keys.
+		return c, true
+	}
 	back, err := ToLeanCloud(&c, false)
-	if err != nil || !Equivalent(back.Data, p.Data) {
+	if err != nil || back.Data != p.Data && !equivalentTo(back.Data, obj) {
 		return c, false
 	}
 	return c, true

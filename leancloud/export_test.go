@@ -485,3 +485,33 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("no end after 10000 records")
 	})
 }
+
+// The one-decoding path of ParseHistoryRecord reads what the key-by-key
+// path reads, or leaves the record to it: for records as LeanCloud writes
+// them, and for each way a record can differ from that.
+func TestPlainHistoryRecordsReadAsKeyByKey(t *testing.T) {
+	base := `"msg-id":"qNkRkFWOeSqP65S9fDyHJw","conv-id":"5541c02ce4b0f83f4d44414e","from":"Tom","timestamp":1495431811151`
+	for _, raw := range []string{
+		`{` + base + `}`,
+		`{` + base + `,"data":"{\"_lctype\":-1,\"_lctext\":\"hi\"}","is-conv":true,"is-room":false,"to":"x","from-ip":"1.2.3.4","ack-at":1495431811200,"bin":false}`,
+		`{` + base + `,"data":"aGk=","bin":true}`,
+		`{` + base + `,"data":{"_lctype":-1}}`,
+		`{` + base + `,"patch-timestamp":5}`,
+		`{` + base + `,"ack-at":-1}`,
+		`{` + base + `,"timestamp":"1495431811151"}`,
+		`{` + base + `,"timestamp":1.5e12}`,
+		`{` + base + `,"timestamp":-3}`,
+		`{` + base + `,"from":null}`,
+		`{` + base + `,"from":7}`,
+		`{` + base + `,"to":null,"data":null}`,
+		`{` + base + `} {}`,
+		`{"msg-id":"a","conv-id":"b","from":"c"}`,
+		`{"MSG-ID":"a","conv-id":"b","from":"c","timestamp":5}`,
+	} {
+		want, wantErr := parseHistoryFields(json.RawMessage(raw))
+		got, gotErr := ParseHistoryRecord(json.RawMessage(raw))
+		if !reflect.DeepEqual(got, want) || (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Errorf("%s:\n got %+v, %v\nwant %+v, %v", raw, got, gotErr, want, wantErr)
+		}
+	}
+}

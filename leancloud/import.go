@@ -10,8 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +37,9 @@ type ImportOptions struct {
 	// with no createdAt was created, and whether a temporary one expired.
 	Now func() time.Time
 	// Report gets each record skipped and each field not kept, as it
-	// happens (nil: the summary only counts them).
+	// happens (nil: the summary only counts them); one call at a time, but
+	// history files are read several at once, so in no set order across
+	// them.
 	Report func(Problem)
 	// Progress, when set, is kept up to date as Import goes, for a
 	// progress display to poll.
@@ -133,8 +138,11 @@ func Import(ctx context.Context, db *store.DB, opt ImportOptions) (ImportStats, 
 }
 
 type importer struct {
-	db    *store.DB
-	opt   ImportOptions
+	db  *store.DB
+	opt ImportOptions
+	// mu guards stats.Problems, known and lastAt, and calls opt.Report:
+	// history files are read on several goroutines.
+	mu    sync.Mutex
 	stats ImportStats
 	// known says whether a conversation exists (imported now, or stored
 	// before); lastAt is its lm, for FinishImport.
@@ -191,6 +199,7 @@ func historyFiles(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
+		from := len(out)
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -210,8 +219,35 @@ func historyFiles(paths []string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("leancloud: %w", err)
 		}
+		slices.SortFunc(out[from:], byPage)
 	}
 	return out, nil
+}
+
+// byPage orders a directory's files by name, and a conversation's pages
+// that a pull saved oldest first (see pageOf).
+func byPage(a, b string) int {
+	pa, na := pageOf(a)
+	pb, nb := pageOf(b)
+	return cmp.Or(strings.Compare(pa, pb), cmp.Compare(nb, na))
+}
+
+// pageOf splits a history file a pull saved, NAME.N.json (HistoryFile;
+// N counts pages from the newest), into NAME and N; N is -1 for other
+// names. historyFiles reads a conversation's pages oldest first: within a
+// page, messages are stored in LeanCloud's order, (timestamp, msg-id), and
+// so are messages of one millisecond split between two pages.
+func pageOf(path string) (string, int) {
+	base := strings.TrimSuffix(path, ".json")
+	i := strings.LastIndexByte(base, '.')
+	if i < 0 || base == path {
+		return path, -1
+	}
+	n, err := strconv.Atoi(base[i+1:])
+	if err != nil || n < 0 {
+		return path, -1
+	}
+	return base[:i], n
 }
 
 // open opens an export file whose reading counts into the progress.
@@ -237,6 +273,8 @@ func (p *progressReader) Read(b []byte) (int, error) {
 }
 
 func (im *importer) problem(pos Position, cause, reason string, skipped bool) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
 	im.stats.Problems[cause]++
 	if skipped {
 		im.opt.Progress.Skipped.Add(1)
@@ -294,6 +332,13 @@ func (im *importer) conversations(ctx context.Context) error {
 			return nil
 		}
 		im.lastAt[c.ID] = c.LastMessageAt
+		if c.LastMessageAt > 0 {
+			// Kept also when no message of the conversation is imported
+			// (LeanCloud's history may have aged out): FinishImport only
+			// runs for conversations that got messages.
+			lm := c.LastMessageAt
+			row.LastMessageAt = &lm
+		}
 		batch = append(batch, pendingConversation{row, members, muted})
 		if len(batch) == conversationBatch {
 			err = im.storeConversations(ctx, batch)
@@ -383,17 +428,21 @@ func (im *importer) storeConversations(ctx context.Context, batch []pendingConve
 
 // exists reports whether a conversation is imported or stored already.
 func (im *importer) exists(ctx context.Context, id string) (bool, error) {
-	if ok, seen := im.known[id]; seen {
+	im.mu.Lock()
+	ok, seen := im.known[id]
+	im.mu.Unlock()
+	if seen {
 		return ok, nil
 	}
-	ok := false
 	if im.db != nil {
 		var err error
 		if ok, err = store.ConversationExists(ctx, im.db.R(), id); err != nil {
 			return false, fmt.Errorf("leancloud: %w", err)
 		}
 	}
+	im.mu.Lock()
 	im.known[id] = ok
+	im.mu.Unlock()
 	return ok, nil
 }
 
@@ -461,41 +510,109 @@ func (im *importer) memberInfos(ctx context.Context) error {
 	return flush()
 }
 
-// messages converts the history files' records on one goroutine and stores
-// them in batches on this one, so that reading and converting the next
-// batch overlaps storing this one.
+// A chunk is a run of consecutive records of one history file: the unit
+// of work of the converting goroutines.
+type chunk struct {
+	seq   int
+	items []chunkItem
+}
+
+// chunkItem is a record read (raw) or a record that could not be read
+// (skip), and once converted, its message or its problem.
+type chunkItem struct {
+	pos     Position
+	raw     json.RawMessage
+	skip    *Skipped
+	msg     *store.Message
+	problem *Problem
+}
+
+// chunkSize is how many records a chunk holds.
+const chunkSize = 256
+
+// messages imports the history files: one goroutine reads their records in
+// order and cuts them into chunks, one per core converts chunks, and this
+// one takes the converted chunks back in order, reports their problems and
+// stores their messages in batches. The result is what reading and
+// converting everything in order on one goroutine gives — the same
+// batches, the same problems in the same order — on every core.
 func (im *importer) messages(ctx context.Context, files []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []*store.Message, 2)
-	readErr := make(chan error, 1)
+	workers := runtime.GOMAXPROCS(0)
+	raw := make(chan *chunk, workers)
+	converted := make(chan *chunk, workers)
+	var readErr error
 	go func() {
-		defer close(batches)
-		readErr <- im.readMessages(ctx, files, batches)
+		defer close(raw)
+		readErr = im.readChunks(ctx, files, raw)
 	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range raw {
+				im.convert(ctx, c)
+				converted <- c
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(converted)
+	}()
+
 	var storeErr error
-	for batch := range batches {
-		if storeErr == nil {
-			if storeErr = im.storeMessages(ctx, batch); storeErr != nil {
-				cancel() // the reader stops; its batches are drained below
+	batch := make([]*store.Message, 0, im.opt.BatchSize)
+	pending := map[int]*chunk{}
+	next := 0
+	for c := range converted {
+		if storeErr != nil {
+			continue // drain: the readers stop at cancel
+		}
+		pending[c.seq] = c
+		for c := pending[next]; c != nil; c = pending[next] {
+			delete(pending, next)
+			next++
+			for _, it := range c.items {
+				if it.problem != nil {
+					im.problem(it.problem.Pos, it.problem.Cause, it.problem.Reason, true)
+					continue
+				}
+				batch = append(batch, it.msg)
+				if len(batch) == im.opt.BatchSize && storeErr == nil {
+					storeErr = im.storeMessages(ctx, batch)
+					batch = make([]*store.Message, 0, im.opt.BatchSize)
+				}
+			}
+			if storeErr != nil {
+				cancel()
+				break
 			}
 		}
 	}
-	if err := <-readErr; err != nil && storeErr == nil && !errors.Is(err, context.Canceled) {
-		return err
+	if storeErr == nil && readErr == nil && ctx.Err() == nil && len(batch) > 0 {
+		storeErr = im.storeMessages(ctx, batch)
 	}
-	if storeErr != nil {
+	switch {
+	case storeErr != nil:
 		return storeErr
+	case readErr != nil && !errors.Is(readErr, context.Canceled):
+		return readErr
 	}
 	return ctx.Err()
 }
 
-func (im *importer) readMessages(ctx context.Context, files []string, out chan<- []*store.Message) error {
-	batch := make([]*store.Message, 0, im.opt.BatchSize)
+// readChunks reads the files' records in order into chunks.
+func (im *importer) readChunks(ctx context.Context, files []string, out chan<- *chunk) error {
+	seq := 0
+	c := &chunk{}
 	send := func() error {
 		select {
-		case out <- batch:
-			batch = make([]*store.Message, 0, im.opt.BatchSize)
+		case out <- c:
+			seq++
+			c = &chunk{seq: seq}
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -506,48 +623,64 @@ func (im *importer) readMessages(ctx context.Context, files []string, out chan<-
 		if err != nil {
 			return err
 		}
-		err = ReadHistory(r, func(pos Position, h HistoryRecord) error {
-			im.opt.Progress.Messages.Add(1)
-			m, err := im.message(ctx, pos, h)
-			if err != nil || m == nil {
-				return err
-			}
-			batch = append(batch, m)
-			if len(batch) == im.opt.BatchSize {
+		err = eachRecord(r, "", func(rec Record, sk *Skipped) error {
+			c.items = append(c.items, chunkItem{pos: rec.Pos, raw: rec.Raw, skip: sk})
+			if len(c.items) == chunkSize {
 				return send()
 			}
 			return nil
-		}, im.unreadable)
+		})
 		r.Close()
 		if err != nil {
 			return err
 		}
 	}
-	if len(batch) > 0 {
+	if len(c.items) > 0 {
 		return send()
 	}
 	return nil
 }
 
-// message converts one history record, or reports why not (nil, nil).
-func (im *importer) message(ctx context.Context, pos Position, h HistoryRecord) (*store.Message, error) {
+// convert converts a chunk's records in place.
+func (im *importer) convert(ctx context.Context, c *chunk) {
+	for i := range c.items {
+		it := &c.items[i]
+		if it.skip != nil {
+			it.problem = &Problem{Pos: it.skip.Pos, Cause: CauseUnreadable, Reason: it.skip.Reason, Skipped: true}
+			continue
+		}
+		im.opt.Progress.Messages.Add(1)
+		h, err := ParseHistoryRecord(it.raw)
+		if err != nil {
+			it.problem = &Problem{Pos: it.pos, Cause: CauseUnreadable, Reason: err.Error(), Skipped: true}
+			continue
+		}
+		it.raw = nil
+		it.msg, it.problem = im.message(ctx, it.pos, h)
+	}
+}
+
+// message converts one history record, or says why not.
+func (im *importer) message(ctx context.Context, pos Position, h HistoryRecord) (*store.Message, *Problem) {
+	refused := func(cause, format string, args ...any) (*store.Message, *Problem) {
+		return nil, &Problem{Pos: pos, Cause: cause, Reason: fmt.Sprintf(format, args...), Skipped: true}
+	}
 	ok, err := im.exists(ctx, h.ConvID)
 	if err != nil {
-		return nil, err
+		// The database failed a read: the batch that follows fails too
+		// and ends the import; until then, say so here.
+		return refused(CauseNoConversation, "message %s: conversation %s: %v", h.MsgID, h.ConvID, err)
 	}
 	if !ok {
-		im.problem(pos, CauseNoConversation, fmt.Sprintf("message %s: conversation %s is neither in this import nor in the database", h.MsgID, h.ConvID), true)
-		return nil, nil
+		return refused(CauseNoConversation, "message %s: conversation %s is neither in this import nor in the database", h.MsgID, h.ConvID)
 	}
 	c, recalled, err := FromLeanCloud(Payload{Data: h.Data, Bin: h.Bin})
 	if err != nil {
-		im.problem(pos, CauseContent, fmt.Sprintf("message %s: %s", h.MsgID, reason(err)), true)
-		return nil, nil
+		return refused(CauseContent, "message %s: %s", h.MsgID, reason(err))
 	}
 	m, err := handlers.ImportMessage(h.ConvID, h.MsgID, h.From, h.Timestamp, &c, recalled)
 	if err != nil {
-		im.problem(pos, CauseMessage, fmt.Sprintf("message %s: %s", h.MsgID, reason(err)), true)
-		return nil, nil
+		return refused(CauseMessage, "message %s: %s", h.MsgID, reason(err))
 	}
 	return m, nil
 }
@@ -565,6 +698,7 @@ func (im *importer) storeMessages(ctx context.Context, batch []*store.Message) e
 	})
 	var inserted int64
 	arrived := im.opt.Now().UnixMilli()
+	lastAt := im.lastAt // written by the conversations phase only, before
 	err := im.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		if inserted, err = tx.ImportMessages(batch, arrived); err != nil {
@@ -574,7 +708,7 @@ func (im *importer) storeMessages(ctx context.Context, batch []*store.Message) e
 			if i > 0 && batch[i-1].ConversationID == m.ConversationID {
 				continue
 			}
-			if err := tx.FinishImport(m.ConversationID, im.lastAt[m.ConversationID]); err != nil {
+			if err := tx.FinishImport(m.ConversationID, lastAt[m.ConversationID]); err != nil {
 				return err
 			}
 		}

@@ -97,7 +97,7 @@ func TestImportedConversationFields(t *testing.T) {
 	created := time.Date(2015, 6, 29, 1, 0, 0, 0, time.UTC).UnixMilli()
 	lm := time.Date(2015, 6, 29, 1, 39, 35, 931e6, time.UTC).UnixMilli()
 	if c.Kind != "normal" || c.Name != "Tom & Jerry" || c.Creator != "Tom" || !c.Unique ||
-		c.CreatedAt != created || c.UpdatedAt != lm || c.LastMessageAt != nil {
+		c.CreatedAt != created || c.UpdatedAt != lm || c.LastMessageAt == nil || *c.LastMessageAt != lm {
 		t.Errorf("conversation %+v", c)
 	}
 	var attrs map[string]any

@@ -13,13 +13,14 @@ import (
 // again (an import may run twice, or resume).
 
 // ImportConversation stores a conversation made elsewhere with its members
-// and the members who muted it, unless a conversation with its id exists:
-// then it changes nothing and reports false.
+// and the members who muted it (and its LastMessageAt, when set: the time
+// of a last message its history may no longer hold), unless a conversation
+// with its id exists: then it changes nothing and reports false.
 func (t *Tx) ImportConversation(c *Conversation, members, muted []string) (bool, error) {
 	res, err := t.Exec(`INSERT INTO conversations
-		(id, kind, name, creator, attributes, is_unique, created_at, updated_at, member_count, ttl, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Kind, c.Name, c.Creator, c.Attributes, c.Unique, c.CreatedAt, c.UpdatedAt, c.TTL, c.ExpiresAt)
+		(id, kind, name, creator, attributes, is_unique, created_at, updated_at, member_count, ttl, expires_at, last_message_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.Kind, c.Name, c.Creator, c.Attributes, c.Unique, c.CreatedAt, c.UpdatedAt, c.TTL, c.ExpiresAt, c.LastMessageAt)
 	if err != nil {
 		return false, err
 	}
@@ -97,6 +98,7 @@ func (t *Tx) ImportMessages(msgs []*Message, arrivedMs int64) (int64, error) {
 			}
 			m.MID, m.Seq, m.Mentions = t.mids.next(arrivedMs), 0, nil
 		}
+		t.mids.imported.Store(true) // before the commit: the import's own reads may resolve them
 		n, err := t.insertMessages(chunk, " ON CONFLICT (conversation_id, lc_id) WHERE lc_id IS NOT NULL DO NOTHING")
 		if err != nil {
 			return inserted, err

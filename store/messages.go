@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -45,6 +46,8 @@ type Message struct {
 type midGen struct {
 	mu   sync.Mutex
 	last int64
+	// imported says that some message keeps an imported (LeanCloud) id.
+	imported atomic.Bool
 }
 
 func (g *midGen) next(nowMs int64) int64 {
@@ -74,8 +77,18 @@ func (db *DB) initMessageIDs() error {
 		db.mids.last = max.Int64
 	}
 	db.mids.mu.Unlock()
+	var imported []int
+	if err := db.write.Select(&imported, "SELECT 1 FROM messages WHERE lc_id IS NOT NULL LIMIT 1"); err != nil {
+		return err
+	}
+	db.mids.imported.Store(len(imported) > 0)
 	return nil
 }
+
+// HasImportedIDs reports whether any message keeps an imported id: until
+// one does, a message id is only ever one of Parley's own, and resolving
+// it needs no lookup among imported ids.
+func (db *DB) HasImportedIDs() bool { return db.mids.imported.Load() }
 
 // InsertMessage assigns m its id and its sequence number in the conversation,
 // stores it with its mentions, advances the conversation's lastMessageAt, and

@@ -143,7 +143,7 @@ func TestQueryScenarioQueries(t *testing.T) {
 }
 
 func TestNewScenariosRegistered(t *testing.T) {
-	for _, name := range []string{"room", "query", "login"} {
+	for _, name := range []string{"room", "query", "login", "import"} {
 		if scenarios[name] == nil {
 			t.Errorf("scenario %s is not registered", name)
 		}

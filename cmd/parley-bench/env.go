@@ -86,11 +86,9 @@ func (e *Env) StartServer() (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin := e.parleyBin
-	if bin == "" {
-		if bin, err = buildServer(e.Ctx, dir); err != nil {
-			return nil, err
-		}
+	bin, err := e.ParleyBin()
+	if err != nil {
+		return nil, err
 	}
 	db, _ := e.DBPath()
 	if e.masterKey == "" {
@@ -104,6 +102,24 @@ func (e *Env) StartServer() (*Client, error) {
 	e.pid = e.srv.Pid
 	e.client = newClient(e.srv.URL, e.srv.MasterKey, e.Concurrency)
 	return e.client, nil
+}
+
+// ParleyBin is the parley binary: -parley, or this tree's cmd/parley built
+// into the temporary directory (once).
+func (e *Env) ParleyBin() (string, error) {
+	if e.parleyBin != "" {
+		return e.parleyBin, nil
+	}
+	dir, err := e.TempDir()
+	if err != nil {
+		return "", err
+	}
+	bin, err := buildServer(e.Ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	e.parleyBin = bin
+	return bin, nil
 }
 
 // ServerPid is the server's process id, 0 when unknown (-url without -pid).

@@ -12,12 +12,14 @@
 //	go run ./cmd/parley-bench -scenario query -query-convs 100000 -duration 44s
 //	go run ./cmd/parley-bench -scenario login -conversations 1000
 //	go run ./cmd/parley-bench -scenario busy -concurrency 64
+//	go run ./cmd/parley-bench -scenario import -import-convs 10000 -import-messages 1000000
 //
 // Send, busy, group, idle and history also run baseline — the same send load
 // against a minimal in-process net/http handler — for half the duration,
 // and report their figure as a ratio to it (room, query and login measure
-// latencies at a fixed load and skip it). Scenarios live one per file
-// (scenario_*.go) and register themselves from init().
+// latencies at a fixed load and skip it; so does import, which times
+// `parley import leancloud` on a generated LeanCloud export). Scenarios live
+// one per file (scenario_*.go) and register themselves from init().
 package main
 
 import (

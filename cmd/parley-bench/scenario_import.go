@@ -375,11 +375,7 @@ func generateLeanCloudExport(dir string, convs, messages int) (importFiles, erro
 				b = appendISO(b, c.timestamp[n-1])
 				b = append(b, `"},`...)
 			}
-			b = append(b, `"createdAt":"`...)
-			b = appendISO(b, c.created)
-			b = append(b, `","updatedAt":"`...)
-			b = appendISO(b, c.created)
-			b = append(b, "\"}\n"...)
+			b = appendTimes(b, c.created)
 			g.buf = b
 			if _, err := w.Write(b); err != nil {
 				return err
@@ -400,11 +396,8 @@ func generateLeanCloudExport(dir string, convs, messages int) (importFiles, erro
 			b = append(b, c.id...)
 			b = append(b, `","clientId":"user`...)
 			b = strconv.AppendInt(b, int64(c.members[0]), 10)
-			b = append(b, `","role":"Owner","createdAt":"`...)
-			b = appendISO(b, c.created)
-			b = append(b, `","updatedAt":"`...)
-			b = appendISO(b, c.created)
-			b = append(b, "\"}\n"...)
+			b = append(b, `","role":"Owner",`...)
+			b = appendTimes(b, c.created)
 			g.buf = b
 			if _, err := w.Write(b); err != nil {
 				return err
@@ -598,6 +591,16 @@ func appendJSONString(b, s []byte) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// appendTimes ends a row: its createdAt and updatedAt, both ms, and the
+// line's end.
+func appendTimes(b []byte, ms int64) []byte {
+	b = append(b, `"createdAt":"`...)
+	b = appendISO(b, ms)
+	b = append(b, `","updatedAt":"`...)
+	b = appendISO(b, ms)
+	return append(b, "\"}\n"...)
 }
 
 func appendISO(b []byte, ms int64) []byte {

@@ -289,8 +289,8 @@ func (d *importDisplay) watch(p *leancloud.ImportProgress) {
 	d.mu.Lock()
 	if d.tty {
 		d.bar = progressbar.NewOptions64(max(p.BytesTotal.Load(), 1), progressbar.OptionSetWriter(d.stdout),
-			progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
+			progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(24), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(true))
 	}
 	done := make(chan struct{})
 	d.done = done
@@ -315,6 +315,10 @@ func (d *importDisplay) watch(p *leancloud.ImportProgress) {
 			msgs := p.Messages.Load()
 			text := fmt.Sprintf("%s: %d conversations, %d messages (%.0f/s), %d skipped", phase,
 				p.Conversations.Load(), msgs, float64(msgs)/time.Since(start).Seconds(), p.Skipped.Load())
+			if d.tty {
+				text = fmt.Sprintf("%d conv · %d msgs · %.0f/s · %d skipped", p.Conversations.Load(), msgs,
+					float64(msgs)/time.Since(start).Seconds(), p.Skipped.Load())
+			}
 			d.mu.Lock()
 			if d.bar != nil {
 				d.bar.ChangeMax64(max(p.BytesTotal.Load(), 1))

@@ -71,3 +71,17 @@ func (h *Hub) announcePresence(clientID string, online bool) {
 		}
 	}
 }
+
+// Offline returns those of clientIDs that have no online session, in their
+// order, under one lock.
+func (h *Hub) Offline(clientIDs []string) []string {
+	var out []string
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range clientIDs {
+		if !h.clientOnlineLocked(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}

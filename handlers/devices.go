@@ -2,22 +2,24 @@ package handlers
 
 import (
 	"context"
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/store"
 )
 
+// Device platforms.
+const (
+	PlatformIOS     = "ios"
+	PlatformAndroid = "android"
+)
+
 // MaxDeviceToken is the longest push token accepted.
 const MaxDeviceToken = 4096
 
-// platformName is what a device's platform may be called: ios, android,
-// huawei, web, ...
-var platformName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // DeviceRequest registers a device for offline push.
 type DeviceRequest struct {
-	Platform string `json:"platform" minLength:"1" maxLength:"32" doc:"Push platform: lower-case letters, digits, - and _" example:"ios"`
+	Platform string `json:"platform" enum:"ios,android" doc:"Push platform: ios (APNs) or android (FCM); the push gateway serves both" example:"ios"`
 	Token    string `json:"token" minLength:"1" maxLength:"4096" doc:"The device's push token from its platform" example:"740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"`
 }
 
@@ -36,8 +38,8 @@ func (s *Service) RegisterDevice(ctx context.Context, p Principal, req DeviceReq
 	if p.Master {
 		return nil, fail(CodeForbidden, "devices belong to clients: log in as one")
 	}
-	if !platformName.MatchString(req.Platform) {
-		return nil, fail(CodeInvalidRequest, "platform: lower-case letters, digits, - and _, at most 32")
+	if req.Platform != PlatformIOS && req.Platform != PlatformAndroid {
+		return nil, fail(CodeInvalidRequest, "platform: ios or android")
 	}
 	if req.Token == "" || len(req.Token) > MaxDeviceToken || !utf8.ValidString(req.Token) {
 		return nil, fail(CodeInvalidRequest, "token: 1–%d bytes of UTF-8", MaxDeviceToken)

@@ -229,10 +229,18 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		conv.sent(row)
 		if to.room == "" && !to.private {
 			to.oneToOne = isOneToOne(&conv.row)
-			to.recipients, err = conv.recipients(bg, tx)
+			if to.recipients, err = conv.recipients(bg, tx); err != nil {
+				return err
+			}
+			if s.push != nil {
+				return s.queuePush(tx, row, pushRecipients(to.recipients, from.clientID), req.PushData)
+			}
 		}
-		return err
+		return nil
 	}, func() {
+		if s.push != nil {
+			s.push.signal()
+		}
 		if dup == nil {
 			// The content as sent is what was stored: no need to decode it.
 			sent = &Message{
@@ -249,6 +257,18 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		return toMessage(dup), Duplicate, nil
 	}
 	return sent, Sent, nil
+}
+
+// pushRecipients are the members a message may be pushed to: all but its
+// sender.
+func pushRecipients(rs []store.Recipient, from string) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if r.ClientID != from {
+			out = append(out, r.ClientID)
+		}
+	}
+	return out
 }
 
 // audience is who a message in a conversation reaches.

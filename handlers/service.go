@@ -61,6 +61,8 @@ type Config struct {
 	// Registerer is where the rules' metrics are registered (nil: nowhere;
 	// they still count). A server passes its own.
 	Registerer prometheus.Registerer
+	// Push turns offline push on (nil: off).
+	Push *PushConfig
 }
 
 // Limits of the contract.
@@ -101,6 +103,8 @@ type Service struct {
 	queries      *querySlots // see queryslots.go
 	queryTimeout time.Duration
 
+	push *pusher // nil: offline push is off (push.go)
+
 	// probeAfter is how long after a write failed on a full disk Ready
 	// tries a write itself (DiskFullRetry).
 	probeAfter time.Duration
@@ -127,6 +131,7 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 		loginLimit:   newLimiter(limitLogins, cfg.RateLogins, rateLimited),
 		historyLimit: newLimiter(limitHistory, cfg.RateHistory, rateLimited),
 	}
+	s.push = newPusher(cfg.Push, cfg.Registerer)
 	s.queryTimeout = cmp.Or(max(cfg.QueryTimeout, 0), DefaultQueryTimeout)
 	readers := 4
 	if db != nil {

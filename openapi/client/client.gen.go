@@ -86,6 +86,24 @@ func (e CreateConversationRequestKind) Valid() bool {
 	}
 }
 
+// Defines values for DeviceRequestPlatform.
+const (
+	Android DeviceRequestPlatform = "android"
+	Ios     DeviceRequestPlatform = "ios"
+)
+
+// Valid indicates whether the value is a known member of the DeviceRequestPlatform enum.
+func (e DeviceRequestPlatform) Valid() bool {
+	switch e {
+	case Android:
+		return true
+	case Ios:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LoginRequestOfflineMessages.
 const (
 	Push   LoginRequestOfflineMessages = "push"
@@ -466,16 +484,21 @@ type Device struct {
 
 // DeviceRequest defines model for DeviceRequest.
 type DeviceRequest struct {
-	// Platform Push platform: lower-case letters, digits, - and _
+	// Platform Push platform: ios (APNs) or android (FCM); the push gateway serves both
 	//
 	// Example: ios
-	Platform string `json:"platform"`
+	Platform DeviceRequestPlatform `json:"platform"`
 
 	// Token The device's push token from its platform
 	//
 	// Example: 740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad
 	Token string `json:"token"`
 }
+
+// DeviceRequestPlatform Push platform: ios (APNs) or android (FCM); the push gateway serves both
+//
+// Example: ios
+type DeviceRequestPlatform string
 
 // DevicesOutputBody defines model for DevicesOutputBody.
 type DevicesOutputBody struct {

@@ -406,3 +406,13 @@ func pushBackoff(attempts int) time.Duration {
 	d = min(d, time.Hour)
 	return d + rand.N(d/10+1)
 }
+
+// CheckPushTemplate checks that a push template gives a JSON object once
+// its placeholders are filled in ("" is the default template).
+func CheckPushTemplate(template string) (map[string]any, error) {
+	if template == "" {
+		template = DefaultPushTemplate
+	}
+	s := &Service{push: &pusher{template: template}}
+	return s.templatePayload(&store.Message{ConversationID: "c", From: "Tom", Timestamp: 1})
+}

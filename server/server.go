@@ -75,6 +75,9 @@ type Config struct {
 	// AccessLog logs one line per request at info level (an event
 	// stream's when it ends) and answers each with an X-Request-Id.
 	AccessLog bool
+	// Push configures offline push (README, "Push"); off when no provider
+	// is configured.
+	Push PushSettings
 	// Registerer is where the server's metrics are registered (default
 	// prometheus.DefaultRegisterer, which /metrics serves as
 	// promhttp.Handler does). Servers on one registry share its series:
@@ -211,6 +214,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.background.Done()
 		s.svc.RunRetention(bg, cfg.Retention, retentionFirst, time.Hour)
 	}()
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.svc.RunPush(bg)
+	}()
 	return s, nil
 }
 
@@ -246,12 +254,24 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 			}()
 		},
 	})
+	if err := cfg.Push.Check(); err != nil {
+		return false, err
+	}
+	providers, err := cfg.Push.providers()
+	if err != nil {
+		return false, err
+	}
+	var pushCfg *handlers.PushConfig
+	if len(providers) > 0 {
+		pushCfg = &handlers.PushConfig{Providers: providers, Template: cfg.Push.Template}
+	}
 	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: cfg.Registerer,
+		Push: pushCfg,
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/server"
 )
 
@@ -45,6 +46,7 @@ type config struct {
 	ClientStreams  int
 	ClientSessions int
 	AccessLog      bool
+	Push           server.PushSettings
 
 	// nonDefault lists the settings given a value other than their default
 	// (flag name and value, secrets masked), for the start's log line.
@@ -55,6 +57,7 @@ const usage = `Usage:
   parley [flags]                 serve
   parley master-key [-db file]   print the master key kept in the database
   parley openapi [-out dir]      write the OpenAPI documents
+  parley import leancloud ...    import a LeanCloud app (parley import leancloud -h)
   parley version                 print the version (as does parley -version)
 
 Every flag is also an environment variable, shown beside it: PARLEY_ and
@@ -183,6 +186,15 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	durationVar(fs, &c.QueryTimeout, "query-timeout", 2*time.Second, "how long a conversation query may run before it is interrupted and answers INVALID_QUERY")
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log one line per request at info level (an event stream's when it ends) and answer each with an X-Request-Id")
+	fs.StringVar(&c.Push.Template, "push-template", handlers.DefaultPushTemplate, "offline push content (JSON) when neither the hook nor the message's pushData gives one; ${convId}, ${timestamp} and ${fromClientId} are replaced, \"badge\":\"Increment\" is the receiver's unread total")
+	fs.StringVar(&c.Push.GatewayURL, "push-gateway-url", "", "`url` of a push gateway in gorush's format (its full endpoint, e.g. http://gorush:8088/api/push); empty: off")
+	fs.StringVar(&c.Push.APNsKeyFile, "apns-key-file", "", "APNs token key (.p8) `file`; APNs is on when this, -apns-key-id, -apns-team-id and -apns-topic are given")
+	fs.StringVar(&c.Push.APNsKeyID, "apns-key-id", "", "APNs key id of the .p8 key")
+	fs.StringVar(&c.Push.APNsTeamID, "apns-team-id", "", "Apple developer team id")
+	fs.StringVar(&c.Push.APNsTopic, "apns-topic", "", "APNs topic: the app's bundle id")
+	fs.StringVar(&c.Push.APNsURL, "apns-url", "", "APNs `url` (default Apple's production host; _profile dev pushes go to its sandbox)")
+	fs.StringVar(&c.Push.FCMCredentials, "fcm-credentials", "", "FCM service-account JSON key `file`; FCM is on when given")
+	fs.StringVar(&c.Push.FCMURL, "fcm-url", "", "FCM `url` (default Google's host)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(out, fs)
@@ -265,6 +277,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return nil, fmt.Errorf("log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if err := c.Push.Check(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"github.com/parley-im/parley/server"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,6 +42,8 @@ func TestConfigDefaults(t *testing.T) {
 		AllowRecall:   true,
 		QueryTimeout:  2 * time.Second,
 		AccessLog:     true,
+		// Push off: no provider; the contract's template.
+		Push: server.PushSettings{Template: `{"alert":"New message from ${fromClientId}","badge":"Increment"}`},
 		// Rate limits off; streams bounded by the fd limit (0 here).
 		ClientStreams:  32,
 		ClientSessions: 64,

@@ -222,7 +222,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, MetricsAddr: cfg.MetricsAddr, QueryTimeout: cfg.QueryTimeout,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxStreams: cfg.MaxStreams, MaxClientStreams: cfg.ClientStreams, MaxClientSessions: cfg.ClientSessions,
-		AccessLog: cfg.AccessLog,
+		AccessLog: cfg.AccessLog, Push: cfg.Push,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,15 @@ func init() {
 }
 
 func runSend(env *Env) error {
+	var gw *slowGateway
+	if *pushDelay > 0 {
+		var err error
+		if gw, err = startSlowGateway(*pushDelay); err != nil {
+			return err
+		}
+		defer gw.Close()
+		env.serverArgs = append(env.serverArgs, "-push-gateway-url", gw.URL)
+	}
 	c, err := env.StartServer()
 	if err != nil {
 		return err
@@ -26,6 +35,9 @@ func runSend(env *Env) error {
 	n, k := env.Concurrency, max(*sendConvs, 1)
 	rep.Param("conversations", n*k)
 	rep.Param("receivers_streaming", n*k)
+	if gw != nil {
+		rep.Param("push", fmt.Sprintf("a gateway answering after %s; a third member per conversation, offline, with a device", *pushDelay))
+	}
 
 	ids := make([]string, 0, n+n*k)
 	for i := 0; i < n; i++ {
@@ -44,9 +56,28 @@ func runSend(env *Env) error {
 	for i := range senders {
 		senders[i] = senderSpec{Token: tokens[i], Convs: make([]string, k)}
 	}
+	var phones []string // offline members with a device, when pushing
+	if gw != nil {
+		for x := 0; x < n*k; x++ {
+			phones = append(phones, fmt.Sprintf("phone%d", x))
+		}
+		phoneTokens, err := c.LoginAll(ctx, phones)
+		if err != nil {
+			return err
+		}
+		if err := parallel(ctx, len(phones), 16, func(x int) error {
+			return c.RegisterDevice(ctx, phoneTokens[x], "device-of-"+phones[x])
+		}); err != nil {
+			return err
+		}
+	}
 	err = parallel(ctx, n*k, 16, func(x int) error {
 		i, j := x/k, x%k
-		id, err := c.CreateConversation(ctx, tokens[i], []string{ids[n+x]})
+		members := []string{ids[n+x]}
+		if gw != nil {
+			members = append(members, phones[x])
+		}
+		id, err := c.CreateConversation(ctx, tokens[i], members)
 		senders[i].Convs[j] = id
 		return err
 	})
@@ -65,6 +96,9 @@ func runSend(env *Env) error {
 		return err
 	}
 
+	if gw != nil {
+		rep.Metric("push_gateway_requests", "push gateway requests (all of the run)", float64(gw.received.Load()), "")
+	}
 	if env.Rate == 0 {
 		rep.TargetFigure("send: at least 20,000 durable msgs/s", "ops_per_sec", 20000, false)
 		rep.TargetFigure("send: at least 50% of baseline", "ratio_to_baseline", 0.5, false)

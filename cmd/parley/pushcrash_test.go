@@ -20,11 +20,12 @@ type pushGateway struct {
 	open    bool
 	opened  chan struct{}
 	arrived chan struct{} // one per request, while held
+	changed chan struct{} // a message was recorded
 	seen    map[string]int
 }
 
 func newPushGateway(t *testing.T) *pushGateway {
-	g := &pushGateway{opened: make(chan struct{}), arrived: make(chan struct{}, 1000), seen: map[string]int{}}
+	g := &pushGateway{opened: make(chan struct{}), arrived: make(chan struct{}, 1000), changed: make(chan struct{}, 1), seen: map[string]int{}}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Notifications []struct {
@@ -56,6 +57,10 @@ func newPushGateway(t *testing.T) *pushGateway {
 			g.seen[n.Message]++
 		}
 		g.mu.Unlock()
+		select {
+		case g.changed <- struct{}{}:
+		default:
+		}
 		io.WriteString(w, `{"counts":1,"logs":[],"success":"ok"}`)
 	}))
 	t.Cleanup(g.srv.Close)
@@ -114,14 +119,15 @@ func TestCrashLosesNoPushNotification(t *testing.T) {
 
 	gw.openUp()
 	p = startParley(t, bin, dir, "second", args...)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for i := 0; i < n; i++ {
 		msg := fmt.Sprintf("m%d", i)
 		for gw.count(msg) == 0 {
-			if time.Now().After(deadline) {
+			select {
+			case <-gw.changed:
+			case <-deadline:
 				t.Fatalf("the push of %s never reached the gateway after the restart:\n%s", msg, p.logTail())
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	p.stop(t)

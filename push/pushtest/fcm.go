@@ -47,7 +47,7 @@ type FCM struct {
 
 // FCMRequest is one messages:send request the FCM fake got.
 type FCMRequest struct {
-	Token   string         // message.token
+	Token   string // message.token
 	Header  http.Header
 	Message map[string]any // the body's "message" object
 	Reply   Reply

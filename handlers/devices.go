@@ -16,7 +16,6 @@ const (
 // MaxDeviceToken is the longest push token accepted.
 const MaxDeviceToken = 4096
 
-
 // DeviceRequest registers a device for offline push.
 type DeviceRequest struct {
 	Platform string `json:"platform" enum:"ios,android" doc:"Push platform: ios (APNs) or android (FCM); the push gateway serves both" example:"ios"`

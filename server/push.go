@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/push"
@@ -44,9 +43,32 @@ func (p PushSettings) Check() error {
 	return nil
 }
 
-// providers builds the configured providers.
+// providers builds the configured providers. A platform goes to its own
+// service when configured (APNs for ios, FCM for android), else to the
+// gateway.
 func (p PushSettings) providers() ([]push.Provider, error) {
 	var out []push.Provider
-	_ = strings.TrimSpace
+	if p.APNsKeyFile != "" {
+		pr, err := push.NewAPNs(push.APNsConfig{KeyFile: p.APNsKeyFile, KeyID: p.APNsKeyID, TeamID: p.APNsTeamID,
+			Topic: p.APNsTopic, URL: p.APNsURL})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pr)
+	}
+	if p.FCMCredentials != "" {
+		pr, err := push.NewFCM(push.FCMConfig{CredentialsFile: p.FCMCredentials, URL: p.FCMURL})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pr)
+	}
+	if p.GatewayURL != "" {
+		pr, err := push.NewGateway(push.GatewayConfig{URL: p.GatewayURL})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pr)
+	}
 	return out, nil
 }

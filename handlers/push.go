@@ -44,8 +44,8 @@ const pushGiveUp = 7 * 24 * time.Hour
 // pushBatch is how many jobs or deliveries the worker takes at a time, and
 // pushConcurrency how many deliveries it sends at once.
 const (
-	pushBatch       = 100
-	pushConcurrency = 8
+	pushBatch       = 256
+	pushConcurrency = 32
 	pushSendTimeout = 30 * time.Second
 )
 
@@ -146,8 +146,8 @@ func (s *Service) RunPush(ctx context.Context) {
 	}
 }
 
-// pushJobs expands queued jobs into deliveries; it reports whether it took
-// a full batch (there may be more).
+// pushJobs expands queued jobs into deliveries, a batch in one write; it
+// reports whether it took a full batch (there may be more).
 func (s *Service) pushJobs(ctx context.Context) bool {
 	jobs, err := store.PushJobs(ctx, s.db.R(), pushBatch)
 	if err != nil {
@@ -156,20 +156,29 @@ func (s *Service) pushJobs(ctx context.Context) bool {
 		}
 		return false
 	}
-	for _, j := range jobs {
-		ds, err := s.deliveriesOf(ctx, &j)
-		if err != nil {
+	expanded := make([][]store.PushDelivery, len(jobs))
+	for i := range jobs {
+		if expanded[i], err = s.deliveriesOf(ctx, &jobs[i]); err != nil {
 			if ctx.Err() == nil {
-				s.log.Error("push: prepare", "conversation", j.ConversationID, "err", err)
+				s.log.Error("push: prepare", "conversation", jobs[i].ConversationID, "err", err)
 			}
-			return false // tried again on the next round
+			jobs, expanded = jobs[:i], expanded[:i] // the rest on the next round
+			break
 		}
-		if err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.ExpandPushJob(j.ID, ds) }, nil); err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("push: store deliveries", "err", err)
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		for i, j := range jobs {
+			if err := tx.ExpandPushJob(j.ID, expanded[i]); err != nil {
+				return err
 			}
-			return false
 		}
+		return nil
+	}, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("push: store deliveries", "err", err)
+		}
+		return false
 	}
 	return len(jobs) == pushBatch
 }
@@ -333,8 +342,8 @@ func (s *Service) templatePayload(m *store.Message) (map[string]any, error) {
 	return payloadOf([]byte(filled))
 }
 
-// pushDeliveries sends the deliveries due; it reports whether it took a
-// full batch.
+// pushDeliveries sends the deliveries due, several at once, and records
+// their outcomes in one write; it reports whether it took a full batch.
 func (s *Service) pushDeliveries(ctx context.Context) bool {
 	due, err := store.DuePushDeliveries(ctx, s.db.R(), s.nowMs(), pushBatch)
 	if err != nil {
@@ -343,35 +352,46 @@ func (s *Service) pushDeliveries(ctx context.Context) bool {
 		}
 		return false
 	}
+	changes := make([]func(*store.Tx) error, len(due))
 	sem := make(chan struct{}, pushConcurrency)
 	var wg sync.WaitGroup
-	for _, d := range due {
+	for i, d := range due {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s.deliver1(ctx, d)
+			changes[i] = s.deliver1(ctx, d)
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return false // shutting down: what was not recorded goes again after the restart
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		for _, change := range changes {
+			if err := change(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("push: record outcomes", "err", err)
+	}
 	return len(due) == pushBatch
 }
 
-// deliver1 sends one delivery and records what became of it.
-func (s *Service) deliver1(ctx context.Context, d store.PushDelivery) {
+// deliver1 sends one delivery and returns how to record what became of it.
+func (s *Service) deliver1(ctx context.Context, d store.PushDelivery) func(*store.Tx) error {
 	p := s.push.providers[d.Platform]
 	var payload map[string]any
 	if p == nil || json.Unmarshal([]byte(d.Payload), &payload) != nil {
-		s.db.Write(ctx, func(tx *store.Tx) error { return tx.PushDone(d.ID) }, nil)
-		return
+		return func(tx *store.Tx) error { return tx.PushDone(d.ID) }
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, pushSendTimeout)
 	res := p.Send(sendCtx, push.Notification{Token: d.Token, Platform: d.Platform, Payload: payload,
 		ConvID: d.ConversationID, ID: strconv.FormatInt(d.ID, 10)})
 	cancel()
-	if ctx.Err() != nil {
-		return // shutting down: the delivery stays queued and goes after the restart
-	}
 	now := s.now()
 	outcome := "sent"
 	var change func(*store.Tx) error
@@ -389,13 +409,13 @@ func (s *Service) deliver1(ctx context.Context, d store.PushDelivery) {
 		outcome = "failed"
 		change = func(tx *store.Tx) error { return tx.PushDone(d.ID) }
 	}
-	if res.Err != nil {
-		s.log.Warn("push: send", "provider", p.Name(), "outcome", outcome, "attempts", d.Attempts+1, "err", res.Err)
+	if ctx.Err() == nil {
+		if res.Err != nil {
+			s.log.Warn("push: send", "provider", p.Name(), "outcome", outcome, "attempts", d.Attempts+1, "err", res.Err)
+		}
+		s.push.outcomes.WithLabelValues(p.Name(), outcome).Inc()
 	}
-	s.push.outcomes.WithLabelValues(p.Name(), outcome).Inc()
-	if err := s.db.Write(ctx, change, nil); err != nil && ctx.Err() == nil {
-		s.log.Error("push: record the outcome", "err", err)
-	}
+	return change
 }
 
 // pushBackoff is how long to wait after the attempts-th failure: 30 s

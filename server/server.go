@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/push"
 	"github.com/parley-im/parley/store"
 	"github.com/parley-im/parley/web"
 )
@@ -78,6 +79,9 @@ type Config struct {
 	// Push configures offline push (README, "Push"); off when no provider
 	// is configured.
 	Push PushSettings
+	// PushProviders, when set, are the push providers instead of those of
+	// Push (tests give providers that trust their fakes' certificates).
+	PushProviders []push.Provider
 	// Registerer is where the server's metrics are registered (default
 	// prometheus.DefaultRegisterer, which /metrics serves as
 	// promhttp.Handler does). Servers on one registry share its series:
@@ -257,9 +261,11 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	if err := cfg.Push.Check(); err != nil {
 		return false, err
 	}
-	providers, err := cfg.Push.providers()
-	if err != nil {
-		return false, err
+	providers := cfg.PushProviders
+	if providers == nil {
+		if providers, err = cfg.Push.providers(); err != nil {
+			return false, err
+		}
 	}
 	var pushCfg *handlers.PushConfig
 	if len(providers) > 0 {

@@ -59,10 +59,21 @@ type pusher struct {
 }
 
 func newPusher(cfg *PushConfig, reg prometheus.Registerer) *pusher {
+	// Every provider's series exist from the start, push on or off: a rate
+	// or an alert on them works before the first push.
+	outcomes := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_push_notifications_total",
+		Help: "Push notifications by provider and outcome: sent, retried (failed for now), failed (given up), dead (the token is gone).",
+	}, []string{"provider", "outcome"}))
+	for _, provider := range []string{"apns", "fcm", "gateway"} {
+		for _, outcome := range []string{"sent", "retried", "failed", "dead"} {
+			outcomes.WithLabelValues(provider, outcome)
+		}
+	}
 	if cfg == nil || len(cfg.Providers) == 0 {
 		return nil
 	}
-	p := &pusher{providers: map[string]push.Provider{}, template: cfg.Template, giveUp: cfg.GiveUp, wake: make(chan struct{}, 1)}
+	p := &pusher{providers: map[string]push.Provider{}, template: cfg.Template, giveUp: cfg.GiveUp, wake: make(chan struct{}, 1), outcomes: outcomes}
 	if p.template == "" {
 		p.template = DefaultPushTemplate
 	}
@@ -76,10 +87,6 @@ func newPusher(cfg *PushConfig, reg prometheus.Registerer) *pusher {
 			}
 		}
 	}
-	p.outcomes = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_push_notifications_total",
-		Help: "Push notifications by provider and outcome: sent, retried (failed for now), failed (given up), dead (the token is gone).",
-	}, []string{"provider", "outcome"}))
 	return p
 }
 

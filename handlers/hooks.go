@@ -142,7 +142,7 @@ type convHookParams struct {
 // LeanCloud's _Conversation row, how conversation hooks carry them.
 type convAttr struct {
 	Name *string        `json:"name,omitempty"`
-	Attr map[string]any `json:"attr,omitempty"`
+	Attr map[string]any `json:"attr"`
 }
 
 // convHookResult is what the conversation hooks may answer.

@@ -109,16 +109,16 @@ type Server struct {
 	// set (nil otherwise: on Addr).
 	MetricsAddr net.Addr
 
-	cfg  Config
-	log  *slog.Logger
-	db   *store.DB
-	hub  *events.Hub
+	cfg   Config
+	log   *slog.Logger
+	db    *store.DB
+	hub   *events.Hub
 	svc   *handlers.Service
 	hooks *hooks.Client // nil: no hooks
 	api   *api.Server
-	http *http.Server
-	ln   net.Listener
-	done chan error
+	http  *http.Server
+	ln    net.Listener
+	done  chan error
 
 	metrics     *http.Server // nil: /metrics is served on Addr
 	metricsDone chan error

@@ -194,31 +194,43 @@ func New(cfg Config) *Client {
 		t.MaxIdleConnsPerHost = 64 // every send calls the same host
 		c.http, c.ownHTTP = &http.Client{Transport: t}, true
 	}
-	c.calls = promreg.Register(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_hook_calls_total",
-		Help: "Calls of the hook server, by hook and outcome (ok, timeout, error, malformed); each try of an after-hook counts.",
-	}, []string{"hook", "outcome"}))
-	c.duration = promreg.Register(cfg.Registerer, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "parley_hook_duration_seconds",
-		Help:    "How long the hook server took to answer a call, by hook.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"hook"}))
-	c.dropped = promreg.Register(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_hook_after_dropped_total",
-		Help: "After-hooks given up, by hook and reason (queue_full, retries: every try failed, closed: the server stopped first).",
-	}, []string{"hook", "reason"}))
-	for _, h := range Names {
-		for _, o := range []string{OutcomeOK, OutcomeTimeout, OutcomeError, OutcomeMalformed} {
-			c.calls.WithLabelValues(h, o)
-		}
-		c.duration.WithLabelValues(h)
-	}
+	c.calls, c.duration, c.dropped = newMetrics(cfg.Registerer)
 	c.stop, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(cfg.AfterWorkers)
 	for range cfg.AfterWorkers {
 		go c.worker()
 	}
 	return c
+}
+
+// RegisterMetrics registers the hooks' metrics with reg, every series at 0,
+// for a server without hooks: the documented metrics exist all the same.
+func RegisterMetrics(reg prometheus.Registerer) { newMetrics(reg) }
+
+func newMetrics(reg prometheus.Registerer) (calls *prometheus.CounterVec, duration *prometheus.HistogramVec, dropped *prometheus.CounterVec) {
+	calls = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_hook_calls_total",
+		Help: "Calls of the hook server, by hook and outcome (ok, timeout, error, malformed); each try of an after-hook counts.",
+	}, []string{"hook", "outcome"}))
+	duration = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "parley_hook_duration_seconds",
+		Help:    "How long the hook server took to answer a call, by hook.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"hook"}))
+	dropped = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_hook_after_dropped_total",
+		Help: "After-hooks given up, by hook and reason (queue_full, retries: every try failed, closed: the server stopped first).",
+	}, []string{"hook", "reason"}))
+	for _, h := range Names {
+		for _, o := range []string{OutcomeOK, OutcomeTimeout, OutcomeError, OutcomeMalformed} {
+			calls.WithLabelValues(h, o)
+		}
+		duration.WithLabelValues(h)
+		for _, r := range []string{"queue_full", "retries", "closed"} {
+			dropped.WithLabelValues(h, r)
+		}
+	}
+	return calls, duration, dropped
 }
 
 // FailClosed reports whether a failed before-hook refuses its action.

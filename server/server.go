@@ -262,6 +262,9 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		URL: cfg.HooksURL, AppID: cfg.AppID, MasterKey: s.MasterKey, HookKey: cfg.HookKey,
 		Timeout: cfg.HooksTimeout, FailClosed: cfg.HooksFailClosed, Registerer: cfg.Registerer, Log: s.log,
 	})
+	if s.hooks == nil {
+		hooks.RegisterMetrics(cfg.Registerer) // documented: they exist, at 0
+	}
 	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,

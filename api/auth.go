@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 
@@ -81,6 +82,9 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			s.deny(ctx, err)
 			return
 		}
+	}
+	if host, _, err := net.SplitHostPort(ctx.RemoteAddr()); err == nil {
+		p.IP = host // for the hooks' sourceIP; the peer's, as for logins
 	}
 	recordPrincipal(ctx, p)
 	next(huma.WithValue(ctx, principalKey{}, p))

@@ -15,12 +15,13 @@ import (
 
 // Problem is an RFC 9457 problem document with the contract's stable code.
 type Problem struct {
-	Type   string              `json:"type,omitempty" doc:"A URI naming the problem type" example:"about:blank"`
-	Title  string              `json:"title" doc:"Short summary of the status" example:"Bad Request"`
-	Status int                 `json:"status" doc:"HTTP status" example:"400"`
-	Code   handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
-	Detail string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
-	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
+	Type    string              `json:"type,omitempty" doc:"A URI naming the problem type" example:"about:blank"`
+	Title   string              `json:"title" doc:"Short summary of the status" example:"Bad Request"`
+	Status  int                 `json:"status" doc:"HTTP status" example:"400"`
+	Code    handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,MESSAGE_REJECTED,OPERATION_REJECTED,HOOK_FAILED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
+	Detail  string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
+	AppCode *int                `json:"appCode,omitempty" doc:"MESSAGE_REJECTED, OPERATION_REJECTED: the code the app's hook gave with its refusal, if any"`
+	Errors  []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`
 
 	retryAfter time.Duration // Retry-After, when set
 }
@@ -107,6 +108,9 @@ var statusOf = map[handlers.Code]int{
 	handlers.CodeFileTooLarge:          http.StatusRequestEntityTooLarge,
 	handlers.CodeFileNotFound:          http.StatusNotFound,
 	handlers.CodeRateLimited:           http.StatusTooManyRequests,
+	handlers.CodeMessageRejected:       http.StatusForbidden,
+	handlers.CodeOperationRejected:     http.StatusForbidden,
+	handlers.CodeHookFailed:            http.StatusServiceUnavailable,
 	codeInternal:                       http.StatusInternalServerError,
 	codeUnavailable:                    http.StatusServiceUnavailable,
 }
@@ -173,7 +177,7 @@ func fromRule(e *handlers.Error) *Problem {
 		status = http.StatusBadRequest
 	}
 	p := newProblem(status, e.Code, e.Detail)
-	p.retryAfter = e.RetryAfter
+	p.retryAfter, p.AppCode = e.RetryAfter, e.AppCode
 	return p
 }
 

@@ -67,7 +67,7 @@ func (s *Server) registerOperations() {
 			"each other member gets invited, then every member, the creator included, membersjoined listing them " +
 			"(normal and temporary conversations). " +
 			"With unique: true the existing unique normal conversation with exactly the same members is returned (200) instead.",
-	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.createConversation)
+	}, []handlers.Code{handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.createConversation)
 
 	register(s, huma.Operation{
 		OperationID: "queryConversations", Method: http.MethodGet, Path: "/v1/conversations",
@@ -80,18 +80,18 @@ func (s *Server) registerOperations() {
 		Summary: "Rename a conversation or change its attributes", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Sets the name and merges attributes (an attribute set to null is removed). Members only " +
 			"(chat rooms: seated sessions and the creator; system conversations: the master key). Everyone concerned gets infoupdated.",
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.updateConversation)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.updateConversation)
 
 	register(s, huma.Operation{
 		OperationID: "muteConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/mute",
 		Summary: "Mute a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
 		Description: "Stops offline push of the conversation for the caller; it appears in mutedMembers.",
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.mute)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.mute)
 
 	register(s, huma.Operation{
 		OperationID: "unmuteConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/unmute",
 		Summary: "Unmute a conversation", Tags: []string{tagConversations}, Security: sessionOnly,
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.unmute)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.unmute)
 
 	register(s, huma.Operation{
 		OperationID: "getConversation", Method: http.MethodGet, Path: "/v1/conversations/{id}",
@@ -104,13 +104,13 @@ func (s *Server) registerOperations() {
 		OperationID: "addMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members",
 		Summary: "Add members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Adds clients. Each added client gets invited; every member, the added ones and the caller included, gets membersjoined.",
-	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid}, s.addMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.addMembers)
 
 	register(s, huma.Operation{
 		OperationID: "removeMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members/remove",
 		Summary: "Remove members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Removes clients. Each removed client gets kicked; the remaining members and the caller get membersleft.",
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid}, s.removeMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.removeMembers)
 
 	register(s, huma.Operation{
 		OperationID: "joinConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/join",
@@ -119,7 +119,7 @@ func (s *Server) registerOperations() {
 			"A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). " +
 			"The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; " +
 			"open mode needs none.",
-	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid}, s.join)
+	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.join)
 
 	register(s, huma.Operation{
 		OperationID: "quitConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/quit",
@@ -142,7 +142,7 @@ func (s *Server) registerOperations() {
 		Description: "Stores the message and delivers it to the members' sessions (except the sending one); answers 201 only " +
 			"once the message is committed. A re-send with the same clientMessageId returns the original message with 200 " +
 			"and delivers nothing again. Transient messages are delivered to online members only and never stored.",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeRateLimited}, s.sendMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeRateLimited, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.sendMessage)
 
 	register(s, huma.Operation{
 		OperationID: "listMessages", Method: http.MethodGet, Path: "/v1/conversations/{id}/messages",
@@ -160,13 +160,13 @@ func (s *Server) registerOperations() {
 		OperationID: "editMessage", Method: http.MethodPatch, Path: "/v1/conversations/{id}/messages/{messageId}",
 		Summary: "Edit a message", Tags: []string{tagMessages}, Security: sessionOnly,
 		Description: "Replaces the content of the caller's own message; members get messageupdate and history shows patchedAt.",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeMessageTooLarge, handlers.CodeForbidden}, s.editMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeMessageTooLarge, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.editMessage)
 
 	register(s, huma.Operation{
 		OperationID: "recallMessage", Method: http.MethodDelete, Path: "/v1/conversations/{id}/messages/{messageId}",
 		Summary: "Recall a message", Tags: []string{tagMessages}, Security: sessionOrMaster,
 		Description: "The sender (or the master key) recalls a message: it stays in history with recalled: true and no content; members get messagerecall.",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden}, s.recallMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageNotFound, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.recallMessage)
 
 	register(s, huma.Operation{
 		OperationID: "markRead", Method: http.MethodPost, Path: "/v1/conversations/{id}/read",
@@ -210,14 +210,14 @@ func (s *Server) registerOperations() {
 		Summary: "Send a message as any client", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
 		Description: "The app backend sends as from into any conversation, member or not. Into a system conversation " +
 			"the message reaches every subscriber, online now or later through history.",
-	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.adminSendMessage)
+	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.adminSendMessage)
 
 	register(s, huma.Operation{
 		OperationID: "broadcast", Method: http.MethodPost, Path: "/v1/admin/broadcasts",
 		Summary: "Broadcast a message", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
 		Description: "With conversationId: stored in that system conversation and delivered to every subscriber. " +
 			"With toAllOnline: true: delivered to every online session, not stored.",
-	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden}, s.broadcast)
+	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.broadcast)
 
 	register(s, huma.Operation{
 		OperationID: "putSensitiveWords", Method: http.MethodPut, Path: "/v1/admin/sensitive-words",

@@ -151,6 +151,9 @@ var errorExamples = map[handlers.Code]string{
 	handlers.CodeFileTooLarge:          "the file is larger than the upload limit of 20971520 bytes",
 	handlers.CodeFileNotFound:          "no such file",
 	handlers.CodeRateLimited:           "too many requests; retry later",
+	handlers.CodeMessageRejected:       "no links, please",
+	handlers.CodeOperationRejected:     "groups are created by the support team",
+	handlers.CodeHookFailed:            "the app's _messageReceived hook failed; nothing was done, try again later",
 	codeInternal:                       "the server failed; the error was logged",
 }
 

@@ -70,6 +70,7 @@ func (s *Server) openEventStream(ctx context.Context, in *eventsInput) (*huma.St
 	if err != nil {
 		return nil, err
 	}
+	s.opt.Service.SessionOnline(ctx, p, hello.CameOnline, hello.Returning || last != "")
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		r, w := humachi.Unwrap(hctx)
 		s.serveStream(r, w, st, hello, p)

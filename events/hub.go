@@ -207,6 +207,11 @@ type Hello struct {
 	// longer be honoured; ResetReason says why.
 	Reset       bool
 	ResetReason string
+	// CameOnline: the session was offline before this stream — its first
+	// stream, one after a stream the janitor had reported gone past the
+	// offline grace (Options.OnGone), or a session only tracked for its
+	// will. Returning: of those, the session had a stream here before.
+	CameOnline, Returning bool
 }
 
 // Attach opens the stream of a session, replacing any stream it had. With a
@@ -242,11 +247,15 @@ func (h *Hub) Attach(sessionID, clientID, lastEventID string) (*Stream, Hello, e
 	st := &Stream{h: h, s: s, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	hello := Hello{}
+	if s.stream == nil && (s.detachedAt.IsZero() || s.watchOnly || s.goneFired) {
+		hello.CameOnline = true
+		hello.Returning = !s.watchOnly && !s.detachedAt.IsZero()
+	}
 	if s.stream != nil {
 		s.stream.endLocked(ErrReplaced)
 	}
 	s.room.clear(h.table) // live events owed to a stream that is gone
-	hello := Hello{}
 	st.cursor = s.seq
 	if lastEventID != "" {
 		epoch, seq, ok := parseID(lastEventID)

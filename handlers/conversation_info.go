@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/store"
 )
 
@@ -28,14 +29,11 @@ type InfoUpdatedEvent struct {
 // (null removes a key). Members of normal conversations, seated sessions of
 // chat rooms and the master key may; everyone concerned gets infoupdated.
 func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string, req UpdateConversationRequest) (*Conversation, error) {
-	if req.Name != nil && utf8.RuneCountInString(*req.Name) > MaxConversationName {
-		return nil, fail(CodeInvalidRequest, "name is longer than %d characters", MaxConversationName)
+	if err := checkUpdate(&req); err != nil {
+		return nil, err
 	}
-	if req.Name != nil && hasControl(*req.Name) {
-		return nil, errNameControl
-	}
-	for k := range req.Attributes {
-		if err := checkAttributeKey(k); err != nil {
+	if s.hooks != nil {
+		if err := s.updateConversationHook(ctx, p, id, &req); err != nil {
 			return nil, err
 		}
 	}
@@ -107,11 +105,36 @@ func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string
 	return conv, err
 }
 
+// checkUpdate applies the rules of names and attribute keys to a change.
+func checkUpdate(req *UpdateConversationRequest) *Error {
+	if req.Name != nil && utf8.RuneCountInString(*req.Name) > MaxConversationName {
+		return fail(CodeInvalidRequest, "name is longer than %d characters", MaxConversationName)
+	}
+	if req.Name != nil && hasControl(*req.Name) {
+		return errNameControl
+	}
+	for k := range req.Attributes {
+		if err := checkAttributeKey(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Mute stops (or, with muted false, restarts) offline push of a
 // conversation for the caller.
 func (s *Service) Mute(ctx context.Context, p Principal, id string, muted bool) (*Conversation, error) {
 	if p.Master {
 		return nil, fail(CodeForbidden, "mute acts as a client: log in as one")
+	}
+	if s.hooks != nil {
+		res, err := s.conversationHook(ctx, hooks.ConversationUpdate, convHookParams{InitBy: p.ClientID, ConvID: id, Mute: &muted})
+		if err != nil {
+			return nil, err
+		}
+		if res != nil && res.Mute != nil {
+			muted = *res.Mute
+		}
 	}
 	var conv *Conversation
 	err := s.db.Write(ctx, func(tx *store.Tx) error {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/store"
 )
 
@@ -122,6 +123,17 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 	if err != nil {
 		return nil, false, err
 	}
+	if s.hooks != nil {
+		hookMembers := members // the creator included
+		if len(members) == 0 && !p.Master {
+			hookMembers = []string{p.ClientID} // a chat room's creator
+		}
+		if _, err := s.conversationHook(ctx, hooks.ConversationStart, convHookParams{
+			InitBy: p.ClientID, Members: hookMembers, Attr: attrOf(&req.Name, req.Attributes),
+		}); err != nil {
+			return nil, false, err
+		}
+	}
 	now := s.nowMs()
 	row := &store.Conversation{
 		ID: randomID(), Kind: kind, Name: req.Name, Creator: p.ClientID, Attributes: attrs,
@@ -156,6 +168,7 @@ func (s *Service) CreateConversation(ctx context.Context, p Principal, req Creat
 		if existing != "" {
 			return
 		}
+		s.hooks.After(hooks.ConversationStarted, convHookParams{InitBy: p.ClientID, ConvID: row.ID})
 		if kind == KindChatRoom && p.SessionID != "" {
 			s.hub.JoinRoom(p.SessionID, p.ClientID, row.ID) // the creator is in the room
 		}
@@ -341,6 +354,11 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 	if err != nil {
 		return nil, err
 	}
+	if s.hooks != nil {
+		if _, err := s.conversationHook(ctx, hooks.ConversationAdd, convHookParams{InitBy: p.ClientID, ConvID: id, Members: clientIDs}); err != nil {
+			return nil, err
+		}
+	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind != KindNormal {
 			return nil, fail(CodeOperationNotSupported, "members cannot be added to a %s conversation", row.Kind)
@@ -366,6 +384,7 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 				}
 			}
 			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.hooks.After(hooks.ConversationAdded, convHookParams{InitBy: p.ClientID, ConvID: id, Members: added})
 		}, nil
 	})
 }
@@ -393,6 +412,11 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	if s.hooks != nil {
+		if _, err := s.conversationHook(ctx, hooks.ConversationRemove, convHookParams{InitBy: p.ClientID, ConvID: id, Members: clientIDs}); err != nil {
+			return nil, err
+		}
+	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind != KindNormal {
 			return nil, fail(CodeOperationNotSupported, "members cannot be removed from a %s conversation", row.Kind)
@@ -419,6 +443,7 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 				}
 			}
 			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, told, "")
+			s.hooks.After(hooks.ConversationRemoved, convHookParams{InitBy: p.ClientID, ConvID: id, Members: removed})
 		}, nil
 	})
 }
@@ -451,12 +476,21 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 	if err != nil {
 		return nil, err
 	}
+	joined := convHookParams{InitBy: p.ClientID, ConvID: id, Members: []string{p.ClientID}}
+	if s.hooks != nil {
+		if _, err := s.conversationHook(ctx, hooks.ConversationAdd, joined); err != nil {
+			return nil, err
+		}
+	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		switch row.Kind {
 		case KindTemporary:
 			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")
 		case KindChatRoom:
-			return func() { s.hub.JoinRoom(p.SessionID, p.ClientID, id) }, nil
+			return func() {
+				s.hub.JoinRoom(p.SessionID, p.ClientID, id)
+				s.hooks.After(hooks.ConversationAdded, joined)
+			}, nil
 		case KindNormal:
 			if err := s.mayJoin(tx, row, p, sig); err != nil {
 				return nil, err
@@ -470,7 +504,7 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			return nil, memberLimitError(row.Kind)
 		}
 		if row.Kind == KindSystem {
-			return func() {}, nil
+			return func() { s.hooks.After(hooks.ConversationAdded, joined) }, nil
 		}
 		all, err := store.Members(bg, tx, id)
 		if err != nil {
@@ -478,6 +512,7 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 		}
 		return func() {
 			s.publish(events.NameMembersJoined, MembersJoinedEvent{ConversationID: id, Members: added, InvitedBy: p.ClientID}, all, "")
+			s.hooks.After(hooks.ConversationAdded, joined)
 		}, nil
 	})
 }
@@ -512,12 +547,16 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 	if p.Master {
 		return nil, fail(CodeForbidden, "quit acts as a client: log in as one")
 	}
+	left := convHookParams{InitBy: p.ClientID, ConvID: id, Members: []string{p.ClientID}} // _conversationRemoved; no before-hook for quitting
 	return s.changeMembers(ctx, p, id, nil, func(tx *store.Tx, row *store.Conversation) (func(), error) {
 		if row.Kind == KindChatRoom {
 			if !s.hub.InRoom(p.SessionID, id) {
 				return nil, errNotAMember
 			}
-			return func() { s.hub.LeaveRoom(p.SessionID, id) }, nil
+			return func() {
+				s.hub.LeaveRoom(p.SessionID, id)
+				s.hooks.After(hooks.ConversationRemoved, left)
+			}, nil
 		}
 		removed, err := tx.RemoveMembers(id, []string{p.ClientID})
 		if err != nil {
@@ -527,7 +566,7 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 			return nil, errNotAMember
 		}
 		if row.Kind == KindSystem {
-			return func() {}, nil
+			return func() { s.hooks.After(hooks.ConversationRemoved, left) }, nil
 		}
 		rest, err := store.Members(bg, tx, id)
 		if err != nil {
@@ -535,6 +574,7 @@ func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversati
 		}
 		return func() {
 			s.publish(events.NameMembersLeft, MembersLeftEvent{ConversationID: id, Members: removed, KickedBy: p.ClientID}, append(rest, p.ClientID), "")
+			s.hooks.After(hooks.ConversationRemoved, left)
 		}, nil
 	})
 }

@@ -24,6 +24,10 @@ const (
 	CodeMemberLimit           Code = "MEMBER_LIMIT"
 	CodeMessageTooLarge       Code = "MESSAGE_TOO_LARGE"
 	CodeRateLimited           Code = "RATE_LIMITED"
+	// The app's hooks (README, "Hooks").
+	CodeMessageRejected   Code = "MESSAGE_REJECTED"   // _messageReceived or _messageUpdate dropped it
+	CodeOperationRejected Code = "OPERATION_REJECTED" // a conversation hook rejected it
+	CodeHookFailed        Code = "HOOK_FAILED"        // a before-hook failed and hooks fail closed
 )
 
 // Error is a rule violation to report to the client as it is. Any other
@@ -33,6 +37,9 @@ type Error struct {
 	Detail string
 	// RetryAfter, when set, says when to try again (RATE_LIMITED: Retry-After).
 	RetryAfter time.Duration
+	// AppCode is the code a hook gave with its refusal (MESSAGE_REJECTED,
+	// OPERATION_REJECTED), if it gave one.
+	AppCode *int
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Detail }

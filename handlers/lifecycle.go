@@ -27,7 +27,14 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 	if s.cfg.DisableRecall {
 		return nil, fail(CodeForbidden, "recalling messages is disabled on this server")
 	}
-	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageRecall, func(_ *store.Conversation, m *store.Message) error {
+	var only peerSet
+	if s.hooks != nil {
+		var err error
+		if only, err = s.messageUpdate(ctx, p, convID, messageID, nil); err != nil {
+			return nil, err
+		}
+	}
+	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageRecall, only, func(_ *store.Conversation, m *store.Message) error {
 		if !p.Master && m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
 		}
@@ -46,7 +53,16 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 	if err != nil {
 		return nil, err
 	}
-	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageUpdate, func(conv *store.Conversation, m *store.Message) error {
+	var only peerSet
+	if s.hooks != nil {
+		if only, err = s.messageUpdate(ctx, p, convID, messageID, &c); err != nil {
+			return nil, err
+		}
+		if body, err = ValidateContent(&c); err != nil { // the hook may have replaced it
+			return nil, err
+		}
+	}
+	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageUpdate, only, func(conv *store.Conversation, m *store.Message) error {
 		if m.From != p.ClientID {
 			return fail(CodeForbidden, "only the sender may edit a message")
 		}
@@ -66,8 +82,9 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 }
 
 // changeMessage applies change to a stored message and announces the result
-// as event to whoever can see the message.
-func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID string, event events.Name, change func(*store.Conversation, *store.Message) error) (*Message, error) {
+// as event to whoever can see the message (of them, only those a hook's
+// toPeers admits, and the sender).
+func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messageID string, event events.Name, only peerSet, change func(*store.Conversation, *store.Message) error) (*Message, error) {
 	var out *Message
 	var to []string
 	var room string
@@ -135,7 +152,7 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 			if ev, err := events.New(event, data); err == nil {
 				s.hub.PublishRoom(room, ev, events.PriorityHigh, "")
 			}
-		} else if len(to) > 0 {
+		} else if to = only.filter(to, out.From); len(to) > 0 {
 			s.publish(event, data, to, "")
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -136,7 +137,7 @@ func (s *Service) Send(ctx context.Context, p Principal, convID string, req Send
 	if err := s.sendLimit.allow(p.ClientID, s.now()); err != nil {
 		return nil, 0, err
 	}
-	return s.send(ctx, sender{clientID: p.ClientID, sessionID: p.SessionID}, convID, req)
+	return s.send(ctx, sender{clientID: p.ClientID, sessionID: p.SessionID, ip: p.IP}, convID, req)
 }
 
 // AdminSend sends a message with the master key as any client, into any
@@ -149,7 +150,7 @@ func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from strin
 	if !ValidClientID(from) {
 		return nil, 0, fail(CodeInvalidRequest, "from: %q is not a valid clientId: %s", from, ClientIDRule)
 	}
-	return s.send(ctx, sender{clientID: from, backend: true}, convID, req)
+	return s.send(ctx, sender{clientID: from, backend: true, ip: p.IP}, convID, req)
 }
 
 // sender is who sends a message: a client's session, or the app backend
@@ -157,6 +158,7 @@ func (s *Service) AdminSend(ctx context.Context, p Principal, convID, from strin
 type sender struct {
 	clientID, sessionID string
 	backend             bool
+	ip                  string // where the request came from, if known (hooks' sourceIP)
 }
 
 func (s *Service) send(ctx context.Context, from sender, convID string, req SendRequest) (*Message, Outcome, error) {
@@ -172,10 +174,19 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		return nil, 0, fail(CodeInvalidRequest, "clientMessageId is longer than %d characters", MaxClientMessageID)
 	}
 	if req.Will {
-		return s.holdWill(ctx, from, convID, req)
+		return s.holdWill(ctx, from, convID, req) // its hook runs when it is sent
+	}
+	var only peerSet // the _messageReceived hook's toPeers (hooks.go)
+	if s.hooks != nil {
+		if only, err = s.messageReceived(ctx, from, convID, &req); err != nil {
+			return nil, 0, err
+		}
+		if body, err = ValidateContent(&req.Content); err != nil { // the hook may have replaced it
+			return nil, 0, err
+		}
 	}
 	if req.Transient {
-		return s.sendTransient(ctx, from, convID, req, prio)
+		return s.sendTransient(ctx, from, convID, req, prio, only)
 	}
 	row := &store.Message{ConversationID: convID, From: from.clientID, Type: typeOf(&req.Content), Body: string(body)}
 	if req.ClientMessageID != "" {
@@ -186,6 +197,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 	var to audience
 	var dup *store.Message
 	var sent *Message
+	var system bool
 	content, asSent := req.Content, row.Body
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		to, dup = audience{}, nil
@@ -196,6 +208,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		if err != nil {
 			return err
 		}
+		system = conv.row.Kind == KindSystem
 		// Only the writer knows the conversation without a read: words are
 		// replaced here (from the content as sent, should the job run again).
 		filtered, fbody, changed, err := s.filterContent(&conv.row, req.Content)
@@ -233,7 +246,7 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 				return err
 			}
 			if s.push != nil {
-				return s.queuePush(tx, row, pushRecipients(to.recipients, from.clientID), req.PushData)
+				return s.queuePush(tx, row, pushRecipients(to.recipients, from.clientID, only), req.PushData)
 			}
 		}
 		return nil
@@ -247,7 +260,11 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 				ID: formatMessageID(row.MID), ConversationID: convID, From: row.From, Content: content,
 				Timestamp: row.Timestamp, Priority: req.Priority, ClientMessageID: req.ClientMessageID,
 			}
+			to.only = only
 			s.deliver(sent, to, from, prio, req.Receipt)
+			if s.hooks != nil {
+				s.messageSent(sent, to, from, req.Receipt, system)
+			}
 		}
 	})
 	if err != nil {
@@ -260,11 +277,11 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 }
 
 // pushRecipients are the members a message may be pushed to: all but its
-// sender.
-func pushRecipients(rs []store.Recipient, from string) []string {
+// sender, and of them only those a hook's toPeers (only) names.
+func pushRecipients(rs []store.Recipient, from string, only peerSet) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		if r.ClientID != from {
+		if r.ClientID != from && only.admits(r.ClientID, from) {
 			out = append(out, r.ClientID)
 		}
 	}
@@ -278,6 +295,7 @@ type audience struct {
 	members    []string          // transient messages: these members
 	private    bool              // a client's message to a system conversation: nobody else
 	oneToOne   bool              // a normal or temporary conversation of two: receipts apply
+	only       peerSet           // live delivery only to these (a hook's toPeers); nil: everyone
 }
 
 // audienceOf checks that from may send into conv and says whom a message
@@ -317,7 +335,7 @@ func (s *Service) cachedAudience(conv *convState, from sender) (audience, error)
 	return audience{}, nil
 }
 
-func (s *Service) sendTransient(ctx context.Context, from sender, convID string, req SendRequest, prio events.Priority) (*Message, Outcome, error) {
+func (s *Service) sendTransient(ctx context.Context, from sender, convID string, req SendRequest, prio events.Priority, only peerSet) (*Message, Outcome, error) {
 	r := s.db.R()
 	conv, err := s.findConversation(ctx, r, convID)
 	if err != nil {
@@ -341,7 +359,11 @@ func (s *Service) sendTransient(ctx context.Context, from sender, convID string,
 		ID: formatMessageID(s.db.NextMessageID(now)), ConversationID: convID, From: from.clientID,
 		Content: content, Timestamp: now, Transient: true, Priority: req.Priority,
 	}
+	to.only = only
 	s.deliver(msg, to, from, prio, false)
+	if s.hooks != nil {
+		s.messageSent(msg, to, from, false, conv.Kind == KindSystem)
+	}
 	return msg, Sent, nil
 }
 
@@ -379,6 +401,9 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 	}
 	if m.Transient {
 		for _, id := range to.members {
+			if !to.only.admits(id, from.clientID) {
+				continue
+			}
 			s.hub.PublishOnline(variant(id), []string{id}, from.sessionID)
 		}
 		return
@@ -393,6 +418,9 @@ func (s *Service) deliver(m *Message, to audience, from sender, prio events.Prio
 		m bool
 	}
 	counts := map[state]*events.Event{}
+	if to.only != nil { // a hook's toPeers: the others get nothing live
+		to.recipients = slices.DeleteFunc(slices.Clone(to.recipients), func(r store.Recipient) bool { return !to.only.admits(r.ClientID, from.clientID) })
+	}
 	ds := make([]events.Delivery, len(to.recipients))
 	evs := make([]*events.Event, 2*len(to.recipients)) // one allocation for every pair
 	for i, r := range to.recipients {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/internal/promreg"
 	"github.com/parley-im/parley/push"
 	"github.com/parley-im/parley/store"
@@ -277,7 +279,7 @@ func (s *Service) deliveriesOf(ctx context.Context, j *store.PushJob) ([]store.P
 				}
 				badges[d.ClientID] = n
 			}
-			p = maps(payload)
+			p = maps.Clone(payload)
 			p["badge"] = n
 		}
 		b, err := json.Marshal(p)
@@ -290,18 +292,31 @@ func (s *Service) deliveriesOf(ctx context.Context, j *store.PushJob) ([]store.P
 	return out, nil
 }
 
-func maps(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // receiversOffline asks the app's _receiversOffline hook (none configured:
-// the default answer). A hook that fails lets the push go as it would have.
+// the default answer) with LeanCloud's parameters. A hook that fails lets
+// the push go as it would have (hooks fail open), or skips it (closed).
 func (s *Service) receiversOffline(ctx context.Context, m *store.Message, peers []string) (receiversOfflineResult, error) {
-	return receiversOfflineResult{}, nil
+	var res receiversOfflineResult
+	if s.hooks == nil || len(peers) == 0 {
+		return res, nil
+	}
+	msg := toMessage(m)
+	content, err := s.hookContent().ToLeanCloud(&msg.Content, msg.Recalled)
+	if err != nil {
+		return res, nil // nothing LeanCloud's form can say: pushed as it is
+	}
+	mentioned := []string{}
+	for _, id := range peers {
+		if mentions(msg, id) {
+			mentioned = append(mentioned, id)
+		}
+	}
+	params := map[string]any{"fromPeer": m.From, "convId": m.ConversationID, "offlinePeers": peers,
+		"content": content, "timestamp": m.Timestamp, "mentionAll": msg.MentionAll, "mentionOfflinePeers": mentioned}
+	if _, err := s.before(ctx, hooks.ReceiversOffline, params, &res); err != nil {
+		return receiversOfflineResult{Skip: true}, nil // failed, and hooks fail closed
+	}
+	return res, nil
 }
 
 // pushPayload is the push content: the hook's pushMessage, else the

@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/push"
 	"github.com/parley-im/parley/store"
 )
@@ -200,5 +204,52 @@ func TestPushFailures(t *testing.T) {
 	// Backed off to an hour (and up to a tenth more), tried every hour.
 	if sends < 7*24/2 || sends > 7*24+2 {
 		t.Errorf("%d attempts over 7 days, want about one an hour once backed off", sends)
+	}
+}
+
+// The _receiversOffline hook decides: whom (offlinePeers, force for those
+// who muted the conversation), what (pushMessage), or nothing (skip); it
+// gets LeanCloud's parameters.
+func TestPushAsksReceiversOffline(t *testing.T) {
+	var answer string
+	var got []map[string]any
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var params map[string]any
+		json.NewDecoder(r.Body).Decode(&params)
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/1.1/functions/_receiversOffline" {
+			got = append(got, params)
+		}
+		io.WriteString(w, `{"result":`+answer+`}`)
+	}))
+	defer srv.Close()
+	w := pushService(t)
+	w.s.hooks = hooks.New(hooks.Config{URL: srv.URL, AppID: "app", MasterKey: "master-key-0123456789"})
+	w.s.cfg.Hooks = w.s.hooks
+	t.Cleanup(func() { w.s.hooks.Close(context.Background()) })
+	ctx := context.Background()
+	if _, err := w.s.Mute(ctx, Principal{ClientID: "mary"}, "c", true); err != nil {
+		t.Fatal(err)
+	}
+
+	answer = `{"offlinePeers":["mary"],"force":true,"pushMessage":"{\"alert\":\"Tom wrote\",\"sound\":\"bell\"}"}`
+	w.send(t, "tom", text("hi"))
+	sent := w.run(t)
+	if len(sent) != 1 || sent[0].Token != "mary-phone" || !reflect.DeepEqual(sent[0].Payload, map[string]any{"alert": "Tom wrote", "sound": "bell"}) {
+		t.Errorf("pushed %+v, want mary's (forced though muted) with the hook's pushMessage", sent)
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0]["fromPeer"] != "tom" || got[0]["convId"] != "c" || !reflect.DeepEqual(got[0]["offlinePeers"], []any{"jerry"}) ||
+		got[0]["content"] == nil || got[0]["timestamp"] == nil {
+		t.Errorf("the hook got %v", got)
+	}
+	mu.Unlock()
+
+	answer = `{"skip":true}`
+	w.send(t, "tom", text("again"))
+	if sent := w.run(t); len(sent) != 0 {
+		t.Errorf("skip: pushed %+v", sent)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/store"
 )
 
@@ -63,6 +64,11 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Push turns offline push on (nil: off).
 	Push *PushConfig
+	// Hooks calls the app's hook server (nil: no hooks; see hooks.go).
+	Hooks *hooks.Client
+	// HookContent converts content to LeanCloud's form and back for the
+	// hooks (nil: Parley's own JSON). The server sets leancloud.HookContent.
+	HookContent HookContent
 }
 
 // Limits of the contract.
@@ -103,7 +109,9 @@ type Service struct {
 	queries      *querySlots // see queryslots.go
 	queryTimeout time.Duration
 
-	push *pusher // nil: offline push is off (push.go)
+	push   *pusher       // nil: offline push is off (push.go)
+	hooks  *hooks.Client // nil: no hooks
+	online sync.Map      // session id → onlineSession, those _clientOnline told of
 
 	// probeAfter is how long after a write failed on a full disk Ready
 	// tries a write itself (DiskFullRetry).
@@ -126,7 +134,7 @@ func New(cfg Config, db *store.DB, hub *events.Hub, log *slog.Logger) *Service {
 		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
 	}
 	rateLimited := newRateLimited(cfg.Registerer)
-	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000), probeAfter: DiskFullRetry,
+	s := &Service{cfg: cfg, db: db, hub: hub, log: log, now: now, cache: newConvCache(10_000), probeAfter: DiskFullRetry, hooks: cfg.Hooks,
 		sendLimit:    newLimiter(limitSends, cfg.RateSends, rateLimited),
 		loginLimit:   newLimiter(limitLogins, cfg.RateLogins, rateLimited),
 		historyLimit: newLimiter(limitHistory, cfg.RateHistory, rateLimited),
@@ -148,6 +156,8 @@ type Principal struct {
 	ClientID  string
 	SessionID string
 	Master    bool
+	// IP is the address the request came from (hooks' sourceIP), if known.
+	IP string
 }
 
 // CheckMasterKey compares a presented master key in constant time.

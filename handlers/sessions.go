@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -48,6 +49,7 @@ type sessionState struct {
 const (
 	endedLogout   = "logout"
 	endedConflict = "conflict" // a newer login replaced it (the same tag, or past the client's bound)
+	endedKicked   = "kicked"   // the master key ended it (KickClient)
 )
 
 type tokenClaims struct {
@@ -188,10 +190,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.countCachedSession()
 		s.sessions.Store(sess.ID, &sessionState{clientID: sess.ClientID, tag: sess.Tag, offline: sess.OfflineMessages})
 		for _, id := range replaced {
+			s.wentOffline(id, closeConflict, "a newer login with the same tag replaced this session")
 			s.endSessionState(id, endedConflict)
 			s.hub.EndSession(id, events.MustNew(events.NameConflict, ReasonEvent{Reason: "a newer login with the same tag replaced this session"}))
 		}
 		for _, id := range crowded {
+			s.wentOffline(id, closeConflict, "the client logged in too many times: its oldest session ended")
 			s.endSessionState(id, endedConflict)
 			s.hub.EndSession(id, events.MustNew(events.NameConflict, ReasonEvent{Reason: "this client logged in more than " +
 				strconv.Itoa(s.cfg.MaxSessionsPerClient) + " times: its oldest session ended"}))
@@ -256,10 +260,47 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 		_, err := tx.TakeWill(p.SessionID) // a logout is no abrupt drop
 		return err
 	}, func() {
+		s.wentOffline(p.SessionID, closeLogout, "logged out")
 		s.endSessionState(p.SessionID, endedLogout)
 		s.hub.EndSession(p.SessionID, nil)
 	})
 	return err
+}
+
+// KickClient ends every live session of a client, with the master key:
+// their tokens stop working and their streams close, as at a logout, and
+// _clientOffline says close code 4. It returns how many sessions ended. (The
+// LeanCloud-compatible API's kick calls it.)
+func (s *Service) KickClient(ctx context.Context, p Principal, clientID, reason string) (int, error) {
+	if !p.Master {
+		return 0, fail(CodeForbidden, "the master key is required")
+	}
+	var ended []string
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		ended = nil
+		now := s.nowMs()
+		live, err := tx.LiveSessions(clientID, now)
+		if err != nil {
+			return err
+		}
+		for _, id := range live {
+			if _, err := tx.EndSession(id, endedKicked, now); err != nil {
+				return err
+			}
+			if _, err := tx.TakeWill(id); err != nil { // no abrupt drop either
+				return err
+			}
+		}
+		ended = live
+		return nil
+	}, func() {
+		for _, id := range ended {
+			s.wentOffline(id, closeKicked, cmp.Or(reason, "kicked by the app"))
+			s.endSessionState(id, endedKicked)
+			s.hub.EndSession(id, nil)
+		}
+	})
+	return len(ended), err
 }
 
 // Authenticate turns a session token into the caller it names. A token of a

@@ -444,3 +444,24 @@ func marshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// HookContent is the content form of the hooks (handlers.HookContent): what
+// the server gives handlers.Config.HookContent, so that the app's
+// LeanEngine code sees and returns `content` as LeanCloud carried it.
+type HookContent struct{}
+
+// ToLeanCloud renders c as a hook's `content`.
+func (HookContent) ToLeanCloud(c *handlers.Content, recalled bool) (string, error) {
+	p, err := ToLeanCloud(c, recalled)
+	return p.Data, err
+}
+
+// FromLeanCloud reads the `content` (and `bin`) a hook returned; the
+// mentions of like, which the content form does not carry, are kept.
+func (HookContent) FromLeanCloud(data string, bin bool, like *handlers.Content) (handlers.Content, error) {
+	c, recalled, err := FromLeanCloud(Payload{Data: data, Bin: bin, MentionAll: like.MentionAll, MentionPids: like.MentionList})
+	if err == nil && recalled {
+		err = errors.New("leancloud: a hook cannot answer recalled content")
+	}
+	return c, err
+}

@@ -24,6 +24,8 @@ import (
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/hooks"
+	"github.com/parley-im/parley/leancloud"
 	"github.com/parley-im/parley/push"
 	"github.com/parley-im/parley/store"
 	"github.com/parley-im/parley/web"
@@ -91,6 +93,13 @@ type Config struct {
 	// a Gatherer too (as a *prometheus.Registry is).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// HooksURL is the app's hook server, LeanEngine-compatible (empty: no
+	// hooks); HookKey its X-LC-Hook-Key; HooksTimeout bounds a call
+	// (default 3 s); HooksFailClosed refuses an action whose before-hook
+	// failed (else it goes ahead). README, "Hooks".
+	HooksURL, HookKey string
+	HooksTimeout      time.Duration
+	HooksFailClosed   bool
 	// Out receives the lines meant for the operator (listening address, a
 	// generated master key).
 	Out io.Writer
@@ -107,15 +116,16 @@ type Server struct {
 	// set (nil otherwise: on Addr).
 	MetricsAddr net.Addr
 
-	cfg  Config
-	log  *slog.Logger
-	db   *store.DB
-	hub  *events.Hub
-	svc  *handlers.Service
-	api  *api.Server
-	http *http.Server
-	ln   net.Listener
-	done chan error
+	cfg   Config
+	log   *slog.Logger
+	db    *store.DB
+	hub   *events.Hub
+	svc   *handlers.Service
+	hooks *hooks.Client // nil: no hooks
+	api   *api.Server
+	http  *http.Server
+	ln    net.Listener
+	done  chan error
 
 	metrics     *http.Server // nil: /metrics is served on Addr
 	metricsDone chan error
@@ -175,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if s.hub != nil {
 			s.hub.Close()
 		}
+		s.hooks.Close(context.Background()) // nothing queued yet: ends its workers
 		if metricsLn != nil {
 			metricsLn.Close()
 		}
@@ -251,6 +262,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		// A session gone past the grace dropped abruptly: send its will.
 		// Shutdown waits for these sends before it closes the database.
 		OnGone: func(sessionID, clientID string) {
+			s.svc.SessionDropped(sessionID) // _clientOffline; never blocks
 			s.background.Add(1)
 			go func() {
 				defer s.background.Done()
@@ -271,13 +283,20 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	if len(providers) > 0 {
 		pushCfg = &handlers.PushConfig{Providers: providers, Template: cfg.Push.Template}
 	}
+	s.hooks = hooks.New(hooks.Config{
+		URL: cfg.HooksURL, AppID: cfg.AppID, MasterKey: s.MasterKey, HookKey: cfg.HookKey,
+		Timeout: cfg.HooksTimeout, FailClosed: cfg.HooksFailClosed, Registerer: cfg.Registerer, Log: s.log,
+	})
+	if s.hooks == nil {
+		hooks.RegisterMetrics(cfg.Registerer) // documented: they exist, at 0
+	}
 	s.svc = handlers.New(handlers.Config{
 		AppID: cfg.AppID, MasterKey: s.MasterKey, AuthMode: cfg.AuthMode,
 		SessionTTL: cfg.SessionTTL, JWTSecret: []byte(secret), Now: cfg.Now,
 		FilesDir: filepath.Join(filepath.Dir(cfg.DB), "files"), MaxUpload: cfg.MaxUpload, DisableRecall: cfg.DisableRecall,
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxSessionsPerClient: cfg.MaxClientSessions, QueryTimeout: cfg.QueryTimeout, Registerer: cfg.Registerer,
-		Push: pushCfg,
+		Push: pushCfg, Hooks: s.hooks, HookContent: leancloud.HookContent{},
 	}, s.db, s.hub, s.log)
 	if err := s.svc.PrepareFiles(); err != nil {
 		return false, err
@@ -349,6 +368,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	err = errors.Join(err, s.api.WaitStreams(ctx))
 	s.stopBackground()
 	s.background.Wait()
+	// Nothing queues after-hooks any more: send those queued while ctx
+	// lasts; the rest are dropped (and counted), which is no failure of
+	// the shutdown.
+	if e := s.hooks.Close(ctx); e != nil {
+		s.log.Warn("shutdown: after-hooks still queued were dropped", "err", e)
+	}
 	if e := <-s.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -47,6 +48,10 @@ type config struct {
 	ClientSessions int
 	AccessLog      bool
 	Push           server.PushSettings
+	HooksURL       string
+	HookKey        string
+	HooksTimeout   time.Duration
+	HooksFail      string
 
 	// nonDefault lists the settings given a value other than their default
 	// (flag name and value, secrets masked), for the start's log line.
@@ -74,7 +79,7 @@ var errVersion = errors.New("version asked for")
 var noEnv = map[string]bool{"version": true}
 
 // secretFlags are the settings whose values are never shown.
-var secretFlags = map[string]bool{"master-key": true}
+var secretFlags = map[string]bool{"master-key": true, "hook-key": true}
 
 // envName is the variable of a flag.
 func envName(flag string) string {
@@ -195,6 +200,10 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	fs.StringVar(&c.Push.APNsURL, "apns-url", "", "APNs `url` (default Apple's production host; _profile dev pushes go to its sandbox)")
 	fs.StringVar(&c.Push.FCMCredentials, "fcm-credentials", "", "FCM service-account JSON key `file`; FCM is on when given")
 	fs.StringVar(&c.Push.FCMURL, "fcm-url", "", "FCM `url` (default Google's host)")
+	fs.StringVar(&c.HooksURL, "hooks-url", "", "base URL of the app's hook server (a LeanEngine app: Parley calls {URL}/1.1/functions/_messageReceived…); empty: no hooks")
+	fs.StringVar(&c.HookKey, "hook-key", "", "the hook server's hook key (LEANCLOUD_APP_HOOK_KEY), sent as X-LC-Hook-Key")
+	durationVar(fs, &c.HooksTimeout, "hooks-timeout", 3*time.Second, "how long one call of a hook may take")
+	fs.StringVar(&c.HooksFail, "hooks-fail", "open", "a before-hook that fails or times out: open (the action goes ahead) or closed (refused with 503 HOOK_FAILED)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(out, fs)
@@ -273,6 +282,19 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	case "full", "normal":
 	default:
 		return nil, fmt.Errorf("db-sync must be full or normal, not %q", c.DBSync)
+	}
+	switch c.HooksFail {
+	case "open", "closed":
+	default:
+		return nil, fmt.Errorf("hooks-fail must be open or closed, not %q", c.HooksFail)
+	}
+	if c.HooksTimeout <= 0 {
+		return nil, fmt.Errorf("hooks-timeout must be positive")
+	}
+	if c.HooksURL != "" {
+		if u, err := url.Parse(c.HooksURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("hooks-url must be an http(s) URL, not %q", c.HooksURL)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -43,7 +43,9 @@ func TestConfigDefaults(t *testing.T) {
 		QueryTimeout:  2 * time.Second,
 		AccessLog:     true,
 		// Push off: no provider; the contract's template.
-		Push: server.PushSettings{Template: `{"alert":"New message from ${fromClientId}","badge":"Increment"}`},
+		Push:         server.PushSettings{Template: `{"alert":"New message from ${fromClientId}","badge":"Increment"}`},
+		HooksTimeout: 3 * time.Second,
+		HooksFail:    "open",
 		// Rate limits off; streams bounded by the fd limit (0 here).
 		ClientStreams:  32,
 		ClientSessions: 64,
@@ -102,6 +104,12 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		{"-retention 0 keeps for ever", []string{"-retention=0"}, nil, func(c *config) any { return c.Retention }, time.Duration(0)},
 		{"PARLEY_QUERY_TIMEOUT", nil, map[string]string{"PARLEY_QUERY_TIMEOUT": "5s"}, func(c *config) any { return c.QueryTimeout }, 5 * time.Second},
 		{"-query-timeout", []string{"-query-timeout", "500ms"}, nil, func(c *config) any { return c.QueryTimeout }, 500 * time.Millisecond},
+		{"PARLEY_HOOKS_URL", nil, map[string]string{"PARLEY_HOOKS_URL": "http://127.0.0.1:3000"}, func(c *config) any { return c.HooksURL }, "http://127.0.0.1:3000"},
+		{"-hook-key", []string{"-hook-key", "k"}, nil, func(c *config) any { return c.HookKey }, "k"},
+		{"PARLEY_HOOK_KEY", nil, map[string]string{"PARLEY_HOOK_KEY": "k2"}, func(c *config) any { return c.HookKey }, "k2"},
+		{"PARLEY_HOOKS_TIMEOUT", nil, map[string]string{"PARLEY_HOOKS_TIMEOUT": "500ms"}, func(c *config) any { return c.HooksTimeout }, 500 * time.Millisecond},
+		{"-hooks-fail", []string{"-hooks-fail", "closed"}, nil, func(c *config) any { return c.HooksFail }, "closed"},
+		{"PARLEY_HOOKS_FAIL", nil, map[string]string{"PARLEY_HOOKS_FAIL": "closed"}, func(c *config) any { return c.HooksFail }, "closed"},
 		{"PARLEY_ACCESS_LOG", nil, map[string]string{"PARLEY_ACCESS_LOG": "false"}, func(c *config) any { return c.AccessLog }, false},
 		{"-access-log", []string{"-access-log=false"}, nil, func(c *config) any { return c.AccessLog }, false},
 
@@ -157,6 +165,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"max upload overflow", []string{"-max-upload=9999999999GiB"}, nil, "max-upload"},
 		{"negative retention", []string{"-retention=-1h"}, nil, "retention"},
 		{"zero query timeout", []string{"-query-timeout=0"}, nil, "query-timeout"},
+		{"bad hooks-fail", []string{"-hooks-fail=maybe"}, nil, "hooks-fail"},
+		{"zero hooks timeout", []string{"-hooks-timeout=0"}, nil, "hooks-timeout"},
+		{"bad hooks url", []string{"-hooks-url=ftp://x"}, nil, "hooks-url"},
 		{"retention not a duration", nil, map[string]string{"PARLEY_RETENTION": "180d"}, "PARLEY_RETENTION"},
 		{"access log not a bool", nil, map[string]string{"PARLEY_ACCESS_LOG": "maybe"}, "PARLEY_ACCESS_LOG"},
 		{"one-character master key", []string{"-master-key", "a"}, nil, "at least 16 characters"},

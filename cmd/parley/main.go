@@ -223,6 +223,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		RateSends: cfg.RateSends, RateLogins: cfg.RateLogins, RateHistory: cfg.RateHistory,
 		MaxStreams: cfg.MaxStreams, MaxClientStreams: cfg.ClientStreams, MaxClientSessions: cfg.ClientSessions,
 		AccessLog: cfg.AccessLog, Push: cfg.Push,
+		HooksURL: cfg.HooksURL, HookKey: cfg.HookKey, HooksTimeout: cfg.HooksTimeout, HooksFailClosed: cfg.HooksFail == "closed",
 	})
 	if err != nil {
 		return err

@@ -1,13 +1,11 @@
 package push_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -158,20 +156,6 @@ func TestAPNsAnswers(t *testing.T) {
 				t.Errorf("second send: %+v", r)
 			}
 		})
-	}
-}
-
-func TestAPNsTimeoutIsRetry(t *testing.T) {
-	f, p := newAPNs(t)
-	f.Answer("tok", pushtest.Reply{Hang: true})
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	r := p.Send(ctx, push.Notification{Token: "tok", Payload: map[string]any{"alert": "x"}})
-	if !r.Retry || r.Dead || !errors.Is(r.Err, context.DeadlineExceeded) {
-		t.Fatalf("result %+v", r)
-	}
-	if n := len(f.Requests()); n != 1 {
-		t.Errorf("fake saw %d requests", n)
 	}
 }
 

@@ -1,13 +1,11 @@
 package push_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,20 +126,6 @@ func TestFCMAnswers(t *testing.T) {
 				t.Fatalf("result %+v", r)
 			}
 		})
-	}
-}
-
-func TestFCMTimeoutIsRetry(t *testing.T) {
-	f, p := newFCM(t)
-	f.Answer("tok", pushtest.Reply{Hang: true})
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	r := p.Send(ctx, push.Notification{Token: "tok", Payload: map[string]any{"alert": "x"}})
-	if !r.Retry || r.Dead || !errors.Is(r.Err, context.DeadlineExceeded) {
-		t.Fatalf("result %+v", r)
-	}
-	if n := len(f.Requests()); n != 1 {
-		t.Errorf("fake saw %d requests", n)
 	}
 }
 

@@ -121,20 +121,6 @@ func TestGatewayAnswers(t *testing.T) {
 	}
 }
 
-func TestGatewayTimeoutIsRetry(t *testing.T) {
-	f, p := newGateway(t)
-	f.AnswerAll(pushtest.Reply{Hang: true})
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	r := p.Send(ctx, push.Notification{Token: "tok", Platform: "ios", Payload: map[string]any{"alert": "x"}})
-	if !r.Retry || r.Dead || !errors.Is(r.Err, context.DeadlineExceeded) {
-		t.Fatalf("result %+v", r)
-	}
-	if n := len(f.Requests()); n != 1 {
-		t.Errorf("fake saw %d requests", n)
-	}
-}
-
 // A gateway that cannot be reached is a temporary failure.
 func TestGatewayDownIsRetry(t *testing.T) {
 	f, p := newGateway(t)

@@ -108,6 +108,8 @@ var statusOf = map[handlers.Code]int{
 	handlers.CodeFileTooLarge:          http.StatusRequestEntityTooLarge,
 	handlers.CodeFileNotFound:          http.StatusNotFound,
 	handlers.CodeRateLimited:           http.StatusTooManyRequests,
+	handlers.CodeMemberSilenced:        http.StatusForbidden,
+	handlers.CodeClientBlocked:         http.StatusForbidden,
 	handlers.CodeMessageRejected:       http.StatusForbidden,
 	handlers.CodeOperationRejected:     http.StatusForbidden,
 	handlers.CodeHookFailed:            http.StatusServiceUnavailable,

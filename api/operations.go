@@ -58,6 +58,7 @@ func (s *Server) registerOperations() {
 	}, []handlers.Code{handlers.CodeForbidden}, s.deleteSession)
 
 	s.registerEventStream()
+	s.registerRoleOperations()
 
 	register(s, huma.Operation{
 		OperationID: "createConversation", Method: http.MethodPost, Path: "/v1/conversations",
@@ -104,13 +105,13 @@ func (s *Server) registerOperations() {
 		OperationID: "addMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members",
 		Summary: "Add members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Adds clients. Each added client gets invited; every member, the added ones and the caller included, gets membersjoined.",
-	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.addMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeMemberLimit, handlers.CodeClientBlocked, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.addMembers)
 
 	register(s, huma.Operation{
 		OperationID: "removeMembers", Method: http.MethodPost, Path: "/v1/conversations/{id}/members/remove",
 		Summary: "Remove members", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "Removes clients. Each removed client gets kicked; the remaining members and the caller get membersleft.",
-	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.removeMembers)
+	}, []handlers.Code{c, notMember, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.removeMembers)
 
 	register(s, huma.Operation{
 		OperationID: "joinConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/join",
@@ -119,7 +120,7 @@ func (s *Server) registerOperations() {
 			"A unique conversation is never joined by a third party (403 FORBIDDEN: a member adds others). " +
 			"The body carries the backend's join signature in signature auth mode, and in jwt mode for normal conversations; " +
 			"open mode needs none.",
-	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.join)
+	}, []handlers.Code{c, handlers.CodeMemberLimit, handlers.CodeClientBlocked, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeSignatureInvalid, handlers.CodeOperationRejected, handlers.CodeHookFailed}, s.join)
 
 	register(s, huma.Operation{
 		OperationID: "quitConversation", Method: http.MethodPost, Path: "/v1/conversations/{id}/quit",
@@ -142,7 +143,7 @@ func (s *Server) registerOperations() {
 		Description: "Stores the message and delivers it to the members' sessions (except the sending one); answers 201 only " +
 			"once the message is committed. A re-send with the same clientMessageId returns the original message with 200 " +
 			"and delivers nothing again. Transient messages are delivered to online members only and never stored.",
-	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeRateLimited, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.sendMessage)
+	}, []handlers.Code{c, notMember, handlers.CodeMessageTooLarge, handlers.CodeMemberSilenced, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeRateLimited, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.sendMessage)
 
 	register(s, huma.Operation{
 		OperationID: "listMessages", Method: http.MethodGet, Path: "/v1/conversations/{id}/messages",
@@ -210,7 +211,7 @@ func (s *Server) registerOperations() {
 		Summary: "Send a message as any client", Tags: []string{tagAdmin}, DefaultStatus: http.StatusCreated, Security: masterOnly,
 		Description: "The app backend sends as from into any conversation, member or not. Into a system conversation " +
 			"the message reaches every subscriber, online now or later through history.",
-	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.adminSendMessage)
+	}, []handlers.Code{c, handlers.CodeMessageTooLarge, handlers.CodeMemberSilenced, handlers.CodeOperationNotSupported, handlers.CodeForbidden, handlers.CodeMessageRejected, handlers.CodeHookFailed}, s.adminSendMessage)
 
 	register(s, huma.Operation{
 		OperationID: "broadcast", Method: http.MethodPost, Path: "/v1/admin/broadcasts",

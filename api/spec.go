@@ -154,6 +154,8 @@ var errorExamples = map[handlers.Code]string{
 	handlers.CodeMessageRejected:       "no links, please",
 	handlers.CodeOperationRejected:     "groups are created by the support team",
 	handlers.CodeHookFailed:            "the app's _messageReceived hook failed; nothing was done, try again later",
+	handlers.CodeMemberSilenced:        "you are silenced in this conversation",
+	handlers.CodeClientBlocked:         "blocked in this conversation: [Mary]",
 	codeInternal:                       "the server failed; the error was logged",
 }
 
@@ -193,6 +195,11 @@ var (
 		"registerDevice":     map[string]any{"platform": "ios", "token": "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"},
 		"joinConversation":   map[string]any{"signature": "5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49", "timestamp": 1796054400, "nonce": "7f3a9c2e1b5d4f60"},
 		"sendMessage":        map[string]any{"type": -1, "text": "Hello Jerry!", "clientMessageId": "c0ffee-1"},
+		"setMemberRole":      map[string]any{"role": "manager"},
+		"silenceMembers":     map[string]any{"clientIds": []string{"Mary"}, "ttl": 3600},
+		"unsilenceMembers":   map[string]any{"clientIds": []string{"Mary"}},
+		"blockClients":       map[string]any{"clientIds": []string{"Mary"}},
+		"unblockClients":     map[string]any{"clientIds": []string{"Mary"}},
 	}
 	responseExamples = map[string]any{
 		"createSession": handlers.LoginResult{SessionID: "0t5bq1m6k3v8a2d4e6g0", ClientID: "Tom", Tag: "Web",
@@ -224,6 +231,15 @@ var (
 		"getUnread":         exampleUnread,
 		"onlineClients":     map[string]any{"online": map[string]bool{"Tom": true, "Jerry": false}},
 		"subscribePresence": map[string]any{"online": map[string]bool{"Jerry": true}},
+		"listMembers": map[string]any{"members": []handlers.MemberInfo{{ClientID: "Tom", Role: handlers.RoleOwner},
+			{ClientID: "Jerry", Role: handlers.RoleManager}, {ClientID: "Mary", Role: handlers.RoleMember, SilencedUntil: int64p(1795453200000)}}},
+		"setMemberRole":    handlers.MemberInfo{ClientID: "Jerry", Role: handlers.RoleManager},
+		"silenceMembers":   handlers.ClientList{ClientIDs: []string{"Mary"}},
+		"unsilenceMembers": handlers.ClientList{ClientIDs: []string{}},
+		"listSilenced":     handlers.ClientList{ClientIDs: []string{"Mary"}},
+		"blockClients":     handlers.ClientList{ClientIDs: []string{"Mary"}},
+		"unblockClients":   handlers.ClientList{ClientIDs: []string{}},
+		"listBlocked":      handlers.ClientList{ClientIDs: []string{"Mary"}},
 	}
 )
 

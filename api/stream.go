@@ -454,6 +454,15 @@ var eventTypes = []struct {
 	{events.NamePresence, "A watched client came online or went offline.", events.PresenceEvent{}},
 	{events.NameConflict, "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
 	{events.NameReset, "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
+	{events.NameMemberInfoUpdated, "A member's role changed (to every member).", handlers.MemberInfoEvent{}},
+	{events.NameMembersMuted, "Members were silenced (to the other members).", handlers.MembersActionEvent{}},
+	{events.NameMembersUnmuted, "Members' silence was lifted (to the other members).", handlers.MembersActionEvent{}},
+	{events.NameMuted, "The client was silenced in a conversation: it may read but not send.", handlers.TargetEvent{}},
+	{events.NameUnmuted, "The client's silence was lifted.", handlers.TargetEvent{}},
+	{events.NameMembersBlocked, "Clients were blocked and removed (to the other members).", handlers.MembersActionEvent{}},
+	{events.NameMembersUnblocked, "Clients were unblocked (to the other members).", handlers.MembersActionEvent{}},
+	{events.NameBlocked, "The client was blocked: removed from the conversation and kept out.", handlers.TargetEvent{}},
+	{events.NameUnblocked, "The client was unblocked: it may join or be added again.", handlers.TargetEvent{}},
 }
 
 const eventStreamDescription = `One Server-Sent-Events stream per session; a second stream of the same
@@ -471,7 +480,8 @@ headers). A bad token answers 401, which stops a standard EventSource for good: 
 
 Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
 sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
 messages with offline: true) right after hello.`
 

@@ -23,4 +23,13 @@ const (
 	NamePresence                  Name = "presence"                  // a watched client came online or went offline
 	NameConflict                  Name = "conflict"                  // the session was replaced; the stream closes
 	NameReset                     Name = "reset"                     // the stream cannot replay what was missed
+	NameMemberInfoUpdated         Name = "memberinfoupdated"         // a member's role changed
+	NameMembersMuted              Name = "membersmuted"              // members were silenced (to the others)
+	NameMembersUnmuted            Name = "membersunmuted"            // members' silence was lifted (to the others)
+	NameMuted                     Name = "muted"                     // the client was silenced
+	NameUnmuted                   Name = "unmuted"                   // the client's silence was lifted
+	NameMembersBlocked            Name = "membersblocked"            // clients were blocked (to the others)
+	NameMembersUnblocked          Name = "membersunblocked"          // clients were unblocked (to the others)
+	NameBlocked                   Name = "blocked"                   // the client was blocked (and removed)
+	NameUnblocked                 Name = "unblocked"                 // the client was unblocked
 )

@@ -287,3 +287,31 @@ func (h *Hub) sweepRoomsLocked(now time.Time) {
 		}
 	}
 }
+
+// RoomClients lists the distinct clients with a session seated in room,
+// sorted.
+func (h *Hub) RoomClients(room string) []string {
+	h.mu.RLock()
+	seen := make(map[string]struct{})
+	for _, seat := range h.rooms[room] {
+		seen[seat.clientID] = struct{}{}
+	}
+	h.mu.RUnlock()
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// LeaveClientsFromRoom unseats every session of the clients from room.
+func (h *Hub) LeaveClientsFromRoom(room string, clientIDs []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sid, seat := range h.rooms[room] {
+		if slices.Contains(clientIDs, seat.clientID) {
+			h.leaveRoomLocked(sid, room)
+		}
+	}
+}

@@ -27,6 +27,13 @@ type convState struct {
 	members     []string         // join order
 	readSeq     map[string]int64 // member → read position
 	hasMentions bool             // some message mentions someone: unread mention tests must query
+	silenced    map[string]int64 // member → silenced until (ms; -1 until lifted); nil when none
+}
+
+// silencedAt reports whether clientID may not send at nowMs.
+func (st *convState) silencedAt(clientID string, nowMs int64) bool {
+	until, ok := st.silenced[clientID]
+	return ok && (until < 0 || until > nowMs)
 }
 
 func newConvCache(max int) *convCache {
@@ -63,6 +70,21 @@ func (c *convCache) get(tx *store.Tx, convID string) (*convState, error) {
 		st.hasMentions = true
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, err
+	}
+	// Silences are read whole, expired ones too: expiry is checked at each
+	// send (silencedAt), so the cache needs no sweeper.
+	silenced, err := store.Silenced(bg, tx, convID, 0, "", MaxSilenced+1)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range silenced {
+		if st.silenced == nil {
+			st.silenced = make(map[string]int64, len(silenced))
+		}
+		st.silenced[x.ClientID] = -1
+		if x.Until != nil {
+			st.silenced[x.ClientID] = *x.Until
+		}
 	}
 	if len(c.m) >= c.max {
 		for k := range c.m { // evict one at random

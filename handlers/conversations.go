@@ -366,6 +366,9 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 		if err := s.requireMember(tx, row.ID, p); err != nil {
 			return nil, err
 		}
+		if err := checkNotBlocked(tx, id, clientIDs); err != nil {
+			return nil, err
+		}
 		added, err := tx.AddMembers(id, clientIDs, s.nowMs())
 		if err != nil || len(added) == 0 {
 			return nil, err
@@ -424,8 +427,18 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 		if err := s.requireMember(tx, row.ID, p); err != nil {
 			return nil, err
 		}
+		book, err := s.rolesOf(bg, tx, row)
+		if err != nil {
+			return nil, err
+		}
+		if err := book.checkActOn(p, clientIDs, actRemove); err != nil {
+			return nil, err
+		}
 		removed, err := tx.RemoveMembers(id, clientIDs)
 		if err != nil || len(removed) == 0 {
+			return nil, err
+		}
+		if err := tx.ForgetRoles(id, removed); err != nil {
 			return nil, err
 		}
 		rest, err := store.Members(bg, tx, id)
@@ -483,6 +496,11 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 		}
 	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
+		if !p.Master {
+			if err := checkNotBlocked(tx, id, []string{p.ClientID}); err != nil {
+				return nil, err
+			}
+		}
 		switch row.Kind {
 		case KindTemporary:
 			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")

@@ -24,6 +24,8 @@ const (
 	CodeMemberLimit           Code = "MEMBER_LIMIT"
 	CodeMessageTooLarge       Code = "MESSAGE_TOO_LARGE"
 	CodeRateLimited           Code = "RATE_LIMITED"
+	CodeMemberSilenced        Code = "MEMBER_SILENCED" // a silenced member sends
+	CodeClientBlocked         Code = "CLIENT_BLOCKED"  // a blocked client joins or is added
 	// The app's hooks (README, "Hooks").
 	CodeMessageRejected   Code = "MESSAGE_REJECTED"   // _messageReceived or _messageUpdate dropped it
 	CodeOperationRejected Code = "OPERATION_REJECTED" // a conversation hook rejected it

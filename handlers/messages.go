@@ -222,6 +222,9 @@ func (s *Service) send(ctx context.Context, from sender, convID string, req Send
 		if to, err = s.cachedAudience(conv, from); err != nil {
 			return err
 		}
+		if conv.silencedAt(from.clientID, s.nowMs()) {
+			return errMemberSilenced
+		}
 		row.Private = to.private
 		if row.ClientMessageID != nil {
 			prev, err := tx.MessageByClientID(convID, from.clientID, *row.ClientMessageID)
@@ -343,6 +346,12 @@ func (s *Service) sendTransient(ctx context.Context, from sender, convID string,
 	}
 	to, err := s.audienceOf(r, conv, from)
 	if err != nil {
+		return nil, 0, err
+	}
+	if silenced, _, err := store.SilencedUntil(ctx, r, convID, from.clientID, s.nowMs()); err != nil || silenced {
+		if err == nil {
+			err = errMemberSilenced
+		}
 		return nil, 0, err
 	}
 	if to.room == "" && !to.private {

@@ -498,7 +498,7 @@ func (im *importer) memberInfos(ctx context.Context) error {
 		// Unknown times stay 0, so that the same row imported again
 		// changes nothing.
 		batch = append(batch, &store.MemberInfo{ConversationID: m.ConversationID, ClientID: m.ClientID,
-			Role: m.Role, InfoID: m.ID, CreatedAt: m.CreatedAt, UpdatedAt: max(m.UpdatedAt, m.CreatedAt)})
+			Role: strings.ToLower(m.Role), InfoID: m.ID, CreatedAt: m.CreatedAt, UpdatedAt: max(m.UpdatedAt, m.CreatedAt)})
 		if len(batch) == conversationBatch {
 			return flush()
 		}

@@ -131,7 +131,7 @@ func TestImportedConversationFields(t *testing.T) {
 	for _, i := range infos {
 		got = append(got, i.ClientID+" "+i.Role+" "+i.InfoID)
 	}
-	if want := []string{"Jerry Manager 5a3b1c2d4e5f60718293a4b6", "Tom Owner 5a3b1c2d4e5f60718293a4b5"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"Jerry manager 5a3b1c2d4e5f60718293a4b6", "Tom owner 5a3b1c2d4e5f60718293a4b5"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("member infos %v, want %v", got, want)
 	}
 }

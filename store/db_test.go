@@ -270,7 +270,7 @@ func TestOpenAnyFileName(t *testing.T) {
 	}
 }
 
-// undoTo0007 takes a database back from the latest version (0015) to 7.
+// undoTo0007 takes a database back from the latest version (0016) to 7.
 func undoTo0007(t *testing.T) []string {
 	t.Helper()
 	trigger, err := migrationFiles.ReadFile("migrations/0005_send_trigger.sql")
@@ -282,7 +282,8 @@ func undoTo0007(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	trigger0008 := string(lastMID[strings.Index(string(lastMID), "CREATE TRIGGER"):])
-	return []string{"DROP TABLE push_deliveries", "DROP TABLE push_jobs", // 0015
+	return []string{"DROP TABLE blocked", "DROP TABLE silenced", // 0016
+		"DROP TABLE push_deliveries", "DROP TABLE push_jobs", // 0015
 		"DROP TABLE member_infos", "DROP TRIGGER messages_advance", // 0014
 		"DROP INDEX messages_lc_id", "ALTER TABLE messages DROP COLUMN lc_id", trigger0008,
 		"DROP INDEX messages_by_time", "DROP INDEX messages_by_time_type", // 0013

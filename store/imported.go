@@ -52,7 +52,7 @@ func ConversationExists(ctx context.Context, r Reader, id string) (bool, error) 
 type MemberInfo struct {
 	ConversationID string `db:"conversation_id"`
 	ClientID       string `db:"client_id"`
-	Role           string `db:"role"`    // Owner, Manager or Member
+	Role           string `db:"role"`    // owner, manager or member
 	InfoID         string `db:"info_id"` // LeanCloud's objectId of the row
 	CreatedAt      int64  `db:"created_at"`
 	UpdatedAt      int64  `db:"updated_at"`

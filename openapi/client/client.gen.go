@@ -122,6 +122,27 @@ func (e LoginRequestOfflineMessages) Valid() bool {
 	}
 }
 
+// Defines values for MemberInfoRole.
+const (
+	MemberInfoRoleManager MemberInfoRole = "manager"
+	MemberInfoRoleMember  MemberInfoRole = "member"
+	MemberInfoRoleOwner   MemberInfoRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the MemberInfoRole enum.
+func (e MemberInfoRole) Valid() bool {
+	switch e {
+	case MemberInfoRoleManager:
+		return true
+	case MemberInfoRoleMember:
+		return true
+	case MemberInfoRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessagePriority.
 const (
 	MessagePriorityHigh   MessagePriority = "high"
@@ -236,6 +257,27 @@ func (e SendRequestPriority) Valid() bool {
 	}
 }
 
+// Defines values for SetRoleInputBodyRole.
+const (
+	SetRoleInputBodyRoleManager SetRoleInputBodyRole = "manager"
+	SetRoleInputBodyRoleMember  SetRoleInputBodyRole = "member"
+	SetRoleInputBodyRoleOwner   SetRoleInputBodyRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the SetRoleInputBodyRole enum.
+func (e SetRoleInputBodyRole) Valid() bool {
+	switch e {
+	case SetRoleInputBodyRoleManager:
+		return true
+	case SetRoleInputBodyRoleMember:
+		return true
+	case SetRoleInputBodyRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // AdminSendInputBody defines model for AdminSendInputBody.
 type AdminSendInputBody struct {
 	// Attributes Custom attributes of the message
@@ -305,6 +347,40 @@ type BroadcastRequest struct {
 
 	// ToAllOnline Deliver to every online session instead; nothing is stored
 	ToAllOnline *bool `json:"toAllOnline,omitempty"`
+}
+
+// ClientList defines model for ClientList.
+type ClientList struct {
+	// ClientIds Example: ["Mary"]
+	ClientIds *[]string `json:"clientIds"`
+
+	// Next Pass as after for the next page; absent on the last
+	//
+	// Example: Mary
+	Next *string `json:"next,omitempty"`
+}
+
+// ClientsRequest defines model for ClientsRequest.
+type ClientsRequest struct {
+	// ClientIds clientIds
+	//
+	// Example: ["Mary"]
+	ClientIds *[]string `json:"clientIds"`
+
+	// Nonce Signature auth mode: the signature's nonce, accepted once
+	//
+	// Example: 7f3a9c2e1b5d4f60
+	Nonce *string `json:"nonce,omitempty"`
+
+	// Signature Signature auth mode: the app backend's signature of this operation
+	//
+	// Example: 5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49
+	Signature *string `json:"signature,omitempty"`
+
+	// Timestamp Signature auth mode: the signature's time, seconds or milliseconds
+	//
+	// Example: 1796054400
+	Timestamp *int64 `json:"timestamp,omitempty"`
 }
 
 // Content defines model for Content.
@@ -660,6 +736,28 @@ type LoginResult struct {
 	Token string `json:"token"`
 }
 
+// MemberInfo defines model for MemberInfo.
+type MemberInfo struct {
+	// ClientId Example: Jerry
+	ClientId string `json:"clientId"`
+
+	// Role Example: member
+	Role MemberInfoRole `json:"role"`
+
+	// SilencedUntil Silenced until then (ms since the Unix epoch); -1: until lifted; absent: not silenced
+	//
+	// Example: 1795453200000
+	SilencedUntil *int64 `json:"silencedUntil,omitempty"`
+}
+
+// MemberInfoRole Example: member
+type MemberInfoRole string
+
+// MembersOutputBody defines model for MembersOutputBody.
+type MembersOutputBody struct {
+	Members *[]MemberInfo `json:"members"`
+}
+
 // MembersRequest defines model for MembersRequest.
 type MembersRequest struct {
 	// ClientIds clientIds to add or remove, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
@@ -874,6 +972,19 @@ type SensitiveWords struct {
 	Words *[]string `json:"words"`
 }
 
+// SetRoleInputBody defines model for SetRoleInputBody.
+type SetRoleInputBody struct {
+	// Role The new role
+	//
+	// Example: manager
+	Role SetRoleInputBodyRole `json:"role"`
+}
+
+// SetRoleInputBodyRole The new role
+//
+// Example: manager
+type SetRoleInputBodyRole string
+
 // Signed defines model for Signed.
 type Signed struct {
 	// Nonce Signature auth mode: the signature's nonce, accepted once
@@ -890,6 +1001,19 @@ type Signed struct {
 	//
 	// Example: 1796054400
 	Timestamp *int64 `json:"timestamp,omitempty"`
+}
+
+// SilenceRequest defines model for SilenceRequest.
+type SilenceRequest struct {
+	// ClientIds Members to silence
+	//
+	// Example: ["Mary"]
+	ClientIds *[]string `json:"clientIds"`
+
+	// Ttl Seconds to stay silenced, at most 24 h; 0 or absent: until lifted
+	//
+	// Example: 3600
+	Ttl *int64 `json:"ttl,omitempty"`
 }
 
 // SubscribeInputBody defines model for SubscribeInputBody.
@@ -984,6 +1108,12 @@ type QueryConversationsParams struct {
 	WithLastMessage *bool `form:"withLastMessage,omitempty" json:"withLastMessage,omitempty"`
 }
 
+// ListBlockedParams defines parameters for ListBlocked.
+type ListBlockedParams struct {
+	// After The next of the previous page, to page on
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+}
+
 // ListMessagesParams defines parameters for ListMessages.
 type ListMessagesParams struct {
 	// Limit Page size
@@ -1003,6 +1133,12 @@ type ListMessagesParams struct {
 
 	// Type Only messages of this type
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// ListSilencedParams defines parameters for ListSilenced.
+type ListSilencedParams struct {
+	// After The next of the previous page, to page on
+	After *string `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // OpenEventStreamParams defines parameters for OpenEventStream.
@@ -1041,6 +1177,12 @@ type MarkManyReadJSONRequestBody = ReadManyRequest
 // UpdateConversationJSONRequestBody defines body for UpdateConversation for application/json ContentType.
 type UpdateConversationJSONRequestBody = UpdateConversationRequest
 
+// BlockClientsJSONRequestBody defines body for BlockClients for application/json ContentType.
+type BlockClientsJSONRequestBody = ClientsRequest
+
+// UnblockClientsJSONRequestBody defines body for UnblockClients for application/json ContentType.
+type UnblockClientsJSONRequestBody = ClientsRequest
+
 // MarkDeliveredJSONRequestBody defines body for MarkDelivered for application/json ContentType.
 type MarkDeliveredJSONRequestBody = DeliveredRequest
 
@@ -1053,6 +1195,9 @@ type AddMembersJSONRequestBody = MembersRequest
 // RemoveMembersJSONRequestBody defines body for RemoveMembers for application/json ContentType.
 type RemoveMembersJSONRequestBody = MembersRequest
 
+// SetMemberRoleJSONRequestBody defines body for SetMemberRole for application/json ContentType.
+type SetMemberRoleJSONRequestBody = SetRoleInputBody
+
 // SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.
 type SendMessageJSONRequestBody = SendRequest
 
@@ -1061,6 +1206,12 @@ type EditMessageJSONRequestBody = EditRequest
 
 // MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
 type MarkReadJSONRequestBody = ReadRequest
+
+// SilenceMembersJSONRequestBody defines body for SilenceMembers for application/json ContentType.
+type SilenceMembersJSONRequestBody = SilenceRequest
+
+// UnsilenceMembersJSONRequestBody defines body for UnsilenceMembers for application/json ContentType.
+type UnsilenceMembersJSONRequestBody = ClientsRequest
 
 // RegisterDeviceJSONRequestBody defines body for RegisterDevice for application/json ContentType.
 type RegisterDeviceJSONRequestBody = DeviceRequest
@@ -1342,6 +1493,47 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
 	UpdateConversation(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListBlocked List blocked clients
+	//
+	// Corresponds with GET /v1/conversations/{id}/blocked (the `ListBlocked` operationId).
+	ListBlocked(ctx context.Context, id string, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BlockClientsWithBody Block clients
+	//
+	// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+	BlockClientsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BlockClients Block clients
+	//
+	// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+	BlockClients(ctx context.Context, id string, body BlockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnblockClientsWithBody Unblock clients
+	//
+	// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+	UnblockClientsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnblockClients Unblock clients
+	//
+	// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+	UnblockClients(ctx context.Context, id string, body UnblockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// MarkDeliveredWithBody Confirm delivery
 	//
 	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
@@ -1377,6 +1569,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
 	JoinConversation(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMembers List members with their roles
+	//
+	// The members (for a chat room, the clients seated in it), owner first, each with its role and, when silenced, until when. Members and the master key may read it.
+	//
+	// Corresponds with GET /v1/conversations/{id}/members (the `ListMembers` operationId).
+	ListMembers(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddMembersWithBody Add members
 	//
@@ -1418,6 +1617,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/members/remove (the `RemoveMembers` operationId).
 	RemoveMembers(ctx context.Context, id string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMemberRoleWithBody Set a member's role
+	//
+	// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+	SetMemberRoleWithBody(ctx context.Context, id string, clientId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMemberRole Set a member's role
+	//
+	// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+	SetMemberRole(ctx context.Context, id string, clientId string, body SetMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMessages Read message history
 	//
@@ -1501,6 +1718,47 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
 	MarkRead(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListSilenced List silenced members
+	//
+	// Corresponds with GET /v1/conversations/{id}/silenced (the `ListSilenced` operationId).
+	ListSilenced(ctx context.Context, id string, params *ListSilencedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SilenceMembersWithBody Silence members
+	//
+	// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+	SilenceMembersWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SilenceMembers Silence members
+	//
+	// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+	SilenceMembers(ctx context.Context, id string, body SilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsilenceMembersWithBody Lift members' silence
+	//
+	// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+	UnsilenceMembersWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsilenceMembers Lift members' silence
+	//
+	// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+	UnsilenceMembers(ctx context.Context, id string, body UnsilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UnmuteConversation Unmute a conversation
 	//
 	// Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
@@ -1553,7 +1811,8 @@ type ClientInterface interface {
 	//
 	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-	// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+	// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+	// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
 	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
 	// messages with offline: true) right after hello.
 	//
@@ -1989,6 +2248,97 @@ func (c *Client) UpdateConversation(ctx context.Context, id string, body UpdateC
 	return c.Client.Do(req)
 }
 
+// ListBlocked List blocked clients
+//
+// Corresponds with GET /v1/conversations/{id}/blocked (the `ListBlocked` operationId).
+func (c *Client) ListBlocked(ctx context.Context, id string, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBlockedRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BlockClientsWithBody Block clients
+//
+// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+func (c *Client) BlockClientsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockClientsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BlockClients Block clients
+//
+// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+func (c *Client) BlockClients(ctx context.Context, id string, body BlockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockClientsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnblockClientsWithBody Unblock clients
+//
+// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+func (c *Client) UnblockClientsWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockClientsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnblockClients Unblock clients
+//
+// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+func (c *Client) UnblockClients(ctx context.Context, id string, body UnblockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockClientsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // MarkDeliveredWithBody Confirm delivery
 //
 // Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
@@ -2055,6 +2405,23 @@ func (c *Client) JoinConversationWithBody(ctx context.Context, id string, conten
 // Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
 func (c *Client) JoinConversation(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewJoinConversationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMembers List members with their roles
+//
+// The members (for a chat room, the clients seated in it), owner first, each with its role and, when silenced, until when. Members and the master key may read it.
+//
+// Corresponds with GET /v1/conversations/{id}/members (the `ListMembers` operationId).
+func (c *Client) ListMembers(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMembersRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2146,6 +2513,44 @@ func (c *Client) RemoveMembersWithBody(ctx context.Context, id string, contentTy
 // Corresponds with POST /v1/conversations/{id}/members/remove (the `RemoveMembers` operationId).
 func (c *Client) RemoveMembers(ctx context.Context, id string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveMembersRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMemberRoleWithBody Set a member's role
+//
+// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+func (c *Client) SetMemberRoleWithBody(ctx context.Context, id string, clientId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMemberRoleRequestWithBody(c.Server, id, clientId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMemberRole Set a member's role
+//
+// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+func (c *Client) SetMemberRole(ctx context.Context, id string, clientId string, body SetMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMemberRoleRequest(c.Server, id, clientId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2338,6 +2743,97 @@ func (c *Client) MarkRead(ctx context.Context, id string, body MarkReadJSONReque
 	return c.Client.Do(req)
 }
 
+// ListSilenced List silenced members
+//
+// Corresponds with GET /v1/conversations/{id}/silenced (the `ListSilenced` operationId).
+func (c *Client) ListSilenced(ctx context.Context, id string, params *ListSilencedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSilencedRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SilenceMembersWithBody Silence members
+//
+// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+func (c *Client) SilenceMembersWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSilenceMembersRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SilenceMembers Silence members
+//
+// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+func (c *Client) SilenceMembers(ctx context.Context, id string, body SilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSilenceMembersRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsilenceMembersWithBody Lift members' silence
+//
+// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+func (c *Client) UnsilenceMembersWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsilenceMembersRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsilenceMembers Lift members' silence
+//
+// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+func (c *Client) UnsilenceMembers(ctx context.Context, id string, body UnsilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsilenceMembersRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UnmuteConversation Unmute a conversation
 //
 // Corresponds with POST /v1/conversations/{id}/unmute (the `UnmuteConversation` operationId).
@@ -2440,7 +2936,8 @@ func (c *Client) UnregisterDevice(ctx context.Context, token string, reqEditors 
 //
 // Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 // infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
 // sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
 // messages with offline: true) right after hello.
 //
@@ -3094,6 +3591,161 @@ func NewUpdateConversationRequestWithBody(server string, id string, contentType 
 	return req, nil
 }
 
+// NewListBlockedRequest constructs an http.Request for the ListBlocked method
+func NewListBlockedRequest(server string, id string, params *ListBlockedParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/blocked", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBlockClientsRequest calls the generic BlockClients builder with application/json body
+func NewBlockClientsRequest(server string, id string, body BlockClientsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBlockClientsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewBlockClientsRequestWithBody constructs an http.Request for the BlockClients method, with any body, and a specified content type
+func NewBlockClientsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/blocked", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUnblockClientsRequest calls the generic UnblockClients builder with application/json body
+func NewUnblockClientsRequest(server string, id string, body UnblockClientsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnblockClientsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUnblockClientsRequestWithBody constructs an http.Request for the UnblockClients method, with any body, and a specified content type
+func NewUnblockClientsRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/blocked/remove", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMarkDeliveredRequest calls the generic MarkDelivered builder with application/json body
 func NewMarkDeliveredRequest(server string, id string, body MarkDeliveredJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3184,6 +3836,40 @@ func NewJoinConversationRequestWithBody(server string, id string, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListMembersRequest constructs an http.Request for the ListMembers method
+func NewListMembersRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/members", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3307,6 +3993,60 @@ func NewRemoveMembersRequestWithBody(server string, id string, contentType strin
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetMemberRoleRequest calls the generic SetMemberRole builder with application/json body
+func NewSetMemberRoleRequest(server string, id string, clientId string, body SetMemberRoleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetMemberRoleRequestWithBody(server, id, clientId, "application/json", bodyReader)
+}
+
+// NewSetMemberRoleRequestWithBody constructs an http.Request for the SetMemberRole method, with any body, and a specified content type
+func NewSetMemberRoleRequestWithBody(server string, id string, clientId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/members/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -3675,6 +4415,161 @@ func NewMarkReadRequestWithBody(server string, id string, contentType string, bo
 	}
 
 	operationPath := fmt.Sprintf("/v1/conversations/%s/read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSilencedRequest constructs an http.Request for the ListSilenced method
+func NewListSilencedRequest(server string, id string, params *ListSilencedParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/silenced", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSilenceMembersRequest calls the generic SilenceMembers builder with application/json body
+func NewSilenceMembersRequest(server string, id string, body SilenceMembersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSilenceMembersRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSilenceMembersRequestWithBody constructs an http.Request for the SilenceMembers method, with any body, and a specified content type
+func NewSilenceMembersRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/silenced", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUnsilenceMembersRequest calls the generic UnsilenceMembers builder with application/json body
+func NewUnsilenceMembersRequest(server string, id string, body UnsilenceMembersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnsilenceMembersRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUnsilenceMembersRequestWithBody constructs an http.Request for the UnsilenceMembers method, with any body, and a specified content type
+func NewUnsilenceMembersRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/silenced/remove", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4353,6 +5248,49 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/conversations/{id} (the `UpdateConversation` operationId).
 	UpdateConversationWithResponse(ctx context.Context, id string, body UpdateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConversationResponse, error)
 
+	// ListBlockedWithResponse List blocked clients
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/blocked (the `ListBlocked` operationId).
+	ListBlockedWithResponse(ctx context.Context, id string, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*ListBlockedResponse, error)
+
+	// BlockClientsWithBodyWithResponse Block clients
+	//
+	// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+	BlockClientsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BlockClientsResponse, error)
+
+	// BlockClientsWithResponse Block clients
+	//
+	// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+	BlockClientsWithResponse(ctx context.Context, id string, body BlockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockClientsResponse, error)
+
+	// UnblockClientsWithBodyWithResponse Unblock clients
+	//
+	// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+	UnblockClientsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnblockClientsResponse, error)
+
+	// UnblockClientsWithResponse Unblock clients
+	//
+	// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+	UnblockClientsWithResponse(ctx context.Context, id string, body UnblockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*UnblockClientsResponse, error)
+
 	// MarkDeliveredWithBodyWithResponse Confirm delivery
 	//
 	// Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
@@ -4388,6 +5326,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/join (the `JoinConversation` operationId).
 	JoinConversationWithResponse(ctx context.Context, id string, body JoinConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinConversationResponse, error)
+
+	// ListMembersWithResponse List members with their roles
+	//
+	// The members (for a chat room, the clients seated in it), owner first, each with its role and, when silenced, until when. Members and the master key may read it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/members (the `ListMembers` operationId).
+	ListMembersWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListMembersResponse, error)
 
 	// AddMembersWithBodyWithResponse Add members
 	//
@@ -4431,6 +5378,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/conversations/{id}/members/remove (the `RemoveMembers` operationId).
 	RemoveMembersWithResponse(ctx context.Context, id string, body RemoveMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveMembersResponse, error)
+
+	// SetMemberRoleWithBodyWithResponse Set a member's role
+	//
+	// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+	SetMemberRoleWithBodyWithResponse(ctx context.Context, id string, clientId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMemberRoleResponse, error)
+
+	// SetMemberRoleWithResponse Set a member's role
+	//
+	// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+	SetMemberRoleWithResponse(ctx context.Context, id string, clientId string, body SetMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMemberRoleResponse, error)
 
 	// ListMessagesWithResponse Read message history
 	//
@@ -4522,6 +5487,49 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations/{id}/read (the `MarkRead` operationId).
 	MarkReadWithResponse(ctx context.Context, id string, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
 
+	// ListSilencedWithResponse List silenced members
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/silenced (the `ListSilenced` operationId).
+	ListSilencedWithResponse(ctx context.Context, id string, params *ListSilencedParams, reqEditors ...RequestEditorFn) (*ListSilencedResponse, error)
+
+	// SilenceMembersWithBodyWithResponse Silence members
+	//
+	// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+	SilenceMembersWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SilenceMembersResponse, error)
+
+	// SilenceMembersWithResponse Silence members
+	//
+	// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+	SilenceMembersWithResponse(ctx context.Context, id string, body SilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*SilenceMembersResponse, error)
+
+	// UnsilenceMembersWithBodyWithResponse Lift members' silence
+	//
+	// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+	UnsilenceMembersWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsilenceMembersResponse, error)
+
+	// UnsilenceMembersWithResponse Lift members' silence
+	//
+	// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+	UnsilenceMembersWithResponse(ctx context.Context, id string, body UnsilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsilenceMembersResponse, error)
+
 	// UnmuteConversationWithResponse Unmute a conversation
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4580,7 +5588,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-	// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+	// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+	// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
 	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
 	// messages with offline: true) right after hello.
 	//
@@ -5458,6 +6467,255 @@ func (r UpdateConversationResponse) ContentType() string {
 	return ""
 }
 
+type ListBlockedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBlockedResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListBlockedResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBlockedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBlockedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBlockedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBlockedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BlockClientsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BlockClientsResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BlockClientsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r BlockClientsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BlockClientsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BlockClientsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BlockClientsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnblockClientsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnblockClientsResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnblockClientsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UnblockClientsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnblockClientsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnblockClientsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnblockClientsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type MarkDeliveredResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5611,6 +6869,89 @@ func (r JoinConversationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r JoinConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MembersOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMembersResponse) GetJSON200() *MembersOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMembersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5860,6 +7201,89 @@ func (r RemoveMembersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetMemberRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MemberInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetMemberRoleResponse) GetJSON200() *MemberInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetMemberRoleResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetMemberRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetMemberRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetMemberRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetMemberRoleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6483,6 +7907,255 @@ func (r MarkReadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarkReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSilencedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSilencedResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSilencedResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSilencedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSilencedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSilencedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSilencedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SilenceMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SilenceMembersResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SilenceMembersResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SilenceMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SilenceMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SilenceMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SilenceMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnsilenceMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnsilenceMembersResponse) GetJSON200() *ClientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnsilenceMembersResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UnsilenceMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnsilenceMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnsilenceMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnsilenceMembersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7562,6 +9235,79 @@ func (c *ClientWithResponses) UpdateConversationWithResponse(ctx context.Context
 	return ParseUpdateConversationResponse(rsp)
 }
 
+// ListBlockedWithResponse List blocked clients
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/blocked (the `ListBlocked` operationId).
+func (c *ClientWithResponses) ListBlockedWithResponse(ctx context.Context, id string, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*ListBlockedResponse, error) {
+	rsp, err := c.ListBlocked(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBlockedResponse(rsp)
+}
+
+// BlockClientsWithBodyWithResponse Block clients
+//
+// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+func (c *ClientWithResponses) BlockClientsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BlockClientsResponse, error) {
+	rsp, err := c.BlockClientsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlockClientsResponse(rsp)
+}
+
+// BlockClientsWithResponse Block clients
+//
+// Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/blocked (the `BlockClients` operationId).
+func (c *ClientWithResponses) BlockClientsWithResponse(ctx context.Context, id string, body BlockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockClientsResponse, error) {
+	rsp, err := c.BlockClients(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlockClientsResponse(rsp)
+}
+
+// UnblockClientsWithBodyWithResponse Unblock clients
+//
+// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+func (c *ClientWithResponses) UnblockClientsWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnblockClientsResponse, error) {
+	rsp, err := c.UnblockClientsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockClientsResponse(rsp)
+}
+
+// UnblockClientsWithResponse Unblock clients
+//
+// They may join or be added again. The other members get membersunblocked, the targets unblocked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/blocked/remove (the `UnblockClients` operationId).
+func (c *ClientWithResponses) UnblockClientsWithResponse(ctx context.Context, id string, body UnblockClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*UnblockClientsResponse, error) {
+	rsp, err := c.UnblockClients(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockClientsResponse(rsp)
+}
+
 // MarkDeliveredWithBodyWithResponse Confirm delivery
 //
 // Confirms receipt of messages fetched through history, up to messageId (default the latest); in a one-to-one conversation (normal or temporary, of two members) the sender gets lastdeliveredatupdate. Messages flushed to a live stream need no confirmation.
@@ -7620,6 +9366,21 @@ func (c *ClientWithResponses) JoinConversationWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseJoinConversationResponse(rsp)
+}
+
+// ListMembersWithResponse List members with their roles
+//
+// The members (for a chat room, the clients seated in it), owner first, each with its role and, when silenced, until when. Members and the master key may read it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/members (the `ListMembers` operationId).
+func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListMembersResponse, error) {
+	rsp, err := c.ListMembers(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMembersResponse(rsp)
 }
 
 // AddMembersWithBodyWithResponse Add members
@@ -7693,6 +9454,36 @@ func (c *ClientWithResponses) RemoveMembersWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseRemoveMembersResponse(rsp)
+}
+
+// SetMemberRoleWithBodyWithResponse Set a member's role
+//
+// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+func (c *ClientWithResponses) SetMemberRoleWithBodyWithResponse(ctx context.Context, id string, clientId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMemberRoleResponse, error) {
+	rsp, err := c.SetMemberRoleWithBody(ctx, id, clientId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMemberRoleResponse(rsp)
+}
+
+// SetMemberRoleWithResponse Set a member's role
+//
+// Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/conversations/{id}/members/{clientId} (the `SetMemberRole` operationId).
+func (c *ClientWithResponses) SetMemberRoleWithResponse(ctx context.Context, id string, clientId string, body SetMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMemberRoleResponse, error) {
+	rsp, err := c.SetMemberRole(ctx, id, clientId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMemberRoleResponse(rsp)
 }
 
 // ListMessagesWithResponse Read message history
@@ -7845,6 +9636,79 @@ func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, id strin
 	return ParseMarkReadResponse(rsp)
 }
 
+// ListSilencedWithResponse List silenced members
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/silenced (the `ListSilenced` operationId).
+func (c *ClientWithResponses) ListSilencedWithResponse(ctx context.Context, id string, params *ListSilencedParams, reqEditors ...RequestEditorFn) (*ListSilencedResponse, error) {
+	rsp, err := c.ListSilenced(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSilencedResponse(rsp)
+}
+
+// SilenceMembersWithBodyWithResponse Silence members
+//
+// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+func (c *ClientWithResponses) SilenceMembersWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SilenceMembersResponse, error) {
+	rsp, err := c.SilenceMembersWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSilenceMembersResponse(rsp)
+}
+
+// SilenceMembersWithResponse Silence members
+//
+// Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/silenced (the `SilenceMembers` operationId).
+func (c *ClientWithResponses) SilenceMembersWithResponse(ctx context.Context, id string, body SilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*SilenceMembersResponse, error) {
+	rsp, err := c.SilenceMembers(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSilenceMembersResponse(rsp)
+}
+
+// UnsilenceMembersWithBodyWithResponse Lift members' silence
+//
+// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+func (c *ClientWithResponses) UnsilenceMembersWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsilenceMembersResponse, error) {
+	rsp, err := c.UnsilenceMembersWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsilenceMembersResponse(rsp)
+}
+
+// UnsilenceMembersWithResponse Lift members' silence
+//
+// Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/silenced/remove (the `UnsilenceMembers` operationId).
+func (c *ClientWithResponses) UnsilenceMembersWithResponse(ctx context.Context, id string, body UnsilenceMembersJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsilenceMembersResponse, error) {
+	rsp, err := c.UnsilenceMembers(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsilenceMembersResponse(rsp)
+}
+
 // UnmuteConversationWithResponse Unmute a conversation
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7933,7 +9797,8 @@ func (c *ClientWithResponses) UnregisterDeviceWithResponse(ctx context.Context, 
 //
 // Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 // infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-// reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
 // sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
 // messages with offline: true) right after hello.
 //
@@ -8714,6 +10579,210 @@ func ParseUpdateConversationResponse(rsp *http.Response) (*UpdateConversationRes
 	return response, nil
 }
 
+// ParseListBlockedResponse parses an HTTP response from a ListBlockedWithResponse call
+func ParseListBlockedResponse(rsp *http.Response) (*ListBlockedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBlockedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBlockClientsResponse parses an HTTP response from a BlockClientsWithResponse call
+func ParseBlockClientsResponse(rsp *http.Response) (*BlockClientsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BlockClientsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnblockClientsResponse parses an HTTP response from a UnblockClientsWithResponse call
+func ParseUnblockClientsResponse(rsp *http.Response) (*UnblockClientsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnblockClientsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseMarkDeliveredResponse parses an HTTP response from a MarkDeliveredWithResponse call
 func ParseMarkDeliveredResponse(rsp *http.Response) (*MarkDeliveredResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8840,6 +10909,74 @@ func ParseJoinConversationResponse(rsp *http.Response) (*JoinConversationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMembersResponse parses an HTTP response from a ListMembersWithResponse call
+func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MembersOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 
@@ -9044,6 +11181,74 @@ func ParseRemoveMembersResponse(rsp *http.Response) (*RemoveMembersResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetMemberRoleResponse parses an HTTP response from a SetMemberRoleWithResponse call
+func ParseSetMemberRoleResponse(rsp *http.Response) (*SetMemberRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetMemberRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MemberInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 
@@ -9555,6 +11760,210 @@ func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSilencedResponse parses an HTTP response from a ListSilencedWithResponse call
+func ParseListSilencedResponse(rsp *http.Response) (*ListSilencedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSilencedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSilenceMembersResponse parses an HTTP response from a SilenceMembersWithResponse call
+func ParseSilenceMembersResponse(rsp *http.Response) (*SilenceMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SilenceMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnsilenceMembersResponse parses an HTTP response from a UnsilenceMembersWithResponse call
+func ParseUnsilenceMembersResponse(rsp *http.Response) (*UnsilenceMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnsilenceMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem

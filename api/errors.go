@@ -18,7 +18,7 @@ type Problem struct {
 	Type    string              `json:"type,omitempty" doc:"A URI naming the problem type" example:"about:blank"`
 	Title   string              `json:"title" doc:"Short summary of the status" example:"Bad Request"`
 	Status  int                 `json:"status" doc:"HTTP status" example:"400"`
-	Code    handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,MESSAGE_REJECTED,OPERATION_REJECTED,HOOK_FAILED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
+	Code    handlers.Code       `json:"code" enum:"INVALID_REQUEST,INVALID_QUERY,UNAUTHORIZED,SIGNATURE_INVALID,SESSION_CONFLICT,FORBIDDEN,NOT_A_MEMBER,CONVERSATION_NOT_FOUND,MESSAGE_NOT_FOUND,OPERATION_NOT_SUPPORTED,MEMBER_LIMIT,MESSAGE_TOO_LARGE,FILE_TOO_LARGE,FILE_NOT_FOUND,RATE_LIMITED,MESSAGE_REJECTED,OPERATION_REJECTED,HOOK_FAILED,MEMBER_SILENCED,CLIENT_BLOCKED,INTERNAL_ERROR,SERVICE_UNAVAILABLE" doc:"Stable error code" example:"INVALID_REQUEST"`
 	Detail  string              `json:"detail,omitempty" doc:"What went wrong, for people" example:"text: required for a text message (type -1)"`
 	AppCode *int                `json:"appCode,omitempty" doc:"MESSAGE_REJECTED, OPERATION_REJECTED: the code the app's hook gave with its refusal, if any"`
 	Errors  []*huma.ErrorDetail `json:"errors,omitempty" doc:"Where the request failed validation"`

@@ -311,7 +311,10 @@ func checkTargets(ids []string) error {
 	if len(ids) == 0 || len(ids) > maxMembersPerBatch {
 		return fail(CodeInvalidRequest, "clientIds: 1 to %d", maxMembersPerBatch)
 	}
-	return checkClientIDs(ids, "clientIds")
+	if err := checkClientIDs(ids, "clientIds"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Silence silences members for ttl seconds (0: until lifted).

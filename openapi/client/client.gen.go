@@ -166,6 +166,7 @@ func (e MessagePriority) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
+	CLIENTBLOCKED         ProblemCode = "CLIENT_BLOCKED"
 	CONVERSATIONNOTFOUND  ProblemCode = "CONVERSATION_NOT_FOUND"
 	FILENOTFOUND          ProblemCode = "FILE_NOT_FOUND"
 	FILETOOLARGE          ProblemCode = "FILE_TOO_LARGE"
@@ -175,6 +176,7 @@ const (
 	INVALIDQUERY          ProblemCode = "INVALID_QUERY"
 	INVALIDREQUEST        ProblemCode = "INVALID_REQUEST"
 	MEMBERLIMIT           ProblemCode = "MEMBER_LIMIT"
+	MEMBERSILENCED        ProblemCode = "MEMBER_SILENCED"
 	MESSAGENOTFOUND       ProblemCode = "MESSAGE_NOT_FOUND"
 	MESSAGEREJECTED       ProblemCode = "MESSAGE_REJECTED"
 	MESSAGETOOLARGE       ProblemCode = "MESSAGE_TOO_LARGE"
@@ -191,6 +193,8 @@ const (
 // Valid indicates whether the value is a known member of the ProblemCode enum.
 func (e ProblemCode) Valid() bool {
 	switch e {
+	case CLIENTBLOCKED:
+		return true
 	case CONVERSATIONNOTFOUND:
 		return true
 	case FILENOTFOUND:
@@ -208,6 +212,8 @@ func (e ProblemCode) Valid() bool {
 	case INVALIDREQUEST:
 		return true
 	case MEMBERLIMIT:
+		return true
+	case MEMBERSILENCED:
 		return true
 	case MESSAGENOTFOUND:
 		return true

@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/store"
+)
+
+// The table of who may act on whom (README, "Roles").
+func TestMayActOn(t *testing.T) {
+	master, client := Principal{Master: true}, Principal{ClientID: "x"}
+	for _, c := range []struct {
+		p             Principal
+		actor, target string
+		act           memberAction
+		want          bool
+	}{
+		{master, "", RoleOwner, actRemove, true},
+		{client, RoleOwner, RoleManager, actRemove, true},
+		{client, RoleManager, RoleOwner, actRemove, false},
+		{client, RoleMember, RoleOwner, actRemove, false},
+		{client, RoleMember, RoleMember, actRemove, true}, // as the seeds have it
+		{client, RoleMember, RoleManager, actRemove, false},
+		{client, RoleManager, RoleMember, actSilence, true},
+		{client, RoleMember, RoleMember, actSilence, false},
+		{client, RoleManager, RoleManager, actBlock, false},
+		{client, RoleOwner, RoleManager, actBlock, true},
+		{client, RoleOwner, RoleMember, actSetRole, true},
+		{client, RoleManager, RoleMember, actSetRole, false},
+	} {
+		if got := mayActOn(c.p, c.actor, c.target, c.act); got != c.want {
+			t.Errorf("%+v: %v, want %v", c, got, c.want)
+		}
+	}
+}
+
+// A timed silence ends by itself: the send after its end goes, with no
+// sweeper and the writer's cache still holding the silence.
+func TestSilenceExpiresAtSendTime(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	hub := events.NewHub(events.Options{Now: now})
+	t.Cleanup(hub.Close)
+	s := New(Config{Now: now}, db, hub, nil)
+	ctx := context.Background()
+	tom, mary := Principal{ClientID: "tom"}, Principal{ClientID: "mary"}
+	c, _, err := s.CreateConversation(ctx, tom, CreateConversationRequest{Members: []string{"mary"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	say := text("hi")
+	if _, _, err := s.Send(ctx, mary, c.ID, say); err != nil { // the conversation is in the cache
+		t.Fatal(err)
+	}
+	if _, err := s.Silence(ctx, tom, c.ID, SilenceRequest{ClientIDs: []string{"mary"}, TTL: 60}); err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, _, err := s.Send(ctx, mary, c.ID, say); !errors.As(err, &e) || e.Code != CodeMemberSilenced {
+		t.Fatalf("a silenced member sends: %v", err)
+	}
+	req := say
+	req.Transient = true
+	if _, _, err := s.Send(ctx, mary, c.ID, req); !errors.As(err, &e) || e.Code != CodeMemberSilenced {
+		t.Fatalf("a silenced member sends a transient message: %v", err)
+	}
+	clock = clock.Add(61 * time.Second)
+	if _, _, err := s.Send(ctx, mary, c.ID, say); err != nil {
+		t.Errorf("after the silence ended: %v", err)
+	}
+	if l, err := s.ListSilenced(ctx, tom, c.ID, ""); err != nil || len(l.ClientIDs) != 0 {
+		t.Errorf("silenced after the end: %+v %v", l, err)
+	}
+}

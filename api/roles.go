@@ -47,12 +47,12 @@ func (s *Server) registerRoleOperations() {
 		Description: "Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers " +
 			"403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get " +
 			"membersblocked, the targets blocked. Answers the blocked list.",
-	}, []handlers.Code{c, notMember, forbidden, unsupported, handlers.CodeMemberLimit}, s.blockClients)
+	}, []handlers.Code{c, notMember, forbidden, unsupported, handlers.CodeMemberLimit, handlers.CodeSignatureInvalid}, s.blockClients)
 	register(s, huma.Operation{
 		OperationID: "unblockClients", Method: http.MethodPost, Path: "/v1/conversations/{id}/blocked/remove",
 		Summary: "Unblock clients", Tags: []string{tagConversations}, Security: sessionOrMaster,
 		Description: "They may join or be added again. The other members get membersunblocked, the targets unblocked.",
-	}, []handlers.Code{c, notMember, forbidden, unsupported}, s.unblockClients)
+	}, []handlers.Code{c, notMember, forbidden, unsupported, handlers.CodeSignatureInvalid}, s.unblockClients)
 	register(s, huma.Operation{
 		OperationID: "listBlocked", Method: http.MethodGet, Path: "/v1/conversations/{id}/blocked",
 		Summary: "List blocked clients", Tags: []string{tagConversations}, Security: sessionOrMaster,

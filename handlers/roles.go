@@ -325,7 +325,7 @@ func (s *Service) Silence(ctx context.Context, p Principal, id string, req Silen
 	if req.TTL < 0 || req.TTL > MaxSilenceTTL {
 		return nil, fail(CodeInvalidRequest, "ttl: 0 (until lifted) to %d seconds (24 h)", MaxSilenceTTL)
 	}
-	return s.memberAction(ctx, p, id, req.ClientIDs, actSilence, func(tx *store.Tx, row *store.Conversation, targets []string, now int64) error {
+	return s.memberAction(ctx, p, id, req.ClientIDs, actSilence, nil, func(tx *store.Tx, row *store.Conversation, targets []string, now int64) error {
 		var until *int64
 		if req.TTL > 0 {
 			u := now + req.TTL*1000
@@ -347,17 +347,23 @@ func (s *Service) Unsilence(ctx context.Context, p Principal, id string, req Cli
 	if err := checkTargets(req.ClientIDs); err != nil {
 		return nil, err
 	}
-	return s.memberAction(ctx, p, id, req.ClientIDs, actSilence, func(tx *store.Tx, _ *store.Conversation, targets []string, _ int64) error {
+	return s.memberAction(ctx, p, id, req.ClientIDs, actSilence, nil, func(tx *store.Tx, _ *store.Conversation, targets []string, _ int64) error {
 		return tx.Unsilence(id, targets)
 	}, events.NameMembersUnmuted, events.NameUnmuted)
 }
 
-// Block removes clients and keeps them out.
+// Block removes clients and keeps them out. In signature mode it is signed
+// as LeanCloud signs it: appId:clientId:conversationId:sortedTargets:
+// timestamp:nonce:conversation-block-clients.
 func (s *Service) Block(ctx context.Context, p Principal, id string, req ClientsRequest) (*ClientList, error) {
 	if err := checkTargets(req.ClientIDs); err != nil {
 		return nil, err
 	}
-	return s.memberAction(ctx, p, id, req.ClientIDs, actBlock, func(tx *store.Tx, row *store.Conversation, targets []string, now int64) error {
+	nonce, err := s.conversationSignature(p, req.Signed, "conversation-block-clients", id, sortedIDs(req.ClientIDs))
+	if err != nil {
+		return nil, err
+	}
+	return s.memberAction(ctx, p, id, req.ClientIDs, actBlock, nonce, func(tx *store.Tx, row *store.Conversation, targets []string, now int64) error {
 		if err := tx.Block(id, targets, p.ClientID, now); err != nil {
 			return err
 		}
@@ -378,12 +384,17 @@ func (s *Service) Block(ctx context.Context, p Principal, id string, req Clients
 	}, events.NameMembersBlocked, events.NameBlocked)
 }
 
-// Unblock lets blocked clients in again.
+// Unblock lets blocked clients in again (signed like Block, with
+// conversation-unblock-clients).
 func (s *Service) Unblock(ctx context.Context, p Principal, id string, req ClientsRequest) (*ClientList, error) {
 	if err := checkTargets(req.ClientIDs); err != nil {
 		return nil, err
 	}
-	return s.memberAction(ctx, p, id, req.ClientIDs, actBlock, func(tx *store.Tx, _ *store.Conversation, targets []string, _ int64) error {
+	nonce, err := s.conversationSignature(p, req.Signed, "conversation-unblock-clients", id, sortedIDs(req.ClientIDs))
+	if err != nil {
+		return nil, err
+	}
+	return s.memberAction(ctx, p, id, req.ClientIDs, actBlock, nonce, func(tx *store.Tx, _ *store.Conversation, targets []string, _ int64) error {
 		return tx.Unblock(id, targets)
 	}, events.NameMembersUnblocked, events.NameUnblocked)
 }
@@ -392,12 +403,15 @@ func (s *Service) Unblock(ctx context.Context, p Principal, id string, req Clien
 // above every target's (checked against the roles now; a blocked client's
 // role is that of a member), then change runs, and the others and the
 // targets are told.
-func (s *Service) memberAction(ctx context.Context, p Principal, id string, targets []string, act memberAction,
+func (s *Service) memberAction(ctx context.Context, p Principal, id string, targets []string, act memberAction, nonce *signedNonce,
 	change func(*store.Tx, *store.Conversation, []string, int64) error, othersEv, targetEv events.Name) (*ClientList, error) {
 	var others []string
 	var room string
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		others, room = nil, ""
+		if err := nonce.use(tx, s.nowMs()); err != nil {
+			return err
+		}
 		row, err := s.roleConversation(bg, tx, p, id)
 		if err != nil {
 			return err

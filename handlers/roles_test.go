@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +83,47 @@ func TestSilenceExpiresAtSendTime(t *testing.T) {
 	if l, err := s.ListSilenced(ctx, tom, c.ID, ""); err != nil || len(l.ClientIDs) != 0 {
 		t.Errorf("silenced after the end: %+v %v", l, err)
 	}
+}
+
+// In signature mode, blocking and unblocking are signed as LeanCloud signs
+// them (the actions conversation-block-clients and
+// conversation-unblock-clients); a signature is used once.
+func TestBlockIsSignedInSignatureMode(t *testing.T) {
+	s := newRuleService(t, AuthSignature)
+	ctx := context.Background()
+	tom := Principal{ClientID: "tom"}
+	c, _, err := s.CreateConversation(ctx, tom, CreateConversationRequest{Members: []string{"mary"},
+		Signed: signedBy(s, "tom", sortedIDs([]string{"mary", "tom"}), "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, err := s.Block(ctx, tom, c.ID, ClientsRequest{ClientIDs: []string{"mary"}}); !errors.As(err, &e) || e.Code != CodeSignatureInvalid {
+		t.Fatalf("an unsigned block: %v", err)
+	}
+	sig := signedBy(s, "tom", c.ID+":mary", "conversation-block-clients")
+	if _, err := s.Block(ctx, tom, c.ID, ClientsRequest{ClientIDs: []string{"mary"}, Signed: sig}); err != nil {
+		t.Fatalf("a signed block: %v", err)
+	}
+	if _, err := s.Unblock(ctx, tom, c.ID, ClientsRequest{ClientIDs: []string{"mary"}, Signed: sig}); !errors.As(err, &e) || e.Code != CodeSignatureInvalid {
+		t.Errorf("an unblock with the block's signature: %v", err)
+	}
+	if _, err := s.Unblock(ctx, tom, c.ID, ClientsRequest{ClientIDs: []string{"mary"}, Signed: signedBy(s, "tom", c.ID+":mary", "conversation-unblock-clients")}); err != nil {
+		t.Errorf("a signed unblock: %v", err)
+	}
+}
+
+var testNonce int
+
+// signedBy signs appId:clientId:parts:timestamp:nonce[:action] as the app's
+// backend would.
+func signedBy(s *Service, clientID, parts, action string) Signed {
+	testNonce++
+	ts := s.now().UnixMilli()
+	nonce := "n" + strconv.Itoa(testNonce)
+	fields := []string{s.cfg.AppID, clientID, parts, strconv.FormatInt(ts, 10), nonce}
+	if action != "" {
+		fields = append(fields, action)
+	}
+	return Signed{Signature: s.sign(strings.Split(strings.Join(fields, ":"), ":")...), Timestamp: ts, Nonce: nonce}
 }

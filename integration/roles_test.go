@@ -102,3 +102,34 @@ func TestRolesSilenceAndBlock(t *testing.T) {
 		t.Errorf("after the handover %v", got)
 	}
 }
+
+// In a chat room the creator owns the room and the seated clients are its
+// members: a silenced one reads but cannot send, a blocked one loses its
+// seat and cannot join again.
+func TestRolesInAChatRoom(t *testing.T) {
+	h := start(t)
+	tom, jerry, spike := h.login("Tom"), h.login("Jerry"), h.login("Spike")
+	tomStream := tom.open()
+	defer tomStream.close()
+	room := tom.create(client.CreateConversationRequest{Kind: kind(client.CreateConversationRequestKindChatroom), Name: ptr("lobby")})
+	jerry.open()
+	spike.open()
+	jerry.join(room.Id)
+	spike.join(room.Id)
+	if got := h.roles(jerry, room.Id); got["Tom"] != "owner" || got["Jerry"] != "member" || got["Spike"] != "member" {
+		t.Fatalf("room roles %v", got)
+	}
+	if r, err := h.c.SilenceMembersWithResponse(ctx(t), room.Id, client.SilenceRequest{ClientIds: idList("Jerry")}, tom.auth()); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("silence in a room: %v %s", err, r.Body)
+	}
+	rs, err := h.c.SendMessageWithResponse(ctx(t), room.Id, textMsg("hello?"), jerry.auth())
+	expectProblem(t, "a silenced client sends to a room", http.StatusForbidden, client.MEMBERSILENCED)(rs, err)
+	if r, err := h.c.BlockClientsWithResponse(ctx(t), room.Id, client.ClientsRequest{ClientIds: idList("Spike")}, tom.auth()); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("block in a room: %v %s", err, r.Body)
+	}
+	if got := h.roles(tom, room.Id); got["Spike"] != "" {
+		t.Errorf("Spike is still seated: %v", got)
+	}
+	rj, err := h.c.JoinConversationWithBodyWithResponse(ctx(t), room.Id, "", nil, spike.auth())
+	expectProblem(t, "a blocked client joins the room", http.StatusForbidden, client.CLIENTBLOCKED)(rj, err)
+}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -59,18 +57,10 @@ type pushWorld struct {
 // room), and devices for jerry (ios) and mary (android).
 func pushService(t *testing.T) *pushWorld {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	now := func() time.Time { return clock }
-	hub := events.NewHub(events.Options{Now: now})
-	t.Cleanup(hub.Close)
 	p := &fakeProvider{}
-	s := New(Config{Now: now, Push: &PushConfig{Providers: []push.Provider{p}}}, db, hub, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	err = db.Write(context.Background(), func(tx *store.Tx) error {
+	s, clock := clockedService(t, Config{Push: &PushConfig{Providers: []push.Provider{p}}})
+	db := s.db
+	err := db.Write(context.Background(), func(tx *store.Tx) error {
 		if err := tx.InsertConversation(&store.Conversation{ID: "c", Kind: KindNormal, Attributes: "{}", CreatedAt: 1, UpdatedAt: 1}, []string{"tom", "jerry", "mary"}); err != nil {
 			return err
 		}
@@ -87,7 +77,7 @@ func pushService(t *testing.T) *pushWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pushWorld{s: s, p: p, clock: &clock, hub: hub}
+	return &pushWorld{s: s, p: p, clock: clock, hub: s.hub}
 }
 
 // run lets the worker do everything due now.

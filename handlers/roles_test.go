@@ -3,14 +3,11 @@ package handlers
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/events"
-	"github.com/parley-im/parley/store"
 )
 
 // The table of who may act on whom (README, "Roles").
@@ -44,16 +41,7 @@ func TestMayActOn(t *testing.T) {
 // A timed silence ends by itself: the send after its end goes, with no
 // sweeper and the writer's cache still holding the silence.
 func TestSilenceExpiresAtSendTime(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	now := func() time.Time { return clock }
-	hub := events.NewHub(events.Options{Now: now})
-	t.Cleanup(hub.Close)
-	s := New(Config{Now: now}, db, hub, nil)
+	s, clock := clockedService(t, Config{})
 	ctx := context.Background()
 	tom, mary := Principal{ClientID: "tom"}, Principal{ClientID: "mary"}
 	c, _, err := s.CreateConversation(ctx, tom, CreateConversationRequest{Members: []string{"mary"}})
@@ -76,7 +64,7 @@ func TestSilenceExpiresAtSendTime(t *testing.T) {
 	if _, _, err := s.Send(ctx, mary, c.ID, req); !errors.As(err, &e) || e.Code != CodeMemberSilenced {
 		t.Fatalf("a silenced member sends a transient message: %v", err)
 	}
-	clock = clock.Add(61 * time.Second)
+	*clock = clock.Add(61 * time.Second)
 	if _, _, err := s.Send(ctx, mary, c.ID, say); err != nil {
 		t.Errorf("after the silence ended: %v", err)
 	}

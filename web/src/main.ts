@@ -380,7 +380,7 @@ function renderList(): void {
         { class: 'conv' + (c.conv.id === state.current ? ' selected' : '') + (c.gone ? ' gone' : ''), 'aria-label': label },
         el(
           'button',
-          { type: 'button', onclick: () => select(c.conv.id), 'aria-current': c.conv.id === state.current ? 'true' : undefined },
+          { type: 'button', 'aria-label': label, onclick: () => select(c.conv.id), 'aria-current': c.conv.id === state.current ? 'true' : undefined },
           el('span', { class: 'avatar', 'aria-hidden': 'true', text: (name[0] || '?').toUpperCase() }),
           el(
             'span',

@@ -796,6 +796,7 @@ async function submitComposer(): Promise<void> {
   }
   input.value = '';
   hideMentions();
+  state.lastTypingSent = 0; // the next keystroke announces typing again
   try {
     await send({ type: -1, text, ...mentionsIn(text) });
   } catch (e) {
@@ -950,7 +951,7 @@ function renderMembers(): void {
   const canEdit = !!c && !c.gone && c.conv.kind !== 'chatroom' && c.conv.kind !== 'temporary' && c.conv.kind !== 'system';
   $('member-list').replaceChildren(
     ...state.members.map((m) => {
-      const on = state.presence.get(m.clientId);
+      const on = m.clientId === me() || state.presence.get(m.clientId);
       return el(
         'li',
         { class: 'member' },

@@ -117,6 +117,7 @@ function endSession(why?: string): void {
   state.stream?.close();
   state.stream = null;
   state.session = null;
+  state.started = false;
   setToken('');
   sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem('parley.open');
@@ -329,7 +330,10 @@ async function refreshConversation(id: string, quiet = false): Promise<void> {
       forget(id);
       const c = state.convs.get(id);
       if (c) c.gone = 'expired or deleted';
-    } else if (!quiet && !(e instanceof ApiError && e.code === 'NOT_A_MEMBER')) fail(e);
+    } else if (e instanceof ApiError && e.code === 'NOT_A_MEMBER') {
+      const c = state.convs.get(id);
+      if (c) c.gone = c.gone || 'not a member';
+    } else if (!quiet) fail(e);
   }
   renderList();
   if (id === state.current) {
@@ -605,14 +609,12 @@ function renderMessage(m: Message): HTMLElement {
     el(
       'header',
       { class: 'meta' },
-      el('span', { class: 'from', text: mine ? 'You' : m.from }),
+      el('span', { class: 'from', text: m.from }),
       el('time', { class: 'time', datetime: new Date(m.timestamp).toISOString(), title: new Date(m.timestamp).toLocaleString(), text: clock(m.timestamp) }),
       m.patchedAt && !m.recalled ? el('span', { class: 'edited', text: 'edited' }) : null,
     ),
   );
-  // The sender's id for screen readers and tests, beside "You".
-  if (mine) art.setAttribute('aria-label', m.from + ' (you)');
-  else art.setAttribute('aria-label', m.from);
+  art.setAttribute('aria-label', m.from); // the sender names the message
   art.append(body(m, () => scrollDown(false)));
   if (m.mentionAll || m.mentionList?.includes(me())) art.classList.add('mentions-me');
   if (mine && !m.recalled) {

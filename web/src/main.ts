@@ -440,11 +440,16 @@ async function createConversation(): Promise<void> {
 // openById opens a conversation by its id, joining it first when needed (a
 // chat room is always joined).
 async function openById(id: string): Promise<void> {
-  let conv: Conversation | null = null;
-  try {
-    conv = await must(api.GET('/v1/conversations/{id}', { params: { path: { id } } }));
-  } catch (e) {
-    if (!(e instanceof ApiError && (e.code === 'NOT_A_MEMBER' || e.code === 'FORBIDDEN'))) throw e;
+  // A query finds chat rooms and conversations one is not in without a 403;
+  // temporary conversations are never listed, so those are asked for by id.
+  const found = await must(api.GET('/v1/conversations', { params: { query: { where: JSON.stringify({ id }), limit: 1 } } }));
+  let conv: Conversation | null = found.results?.[0] || null;
+  if (!conv) {
+    try {
+      conv = await must(api.GET('/v1/conversations/{id}', { params: { path: { id } } }));
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.code === 'NOT_A_MEMBER' || e.code === 'FORBIDDEN'))) throw e;
+    }
   }
   const member = conv?.members?.includes(me());
   if (!conv || conv.kind === 'chatroom' || conv.kind === 'system' || !member) {

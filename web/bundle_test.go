@@ -16,7 +16,7 @@ import (
 // `go generate ./...` when the API changed) and commit the result. It installs
 // web/package-lock.json's packages with `npm ci` when web/node_modules is
 // missing, and is skipped without node and npm unless PARLEY_NODE_TESTS=required.
-func TestBundleIsFresh(t *testing.T) {
+func TestWebBundleIsFresh(t *testing.T) {
 	required := os.Getenv("PARLEY_NODE_TESTS") == "required"
 	node, err := exec.LookPath("node")
 	if err == nil {

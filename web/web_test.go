@@ -101,7 +101,7 @@ func TestNoInlineCodeOrHTMLInjection(t *testing.T) {
 
 // The page's controls carry the accessible names that users of screen readers
 // (and the end-to-end tests, which find controls by role and name) rely on.
-func TestAccessibleNames(t *testing.T) {
+func TestWebAccessibleNames(t *testing.T) {
 	b, err := static.ReadFile("static/index.html")
 	if err != nil {
 		t.Fatal(err)

@@ -834,7 +834,13 @@ async function recall(m: Message): Promise<void> {
 }
 
 async function attach(file: File): Promise<void> {
-  const f = await upload(file);
+  const slow = window.setTimeout(() => notice('Uploading ' + file.name + '…'), 400);
+  let f;
+  try {
+    f = await upload(file);
+  } finally {
+    clearTimeout(slow);
+  }
   const mt = f.mimeType || '';
   const type = mt.startsWith('image/') ? -2 : mt.startsWith('audio/') ? -3 : mt.startsWith('video/') ? -4 : -6;
   await send({ type, file: { url: f.url, name: f.name, mimeType: f.mimeType, size: f.size, metaData: f.metaData, objId: f.id } });

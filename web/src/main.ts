@@ -183,8 +183,7 @@ function onEvent(name: string, id: string, raw: string): void {
       onMessage(d.conversationId, d.message, !!d.mentioned);
       break;
     case 'invited':
-      refreshConversation(d.conversationId);
-      if (d.invitedBy !== me()) notice(d.invitedBy + ' added you to a conversation.');
+      refreshConversation(d.conversationId); // it shows up in the list
       break;
     case 'kicked': {
       const c = state.convs.get(d.conversationId);

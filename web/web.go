@@ -1,6 +1,7 @@
-// Package web is the built-in demo: a single page, embedded in the binary,
-// that logs in, opens the event stream, creates conversations and chats.
-// It is plain HTML, CSS and JavaScript with no build step.
+// Package web is the built-in demo: a chat client in one page, embedded in
+// the binary. Its TypeScript sources (src/) are bundled by esbuild into
+// static/app.js, which is committed, so that building Parley needs no Node;
+// bundle_test.go fails when the bundle is stale. See package.json.
 package web
 
 import (

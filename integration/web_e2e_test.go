@@ -73,7 +73,7 @@ func TestWebDemoInChromium(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "demo.spec.mjs"))
 	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "PARLEY_BASE="+h.base, "PARLEY_SCREENSHOTS="+shots, "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "FORCE_COLOR=0", "PARLEY_BASE="+h.base, "PARLEY_SCREENSHOTS="+shots, "CHROMIUM="+chromium)
 	var out bytes.Buffer
 	cmd.Stderr = &syncWriter{w: &out}
 	stdout, err := cmd.StdoutPipe()

@@ -213,6 +213,14 @@ async function createConv(page, { members, name, kind }) {
   return conv.id;
 }
 
+// showDetails makes sure the details panel (members, rename, the id) is
+// shown: it may be part of the layout or open with a button "Details".
+async function showDetails(page) {
+  if (await textbox(page, 'Add member').isVisible()) return;
+  await button(page, 'Details').click();
+  await textbox(page, 'Add member').waitFor();
+}
+
 // The connection banner: role alert saying "Disconnected" or "Reconnecting…".
 const banner = (page) => page.getByRole('alert').filter({ hasText: /Disconnected|Reconnecting…/ });
 
@@ -327,7 +335,8 @@ try {
   await step('log in', async () => {
     await tom.goto(BASE);
     assert.match(await tom.locator('meta[name=viewport]').getAttribute('content'), /width=device-width/, 'the mobile viewport tag');
-    await textbox(tom, 'Tag').waitFor(); // optional, but there
+    // The tag is optional: "Tag" or "Tag (optional)".
+    await tom.getByRole('textbox', { name: /^Tag( \(optional\))?$/ }).waitFor();
     await shot(tom, 'login');
     await login(tom, 'Tom');
     await login(jerry, 'Jerry');
@@ -469,8 +478,8 @@ try {
   }, { needs: ['log in'] });
 
   await step('group members added, removed, renamed; a member leaves', async () => {
-    // Tom has Cheese Club open. The members panel is part of the desktop
-    // layout (issue 17, item 5: "details panel").
+    // Tom has Cheese Club open.
+    await showDetails(tom);
     // A member: a list item with the id and a button "Remove" (or
     // "Remove Spike").
     const member = (page, id) => page.getByRole('listitem').filter({ hasText: new RegExp(`(?<![A-Za-z0-9])${id}(?![a-z0-9])`) })
@@ -484,6 +493,7 @@ try {
     await member(tom, 'Spike').getByRole('button', { name: /^Remove\b/ }).click();
     await eventually('Spike is gone', async () => assert.equal(await member(tom, 'Spike').count(), 0));
     // Jerry, with the group open, sees the same members.
+    await showDetails(jerry);
     await eventually('Jerry\'s panel has Tyke and not Spike', async () => {
       const text = await jerry.locator('body').innerText();
       assert.match(text, /\bTyke\b/);
@@ -502,6 +512,7 @@ try {
   await step('a chat room created by Tom, joined by id by Jerry', async () => {
     room = await createConv(tom, { members: '', name: 'Lobby', kind: 'Chat room' });
     await tom.getByRole('heading', { name: /\bLobby\b/ }).first().waitFor();
+    await showDetails(tom);
     await eventually('Tom\'s page shows the room\'s id (to share it)', async () => assert.ok(await tom.getByText(room).first().isVisible()));
     const since = Date.now();
     await openConv(jerry, /^Tom(, \d+ unread)?$/); // something else open first

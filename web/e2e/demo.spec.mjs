@@ -296,7 +296,14 @@ async function login(page, clientId) {
   await page.goto(BASE);
   await textbox(page, 'Client ID').fill(clientId);
   await button(page, 'Log in').click();
-  await conversations(page).waitFor();
+  await loggedIn(page);
+}
+
+// loggedIn waits for the page after login: the list of conversations (in
+// the DOM: empty, it has no size) and the button "New conversation".
+async function loggedIn(page) {
+  await button(page, 'New conversation').waitFor();
+  await conversations(page).waitFor({ state: 'attached' });
 }
 
 const results = [];
@@ -345,7 +352,7 @@ try {
     assert.equal(await dev.evaluate((d) => d.open), false, 'the developer log is closed by default');
     // A reload keeps the session (the token is kept for the tab).
     await jerry.reload();
-    await conversations(jerry).waitFor();
+    await loggedIn(jerry);
     assert.equal(await textbox(jerry, 'Client ID').isVisible(), false, 'after a reload Jerry is still logged in');
   }, { critical: true });
 

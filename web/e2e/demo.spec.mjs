@@ -178,9 +178,18 @@ async function send(page, text) {
 // mark is the delivery mark of a one-to-one message: "Read", "Delivered"
 // or "" (neither word in it).
 async function mark(article) {
-  const text = (await article.textContent()) || '';
-  if (/\bRead\b/.test(text)) return 'Read';
-  if (/\bDelivered\b/.test(text)) return 'Delivered';
+  // Word by word in each text node outside buttons (textContent runs
+  // "Recall" and "Read" together).
+  const words = await article.evaluate((el) => {
+    const out = [];
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      if (!t.parentElement.closest('button')) out.push(...t.data.split(/[^A-Za-z]+/));
+    }
+    return out;
+  });
+  if (words.includes('Read')) return 'Read';
+  if (words.includes('Delivered')) return 'Delivered';
   return '';
 }
 

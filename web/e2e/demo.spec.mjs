@@ -224,10 +224,10 @@ async function createConv(page, { members, name, kind }) {
 
 // showDetails makes sure the details panel (members, rename, the id) is
 // shown: it may be part of the layout or open with a button "Details".
-async function showDetails(page) {
-  if (await textbox(page, 'Add member').isVisible()) return;
+async function showDetails(page, shown = textbox(page, 'Add member')) {
+  if (await shown.isVisible()) return;
   await button(page, 'Details').click();
-  await textbox(page, 'Add member').waitFor();
+  await shown.waitFor();
 }
 
 // The connection banner: role alert saying "Disconnected" or "Reconnecting…".
@@ -294,8 +294,11 @@ async function newUser(who, contextOptions = {}) {
   // page.promptAnswer.
   page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? page.promptAnswer ?? d.defaultValue() : undefined).catch(() => {}));
   page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) httpErrors.push({ who, status: r.status(), method: r.request().method(), url: r.url(), at: Date.now() });
+  page.on('response', async (r) => {
+    if (r.status() < 400) return;
+    const h = { who, status: r.status(), method: r.request().method(), url: r.url(), at: Date.now(), body: '' };
+    httpErrors.push(h);
+    h.body = (await r.text().catch(() => '')).slice(0, 300);
   });
   pages.push(page);
   return page;
@@ -334,6 +337,9 @@ async function step(name, fn, { critical = false, needs = [] } = {}) {
   } catch (e) {
     console.log(`not ok ${n} - ${name} (${Date.now() - started} ms)`);
     console.log(`  ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n  ')}`);
+    for (const h of httpErrors.filter((h) => h.at >= started)) {
+      console.log(`  # ${h.who}: ${h.method} ${h.url} answered ${h.status} ${h.body}`);
+    }
     results.push({ name, ok: false });
     for (const p of pages) {
       await p.screenshot({ path: path.join(SHOTS, `fail-${n}-${p.who}.png`) }).catch(() => {});
@@ -393,6 +399,7 @@ try {
   }, { needs: ['a one-to-one chat both ways, with delivered and read marks'] });
 
   await step('typing: "Jerry is typing…" for Tom, never a message', async () => {
+    await textbox(jerry, 'Message').fill('');
     const before = await articles(tom).count();
     const box = textbox(jerry, 'Message');
     await box.click();
@@ -462,6 +469,7 @@ try {
   }, { needs: ['a one-to-one chat both ways, with delivered and read marks'] });
 
   await step('a group; a mention with @ completion, marked in the list', async () => {
+    await textbox(jerry, 'Message').fill(''); // whatever an earlier step left
     await createConv(tom, { members: 'Jerry, Spike', name: 'Cheese Club', kind: 'One-to-one or group' });
     await expectConv(jerry, /^Cheese Club(, \d+ unread)?$/);
     // Tom looks at another chat while Jerry mentions him.
@@ -528,8 +536,7 @@ try {
   await step('a chat room created by Tom, joined by id by Jerry', async () => {
     room = await createConv(tom, { members: '', name: 'Lobby', kind: 'Chat room' });
     await tom.getByRole('heading', { name: /\bLobby\b/ }).first().waitFor();
-    await showDetails(tom);
-    await eventually('Tom\'s page shows the room\'s id (to share it)', async () => assert.ok(await tom.getByText(room).first().isVisible()));
+    await showDetails(tom, tom.getByText(room, { exact: true }).first());
     const since = Date.now();
     await openConv(jerry, /^Tom(, \d+ unread)?$/); // something else open first
     await textbox(jerry, 'Conversation ID').fill(room);

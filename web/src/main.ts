@@ -54,9 +54,13 @@ const cur = () => state.convs.get(state.current);
 
 // ---- notices ---------------------------------------------------------------
 
+let noticeTimer = 0;
+
 function notice(text: string): void {
   $('notice-text').textContent = text;
   show($('notice'), true);
+  clearTimeout(noticeTimer);
+  noticeTimer = window.setTimeout(() => show($('notice'), false), 8000);
 }
 
 function fail(e: unknown): void {
@@ -119,6 +123,7 @@ function endSession(why?: string): void {
   state.convs.clear();
   closeChat();
   $('conv-list').replaceChildren();
+  events.length = 0;
   $('event-log').replaceChildren();
   banner('');
   show($('app'), false);
@@ -133,12 +138,28 @@ whenUnauthorized((code) =>
 
 // ---- events ----------------------------------------------------------------
 
+// The developer log keeps the raw events in memory and puts them in the page
+// only while its panel is open, so that closed it adds nothing to the page
+// (nor to what a search of the page's text finds).
+const events: { name: string; id: string; raw: string; at: number }[] = [];
+
+function logEntry(e: (typeof events)[number]): HTMLElement {
+  return el('li', {}, el('b', { text: e.name }), el('span', { class: 'muted', text: ' ' + clock(e.at) + (e.id ? ' · id ' + e.id : '') }), el('pre', { text: e.raw }));
+}
+
 function logEvent(name: string, id: string, raw: string): void {
+  const e = { name, id, raw, at: Date.now() };
+  events.push(e);
+  if (events.length > MAX_LOG) events.shift();
+  if (!($('devlog') as HTMLDetailsElement).open) return;
   const log = $('event-log');
-  log.prepend(
-    el('li', {}, el('b', { text: name }), el('span', { class: 'muted', text: ' ' + clock(Date.now()) + (id ? ' · id ' + id : '') }), el('pre', { text: raw })),
-  );
+  log.prepend(logEntry(e));
   while (log.childElementCount > MAX_LOG) log.lastElementChild!.remove();
+}
+
+function renderLog(): void {
+  const open = ($('devlog') as HTMLDetailsElement).open;
+  $('event-log').replaceChildren(...(open ? events.map(logEntry).reverse() : []));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -359,7 +380,7 @@ function renderList(): void {
         { class: 'conv' + (c.conv.id === state.current ? ' selected' : '') + (c.gone ? ' gone' : ''), 'aria-label': label },
         el(
           'button',
-          { type: 'button', onclick: () => select(c.conv.id), 'aria-current': c.conv.id === state.current ? 'true' : undefined },
+          { type: 'button', 'aria-label': label, onclick: () => select(c.conv.id), 'aria-current': c.conv.id === state.current ? 'true' : undefined },
           el('span', { class: 'avatar', 'aria-hidden': 'true', text: (name[0] || '?').toUpperCase() }),
           el(
             'span',
@@ -440,6 +461,7 @@ function closeChat(): void {
   state.shown.clear();
   state.msgs.clear();
   state.members = [];
+  state.roomCount = 0;
   for (const t of state.typing.values()) clearTimeout(t);
   state.typing.clear();
   $('messages').replaceChildren();
@@ -493,7 +515,7 @@ function renderSub(): void {
   if (oneToOne(c.conv)) {
     const o = other(c.conv);
     const on = state.presence.get(o);
-    parts.push(on === undefined ? '' : on ? '● online' : 'offline');
+    parts.push(on === undefined ? '' : on ? 'online' : 'offline');
     if (c.conv.kind === 'temporary') parts.push('temporary');
   } else if (c.conv.kind === 'chatroom') {
     parts.push('Chat room' + (state.roomCount ? ' · ' + state.roomCount + ' online here' : ''));
@@ -942,6 +964,10 @@ function renderMembers(): void {
     }),
   );
   show($('add-member'), canEdit);
+  const room = c?.conv.kind === 'chatroom';
+  show($('members-head'), !room);
+  show($('room-count'), room);
+  $('room-count').textContent = room ? state.roomCount + ' online in this room now' : '';
 }
 
 function renderDetails(): void {
@@ -1070,6 +1096,7 @@ function wire(): void {
     }),
   );
   $('notice-close').addEventListener('click', () => show($('notice'), false));
+  $('devlog').addEventListener('toggle', renderLog);
   $('new-toggle').addEventListener('click', () => toggleCreate());
   $('create-cancel').addEventListener('click', () => toggleCreate(false));
   onSubmit('create', createConversation);

@@ -17,15 +17,15 @@ export function preview(m: Message): string {
     case -1:
       return m.text || '';
     case -2:
-      return '🖼 Image' + (m.text ? ': ' + m.text : '');
+      return 'Image' + (m.text ? ': ' + m.text : '');
     case -3:
-      return '🔊 Audio';
+      return 'Audio';
     case -4:
-      return '🎬 Video';
+      return 'Video';
     case -5:
-      return '📍 Location';
+      return 'Location';
     case -6:
-      return '📎 ' + (m.file?.name || 'File');
+      return 'File: ' + (m.file?.name || 'file');
     case undefined:
     case null:
       return m.data || '';
@@ -61,7 +61,7 @@ export function body(m: Message, onMedia: () => void): HTMLElement {
         img.addEventListener('load', onMedia, { once: true });
         box.append(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'media' }, img));
       } else if (url) {
-        box.append(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: '🖼 ' + (f?.name || url) }));
+        box.append(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: 'Image: ' + (f?.name || url) }));
       }
       if (m.text) box.append(el('p', { class: 'text', text: m.text }));
       break;
@@ -75,7 +75,7 @@ export function body(m: Message, onMedia: () => void): HTMLElement {
     case -6:
       box.append(
         el('a', { class: 'file', href: url || undefined, target: '_blank', rel: 'noopener noreferrer', download: f?.name || true },
-          el('span', { class: 'file-icon', 'aria-hidden': 'true', text: '📎' }),
+          el('span', { class: 'file-icon', 'aria-hidden': 'true', text: 'FILE' }),
           el('span', { class: 'file-name', text: f?.name || 'file' }),
           f?.size ? el('span', { class: 'file-size', text: size(f.size) }) : null),
       );
@@ -84,7 +84,7 @@ export function body(m: Message, onMedia: () => void): HTMLElement {
     case -5: {
       const { latitude: la, longitude: lo } = m.location || { latitude: 0, longitude: 0 };
       box.append(
-        el('p', { class: 'text', text: '📍 ' + la.toFixed(5) + ', ' + lo.toFixed(5) + (m.text ? ' — ' + m.text : '') }),
+        el('p', { class: 'text', text: 'Location ' + la.toFixed(5) + ', ' + lo.toFixed(5) + (m.text ? ' — ' + m.text : '') }),
         el('a', {
           href: 'https://www.openstreetmap.org/?mlat=' + la + '&mlon=' + lo + '#map=15/' + la + '/' + lo,
           target: '_blank', rel: 'noopener noreferrer', text: 'Open map',

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,33 +33,6 @@ type leanEngine struct {
 	base string
 }
 
-var npmOnce struct {
-	sync.Once
-	err error
-}
-
-// npmInstalled installs the packages of package-lock.json in dir with
-// `npm ci` when they are not there, once per test binary: `go test ./...`
-// runs this test on a machine that has node and npm, as CI does.
-func npmInstalled(dir string) error {
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "leanengine")); err == nil {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			npmOnce.err = err
-			return
-		}
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			npmOnce.err = fmt.Errorf("npm ci: %v\n%s", err, out)
-		}
-	})
-	return npmOnce.err
-}
-
 // startLeanEngine runs app.js (installing its packages first when needed); the test is skipped when node or the
 // installed packages are missing, unless PARLEY_NODE_TESTS=required.
 func startLeanEngine(t *testing.T) *leanEngine {
@@ -69,7 +41,7 @@ func startLeanEngine(t *testing.T) *leanEngine {
 	required := os.Getenv("PARLEY_NODE_TESTS") == "required"
 	node, err := exec.LookPath("node")
 	if err == nil {
-		err = npmInstalled(dir)
+		err = npmInstalled(dir, "leanengine")
 	}
 	if err != nil {
 		if required {

@@ -215,6 +215,47 @@ export interface paths {
         patch: operations["updateConversation"];
         trace?: never;
     };
+    "/v1/conversations/{id}/blocked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List blocked clients */
+        get: operations["listBlocked"];
+        put?: never;
+        /**
+         * Block clients
+         * @description Removes the clients (without kicked or membersleft) and keeps them out: joining or being added answers 403 CLIENT_BLOCKED until they are unblocked. Needs a role above each target's. The other members get membersblocked, the targets blocked. Answers the blocked list.
+         */
+        post: operations["blockClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/blocked/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unblock clients
+         * @description They may join or be added again. The other members get membersunblocked, the targets unblocked.
+         */
+        post: operations["unblockClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/delivered": {
         parameters: {
             query?: never;
@@ -262,7 +303,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List members with their roles
+         * @description The members (for a chat room, the clients seated in it), owner first, each with its role and, when silenced, until when. Members and the master key may read it.
+         */
+        get: operations["listMembers"];
         put?: never;
         /**
          * Add members
@@ -310,6 +355,26 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/members/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set a member's role
+         * @description Only the owner (or the master key) sets roles. Making another member the owner hands ownership over: the old owner becomes a manager. Every member gets memberinfoupdated.
+         */
+        patch: operations["setMemberRole"];
         trace?: never;
     };
     "/v1/conversations/{id}/messages": {
@@ -420,6 +485,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/silenced": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List silenced members */
+        get: operations["listSilenced"];
+        put?: never;
+        /**
+         * Silence members
+         * @description Silenced members still read, but their sends answer 403 MEMBER_SILENCED, for ttl seconds (at most 24 h) or until lifted. Needs a role above each target's (owner > manager > member). The other members get membersmuted, the targets muted. Answers the silenced list.
+         */
+        post: operations["silenceMembers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/silenced/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift members' silence
+         * @description Needs a role above each target's. The other members get membersunmuted, the targets unmuted.
+         */
+        post: operations["unsilenceMembers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/unmute": {
         parameters: {
             query?: never;
@@ -502,7 +608,8 @@ export interface paths {
          *
          *     Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
          *     infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
-         *     reset; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
+         *     reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
+         *     membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
          *     sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
          *     messages with offline: true) right after hello.
          */
@@ -712,6 +819,44 @@ export interface components {
             message: components["schemas"]["Content"];
             /** @description Deliver to every online session instead; nothing is stored */
             toAllOnline?: boolean;
+        };
+        ClientList: {
+            /**
+             * @example [
+             *       "Mary"
+             *     ]
+             */
+            clientIds: string[] | null;
+            /**
+             * @description Pass as after for the next page; absent on the last
+             * @example Mary
+             */
+            next?: string;
+        };
+        ClientsRequest: {
+            /**
+             * @description clientIds
+             * @example [
+             *       "Mary"
+             *     ]
+             */
+            clientIds: string[] | null;
+            /**
+             * @description Signature auth mode: the signature's nonce, accepted once
+             * @example 7f3a9c2e1b5d4f60
+             */
+            nonce?: string;
+            /**
+             * @description Signature auth mode: the app backend's signature of this operation
+             * @example 5c1b8e6f0a3c0b3f7d9e2c4a1b0f9e8d7c6b5a49
+             */
+            signature?: string;
+            /**
+             * Format: int64
+             * @description Signature auth mode: the signature's time, seconds or milliseconds
+             * @example 1796054400
+             */
+            timestamp?: number;
         };
         Content: {
             /** @description Custom attributes of the message */
@@ -1064,6 +1209,24 @@ export interface components {
              */
             token: string;
         };
+        MemberInfo: {
+            /** @example Jerry */
+            clientId: string;
+            /**
+             * @example member
+             * @enum {string}
+             */
+            role: "owner" | "manager" | "member";
+            /**
+             * Format: int64
+             * @description Silenced until then (ms since the Unix epoch); -1: until lifted; absent: not silenced
+             * @example 1795453200000
+             */
+            silencedUntil?: number;
+        };
+        MembersOutputBody: {
+            members: components["schemas"]["MemberInfo"][] | null;
+        };
         MembersRequest: {
             /**
              * @description clientIds to add or remove, each 1–64 characters, not only white space, without ':' or ',' and without control (Cc), format (Cf) or line/paragraph separator characters
@@ -1177,7 +1340,7 @@ export interface components {
              * @example INVALID_REQUEST
              * @enum {string}
              */
-            code: "INVALID_REQUEST" | "INVALID_QUERY" | "UNAUTHORIZED" | "SIGNATURE_INVALID" | "SESSION_CONFLICT" | "FORBIDDEN" | "NOT_A_MEMBER" | "CONVERSATION_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "OPERATION_NOT_SUPPORTED" | "MEMBER_LIMIT" | "MESSAGE_TOO_LARGE" | "FILE_TOO_LARGE" | "FILE_NOT_FOUND" | "RATE_LIMITED" | "MESSAGE_REJECTED" | "OPERATION_REJECTED" | "HOOK_FAILED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "INVALID_REQUEST" | "INVALID_QUERY" | "UNAUTHORIZED" | "SIGNATURE_INVALID" | "SESSION_CONFLICT" | "FORBIDDEN" | "NOT_A_MEMBER" | "CONVERSATION_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "OPERATION_NOT_SUPPORTED" | "MEMBER_LIMIT" | "MESSAGE_TOO_LARGE" | "FILE_TOO_LARGE" | "FILE_NOT_FOUND" | "RATE_LIMITED" | "MESSAGE_REJECTED" | "OPERATION_REJECTED" | "HOOK_FAILED" | "MEMBER_SILENCED" | "CLIENT_BLOCKED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /**
              * @description What went wrong, for people
              * @example text: required for a text message (type -1)
@@ -1274,6 +1437,14 @@ export interface components {
              */
             words: string[] | null;
         };
+        SetRoleInputBody: {
+            /**
+             * @description The new role
+             * @example manager
+             * @enum {string}
+             */
+            role: "owner" | "manager" | "member";
+        };
         Signed: {
             /**
              * @description Signature auth mode: the signature's nonce, accepted once
@@ -1291,6 +1462,21 @@ export interface components {
              * @example 1796054400
              */
             timestamp?: number;
+        };
+        SilenceRequest: {
+            /**
+             * @description Members to silence
+             * @example [
+             *       "Mary"
+             *     ]
+             */
+            clientIds: string[] | null;
+            /**
+             * Format: int64
+             * @description Seconds to stay silenced, at most 24 h; 0 or absent: until lifted
+             * @example 3600
+             */
+            ttl?: number;
         };
         SubscribeInputBody: {
             /**
@@ -2320,6 +2506,281 @@ export interface operations {
             };
         };
     };
+    listBlocked: {
+        parameters: {
+            query?: {
+                /** @description The next of the previous page, to page on */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": [
+                     *         "Mary"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    blockClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientIds": [
+                 *         "Mary"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": [
+                     *         "Mary"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unblockClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientIds": [
+                 *         "Mary"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     markDelivered: {
         parameters: {
             query?: never;
@@ -2503,6 +2964,102 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "members": [
+                     *         {
+                     *           "clientId": "Tom",
+                     *           "role": "owner"
+                     *         },
+                     *         {
+                     *           "clientId": "Jerry",
+                     *           "role": "manager"
+                     *         },
+                     *         {
+                     *           "clientId": "Mary",
+                     *           "role": "member",
+                     *           "silencedUntil": 1795453200000
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MembersOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2801,6 +3358,100 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+                /** @description The member */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "role": "manager"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SetRoleInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientId": "Jerry",
+                     *       "role": "manager"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MemberInfo"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3573,6 +4224,282 @@ export interface operations {
             };
         };
     };
+    listSilenced: {
+        parameters: {
+            query?: {
+                /** @description The next of the previous page, to page on */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": [
+                     *         "Mary"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    silenceMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientIds": [
+                 *         "Mary"
+                 *       ],
+                 *       "ttl": 3600
+                 *     }
+                 */
+                "application/json": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": [
+                     *         "Mary"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unsilenceMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "clientIds": [
+                 *         "Mary"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClientsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientIds": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     unmuteConversation: {
         parameters: {
             query?: never;
@@ -3966,6 +4893,39 @@ export interface operations {
                         reason: string;
                     } | {
                         reason: string;
+                    } | {
+                        conversationId: string;
+                        member: string;
+                        role: string;
+                        updatedBy: string;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                        members: string[] | null;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                        members: string[] | null;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                        members: string[] | null;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                        members: string[] | null;
+                    } | {
+                        by: string;
+                        conversationId: string;
+                    } | {
+                        by: string;
+                        conversationId: string;
                     });
                 };
             };

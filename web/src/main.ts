@@ -195,8 +195,19 @@ function onEvent(name: string, id: string, raw: string): void {
       notice(d.kickedBy + ' removed you from ' + (c ? title(c.conv) : 'a conversation') + '.');
       break;
     }
-    case 'membersjoined':
     case 'membersleft':
+      // Our own quit (from this tab or another): the conversation is gone
+      // from our list, not a conversation to show again as a non-member.
+      if (d.members.includes(state.session?.clientId ?? '')) {
+        forget(d.conversationId);
+        state.convs.delete(d.conversationId);
+        if (state.current === d.conversationId) closeChat();
+        renderList();
+        break;
+      }
+      refreshConversation(d.conversationId);
+      break;
+    case 'membersjoined':
     case 'infoupdated':
     case 'memberinfoupdated':
       refreshConversation(d.conversationId);

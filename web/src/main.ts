@@ -945,7 +945,19 @@ async function loadMembers(): Promise<void> {
     return;
   }
   const id = c.conv.id;
-  state.members = (c.conv.members || []).map((clientId) => ({ clientId, role: clientId === c.conv.creator ? 'creator' : undefined }));
+  state.members = (c.conv.members || []).map((clientId) => ({ clientId, role: clientId === c.conv.creator ? 'owner' : undefined }));
+  if (c.conv.kind === 'normal' || c.conv.kind === 'temporary') {
+    // Roles (owner, manager) and silences, as the server keeps them.
+    try {
+      const r = await must(api.GET('/v1/conversations/{id}/members', { params: { path: { id } } }));
+      state.members = (r.members || []).map((m) => ({
+        clientId: m.clientId,
+        role: m.silencedUntil !== undefined ? (m.role === 'member' ? 'silenced' : m.role + ', silenced') : m.role,
+      }));
+    } catch {
+      /* the list from the conversation will do */
+    }
+  }
   if (c.conv.kind === 'chatroom') {
     try {
       const r = await must(api.GET('/v1/conversations/{id}/members/count', { params: { path: { id } } }));
@@ -967,6 +979,8 @@ async function loadMembers(): Promise<void> {
   if (state.current !== id) return;
   renderSub();
   renderMembers();
+  // A completion asked for before the members were known shows now.
+  if (document.activeElement === $('message')) updateMentions();
 }
 
 function renderMembers(): void {

@@ -1,11 +1,15 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,35 +21,57 @@ var authzPrincipals = []string{"anonymous", "non-member", "member", "manager", "
 // authzOp is one conversation operation of the matrix: its request, made
 // afresh against a new group for every principal.
 type authzOp struct {
-	name, method, path, body string // path and body may hold {conv} and {msg}
+	id, name, method, path, body string // path and body may hold {conv}, {msg} and {file}
 }
 
 // The conversation operations. Every one runs against a fresh group made
 // by "owner" with "manager" (made manager), "member", "silenced" (a member,
 // silenced) and "blocked" (blocked), and one message of the owner's.
 var authzOps = []authzOp{
-	{"get conversation", "GET", "/v1/conversations/{conv}", ""},
-	{"rename", "PATCH", "/v1/conversations/{conv}", `{"name":"renamed"}`},
-	{"mute", "POST", "/v1/conversations/{conv}/mute", ""},
-	{"add a member", "POST", "/v1/conversations/{conv}/members", `{"clientIds":["newcomer"]}`},
-	{"remove a member", "POST", "/v1/conversations/{conv}/members/remove", `{"clientIds":["member"]}`},
-	{"remove the owner", "POST", "/v1/conversations/{conv}/members/remove", `{"clientIds":["owner"]}`},
-	{"join", "POST", "/v1/conversations/{conv}/join", "{}"},
-	{"quit", "POST", "/v1/conversations/{conv}/quit", ""},
-	{"count members", "GET", "/v1/conversations/{conv}/members/count", ""},
-	{"list members", "GET", "/v1/conversations/{conv}/members", ""},
-	{"send", "POST", "/v1/conversations/{conv}/messages", `{"type":-1,"text":"hi"}`},
-	{"read history", "GET", "/v1/conversations/{conv}/messages", ""},
-	{"edit the owner's message", "PATCH", "/v1/conversations/{conv}/messages/{msg}", `{"type":-1,"text":"edited"}`},
-	{"recall the owner's message", "DELETE", "/v1/conversations/{conv}/messages/{msg}", ""},
-	{"mark read", "POST", "/v1/conversations/{conv}/read", "{}"},
-	{"set a role", "PATCH", "/v1/conversations/{conv}/members/member", `{"role":"manager"}`},
-	{"silence a member", "POST", "/v1/conversations/{conv}/silenced", `{"clientIds":["member"]}`},
-	{"lift a silence", "POST", "/v1/conversations/{conv}/silenced/remove", `{"clientIds":["silenced"]}`},
-	{"list silenced", "GET", "/v1/conversations/{conv}/silenced", ""},
-	{"block a member", "POST", "/v1/conversations/{conv}/blocked", `{"clientIds":["member"]}`},
-	{"unblock", "POST", "/v1/conversations/{conv}/blocked/remove", `{"clientIds":["blocked"]}`},
-	{"list blocked", "GET", "/v1/conversations/{conv}/blocked", ""},
+	{"getConversation", "get conversation", "GET", "/v1/conversations/{conv}", ""},
+	{"updateConversation", "rename", "PATCH", "/v1/conversations/{conv}", `{"name":"renamed"}`},
+	{"muteConversation", "mute", "POST", "/v1/conversations/{conv}/mute", ""},
+	{"unmuteConversation", "unmute", "POST", "/v1/conversations/{conv}/unmute", ""},
+	{"addMembers", "add a member", "POST", "/v1/conversations/{conv}/members", `{"clientIds":["newcomer"]}`},
+	{"removeMembers", "remove a member", "POST", "/v1/conversations/{conv}/members/remove", `{"clientIds":["member"]}`},
+	{"removeMembers", "remove the owner", "POST", "/v1/conversations/{conv}/members/remove", `{"clientIds":["owner"]}`},
+	{"joinConversation", "join", "POST", "/v1/conversations/{conv}/join", "{}"},
+	{"quitConversation", "quit", "POST", "/v1/conversations/{conv}/quit", ""},
+	{"countMembers", "count members", "GET", "/v1/conversations/{conv}/members/count", ""},
+	{"listMembers", "list members", "GET", "/v1/conversations/{conv}/members", ""},
+	{"sendMessage", "send", "POST", "/v1/conversations/{conv}/messages", `{"type":-1,"text":"hi"}`},
+	{"listMessages", "read history", "GET", "/v1/conversations/{conv}/messages", ""},
+	{"editMessage", "edit the owner's message", "PATCH", "/v1/conversations/{conv}/messages/{msg}", `{"type":-1,"text":"edited"}`},
+	{"recallMessage", "recall the owner's message", "DELETE", "/v1/conversations/{conv}/messages/{msg}", ""},
+	{"markRead", "mark read", "POST", "/v1/conversations/{conv}/read", "{}"},
+	{"markDelivered", "mark delivered", "POST", "/v1/conversations/{conv}/delivered", "{}"},
+	{"setMemberRole", "set a role", "PATCH", "/v1/conversations/{conv}/members/member", `{"role":"manager"}`},
+	{"silenceMembers", "silence a member", "POST", "/v1/conversations/{conv}/silenced", `{"clientIds":["member"]}`},
+	{"unsilenceMembers", "lift a silence", "POST", "/v1/conversations/{conv}/silenced/remove", `{"clientIds":["silenced"]}`},
+	{"listSilenced", "list silenced", "GET", "/v1/conversations/{conv}/silenced", ""},
+	{"blockClients", "block a member", "POST", "/v1/conversations/{conv}/blocked", `{"clientIds":["member"]}`},
+	{"unblockClients", "unblock", "POST", "/v1/conversations/{conv}/blocked/remove", `{"clientIds":["blocked"]}`},
+	{"listBlocked", "list blocked", "GET", "/v1/conversations/{conv}/blocked", ""},
+	{"adminSendMessage", "send as a member (admin)", "POST", "/v1/admin/conversations/{conv}/messages", `{"from":"member","type":-1,"text":"from the backend"}`},
+	// Operations outside the group: the caller's own, or the backend's.
+	{"createConversation", "create a conversation", "POST", "/v1/conversations", `{"members":["member"]}`},
+	{"queryConversations", "query conversations", "GET", "/v1/conversations", ""},
+	{"getUnread", "unread counts", "GET", "/v1/unread", ""},
+	{"markManyRead", "mark conversations read", "POST", "/v1/conversations/read", `{"conversationIds":["{conv}"]}`},
+	{"onlineClients", "who is online", "GET", "/v1/clients/online?ids=member", ""},
+	{"subscribePresence", "watch presence", "POST", "/v1/presence/subscribe", `{"clientIds":["member"]}`},
+	{"openEventStream", "open the event stream", "GET", "/v1/events", ""},
+	{"registerDevice", "register a device", "POST", "/v1/devices", `{"platform":"ios","token":"phone"}`},
+	{"listDevices", "list devices", "GET", "/v1/devices", ""},
+	{"unregisterDevice", "unregister a device", "DELETE", "/v1/devices/phone", ""},
+	{"uploadFile", "upload a file", "POST", "/v1/files", "multipart"},
+	{"downloadFile", "download a file", "GET", "/v1/files/{file}", ""},
+	{"broadcast", "broadcast", "POST", "/v1/admin/broadcasts", `{"toAllOnline":true,"message":{"type":-1,"text":"maintenance"}}`},
+	{"putSensitiveWords", "set sensitive words", "PUT", "/v1/admin/sensitive-words", `{"words":["darn"]}`},
+	{"getSensitiveWords", "read sensitive words", "GET", "/v1/admin/sensitive-words", ""},
+	{"createSession", "log in", "POST", "/v1/sessions", `{"clientId":"visitor"}`},
+	// Last: it ends the callers' sessions.
+	{"deleteCurrentSession", "log out", "DELETE", "/v1/sessions/current", ""},
 }
 
 // TestAuthorizationMatrix runs every conversation operation as every
@@ -59,12 +85,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	call := func(who, method, path, body string) (int, []byte) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx(t), method, h.base+path, strings.NewReader(body))
+		var rd io.Reader = strings.NewReader(body)
+		contentType := "application/json"
+		if body == "multipart" {
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			part, _ := mw.CreateFormFile("file", "note.txt")
+			part.Write([]byte("cheese"))
+			mw.Close()
+			rd, contentType = &buf, mw.FormDataContentType()
+		}
+		cx, cancel := context.WithCancel(ctx(t))
+		defer cancel()
+		req, err := http.NewRequestWithContext(cx, method, h.base+path, rd)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Type", contentType)
 		}
 		switch who {
 		case "anonymous":
@@ -80,6 +118,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			return resp.StatusCode, nil // a stream: its answer is its status
+		}
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
@@ -105,12 +146,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		json.Unmarshal(must("owner", "POST", "/v1/conversations/"+c.ID+"/messages", `{"type":-1,"text":"owner's"}`, 201), &m)
 		return c.ID, m.ID
 	}
+	var file struct {
+		ID string `json:"id"`
+	}
+	status, b := call("owner", "POST", "/v1/files", "multipart")
+	if status != http.StatusCreated || json.Unmarshal(b, &file) != nil {
+		t.Fatalf("upload: %d %s", status, b)
+	}
 	got := map[string]map[string]string{}
 	for _, op := range authzOps {
 		got[op.name] = map[string]string{}
 		for _, who := range authzPrincipals {
 			conv, msg := fresh()
-			r := strings.NewReplacer("{conv}", conv, "{msg}", msg)
+			r := strings.NewReplacer("{conv}", conv, "{msg}", msg, "{file}", file.ID)
 			status, b := call(who, op.method, r.Replace(op.path), r.Replace(op.body))
 			answer := fmt.Sprint(status)
 			if status >= 400 {
@@ -121,6 +169,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 				answer = fmt.Sprintf("%d %s", status, p.Code)
 			}
 			got[op.name][who] = answer
+			if op.id == "deleteCurrentSession" { // the caller's session ended: a new one
+				for c, name := range map[string]string{"non-member": "stranger"} {
+					if c == who {
+						who = name
+					}
+				}
+				if _, ok := tokens[who]; ok {
+					tokens[who] = h.login(who).Token
+				}
+			}
+		}
+	}
+	// Every operation of the OpenAPI document has its rows.
+	spec, err := os.ReadFile("../openapi/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, op := range authzOps {
+		covered[op.id] = true
+	}
+	for _, m := range regexp.MustCompile(`"operationId":\s*"([A-Za-z]+)"`).FindAllStringSubmatch(string(spec), -1) {
+		if !covered[m[1]] {
+			t.Errorf("operation %s has no row in the matrix", m[1])
 		}
 	}
 	table := authzTable(got)

@@ -30,6 +30,8 @@ interface Conv {
 
 const state = {
   session: null as Session | null,
+  live: false, // our own event stream is connected: presence is known
+
   stream: null as Stream | null,
   convs: new Map<string, Conv>(),
   current: '' as string,
@@ -94,7 +96,11 @@ function start(): void {
   document.title = 'Parley · ' + s.clientId;
   state.stream = openStream(s.token, {
     onEvent,
-    onState: (st) => banner(st === 'live' ? '' : st === 'reconnecting' ? 'Reconnecting…' : 'Disconnected'),
+    onState: (st) => {
+      state.live = st === 'live';
+      banner(st === 'live' ? '' : st === 'reconnecting' ? 'Reconnecting…' : 'Disconnected');
+      renderSub(); // presence is unknown while we are away
+    },
     onRefused: () => checkSession(),
   });
   loadConversations().then(() => {
@@ -533,7 +539,7 @@ function renderSub(): void {
   const parts: string[] = [];
   if (oneToOne(c.conv)) {
     const o = other(c.conv);
-    const on = state.presence.get(o);
+    const on = state.live ? state.presence.get(o) : undefined;
     parts.push(on === undefined ? '' : on ? 'online' : 'offline');
     if (c.conv.kind === 'temporary') parts.push('temporary');
   } else if (c.conv.kind === 'chatroom') {
@@ -543,7 +549,7 @@ function renderSub(): void {
   }
   const sub = $('chat-sub');
   sub.textContent = parts.filter(Boolean).join(' · ');
-  sub.classList.toggle('online', oneToOne(c.conv) && !!state.presence.get(other(c.conv)));
+  sub.classList.toggle('online', state.live && oneToOne(c.conv) && !!state.presence.get(other(c.conv)));
 }
 
 async function loadHistory(fresh: boolean): Promise<void> {

@@ -177,14 +177,10 @@ func (f *APNs) serve(w http.ResponseWriter, r *http.Request, sandbox bool) {
 		reject(http.StatusBadRequest, "PayloadEmpty")
 		return
 	}
-	rep := f.script.next(req.Token)
-	req.Reply = rep
-	f.rec.add(req)
-	if rep.Hang {
-		hang(r, f.closing)
+	rep, ok := answer(&f.script, &f.rec, w, r, f.closing, req.Token, req, func(q *APNsRequest, rep Reply) { q.Reply = rep })
+	if !ok {
 		return
 	}
-	setRetryAfter(w, rep)
 	if rep.Status == 0 || rep.Status == http.StatusOK {
 		w.WriteHeader(http.StatusOK)
 		return

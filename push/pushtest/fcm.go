@@ -211,11 +211,8 @@ func (f *FCM) send(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	rep := f.script.next(req.Token)
-	req.Reply = rep
-	f.rec.add(req)
-	if rep.Hang {
-		hang(r, f.closing)
+	rep, ok := answer(&f.script, &f.rec, w, r, f.closing, req.Token, req, func(q *FCMRequest, rep Reply) { q.Reply = rep })
+	if !ok {
 		return
 	}
 	if rep.Status == 0 || rep.Status == http.StatusOK {
@@ -225,7 +222,6 @@ func (f *FCM) send(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	setRetryAfter(w, rep)
 	f.fail(w, rep)
 }
 

@@ -95,14 +95,10 @@ func (f *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	n := body.Notifications[0]
 	req.Token = n.Tokens[0]
-	rep := f.script.next(req.Token)
-	req.Reply = rep
-	f.rec.add(req)
-	if rep.Hang {
-		hang(r, f.closing)
+	rep, ok := answer(&f.script, &f.rec, w, r, f.closing, req.Token, req, func(q *GatewayRequest, rep Reply) { q.Reply = rep })
+	if !ok {
 		return
 	}
-	setRetryAfter(w, rep)
 	if rep.Status != 0 && rep.Status != http.StatusOK {
 		writeJSON(w, rep.Status, map[string]any{"code": rep.Status, "message": http.StatusText(rep.Status)})
 		return

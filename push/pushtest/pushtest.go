@@ -123,3 +123,20 @@ func setRetryAfter(w http.ResponseWriter, rep Reply) {
 		w.Header().Set("Retry-After", rep.RetryAfter)
 	}
 }
+
+// answer takes the scripted reply for token, records req with it (set
+// stores the reply in req), holds a Hang until the client gives up or the
+// fake closes, and sets Retry-After; ok is false when the request was held
+// and is answered no further.
+func answer[T any](s *script, rec *recorder[T], w http.ResponseWriter, r *http.Request, closing <-chan struct{},
+	token string, req T, set func(*T, Reply)) (rep Reply, ok bool) {
+	rep = s.next(token)
+	set(&req, rep)
+	rec.add(req)
+	if rep.Hang {
+		hang(r, closing)
+		return rep, false
+	}
+	setRetryAfter(w, rep)
+	return rep, true
+}

@@ -45,20 +45,8 @@ func (s *Service) UpdateConversation(ctx context.Context, p Principal, id string
 		if err != nil {
 			return err
 		}
-		switch {
-		case row.Kind == KindTemporary:
-			return fail(CodeOperationNotSupported, "temporary conversations cannot be changed")
-		case p.Master:
-		case row.Kind == KindSystem:
-			return fail(CodeForbidden, "system conversations are changed with the master key")
-		case row.Kind == KindChatRoom:
-			if row.Creator != p.ClientID && !s.hub.InRoom(p.SessionID, id) {
-				return fail(CodeNotAMember, "join the chat room to change it")
-			}
-		default:
-			if err := s.requireMember(tx, id, p); err != nil {
-				return err
-			}
+		if err := s.may(tx, row, p, actUpdate); err != nil {
+			return err
 		}
 		attrs := map[string]any{}
 		if err := json.Unmarshal([]byte(row.Attributes), &attrs); err != nil || attrs == nil {
@@ -124,8 +112,8 @@ func checkUpdate(req *UpdateConversationRequest) *Error {
 // Mute stops (or, with muted false, restarts) offline push of a
 // conversation for the caller.
 func (s *Service) Mute(ctx context.Context, p Principal, id string, muted bool) (*Conversation, error) {
-	if p.Master {
-		return nil, fail(CodeForbidden, "mute acts as a client: log in as one")
+	if err := refuseMaster(p, actMute); err != nil {
+		return nil, err
 	}
 	if s.hooks != nil {
 		res, err := s.conversationHook(ctx, hooks.ConversationUpdate, convHookParams{InitBy: p.ClientID, ConvID: id, Mute: &muted})
@@ -143,8 +131,8 @@ func (s *Service) Mute(ctx context.Context, p Principal, id string, muted bool) 
 		if err != nil {
 			return err
 		}
-		if row.Kind == KindTemporary || row.Kind == KindChatRoom {
-			return fail(CodeOperationNotSupported, "%s conversations cannot be muted", row.Kind)
+		if err := s.may(tx, row, p, actMute); err != nil {
+			return err
 		}
 		ok, err := tx.SetMuted(id, p.ClientID, muted)
 		if err != nil {

@@ -360,10 +360,7 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, id string, req Me
 		}
 	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
-		if row.Kind != KindNormal {
-			return nil, fail(CodeOperationNotSupported, "members cannot be added to a %s conversation", row.Kind)
-		}
-		if err := s.requireMember(tx, row.ID, p); err != nil {
+		if err := s.may(tx, row, p, actAddMembers); err != nil {
 			return nil, err
 		}
 		if err := checkNotBlocked(tx, id, clientIDs); err != nil {
@@ -421,10 +418,7 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, id string, req
 		}
 	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
-		if row.Kind != KindNormal {
-			return nil, fail(CodeOperationNotSupported, "members cannot be removed from a %s conversation", row.Kind)
-		}
-		if err := s.requireMember(tx, row.ID, p); err != nil {
+		if err := s.may(tx, row, p, actRemoveMembers); err != nil {
 			return nil, err
 		}
 		book, err := s.rolesOf(bg, tx, row)
@@ -562,8 +556,8 @@ func (s *Service) mayJoin(tx *store.Tx, row *store.Conversation, p Principal, si
 // Quit removes the caller; in a normal or temporary conversation the
 // remaining members and the caller's own sessions get membersleft.
 func (s *Service) Quit(ctx context.Context, p Principal, id string) (*Conversation, error) {
-	if p.Master {
-		return nil, fail(CodeForbidden, "quit acts as a client: log in as one")
+	if err := refuseMaster(p, actQuit); err != nil {
+		return nil, err
 	}
 	left := convHookParams{InitBy: p.ClientID, ConvID: id, Members: []string{p.ClientID}} // _conversationRemoved; no before-hook for quitting
 	return s.changeMembers(ctx, p, id, nil, func(tx *store.Tx, row *store.Conversation) (func(), error) {

@@ -299,16 +299,11 @@ func (s *Service) messageUpdate(ctx context.Context, p Principal, convID, messag
 	if err != nil {
 		return nil, nil
 	}
-	var peers []string
-	if conv.Kind == KindChatRoom {
-		if !p.Master && !s.hub.InRoom(p.SessionID, convID) {
-			return nil, nil
-		}
-		peers = []string{}
-	} else {
-		if s.requireMember(r, convID, p) != nil {
-			return nil, nil
-		}
+	if s.may(r, conv, p, actChangeMsg) != nil {
+		return nil, nil // refused: the change says why, without asking the hook
+	}
+	peers := []string{}
+	if conv.Kind != KindChatRoom {
 		if peers, err = store.Members(ctx, r, convID); err != nil {
 			return nil, nil
 		}
@@ -318,7 +313,7 @@ func (s *Service) messageUpdate(ctx context.Context, p Principal, convID, messag
 		return nil, nil
 	}
 	m, err := store.GetMessage(ctx, r, convID, mid)
-	if err != nil || !sees(p, m) || (edit != nil && (m.From != p.ClientID || m.Recalled)) || (edit == nil && !p.Master && m.From != p.ClientID) {
+	if err != nil || !sees(p, m) || mayChangeMessage(p, m, edit != nil) != nil {
 		return nil, nil
 	}
 	recall := edit == nil

@@ -35,8 +35,8 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 		}
 	}
 	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageRecall, only, func(_ *store.Conversation, m *store.Message) error {
-		if !p.Master && m.From != p.ClientID {
-			return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
+		if err := mayChangeMessage(p, m, false); err != nil {
+			return err
 		}
 		m.Recalled, m.Body, m.Mentions = true, "{}", nil // a recalled message mentions nobody
 		return nil
@@ -63,11 +63,8 @@ func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID strin
 		}
 	}
 	return s.changeMessage(ctx, p, convID, messageID, events.NameMessageUpdate, only, func(conv *store.Conversation, m *store.Message) error {
-		if m.From != p.ClientID {
-			return fail(CodeForbidden, "only the sender may edit a message")
-		}
-		if m.Recalled {
-			return fail(CodeForbidden, "a recalled message cannot be edited")
+		if err := mayChangeMessage(p, m, true); err != nil {
+			return err
 		}
 		stored := body
 		if _, fbody, changed, err := s.filterContent(conv, c); err != nil {
@@ -96,11 +93,7 @@ func (s *Service) changeMessage(ctx context.Context, p Principal, convID, messag
 		}
 		// Only from inside the conversation: a client who left it (or a
 		// session that left the room) no longer edits or recalls there.
-		if conv.Kind == KindChatRoom && !p.Master {
-			if !s.hub.InRoom(p.SessionID, convID) {
-				return errNotAMember
-			}
-		} else if err := s.requireMember(tx, convID, p); err != nil {
+		if err := s.may(tx, conv, p, actChangeMsg); err != nil {
 			return err
 		}
 		mid, ok, err := s.messageMID(bg, tx, convID, messageID)

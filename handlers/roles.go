@@ -28,45 +28,6 @@ const (
 	maxMembersPerBatch = 50
 )
 
-func rank(role string) int {
-	switch role {
-	case RoleOwner:
-		return 3
-	case RoleManager:
-		return 2
-	}
-	return 1
-}
-
-// Actions on another member.
-type memberAction int
-
-const (
-	actRemove memberAction = iota
-	actSilence
-	actBlock
-	actSetRole
-)
-
-// mayActOn decides whether a caller with role actor may act on a member
-// with role target: the master key may do everything; only the owner sets
-// roles; nobody else removes the owner; removing, silencing and blocking
-// need a role above the target's, except that two plain members may remove
-// each other (as they always could).
-func mayActOn(p Principal, actor, target string, act memberAction) bool {
-	switch {
-	case p.Master:
-		return true
-	case act == actSetRole:
-		return actor == RoleOwner
-	case target == RoleOwner:
-		return false
-	case act == actRemove && actor == RoleMember && target == RoleMember:
-		return true
-	}
-	return rank(actor) > rank(target)
-}
-
 // roleBook is a conversation's roles: the stored ones, the creator the
 // owner unless a stored row names another.
 type roleBook struct {
@@ -139,18 +100,8 @@ func (s *Service) roleConversation(ctx context.Context, r store.Reader, p Princi
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case row.Kind == KindSystem:
-		return nil, fail(CodeOperationNotSupported, "a system conversation has subscribers, not roles")
-	case p.Master:
-	case row.Kind == KindChatRoom:
-		if !slices.Contains(s.hub.RoomClients(id), p.ClientID) {
-			return nil, errNotAMember
-		}
-	default:
-		if err := s.requireMember(r, id, p); err != nil {
-			return nil, err
-		}
+	if err := s.may(r, row, p, actRoles); err != nil {
+		return nil, err
 	}
 	return row, nil
 }

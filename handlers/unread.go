@@ -142,8 +142,8 @@ func (s *Service) position(r store.Reader, row *store.Conversation, p Principal,
 // latest): every session of the caller gets its new unread counts, and the
 // other member of a one-to-one conversation gets lastreadatupdate.
 func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, messageID string) (*UnreadEvent, error) {
-	if p.Master {
-		return nil, fail(CodeForbidden, "read acts as a client: log in as one")
+	if err := refuseMaster(p, actReadMarks); err != nil {
+		return nil, err
 	}
 	type told struct {
 		conv   string
@@ -157,6 +157,9 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 		for _, id := range convIDs {
 			row, err := s.findConversation(bg, tx, id)
 			if err != nil {
+				return err
+			}
+			if err := s.may(tx, row, p, actReadMarks); err != nil {
 				return err
 			}
 			seq, at, err := s.position(tx, row, p, messageID)
@@ -193,15 +196,15 @@ func (s *Service) MarkRead(ctx context.Context, p Principal, convIDs []string, m
 
 // MarkDelivered confirms delivery of messages fetched through history.
 func (s *Service) MarkDelivered(ctx context.Context, p Principal, convID, messageID string) error {
-	if p.Master {
-		return fail(CodeForbidden, "delivered acts as a client: log in as one")
+	if err := refuseMaster(p, actReadMarks); err != nil {
+		return err
 	}
 	r := s.db.R()
 	row, err := s.findConversation(ctx, r, convID)
 	if err != nil {
 		return err
 	}
-	if err := s.requireMember(r, convID, p); err != nil {
+	if err := s.may(r, row, p, actReadMarks); err != nil {
 		return err
 	}
 	_, at, err := s.position(r, row, p, messageID)

@@ -476,8 +476,8 @@ func (s *Service) requireMember(r store.Reader, convID string, p Principal) erro
 // seat (leaving any other room); in a system conversation the client
 // subscribes.
 func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) (*Conversation, error) {
-	if p.Master {
-		return nil, fail(CodeForbidden, "join acts as a client: log in as one")
+	if err := refuseMaster(p, actJoin); err != nil {
+		return nil, err
 	}
 	nonce, err := s.conversationSignature(p, sig, "invite", id, p.ClientID)
 	if err != nil {
@@ -490,14 +490,10 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 		}
 	}
 	return s.changeMembers(ctx, p, id, nonce, func(tx *store.Tx, row *store.Conversation) (func(), error) {
-		if !p.Master {
-			if err := checkNotBlocked(tx, id, []string{p.ClientID}); err != nil {
-				return nil, err
-			}
+		if err := s.may(tx, row, p, actJoin); err != nil {
+			return nil, err
 		}
 		switch row.Kind {
-		case KindTemporary:
-			return nil, fail(CodeOperationNotSupported, "temporary conversations cannot be joined; their creator sets the members")
 		case KindChatRoom:
 			return func() {
 				s.hub.JoinRoom(p.SessionID, p.ClientID, id)
@@ -527,30 +523,6 @@ func (s *Service) Join(ctx context.Context, p Principal, id string, sig Signed) 
 			s.hooks.After(hooks.ConversationAdded, joined)
 		}, nil
 	})
-}
-
-// mayJoin decides whether p may make itself a member of the normal
-// conversation row. A client must not walk into a conversation that no
-// member and no backend let it into: a unique conversation is defined by
-// its members, so it is never joined by anyone else; in jwt mode, where
-// logins carry no conversation signatures, joining needs the backend's join
-// signature all the same (signature mode checked it already). Open mode
-// keeps LeanCloud's open groups. Joining again is no change, always allowed.
-func (s *Service) mayJoin(tx *store.Tx, row *store.Conversation, p Principal, sig Signed) error {
-	if ok, err := store.IsMember(bg, tx, row.ID, p.ClientID); err != nil || ok {
-		return err
-	}
-	if row.Unique {
-		return fail(CodeForbidden, "a unique conversation is defined by its members: it cannot be joined, only a member may add others")
-	}
-	if s.cfg.AuthMode != AuthJWT {
-		return nil
-	}
-	nonce, err := s.checkSignature(sig, []string{"invite"}, s.cfg.AppID, p.ClientID, row.ID, p.ClientID)
-	if err != nil {
-		return err
-	}
-	return nonce.use(tx, s.nowMs())
 }
 
 // Quit removes the caller; in a normal or temporary conversation the

@@ -21,6 +21,7 @@ const (
 	actReadMarks     action = "read"    // mark read or delivered
 	actChangeMsg     action = "message" // edit or recall a message (and then the sender's rule)
 	actRoles         action = "roles"   // read or change roles, silences and blocks (and then mayActOn)
+	actJoin          action = "join"    // join (and then mayJoin, for a normal conversation)
 )
 
 // who a rule lets in, among clients.
@@ -29,6 +30,7 @@ type who int
 const (
 	whoMembers         who = iota // members; for a chat room, its seated sessions
 	whoCreatorOrSeated            // a chat room's creator, or its seated sessions
+	whoAnyClient                  // every client the conversation does not block
 )
 
 // rule is one action's: the kinds it does not apply to (for everyone, the
@@ -63,6 +65,11 @@ var policy = map[action]rule{
 	actChangeMsg: {},
 	actRoles: {
 		unsupported: map[string]string{KindSystem: "a system conversation has subscribers, not roles"},
+	},
+	actJoin: {
+		unsupported: map[string]string{KindTemporary: "temporary conversations cannot be joined; their creator sets the members"},
+		master:      "join acts as a client: log in as one",
+		clients:     whoAnyClient,
 	},
 }
 
@@ -135,6 +142,8 @@ func (s *Service) may(r store.Reader, row *store.Conversation, p Principal, a ac
 		clients = k
 	}
 	switch {
+	case clients == whoAnyClient:
+		return checkNotBlocked(r, row.ID, []string{p.ClientID})
 	case clients == whoCreatorOrSeated && row.Creator == p.ClientID:
 		return nil
 	case row.Kind == KindChatRoom:
@@ -167,4 +176,28 @@ func mayChangeMessage(p Principal, m *store.Message, edit bool) error {
 		return fail(CodeForbidden, "only the sender (or the master key) may recall a message")
 	}
 	return nil
+}
+
+// mayJoin decides whether p may make itself a member of the normal
+// conversation row. A client must not walk into a conversation that no
+// member and no backend let it into: a unique conversation is defined by
+// its members, so it is never joined by anyone else; in jwt mode, where
+// logins carry no conversation signatures, joining needs the backend's join
+// signature all the same (signature mode checked it already). Open mode
+// keeps LeanCloud's open groups. Joining again is no change, always allowed.
+func (s *Service) mayJoin(tx *store.Tx, row *store.Conversation, p Principal, sig Signed) error {
+	if ok, err := store.IsMember(bg, tx, row.ID, p.ClientID); err != nil || ok {
+		return err
+	}
+	if row.Unique {
+		return fail(CodeForbidden, "a unique conversation is defined by its members: it cannot be joined, only a member may add others")
+	}
+	if s.cfg.AuthMode != AuthJWT {
+		return nil
+	}
+	nonce, err := s.checkSignature(sig, []string{"invite"}, s.cfg.AppID, p.ClientID, row.ID, p.ClientID)
+	if err != nil {
+		return err
+	}
+	return nonce.use(tx, s.nowMs())
 }

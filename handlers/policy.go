@@ -7,7 +7,9 @@ import "github.com/parley-im/parley/store"
 // operation asks may before it acts on a conversation, mayActOn before a
 // member acts on another, and mayChangeMessage before a message is edited
 // or recalled. What a caller may see of a conversation is accessTo's
-// (access.go).
+// (access.go). A send applies may's membership rule from the writer's
+// conversation cache instead (cachedAudience), since it reads nothing from
+// the database, and the silence rule beside it (convState.silencedAt).
 
 // action is something done to a conversation.
 type action string

@@ -25,6 +25,7 @@ type config struct {
 	AppID          string
 	MasterKey      string
 	MasterKeyFile  string // read into MasterKey by parseConfig
+	AppKey         string
 	AuthMode       string
 	OfflineGrace   time.Duration
 	CORSOrigins    string
@@ -79,7 +80,7 @@ var errVersion = errors.New("version asked for")
 var noEnv = map[string]bool{"version": true}
 
 // secretFlags are the settings whose values are never shown.
-var secretFlags = map[string]bool{"master-key": true, "hook-key": true}
+var secretFlags = map[string]bool{"master-key": true, "hook-key": true, "app-key": true}
 
 // envName is the variable of a flag.
 func envName(flag string) string {
@@ -167,6 +168,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	fs.StringVar(&c.DB, "db", "./data/parley.db", "SQLite database file, created on first start")
 	fs.StringVar(&c.AppID, "app-id", "parley", "application id, used in signatures")
 	fs.StringVar(&c.MasterKey, "master-key", "", "master key, at least 16 characters (default: generated on first start, kept in the database, printed once the server listens; parley master-key prints it again)")
+	fs.StringVar(&c.AppKey, "app-key", "", "LeanCloud's app key for the compatible API (X-LC-Key), at least 16 characters (default: generated on first start, kept in the database, printed once the server listens)")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "read the master key from this `file` (trailing whitespace trimmed); keeps it out of ps")
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
 	durationVar(fs, &c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
@@ -255,6 +257,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 		}
 	}
 	if err := server.CheckMasterKey(c.MasterKey); err != nil {
+		return nil, fmt.Errorf("%w (leave it unset to have one generated)", err)
+	}
+	if err := server.CheckAppKey(c.AppKey); err != nil {
 		return nil, fmt.Errorf("%w (leave it unset to have one generated)", err)
 	}
 	switch c.AuthMode {

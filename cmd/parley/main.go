@@ -216,7 +216,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servePprof(cfg.Pprof, log)
 	}
 	srv, err := server.Start(ctx, server.Config{
-		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AuthMode: cfg.AuthMode,
+		Addr: cfg.Addr, DB: cfg.DB, AppID: cfg.AppID, MasterKey: cfg.MasterKey, AppKey: cfg.AppKey, AuthMode: cfg.AuthMode,
 		OfflineGrace: cfg.OfflineGrace, CORSOrigins: cfg.corsOrigins(), CORSMasterKey: cfg.CORSMasterKey, DBSync: cfg.DBSync,
 		SessionTTL: cfg.SessionTTL, Heartbeat: cfg.Heartbeat, RoomWindow: cfg.RoomWindow, DisableRecall: !cfg.AllowRecall, Log: log, Out: stdout,
 		MaxUpload: int64(cfg.MaxUpload), Retention: cfg.Retention, MetricsAddr: cfg.MetricsAddr, QueryTimeout: cfg.QueryTimeout,

@@ -53,8 +53,9 @@ func TestGeneratedMasterKeyIsPrintedOnceListening(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := "parley: generated master key (shown once; it is kept in " + dbPath + "): " + key
-	if len(lines) != 2 || lines[0] != want || !strings.HasPrefix(lines[1], "parley: listening on "+srv.Addr.String()) {
-		t.Errorf("printed:\n%s\nwant the line %q, then the listening address", out.String(), want)
+	wantApp := "parley: generated app key for the LeanCloud-compatible API (shown once; it is kept in " + dbPath + "): " + srv.AppKey
+	if len(lines) != 3 || lines[0] != want || lines[1] != wantApp || !strings.HasPrefix(lines[2], "parley: listening on "+srv.Addr.String()) {
+		t.Errorf("printed:\n%s\nwant the line %q, then %q, then the listening address", out.String(), want, wantApp)
 	}
 
 	// parley master-key, beside the running server: -db, then PARLEY_DB.

@@ -69,6 +69,10 @@ type Options struct {
 	// promhttp.Handler.
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
+	// Mounts are further routers by the path prefix each serves (chi's
+	// Mount), behind the same observation, recovery and CORS: the
+	// LeanCloud-compatible API (leancloud/lcapi) at /1.2 and /1.1.
+	Mounts map[string]http.Handler
 }
 
 // Server is the assembled HTTP handler.
@@ -124,6 +128,9 @@ func New(opt Options) *Server {
 	s.registerOperations()
 	s.spec = buildSpec(s.humaAPI.OpenAPI())
 
+	for prefix, h := range opt.Mounts {
+		r.Mount(prefix, h)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
 	if !opt.MetricsElsewhere {

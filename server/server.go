@@ -27,6 +27,7 @@ import (
 	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/leancloud"
+	"github.com/parley-im/parley/leancloud/lcapi"
 	"github.com/parley-im/parley/push"
 	"github.com/parley-im/parley/store"
 	"github.com/parley-im/parley/web"
@@ -334,6 +335,8 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend, AccessLog: cfg.AccessLog,
 		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,
+		Mounts: lcapi.New(lcapi.Options{Service: s.svc, AppID: cfg.AppID, AppKey: s.AppKey, MasterKey: s.MasterKey,
+			Now: cfg.Now, Log: s.log}).Mounts(),
 	})
 	return generated, nil
 }

@@ -267,6 +267,10 @@ func TestLeanCloudRESTConversations(t *testing.T) {
 		t.Errorf("after remove: %v", got.M)
 	}
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/conversations", "not an object", 400, 107)
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/conversations", map[string]any{"m": []string{"Jerry"}, "c": "a:b"}, 400, 1)
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/conversations", map[string]any{"m": make([]string, 0)}, 400, 1)
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/conversations/"+id+"/members", map[string]any{"client_ids": []string{}}, 400, 1)
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/conversations/nosuchconversation/members", map[string]any{"client_ids": []string{"Mary"}}, 400, 4401)
 }
 
 func TestLeanCloudRESTMessages(t *testing.T) {

@@ -181,6 +181,10 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	case f.Sys:
 		req.Kind = handlers.KindSystem
 	}
+	if f.C != "" && !handlers.ValidClientID(f.C) {
+		writeError(w, badRequest("c: "+strconv.Quote(f.C)+" is not a valid clientId: "+handlers.ClientIDRule))
+		return
+	}
 	p := principal(r)
 	p.ClientID = f.C // the creator LeanCloud records as c; the members stay as given
 	conv, _, err := a.opt.Service.CreateConversation(r.Context(), p, req)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/gateway"
 	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/leancloud"
@@ -123,6 +124,7 @@ type Server struct {
 	svc   *handlers.Service
 	hooks *hooks.Client // nil: no hooks
 	api   *api.Server
+	gw    *gateway.Gateway // LeanCloud's realtime protocol, beside api
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
@@ -194,7 +196,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.api,
+		Handler:           s.gw.Wrap(s.api),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: event streams are long-lived; each stream write
@@ -313,6 +315,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend, AccessLog: cfg.AccessLog,
 		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,
 	})
+	s.gw = gateway.New(gateway.Options{Service: s.svc, Log: s.log, Now: cfg.Now})
 	return generated, nil
 }
 
@@ -342,6 +345,9 @@ func (s *Server) DB() *store.DB { return s.db }
 // Hub is the server's event hub (tests drive its janitor with Sweep).
 func (s *Server) Hub() *events.Hub { return s.hub }
 
+// Gateway is the server's LeanCloud realtime gateway.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
+
 // Service is the server's rules (tests call the sweeper directly).
 func (s *Server) Service() *handlers.Service { return s.svc }
 
@@ -361,8 +367,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.api.Drain()
 	done := make(chan error, 1)
 	go func() { done <- s.http.Shutdown(ctx) }()
+	// WebSockets are taken over from net/http too: close them (SDKs
+	// reconnect elsewhere) and wait for their goroutines, which call the
+	// rules, before anything below closes.
+	gwErr := s.gw.Close(ctx)
 	s.hub.Close()
-	err := <-done
+	err := errors.Join(<-done, gwErr)
 	// Streams taken over from net/http are not part of its shutdown: wait
 	// for them to write their last frames.
 	err = errors.Join(err, s.api.WaitStreams(ctx))

@@ -2,8 +2,12 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,12 +27,16 @@ import (
 )
 
 // start runs a real server on loopback, shut down when the test ends.
-func start(t *testing.T) *server.Server {
+func start(t *testing.T, opts ...func(*server.Config)) *server.Server {
 	t.Helper()
-	srv, err := server.Start(context.Background(), server.Config{
+	cfg := server.Config{
 		Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "p.db"),
 		Registerer: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +256,29 @@ func TestReopenWithSessionToken(t *testing.T) {
 	r := reopen("Tom", st)
 	if r.GetOp() != lcproto.OpType_opened || r.GetSessionMessage().GetSt() != st {
 		t.Fatalf("reopen answered %v", r)
+	}
+}
+
+// In signature mode session/open carries LeanCloud's login signature
+// (s, t, n: HMAC-SHA1 of appId:clientId::timestamp:nonce with the master
+// key), checked by the same rules as the HTTP login.
+func TestOpenWithSignature(t *testing.T) {
+	const key = "0123456789abcdef0123"
+	srv := start(t, func(c *server.Config) { c.AuthMode, c.MasterKey, c.AppID = "signature", key, "myApp" })
+	c := dial(t, srv, "/rtm", gateway.SubprotocolBinary)
+	open := func(sig string, ts int64, nonce string) *lcproto.GenericCommand {
+		return c.request(&lcproto.GenericCommand{
+			Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_open.Enum(), PeerId: proto.String("Tom"),
+			SessionMessage: &lcproto.SessionCommand{S: proto.String(sig), T: proto.Int64(ts), N: proto.String(nonce)},
+		})
+	}
+	ts := time.Now().UnixMilli()
+	mac := hmac.New(sha1.New, []byte(key))
+	fmt.Fprintf(mac, "myApp:Tom::%d:n1", ts)
+	sig := hex.EncodeToString(mac.Sum(nil))
+	wantError(t, open("deadbeef", ts, "n1"), gateway.CodeSignatureFailed)
+	if r := open(sig, ts, "n1"); r.GetOp() != lcproto.OpType_opened {
+		t.Fatalf("signed open answered %v", r)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/parley-im/parley/api"
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/gateway"
 	"github.com/parley-im/parley/handlers"
 	"github.com/parley-im/parley/hooks"
 	"github.com/parley-im/parley/leancloud"
@@ -133,6 +134,7 @@ type Server struct {
 	svc   *handlers.Service
 	hooks *hooks.Client // nil: no hooks
 	api   *api.Server
+	gw    *gateway.Gateway // LeanCloud's realtime protocol, beside api
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
@@ -207,7 +209,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.api,
+		Handler:           s.gw.Wrap(s.api),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: event streams are long-lived; each stream write
@@ -338,6 +340,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		Mounts: lcapi.New(lcapi.Options{Service: s.svc, AppID: cfg.AppID, AppKey: s.AppKey, MasterKey: s.MasterKey,
 			Now: cfg.Now, Log: s.log}).Mounts(),
 	})
+	s.gw = gateway.New(gateway.Options{Service: s.svc, Log: s.log, Now: cfg.Now})
 	return generated, nil
 }
 
@@ -383,6 +386,9 @@ func (s *Server) DB() *store.DB { return s.db }
 // Hub is the server's event hub (tests drive its janitor with Sweep).
 func (s *Server) Hub() *events.Hub { return s.hub }
 
+// Gateway is the server's LeanCloud realtime gateway.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
+
 // Service is the server's rules (tests call the sweeper directly).
 func (s *Server) Service() *handlers.Service { return s.svc }
 
@@ -402,8 +408,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.api.Drain()
 	done := make(chan error, 1)
 	go func() { done <- s.http.Shutdown(ctx) }()
+	// WebSockets are taken over from net/http too: close them (SDKs
+	// reconnect elsewhere) and wait for their goroutines, which call the
+	// rules, before anything below closes.
+	gwErr := s.gw.Close(ctx)
 	s.hub.Close()
-	err := <-done
+	err := errors.Join(<-done, gwErr)
 	// Streams taken over from net/http are not part of its shutdown: wait
 	// for them to write their last frames.
 	err = errors.Join(err, s.api.WaitStreams(ctx))

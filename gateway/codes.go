@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parley-im/parley/handlers"
+)
+
+// LeanCloud's realtime error codes (LEANCLOUD.md §1.11) that the gateway
+// answers with.
+const (
+	CodeSignatureFailed     int32 = 4102
+	CodeInvalidLogin        int32 = 4103
+	CodeSessionRequired     int32 = 4105
+	CodeSessionTokenExpired int32 = 4112
+	CodeAppQuotaExceeded    int32 = 4113
+	CodeUnparseable         int32 = 4114 // UNPARSEABLE_RAW_MESSAGE
+	// CodeInternal (INTERNAL_ERROR) also answers the commands this server
+	// does not serve yet, the reason naming the command.
+	CodeInternal                     int32 = 4200
+	CodeConversationAPIFailed        int32 = 4301
+	CodeConversationNotFound         int32 = 4303
+	CodeConversationFull             int32 = 4304
+	CodeConversationRejectedByApp    int32 = 4305
+	CodeConversationMembershipNeeded int32 = 4317
+	CodeConversationUnauthorized     int32 = 4320
+	CodeMessageRejectedByApp         int32 = 4402
+	CodeMessageNotFound              int32 = 4404
+	CodeBlockedByConv                int32 = 4548
+	CodeSilenced                     int32 = 4563
+)
+
+// serviceIM is GenericCommand.service for instant messaging (the Swift SDK
+// routes pushes by it).
+const serviceIM = 2
+
+// errorCode is the LeanCloud code closest to a rule's refusal.
+func errorCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeSignatureInvalid:
+		return CodeSignatureFailed
+	case handlers.CodeUnauthorized:
+		return CodeSessionTokenExpired
+	case handlers.CodeRateLimited:
+		return CodeAppQuotaExceeded
+	case handlers.CodeConversationNotFound:
+		return CodeConversationNotFound
+	case handlers.CodeNotAMember:
+		return CodeConversationMembershipNeeded
+	case handlers.CodeForbidden:
+		return CodeConversationUnauthorized
+	case handlers.CodeMemberLimit:
+		return CodeConversationFull
+	case handlers.CodeMessageNotFound:
+		return CodeMessageNotFound
+	case handlers.CodeMessageRejected:
+		return CodeMessageRejectedByApp
+	case handlers.CodeOperationRejected:
+		return CodeConversationRejectedByApp
+	case handlers.CodeClientBlocked:
+		return CodeBlockedByConv
+	case handlers.CodeMemberSilenced:
+		return CodeSilenced
+	}
+	return CodeConversationAPIFailed // the detail says what was refused
+}
+
+// loginCode maps a login's refusals: a malformed clientId or tag is an
+// invalid login, any refused credential a failed signature.
+func loginCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeInvalidRequest:
+		return CodeInvalidLogin
+	case handlers.CodeSignatureInvalid, handlers.CodeUnauthorized, handlers.CodeForbidden:
+		return CodeSignatureFailed
+	}
+	return 0
+}
+
+// tokenExpiry reads the expiry of a session token the rules issued (and
+// have just checked or made): what session/opened's stTtl counts down.
+func tokenExpiry(token string) (time.Time, bool) {
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
+		return time.Time{}, false
+	}
+	return claims.ExpiresAt.Time, true
+}

@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley/gateway/lcproto"
+	"github.com/parley-im/parley/handlers"
+)
+
+// conn is one WebSocket. Only its goroutine (serve) reads it and touches
+// sessions; writes take writeMu.
+type conn struct {
+	g      *Gateway
+	ws     *websocket.Conn
+	base64 bool // lc.proto2base64.3: text frames
+	ip     string
+
+	// sessions are the clients logged in on this connection, by peerId (one
+	// connection may carry several).
+	sessions map[string]*session
+
+	writeMu sync.Mutex
+}
+
+// session is a client logged in on a connection: a Parley session.
+type session struct {
+	p     handlers.Principal
+	token string
+}
+
+// serve reads commands until the connection ends.
+func (c *conn) serve() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer c.ws.CloseNow()
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, idleTimeout)
+		typ, data, err := c.ws.Read(rctx)
+		rcancel()
+		if err != nil {
+			return // closed by the peer, by Close, or idle too long
+		}
+		cmd, err := decode(typ, data)
+		if err != nil {
+			c.send(ctx, errorCommand(nil, "", CodeUnparseable, "unparseable frame: "+err.Error()))
+			continue
+		}
+		c.handle(ctx, cmd)
+	}
+}
+
+// decode reads one frame: protobuf in a binary frame, its Base64 in a text
+// frame (whichever subprotocol was agreed: the frame says which).
+func decode(typ websocket.MessageType, data []byte) (*lcproto.GenericCommand, error) {
+	if typ == websocket.MessageText {
+		b := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
+		n, err := base64.StdEncoding.Decode(b, data)
+		if err != nil {
+			return nil, errors.New("a text frame must be Base64")
+		}
+		data = b[:n]
+	}
+	cmd := &lcproto.GenericCommand{}
+	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(data, cmd); err != nil {
+		return nil, errors.New("not a GenericCommand")
+	}
+	if _, known := lcproto.CommandType_name[int32(cmd.GetCmd())]; cmd.Cmd == nil || !known {
+		return nil, errors.New("no known cmd")
+	}
+	return cmd, nil
+}
+
+// send writes one command in the connection's format.
+func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) {
+	b, err := proto.Marshal(cmd)
+	if err != nil {
+		c.g.log.Error("gateway: encoding a command", "cmd", cmd.GetCmd().String(), "err", err)
+		return
+	}
+	typ := websocket.MessageBinary
+	if c.base64 {
+		typ = websocket.MessageText
+		b = []byte(base64.StdEncoding.EncodeToString(b))
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.ws.Write(ctx, typ, b); err != nil {
+		// The connection is broken: its read fails next and serve ends.
+		c.ws.CloseNow()
+	}
+}
+
+// handle runs one command and answers it.
+func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
+	switch cmd.GetCmd() {
+	case lcproto.CommandType_echo:
+		c.send(ctx, &lcproto.GenericCommand{Cmd: lcproto.CommandType_echo.Enum(), I: cmd.I, PeerId: cmd.PeerId})
+		return
+	case lcproto.CommandType_session:
+		switch cmd.GetOp() {
+		case lcproto.OpType_open:
+			c.open(ctx, cmd)
+			return
+		case lcproto.OpType_close:
+			c.close(ctx, cmd)
+			return
+		}
+	}
+	peerID, s := c.sessionOf(cmd)
+	if s == nil {
+		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "log in first (session/open)"))
+		return
+	}
+	c.send(ctx, errorCommand(cmd.I, peerID, CodeInternal, "not supported by this server yet: "+commandName(cmd)))
+}
+
+// sessionOf finds the session a command is for: its peerId's, or, when it
+// names none (the JS SDK omits peerId while one client is logged in on the
+// connection), the only one.
+func (c *conn) sessionOf(cmd *lcproto.GenericCommand) (string, *session) {
+	if cmd.PeerId != nil {
+		return cmd.GetPeerId(), c.sessions[cmd.GetPeerId()]
+	}
+	if len(c.sessions) == 1 {
+		for id, s := range c.sessions {
+			return id, s
+		}
+	}
+	return "", nil
+}
+
+// open logs a client in (session/open): a fresh Parley session through the
+// same login as the HTTP API's (auth mode, signature, tag, limits), or, with
+// r and st, the session the token names (a reconnect).
+func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
+	peerID := cmd.GetPeerId()
+	m := cmd.GetSessionMessage()
+	if s := c.sessions[peerID]; s != nil && peerID != "" {
+		c.opened(ctx, cmd, s) // already open on this connection
+		return
+	}
+	var s *session
+	if m.GetSt() != "" {
+		p, err := c.g.svc.Authenticate(ctx, m.GetSt())
+		if err != nil || p.ClientID != peerID || p.SessionID == "" {
+			c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionTokenExpired, "the session token is invalid or has expired: log in again"))
+			return
+		}
+		p.IP = c.ip
+		s = &session{p: p, token: m.GetSt()}
+	} else {
+		res, err := c.g.svc.Login(ctx, handlers.LoginRequest{
+			ClientID: peerID, Tag: m.GetTag(),
+			Signature: m.GetS(), Timestamp: m.GetT(), Nonce: m.GetN(),
+			IP: c.ip,
+		})
+		if err != nil {
+			c.fail(ctx, cmd, peerID, err, loginCode)
+			return
+		}
+		s = &session{p: handlers.Principal{ClientID: res.ClientID, SessionID: res.SessionID, IP: c.ip}, token: res.Token}
+	}
+	c.sessions[peerID] = s
+	c.opened(ctx, cmd, s)
+}
+
+// opened answers a session/open: session/opened with the session token and
+// its time to live, and the server's clock (the SDK's lastPatchTime).
+func (c *conn) opened(ctx context.Context, cmd *lcproto.GenericCommand, s *session) {
+	now := c.g.now()
+	ttl := int32(0)
+	if exp, ok := tokenExpiry(s.token); ok {
+		ttl = int32(max(0, exp.Sub(now)/time.Second))
+	}
+	c.send(ctx, &lcproto.GenericCommand{
+		Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_opened.Enum(),
+		I: cmd.I, PeerId: proto.String(s.p.ClientID), ServerTs: proto.Int64(now.UnixMilli()),
+		SessionMessage: &lcproto.SessionCommand{St: proto.String(s.token), StTtl: proto.Int32(ttl)},
+	})
+}
+
+// close logs a client out (session/close) and answers session/closed.
+func (c *conn) close(ctx context.Context, cmd *lcproto.GenericCommand) {
+	peerID, s := c.sessionOf(cmd)
+	if s == nil {
+		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "no session is open for this client"))
+		return
+	}
+	if err := c.g.svc.Logout(ctx, s.p); err != nil {
+		c.fail(ctx, cmd, peerID, err, nil)
+		return
+	}
+	delete(c.sessions, peerID)
+	c.send(ctx, &lcproto.GenericCommand{
+		Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_closed.Enum(),
+		I: cmd.I, PeerId: proto.String(peerID),
+	})
+}
+
+// fail answers a command that the rules refused with LeanCloud's error
+// command; code maps handlers' codes particular to the command (nil: the
+// general mapping only). Internal failures are logged, never shown.
+func (c *conn) fail(ctx context.Context, cmd *lcproto.GenericCommand, peerID string, err error, code func(handlers.Code) int32) {
+	var he *handlers.Error
+	if !errors.As(err, &he) {
+		if !errors.Is(err, context.Canceled) {
+			c.g.log.Error("gateway: command failed", "cmd", commandName(cmd), "peerId", peerID, "err", err)
+		}
+		c.send(ctx, errorCommand(cmd.I, peerID, CodeInternal, "internal error"))
+		return
+	}
+	n := int32(0)
+	if code != nil {
+		n = code(he.Code)
+	}
+	if n == 0 {
+		n = errorCode(he.Code)
+	}
+	e := errorCommand(cmd.I, peerID, n, string(he.Code))
+	e.ErrorMessage.Detail = proto.String(he.Detail)
+	if he.AppCode != nil {
+		e.ErrorMessage.AppCode = proto.Int32(int32(*he.AppCode))
+	}
+	c.send(ctx, e)
+}
+
+// errorCommand is LeanCloud's error command, answering request i (nil: an
+// unsolicited one).
+func errorCommand(i *int32, peerID string, code int32, reason string) *lcproto.GenericCommand {
+	cmd := &lcproto.GenericCommand{
+		Cmd: lcproto.CommandType_error.Enum(), I: i,
+		ErrorMessage: &lcproto.ErrorCommand{Code: proto.Int32(code), Reason: proto.String(reason)},
+	}
+	if peerID != "" {
+		cmd.PeerId = proto.String(peerID)
+		cmd.Service = proto.Int32(serviceIM)
+	}
+	return cmd
+}
+
+// commandName is "cmd" or "cmd/op", for errors and logs.
+func commandName(cmd *lcproto.GenericCommand) string {
+	if cmd.Op == nil {
+		return cmd.GetCmd().String()
+	}
+	return cmd.GetCmd().String() + "/" + cmd.GetOp().String()
+}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"github.com/parley-im/parley/internal/slogtext"
 	"io"
 	"net/http"
 	"os"
@@ -21,42 +22,12 @@ func accessLines(t *testing.T, log string) []accessLine {
 	t.Helper()
 	var out []accessLine
 	for _, line := range strings.Split(log, "\n") {
-		l := parseLogLine(line)
+		l := accessLine(slogtext.Parse(line))
 		if l["msg"] == "request" || l["msg"] == "stream ended" {
 			out = append(out, l)
 		}
 	}
 	return out
-}
-
-// parseLogLine reads key=value pairs of slog's text format, values quoted
-// or not.
-func parseLogLine(line string) accessLine {
-	l := accessLine{}
-	for line != "" {
-		line = strings.TrimLeft(line, " ")
-		eq := strings.IndexByte(line, '=')
-		if eq < 0 {
-			break
-		}
-		key, rest := line[:eq], line[eq+1:]
-		var val string
-		if strings.HasPrefix(rest, `"`) {
-			q, err := strconv.QuotedPrefix(rest)
-			if err != nil {
-				break
-			}
-			val, _ = strconv.Unquote(q)
-			rest = rest[len(q):]
-		} else if sp := strings.IndexByte(rest, ' '); sp >= 0 {
-			val, rest = rest[:sp], rest[sp:]
-		} else {
-			val, rest = rest, ""
-		}
-		l[key] = val
-		line = rest
-	}
-	return l
 }
 
 // rawDo sends a request and returns the answer with its body read.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/parley-im/parley/internal/slogtext"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -215,7 +216,7 @@ func TestStartLogSaysWhatIsInForce(t *testing.T) {
 	}
 	startLine := func(log string) accessLine {
 		for _, line := range strings.Split(log, "\n") {
-			if l := parseLogLine(line); l["msg"] == "parley started" {
+			if l := accessLine(slogtext.Parse(line)); l["msg"] == "parley started" {
 				return l
 			}
 		}
@@ -265,35 +266,3 @@ func TestStartLogSaysWhatIsInForce(t *testing.T) {
 }
 
 type accessLine map[string]string
-
-// parseLogLine reads key=value pairs of slog's text format.
-func parseLogLine(line string) accessLine {
-	l := accessLine{}
-	for line != "" {
-		line = strings.TrimLeft(line, " ")
-		eq := strings.IndexByte(line, '=')
-		if eq < 0 {
-			break
-		}
-		key, rest := line[:eq], line[eq+1:]
-		var val string
-		if strings.HasPrefix(rest, `"`) {
-			end := 1
-			for end < len(rest) && rest[end] != '"' {
-				if rest[end] == '\\' {
-					end++
-				}
-				end++
-			}
-			val = strings.ReplaceAll(rest[1:min(end, len(rest))], `\"`, `"`)
-			rest = rest[min(end+1, len(rest)):]
-		} else if sp := strings.IndexByte(rest, ' '); sp >= 0 {
-			val, rest = rest[:sp], rest[sp:]
-		} else {
-			val, rest = rest, ""
-		}
-		l[key] = val
-		line = rest
-	}
-	return l
-}

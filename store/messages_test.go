@@ -12,21 +12,34 @@ import (
 // It returns the message ids by index (ids[0] unused).
 func seedConversation(t *testing.T, db *DB, id string, n int, ts int64) []int64 {
 	t.Helper()
-	ids := make([]int64, n+1)
+	ids := storeConversation(t, db, id, ts, n, func(k int) (string, int, int64) {
+		i := k + 1
+		typ := -1
+		if i%3 == 0 {
+			typ = -2
+		}
+		return fmt.Sprintf("m%d", i), typ, int64(i)
+	})
+	return append([]int64{0}, ids...)
+}
+
+// storeConversation stores conversation id (tom and jerry) with n messages
+// from tom, the k-th (0-based) as msg(k) says: its body, its type and its
+// time as an offset from ts. It returns the ids in the order stored.
+func storeConversation(t *testing.T, db *DB, id string, ts int64, n int, msg func(k int) (body string, typ int, offset int64)) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
 	err := db.Write(ctx, func(tx *Tx) error {
 		if err := tx.InsertConversation(&Conversation{ID: id, Kind: "normal", Attributes: "{}", CreatedAt: ts, UpdatedAt: ts}, []string{"tom", "jerry"}); err != nil {
 			return err
 		}
-		for i := 1; i <= n; i++ {
-			typ := -1
-			if i%3 == 0 {
-				typ = -2
-			}
-			m := &Message{ConversationID: id, From: "tom", Type: typ, Body: fmt.Sprintf("m%d", i), Timestamp: ts + int64(i)}
+		for k := range n {
+			body, typ, off := msg(k)
+			m := &Message{ConversationID: id, From: "tom", Type: typ, Body: body, Timestamp: ts + off}
 			if err := tx.InsertMessage(m); err != nil {
 				return err
 			}
-			ids[i] = m.MID
+			ids[k] = m.MID
 		}
 		return nil
 	}, nil)
@@ -155,31 +168,17 @@ func TestHistoryByTypeIndexes(t *testing.T) {
 // timedConversation stores conversation id with messages sent at the given
 // offsets from ts, in that order (an offset smaller than the one before is
 // a clock that stepped back: a later id, an earlier time), and body "m<i>"
-// for the i-th (0-based). It returns the ids in the order sent.
+// for the i-th (0-based), an image (type -2) when i is odd. It returns the
+// ids in the order sent.
 func timedConversation(t *testing.T, db *DB, id string, ts int64, offsets ...int64) []int64 {
 	t.Helper()
-	ids := make([]int64, len(offsets))
-	err := db.Write(ctx, func(tx *Tx) error {
-		if err := tx.InsertConversation(&Conversation{ID: id, Kind: "normal", Attributes: "{}", CreatedAt: ts, UpdatedAt: ts}, []string{"tom", "jerry"}); err != nil {
-			return err
+	return storeConversation(t, db, id, ts, len(offsets), func(i int) (string, int, int64) {
+		typ := -1
+		if i%2 == 1 {
+			typ = -2
 		}
-		for i, off := range offsets {
-			typ := -1
-			if i%2 == 1 {
-				typ = -2
-			}
-			m := &Message{ConversationID: id, From: "tom", Type: typ, Body: fmt.Sprintf("m%d", i), Timestamp: ts + off}
-			if err := tx.InsertMessage(m); err != nil {
-				return err
-			}
-			ids[i] = m.MID
-		}
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
+		return fmt.Sprintf("m%d", i), typ, offsets[i]
+	})
 }
 
 // History pages by time (beforeTime, afterTime: bounds excluded) and by

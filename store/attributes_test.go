@@ -118,17 +118,8 @@ type attributeConv struct {
 func attributeConvs(r *rand.Rand, n int) []*attributeConv {
 	convs := make([]*attributeConv, 0, n)
 	for i := 0; i < n; i++ {
-		c := &attributeConv{ID: fmt.Sprintf("c%04d", i)}
-		switch k := r.Intn(20); {
-		case k < 11:
-			c.Kind = "normal"
-		case k < 14:
-			c.Kind = "chatroom"
-		case k < 17:
-			c.Kind = "system"
-		default:
-			c.Kind, c.ID = "temporary", "_tmp:"+c.ID
-		}
+		c := &attributeConv{}
+		c.Kind, c.ID = attrgen.Conversation(r, i)
 		if c.Kind != "chatroom" {
 			for _, m := range attrgen.Clients {
 				if r.Intn(3) == 0 {

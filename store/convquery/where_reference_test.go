@@ -671,17 +671,8 @@ var (
 func randConvs(r *rand.Rand, n int) []*refConv {
 	convs := make([]*refConv, 0, n)
 	for i := 0; i < n; i++ {
-		c := &refConv{ID: fmt.Sprintf("c%04d", i)}
-		switch k := r.Intn(20); {
-		case k < 11:
-			c.Kind = "normal"
-		case k < 14:
-			c.Kind = "chatroom"
-		case k < 17:
-			c.Kind = "system"
-		default:
-			c.Kind, c.ID = "temporary", "_tmp:"+c.ID
-		}
+		c := &refConv{}
+		c.Kind, c.ID = attrgen.Conversation(r, i)
 		c.Name = attrgen.Pick(r, refNames)
 		c.Creator = attrgen.Pick(r, attrgen.Clients)
 		if c.Kind == "system" || r.Intn(15) == 0 {

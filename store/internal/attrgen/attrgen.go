@@ -7,6 +7,7 @@ package attrgen
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"strings"
 )
@@ -86,4 +87,19 @@ func Marshal(v any) string {
 		panic(err)
 	}
 	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// Conversation draws the kind of conversation number i and its id:
+// mostly normal, some chat rooms, system and temporary ones ("_tmp:" ids).
+func Conversation(r *rand.Rand, i int) (kind, id string) {
+	id = fmt.Sprintf("c%04d", i)
+	switch k := r.Intn(20); {
+	case k < 11:
+		return "normal", id
+	case k < 14:
+		return "chatroom", id
+	case k < 17:
+		return "system", id
+	}
+	return "temporary", "_tmp:" + id
 }

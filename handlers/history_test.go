@@ -3,11 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -15,15 +13,8 @@ import (
 // given (id → members), created normal.
 func testService(t *testing.T, convs map[string][]string) *Service {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	hub := events.NewHub(events.Options{})
-	t.Cleanup(hub.Close)
-	s := New(Config{}, db, hub, nil)
-	err = db.Write(context.Background(), func(tx *store.Tx) error {
+	s := newService(t, Config{})
+	err := s.db.Write(context.Background(), func(tx *store.Tx) error {
 		for id, members := range convs {
 			row := &store.Conversation{ID: id, Kind: KindNormal, Attributes: "{}", CreatedAt: 1, UpdatedAt: 1}
 			if err := tx.InsertConversation(row, members); err != nil {

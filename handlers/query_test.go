@@ -3,11 +3,9 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -16,14 +14,8 @@ import (
 // conversations), shows each conversation as the full query does, member
 // lists left out: unread counts, mute, one-to-one receipts.
 func TestCompactQueryReadsWhatItShows(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	hub := events.NewHub(events.Options{})
-	t.Cleanup(hub.Close)
-	s := New(Config{}, db, hub, nil)
+	s := newService(t, Config{})
+	db := s.db
 	ctx := context.Background()
 	convs := []struct {
 		id, kind string
@@ -36,7 +28,7 @@ func TestCompactQueryReadsWhatItShows(t *testing.T) {
 		{"room", KindChatRoom, nil},
 		{"news", KindSystem, []string{"tom"}},
 	}
-	err = db.Write(ctx, func(tx *store.Tx) error {
+	err := db.Write(ctx, func(tx *store.Tx) error {
 		for i, c := range convs {
 			row := &store.Conversation{ID: c.id, Kind: c.kind, Attributes: `{"n":1}`, CreatedAt: int64(i + 1), UpdatedAt: int64(i + 1)}
 			if err := tx.InsertConversation(row, c.members); err != nil {

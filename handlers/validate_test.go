@@ -3,13 +3,11 @@ package handlers
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/store"
 )
 
@@ -17,14 +15,7 @@ import (
 // mode (open when "").
 func newRuleService(t *testing.T, mode string) *Service {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.Options{Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	hub := events.NewHub(events.Options{})
-	t.Cleanup(hub.Close)
-	return New(Config{AppID: "app1", MasterKey: "the-master-key", AuthMode: mode, JWTSecret: []byte("secret")}, db, hub, nil)
+	return newService(t, Config{AppID: "app1", MasterKey: "the-master-key", AuthMode: mode, JWTSecret: []byte("secret")})
 }
 
 // loginAs logs clientID in and returns its session as a caller.

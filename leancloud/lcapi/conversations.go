@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/parley-im/parley/handlers"
+	"github.com/parley-im/parley/leancloud"
 )
 
 // maxBody bounds a request body (a message is at most 5 KB; attributes
@@ -32,82 +32,6 @@ func decodeBody(r *http.Request, v any) *lcError {
 		return errMalformedJSON
 	}
 	return nil
-}
-
-// iso is LeanCloud's date form: ISO 8601 in UTC with milliseconds.
-func iso(ms int64) string {
-	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
-}
-
-// lcDate is a date field other than createdAt and updatedAt
-// (`{"__type":"Date","iso":…}`).
-type lcDate struct {
-	Type string `json:"__type"`
-	ISO  string `json:"iso"`
-}
-
-// lcConversation is a conversation as `_Conversation` has it (LEANCLOUD.md
-// §2.3): objectId, name, m, c, attr, mu, tr, sys, unique, lm, createdAt,
-// updatedAt.
-type lcConversation struct {
-	ObjectID  string         `json:"objectId"`
-	Name      string         `json:"name"`
-	M         []string       `json:"m,omitempty"`
-	C         string         `json:"c"`
-	Attr      map[string]any `json:"attr,omitempty"`
-	Mu        []string       `json:"mu,omitempty"`
-	Tr        bool           `json:"tr,omitempty"`
-	Sys       bool           `json:"sys,omitempty"`
-	Temporary bool           `json:"temporary,omitempty"`
-	TTL       *int64         `json:"ttl,omitempty"`
-	Unique    bool           `json:"unique"`
-	Lm        *lcDate        `json:"lm,omitempty"`
-	CreatedAt string         `json:"createdAt"`
-	UpdatedAt string         `json:"updatedAt"`
-}
-
-func toLC(c *handlers.Conversation) lcConversation {
-	out := lcConversation{
-		ObjectID: c.ID, Name: c.Name, M: c.Members, C: c.Creator, Attr: attributesOf(c), Mu: c.MutedMembers,
-		Tr: c.Kind == handlers.KindChatRoom, Sys: c.Kind == handlers.KindSystem,
-		Temporary: c.Kind == handlers.KindTemporary, TTL: c.TTL, Unique: c.Unique,
-		CreatedAt: iso(c.CreatedAt), UpdatedAt: iso(c.UpdatedAt),
-	}
-	if c.Kind == handlers.KindNormal && out.M == nil {
-		out.M = []string{}
-	}
-	if c.LastMessageAt != nil {
-		out.Lm = &lcDate{"Date", iso(*c.LastMessageAt)}
-	}
-	return out
-}
-
-// attributesOf reads a conversation's attributes, which a query result
-// keeps only in its JSON form.
-func attributesOf(c *handlers.Conversation) map[string]any {
-	if c.Attributes != nil {
-		return c.Attributes
-	}
-	b, err := c.AppendJSON(nil)
-	if err != nil {
-		return nil
-	}
-	var v struct {
-		Attributes map[string]any `json:"attributes"`
-	}
-	if json.Unmarshal(b, &v) != nil {
-		return nil
-	}
-	return v.Attributes
-}
-
-// reservedFields are `_Conversation`'s own fields; any other top-level
-// field of a create or update is a custom one, kept as an attribute (as
-// the importer keeps it).
-var reservedFields = map[string]bool{
-	"objectId": true, "name": true, "m": true, "c": true, "attr": true, "mu": true, "tr": true,
-	"sys": true, "unique": true, "uniqueId": true, "lm": true, "createdAt": true, "updatedAt": true, "ACL": true,
-	"temporary": true, "ttl": true,
 }
 
 // POST /1.2/rtm/conversations (§1.2 row 1).
@@ -192,7 +116,7 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toLC(conv))
+	writeJSON(w, http.StatusOK, leancloud.ConversationOf(conv))
 }
 
 // GET /1.2/rtm/conversations (§1.2 row 2): where, skip, limit, order.
@@ -221,10 +145,10 @@ func (a *API) queryConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Results []lcConversation `json:"results"`
-	}{Results: make([]lcConversation, 0, len(convs))}
+		Results []leancloud.ConversationObject `json:"results"`
+	}{Results: make([]leancloud.ConversationObject, 0, len(convs))}
 	for _, c := range convs {
-		out.Results = append(out.Results, toLC(c))
+		out.Results = append(out.Results, leancloud.ConversationOf(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -236,7 +160,7 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toLC(conv))
+	writeJSON(w, http.StatusOK, leancloud.ConversationOf(conv))
 }
 
 // updated is the answer of an update: `{updatedAt, objectId}`.
@@ -278,7 +202,7 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 				a.fail(w, r, err)
 				return
 			}
-			for old := range attributesOf(conv) {
+			for old := range leancloud.AttributesOf(conv) {
 				if _, ok := set[old]; !ok {
 					set[old] = nil
 				}
@@ -289,7 +213,7 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		case k == "m":
 			writeError(w, badRequest("m cannot be updated here: use the members endpoints"))
 			return
-		case reservedFields[k]:
+		case leancloud.ConversationFields[k]:
 			writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
 				Message: "Not supported by Parley: updating " + k})
 			return
@@ -319,7 +243,7 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, updated{iso(conv.UpdatedAt), conv.ID})
+	writeJSON(w, http.StatusOK, updated{leancloud.ISODate(conv.UpdatedAt), conv.ID})
 }
 
 type clientIDs struct {
@@ -352,5 +276,5 @@ func (a *API) members(w http.ResponseWriter, r *http.Request,
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, updated{iso(conv.UpdatedAt), conv.ID})
+	writeJSON(w, http.StatusOK, updated{leancloud.ISODate(conv.UpdatedAt), conv.ID})
 }

@@ -56,6 +56,20 @@ func (h *Hub) clientOnlineLocked(clientID string) bool {
 	return false
 }
 
+// OnlineClients counts the clients online now (each once, whatever its
+// sessions): what LeanCloud's stats call online_user_count.
+func (h *Hub) OnlineClients() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for c := range h.byClient {
+		if h.clientOnlineLocked(c) {
+			n++
+		}
+	}
+	return n
+}
+
 // announcePresence tells the watchers of clientID that it came online or
 // went offline.
 func (h *Hub) announcePresence(clientID string, online bool) {

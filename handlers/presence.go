@@ -18,6 +18,14 @@ func (s *Service) Online(clientIDs []string) (map[string]bool, error) {
 	return out, nil
 }
 
+// OnlineCount counts the clients online now.
+func (s *Service) OnlineCount(p Principal) (int, error) {
+	if !p.Master {
+		return 0, fail(CodeForbidden, "the master key is required")
+	}
+	return s.hub.OnlineClients(), nil
+}
+
 // SubscribePresence makes the caller's session watch the clients' presence
 // and answers their status now.
 func (s *Service) SubscribePresence(p Principal, clientIDs []string) (map[string]bool, error) {

@@ -49,6 +49,10 @@ type Options struct {
 	// CORSMasterKey lets those browser apps send X-Master-Key (off: the
 	// master key belongs on servers).
 	CORSMasterKey bool
+	// CORSHeaders are further request headers those browser apps may send:
+	// the LeanCloud-compatible API's (lcapi.CORSHeaders), which its
+	// browser SDKs send to the mounts below and to /v1/route.
+	CORSHeaders []string
 	// Heartbeat is the interval of comment frames on idle streams (default 15s).
 	Heartbeat time.Duration
 	// Retry is the reconnect delay advertised to streams (default 2s, at most 3s).
@@ -106,7 +110,7 @@ func New(opt Options) *Server {
 	}
 	s := &Server{opt: opt}
 	r := chi.NewRouter()
-	r.Use(s.observe, recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey))
+	r.Use(s.observe, recoverer(opt.Log), apiHeaders, cors(opt.CORSOrigins, opt.CORSMasterKey, opt.CORSHeaders))
 	s.router = r
 
 	config := huma.DefaultConfig("Parley", Version)

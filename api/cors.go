@@ -14,12 +14,17 @@ const (
 // cors lets browser apps on the allowed origins call the API. No cookies
 // are used, so credentials are never allowed. X-Master-Key is allowed only
 // when masterKey says so: the master key belongs on the app's servers, and
-// no browser app (the demo included) needs it.
-func cors(origins []string, masterKey bool) func(http.Handler) http.Handler {
+// no browser app (the demo included) needs it. extra are further headers
+// to allow (the LeanCloud-compatible API's; that API keeps the master key
+// out of browsers itself, since its X-LC-Key carries either key).
+func cors(origins []string, masterKey bool, extra []string) func(http.Handler) http.Handler {
 	any := len(origins) == 0 || slices.Contains(origins, "*")
 	allowHeaders := corsAllowHeaders
 	if masterKey {
 		allowHeaders += ", X-Master-Key"
+	}
+	for _, h := range extra {
+		allowHeaders += ", " + h
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

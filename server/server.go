@@ -334,11 +334,11 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 	}
 	s.api = api.New(api.Options{
 		Service: s.svc, Hub: s.hub, Log: s.log,
-		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
+		CORSOrigins: cfg.CORSOrigins, CORSMasterKey: cfg.CORSMasterKey, CORSHeaders: lcapi.CORSHeaders, Heartbeat: cfg.Heartbeat, Web: web.Handler(),
 		MetricsElsewhere: cfg.MetricsAddr != "", PlainSend: cfg.PlainSend, AccessLog: cfg.AccessLog,
 		Registerer: cfg.Registerer, Gatherer: cfg.Gatherer,
 		Mounts: lcapi.New(lcapi.Options{Service: s.svc, AppID: cfg.AppID, AppKey: s.AppKey, MasterKey: s.MasterKey,
-			Now: cfg.Now, Log: s.log}).Mounts(),
+			Now: cfg.Now, Log: s.log, BrowserMasterKey: cfg.CORSMasterKey}).Mounts(),
 	})
 	s.gw = gateway.New(gateway.Options{Service: s.svc, Log: s.log, Now: cfg.Now})
 	return generated, nil

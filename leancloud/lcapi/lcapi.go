@@ -39,6 +39,9 @@ type Options struct {
 	// time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// BrowserMasterKey accepts the master key in cross-origin requests
+	// (PARLEY_CORS_MASTER_KEY; see errMasterFromBrowser).
+	BrowserMasterKey bool
 }
 
 // SignWindow is how far an X-LC-Sign timestamp may be from the server's
@@ -91,6 +94,8 @@ func (a *API) v12() http.Handler {
 		r.NotFound(notSupported)
 		r.MethodNotAllowed(notSupported)
 	})
+	r.Route("/rtm/clients", a.clientRoutes) // clients.go
+	a.globalRoutes(r)                       // global.go
 	return r
 }
 
@@ -136,6 +141,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		}
 		if lvl == levelNone {
 			writeError(w, errUnauthorized)
+			return
+		}
+		if lvl == levelMaster && fromBrowser(r) && !a.opt.BrowserMasterKey {
+			writeError(w, errMasterFromBrowser)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, lvl)))

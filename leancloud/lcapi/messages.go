@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -34,49 +35,60 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	if m, ok := a.send(w, r, chi.URLParam(r, "id"), body); ok {
+		writeJSON(w, http.StatusOK, sent{m.ID, m.Timestamp})
+	}
+}
+
+// sent is the answer of a send: {"msg-id", "timestamp"}.
+type sent struct {
+	MsgID     string `json:"msg-id"`
+	Timestamp int64  `json:"timestamp"`
+}
+
+// send sends body's message into convID, or answers the error and
+// reports false (also /1.1/rtm/messages).
+func (a *API) send(w http.ResponseWriter, r *http.Request, convID string, body sendBody) (*handlers.Message, bool) {
 	if body.FromClient == "" {
 		writeError(w, badRequest("from_client is required"))
-		return
+		return nil, false
 	}
 	if body.Message == nil {
 		writeError(w, badRequest("message is required"))
-		return
+		return nil, false
 	}
 	if body.NoSync {
 		// Parley delivers a backend's message to every member's sessions,
 		// the sender's included; it has no way to leave them out.
 		writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
 			Message: "Not supported by Parley: no_sync"})
-		return
+		return nil, false
 	}
 	content, recalled, err := leancloud.FromLeanCloud(leancloud.Payload{Data: *body.Message,
 		MentionAll: body.MentionAll, MentionPids: body.MentionClientIDs})
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, false
 	}
 	if recalled {
 		writeError(w, badRequest("message: a recalled message (_lctype -127) cannot be sent"))
-		return
+		return nil, false
 	}
 	req := handlers.SendRequest{Content: content, Transient: body.Transient, Priority: strings.ToLower(body.Priority)}
 	if len(body.PushData) > 0 && string(body.PushData) != "null" {
 		pd, e := pushData(body.PushData)
 		if e != nil {
 			writeError(w, e)
-			return
+			return nil, false
 		}
 		req.PushData = pd
 	}
-	m, _, err := a.opt.Service.AdminSend(r.Context(), principal(r), chi.URLParam(r, "id"), body.FromClient, req)
+	m, _, err := a.opt.Service.AdminSend(r.Context(), principal(r), convID, body.FromClient, req)
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, struct {
-		MsgID     string `json:"msg-id"`
-		Timestamp int64  `json:"timestamp"`
-	}{m.ID, m.Timestamp})
+	return m, true
 }
 
 // pushData reads push_data: an object, or a string holding one.
@@ -117,8 +129,12 @@ const historySlack = 20
 // stop messages themselves only with include_start / include_stop; limit
 // (default 100, at most 1000); type.
 func (a *API) history(w http.ResponseWriter, r *http.Request) {
-	convID := chi.URLParam(r, "id")
-	q := r.URL.Query()
+	a.historyOf(w, r, chi.URLParam(r, "id"), r.URL.Query())
+}
+
+// historyOf answers the history of convID selected by q's parameters
+// (also /1.1/rtm/messages/history).
+func (a *API) historyOf(w http.ResponseWriter, r *http.Request, convID string, q url.Values) {
 	limit := 100
 	var e *lcError
 	num := func(name string) (int64, bool) {

@@ -1,0 +1,160 @@
+package lcapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/parley-im/parley/handlers"
+)
+
+// Clients: /1.2/rtm/clients (LEANCLOUD.md §1.5).
+
+// maxCheckOnline is how many clients one check-online names at most
+// (LeanCloud's limit).
+const maxCheckOnline = 20
+
+// maxKickReason is the longest kick reason LeanCloud accepts, in
+// characters.
+const maxKickReason = 20
+
+func (a *API) clientRoutes(r chi.Router) {
+	r.NotFound(notSupported)
+	r.MethodNotAllowed(notSupported)
+	r.With(masterOnly).Post("/check-online", a.checkOnline)
+	r.Get("/{client_id}/unread-count", a.unreadCount) // the app key may
+	r.With(masterOnly).Post("/{client_id}/kick", a.kick)
+	unsupported(r, masterOnly, "GET /{client_id}/service-conversations",
+		"listing a client's service-conversation subscriptions with their times")
+	unsupported(r, masterOnly, "GET /{client_id}/messages",
+		"history of the messages a client sent (Parley indexes history by conversation only)")
+	unsupported(r, masterOnly, "POST /{client_id}/blacklists",
+		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
+	unsupported(r, masterOnly, "DELETE /{client_id}/blacklists",
+		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
+	unsupported(r, masterOnly, "GET /{client_id}/blacklists",
+		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
+	unsupported(r, nil, "GET /sign",
+		"login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)")
+}
+
+// unsupported routes pattern ("METHOD /path") to an answer naming the
+// feature Parley lacks, behind mw (nil: none) so that credentials too weak
+// for the operation are still told so first.
+func unsupported(r chi.Router, mw func(http.Handler) http.Handler, pattern, feature string) {
+	h := http.Handler(notSupportedFeature(feature))
+	if mw != nil {
+		h = mw(h)
+	}
+	method, path, _ := strings.Cut(pattern, " ")
+	r.Method(method, path, h)
+}
+
+// notSupportedFeature answers 501 with code 4308, naming the feature.
+func notSupportedFeature(feature string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, notSupportedError(feature))
+	}
+}
+
+// POST /1.2/rtm/clients/check-online {"client_ids": [...]} →
+// {"results": [the online ones]}; an unknown client is offline.
+func (a *API) checkOnline(w http.ResponseWriter, r *http.Request) {
+	var body clientIDs
+	if e := decodeBody(r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	if len(body.ClientIDs) > maxCheckOnline {
+		writeError(w, badRequest("client_ids: at most "+strconv.Itoa(maxCheckOnline)+" clientIds"))
+		return
+	}
+	a.online(w, r, body.ClientIDs)
+}
+
+// online answers {"results": [the online ones of ids]} (also /1.1/rtm/online).
+func (a *API) online(w http.ResponseWriter, r *http.Request, ids []string) {
+	if len(ids) == 0 {
+		writeError(w, badRequest("at least one clientId is required"))
+		return
+	}
+	on, err := a.opt.Service.Online(ids)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Results []string `json:"results"`
+	}{Results: []string{}}
+	for _, id := range ids {
+		if on[id] {
+			out.Results = append(out.Results, id)
+			on[id] = false // once, should ids repeat it
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// GET /1.2/rtm/clients/{client_id}/unread-count[?conv_id=] → {"count": n}:
+// the client's unread messages in one conversation, or in all.
+func (a *API) unreadCount(w http.ResponseWriter, r *http.Request) {
+	a.unread(w, r, chi.URLParam(r, "client_id"), r.URL.Query().Get("conv_id"))
+}
+
+// unread answers {"count": n} (also /1.1/rtm/messages/unread/...). LeanCloud
+// lets the app key read any client's count; so does Parley, through the
+// client's own Service.Unread.
+func (a *API) unread(w http.ResponseWriter, r *http.Request, clientID, convID string) {
+	if !handlers.ValidClientID(clientID) {
+		writeError(w, badRequest(strconv.Quote(clientID)+" is not a valid clientId: "+handlers.ClientIDRule))
+		return
+	}
+	sum, err := a.opt.Service.Unread(r.Context(), handlers.Principal{ClientID: clientID, IP: principal(r).IP})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var n int64
+	for _, c := range sum.Conversations {
+		if convID == "" || c.ConversationID == convID {
+			n += c.UnreadMessagesCount
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Count int64 `json:"count"`
+	}{n})
+}
+
+// POST /1.2/rtm/clients/{client_id}/kick {"reason": "..."} → {}: every
+// session of the client ends (the gateway tells SDKs session/closed 4115,
+// streams close).
+func (a *API) kick(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if e := decodeBody(r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	a.kickClient(w, r, chi.URLParam(r, "client_id"), body.Reason)
+}
+
+// kickClient is the kick of /1.2 and of /1.1/rtm/client/kick.
+func (a *API) kickClient(w http.ResponseWriter, r *http.Request, clientID, reason string) {
+	if !handlers.ValidClientID(clientID) {
+		writeError(w, badRequest("client_id: "+strconv.Quote(clientID)+" is not a valid clientId: "+handlers.ClientIDRule))
+		return
+	}
+	if utf8.RuneCountInString(reason) > maxKickReason || !utf8.ValidString(reason) {
+		writeError(w, badRequest("reason: at most "+strconv.Itoa(maxKickReason)+" characters"))
+		return
+	}
+	if _, err := a.opt.Service.KickClient(r.Context(), principal(r), clientID, reason); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}

@@ -99,8 +99,12 @@ func (a *API) v12() http.Handler {
 	return r
 }
 
-// v11 is /1.1: nothing yet but authentication.
-func (a *API) v11() http.Handler { return a.base() }
+// v11 is /1.1: the legacy API and the SDKs' own endpoints (v11.go).
+func (a *API) v11() http.Handler {
+	r := a.base()
+	a.v11Routes(r)
+	return r
+}
 
 // level is what a request's credentials allow.
 type level int

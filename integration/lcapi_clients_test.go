@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/openapi/client"
 )
 
 // lcJoin seats (or subscribes) u in conversation id, through Parley's API.
@@ -173,10 +175,8 @@ func TestLCGlobal(t *testing.T) {
 	if msg.Message.Id != sent.MsgID || msg.Message.From != "news-desk" || msg.ConversationID != sys {
 		t.Errorf("Jerry got %+v", msg)
 	}
-	var recs []lcRecord
-	lc(t, h, m, "GET", "/1.2/rtm/conversations/"+sys+"/messages", nil, 200, &recs)
-	if len(recs) != 1 || recs[0].MsgID != sent.MsgID {
-		t.Errorf("service conversation history: %+v", recs)
+	if page := jerry.history(sys, client.ListMessagesParams{}); len(*page.Messages) != 1 || (*page.Messages)[0].Id != sent.MsgID {
+		t.Errorf("service conversation history: %+v", page.Messages)
 	}
 	broadcast := func(extra map[string]any) map[string]any {
 		b := map[string]any{"from_client": "news-desk", "conv_id": sys, "message": "hi"}
@@ -185,13 +185,16 @@ func TestLCGlobal(t *testing.T) {
 		}
 		return b
 	}
-	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"conv_id": normal}), 400, 4308)
+	// push: offline subscribers' push content, a plain string its alert.
+	lc(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"push": "hello"}), 200, &sent)
+	js.expectMessage()
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"push": 3}), 400, 1)
+	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"conv_id": normal}), 400, 4313)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"conv_id": "nosuchconversation"}), 400, 4401)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"from_client": ""}), 400, 1)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"conv_id": ""}), 400, 1)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", map[string]any{"from_client": "x", "conv_id": sys}, 400, 1)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"valid_till": 1}), 501, 4308)
-	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"push": "hello"}), 501, 4308)
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"transient": true}), 501, 4308)
 	lcExpectError(t, h, lcAppKey(h), "POST", "/1.2/rtm/broadcasts", broadcast(nil), 401, 119)
 

@@ -3,7 +3,6 @@ package lcapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -27,38 +26,25 @@ func (a *API) clientRoutes(r chi.Router) {
 	r.With(masterOnly).Post("/check-online", a.checkOnline)
 	r.Get("/{client_id}/unread-count", a.unreadCount) // the app key may
 	r.With(masterOnly).Post("/{client_id}/kick", a.kick)
-	unsupported(r, masterOnly, "GET /{client_id}/service-conversations",
-		"listing a client's service-conversation subscriptions with their times")
-	unsupported(r, masterOnly, "GET /{client_id}/messages",
-		"history of the messages a client sent (Parley indexes history by conversation only)")
-	unsupported(r, masterOnly, "POST /{client_id}/blacklists",
-		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
-	unsupported(r, masterOnly, "DELETE /{client_id}/blacklists",
-		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
-	unsupported(r, masterOnly, "GET /{client_id}/blacklists",
-		"a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)")
-	unsupported(r, nil, "GET /sign",
-		"login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)")
+	m := r.With(masterOnly)
+	m.Get("/{client_id}/service-conversations", unsupported(noClientSubscriptions))
+	m.Get("/{client_id}/messages", unsupported(noSenderHistory))
+	m.Post("/{client_id}/blacklists", unsupported(noClientBlacklists))
+	m.Delete("/{client_id}/blacklists", unsupported(noClientBlacklists))
+	m.Get("/{client_id}/blacklists", unsupported(noClientBlacklists))
+	r.Get("/sign", unsupported(noUserSign))
 }
 
-// unsupported routes pattern ("METHOD /path") to an answer naming the
-// feature Parley lacks, behind mw (nil: none) so that credentials too weak
-// for the operation are still told so first.
-func unsupported(r chi.Router, mw func(http.Handler) http.Handler, pattern, feature string) {
-	h := http.Handler(notSupportedFeature(feature))
-	if mw != nil {
-		h = mw(h)
-	}
-	method, path, _ := strings.Cut(pattern, " ")
-	r.Method(method, path, h)
-}
-
-// notSupportedFeature answers 501 with code 4308, naming the feature.
-func notSupportedFeature(feature string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notSupportedError(feature))
-	}
-}
+// What Parley lacks, as the 4308 answers name it.
+const (
+	noClientSubscriptions = "listing a client's service-conversation subscriptions (Parley lists a service conversation's subscribers)"
+	noSenderHistory       = "history of the messages a client sent (Parley indexes history by conversation only)"
+	noAppHistory          = "history across all conversations (Parley indexes history by conversation: read each conversation's messages)"
+	noClientBlacklists    = "a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)"
+	noUserSign            = "login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)"
+	noBroadcastWithdrawal = "withdrawing a broadcast (Parley cannot take back a message from clients yet to fetch it; recall it in its conversation instead)"
+	noBroadcastList       = "listing valid broadcasts (Parley's broadcasts do not expire; read the service conversation's history instead)"
+)
 
 // POST /1.2/rtm/clients/check-online {"client_ids": [...]} →
 // {"results": [the online ones]}; an unknown client is offline.

@@ -3,8 +3,6 @@ package lcapi
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,8 +24,7 @@ func (a *API) v11Routes(r chi.Router) {
 	// §1.10: the app key with a session token (or the master key).
 	r.Get("/rtm/notifications", a.notifications)
 	r.Get("/classes/_ConversationMemberInfo", a.memberInfos)
-	unsupported(r, nil, "POST /rtm/sign",
-		"login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)")
+	r.Post("/rtm/sign", unsupported(noUserSign))
 	// The app key may read unread counts, as on /1.2.
 	r.Get("/rtm/messages/unread/{client_id}", a.unread11)
 	r.Get("/rtm/messages/unread/{client_id}/{conv_id}", a.unread11)
@@ -35,28 +32,23 @@ func (a *API) v11Routes(r chi.Router) {
 	m := r.With(masterOnly)
 	m.Get("/rtm/messages/history", a.history11)
 	m.Get("/rtm/messages/logs", a.history11) // its older name
-	unsupported(m, nil, "DELETE /rtm/messages/logs",
-		"deleting a stored message (Parley keeps history; recall it with /1.1/rtm/patch/message)")
-	unsupported(m, nil, "PUT /rtm/messages/logs",
-		"rewriting the server's copy of a message alone (edit it with /1.1/rtm/patch/message, which members see)")
+	m.Delete("/rtm/messages/logs", a.deleteLog)
+	m.Put("/rtm/messages/logs", unsupported(
+		"rewriting the server's copy of a message alone (edit it with /1.1/rtm/patch/message, which members see)"))
 	m.Post("/rtm/patch/message", a.patchMessage)
 	m.Post("/rtm/messages", a.send11)
-	m.Post("/rtm/broadcast", a.postBroadcast)
-	unsupported(m, nil, "DELETE /rtm/broadcast",
-		"withdrawing a broadcast (Parley cannot take back a message from clients yet to fetch it; recall it in its conversation instead)")
-	unsupported(m, nil, "GET /rtm/broadcast",
-		"listing valid broadcasts (Parley's broadcasts do not expire; read the service conversation's history instead)")
-	m.Post("/rtm/broadcast/subscriber", a.postBroadcast)
-	m.Post("/rtm/conversation/subscription", a.subscribe)
-	m.Delete("/rtm/conversation/subscription", a.unsubscribe)
-	unsupported(m, nil, "GET /rtm/conversation/subscription",
-		"listing a client's service-conversation subscriptions with their times")
-	m.Get("/rtm/conversation/subscribers/count", a.subscriberCount)
-	m.Get("/rtm/conversation/subscribed", a.subscribed)
-	unsupported(m, nil, "GET /rtm/conversation/subscribers",
-		"listing a service conversation's subscribers with their subscription times")
-	m.Get("/rtm/transient_group/onlines", a.roomOnlineCount)
-	m.Get("/rtm/transient_group/members", a.roomMembers)
+	m.Post("/rtm/broadcast", a.globalBroadcast)
+	m.Delete("/rtm/broadcast", unsupported(noBroadcastWithdrawal))
+	m.Get("/rtm/broadcast", unsupported(noBroadcastList))
+	m.Post("/rtm/broadcast/subscriber", a.globalBroadcast)
+	m.Post("/rtm/conversation/subscription", a.subscribe11)
+	m.Delete("/rtm/conversation/subscription", a.unsubscribe11)
+	m.Get("/rtm/conversation/subscription", unsupported(noClientSubscriptions))
+	m.Get("/rtm/conversation/subscribers/count", a.subscriberCount11)
+	m.Get("/rtm/conversation/subscribed", a.subscribed11)
+	m.Get("/rtm/conversation/subscribers", a.subscribers11)
+	m.Get("/rtm/transient_group/onlines", a.roomOnlineCount11)
+	m.Get("/rtm/transient_group/members", a.roomMembers11)
 	m.Post("/rtm/online", a.online11)
 	m.Post("/rtm/conversation/blacklist", a.silence11)
 	m.Delete("/rtm/conversation/blacklist", a.unsilence11)
@@ -67,7 +59,45 @@ func (a *API) v11Routes(r chi.Router) {
 	m.Post("/classes/_Conversation", a.createConversation)
 	m.Get("/classes/_Conversation/{id}", a.getConversation)
 	m.Put("/classes/_Conversation/{id}", a.putConversation)
-	unsupported(m, nil, "DELETE /classes/_Conversation/{id}", "deleting a conversation")
+	m.Delete("/classes/_Conversation/{id}", a.deleteConversation)
+}
+
+// rewrite is r as the request of the /1.2 route that does the same thing,
+// for its handler: /1.1 names the conversation (and message) in its query
+// or body where /1.2 has them in the path. params are the path parameters
+// in order, the first one also the path below the prefix (what onlyKinds
+// reads); query replaces r's query when not nil; body, when not nil, is
+// the JSON body.
+func rewrite(r *http.Request, params [][2]string, query url.Values, body any) (*http.Request, error) {
+	rctx := chi.NewRouteContext()
+	for _, p := range params {
+		rctx.URLParams.Add(p[0], p[1])
+	}
+	if len(params) > 0 {
+		rctx.RoutePath = "/" + url.PathEscape(params[0][1])
+	}
+	r2 := r.Clone(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	if query != nil {
+		r2.URL.RawQuery = query.Encode()
+	}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	}
+	return r2, nil
+}
+
+// serve answers r rewritten (see rewrite) by h.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, h http.Handler, params [][2]string, query url.Values, body any) {
+	r2, err := rewrite(r, params, query, body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h.ServeHTTP(w, r2)
 }
 
 // GET /1.1/rtm/messages/history (and .../logs): convid's history, with
@@ -135,154 +165,136 @@ func (a *API) send11(w http.ResponseWriter, r *http.Request) {
 }
 
 // POST /1.1/rtm/patch/message {conv_id, msg_id, timestamp, from_peer,
-// message, recall, to_peers} → {}: recall:true recalls the message (the
-// master key may); otherwise message replaces its content, as its sender
-// from_peer (only the sender edits, as in LeanCloud). timestamp is required,
-// as LeanCloud requires it, but Parley finds the message by its id.
+// message, recall, to_peers} → {}: /1.2's modify, or with recall: true its
+// recall, of message msg_id sent by from_peer at timestamp.
 func (a *API) patchMessage(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		ConvID    string   `json:"conv_id"`
-		MsgID     string   `json:"msg_id"`
-		Timestamp *int64   `json:"timestamp"`
-		FromPeer  string   `json:"from_peer"`
-		Message   *string  `json:"message"`
-		Recall    bool     `json:"recall"`
-		ToPeers   []string `json:"to_peers"`
+		ConvID    string          `json:"conv_id"`
+		MsgID     string          `json:"msg_id"`
+		Timestamp json.RawMessage `json:"timestamp"`
+		FromPeer  string          `json:"from_peer"`
+		Message   json.RawMessage `json:"message"`
+		Recall    bool            `json:"recall"`
+		ToPeers   json.RawMessage `json:"to_peers"`
 	}
 	if e := decodeBody(r, &b); e != nil {
 		writeError(w, e)
 		return
 	}
-	switch {
-	case b.ConvID == "" || b.MsgID == "" || b.Timestamp == nil:
-		writeError(w, badRequest("conv_id, msg_id and timestamp are required"))
+	if b.ConvID == "" || b.MsgID == "" {
+		writeError(w, badRequest("conv_id and msg_id are required"))
 		return
-	case len(b.ToPeers) > 0:
-		writeError(w, notSupportedError("to_peers (messages to some subscribers of a service conversation)"))
-		return
-	case b.Recall:
-		if _, err := a.opt.Service.Recall(r.Context(), principal(r), b.ConvID, b.MsgID); err != nil {
-			a.fail(w, r, err)
-			return
+	}
+	// /1.2's body: the fields it checks, under its names.
+	body := map[string]json.RawMessage{}
+	for k, v := range map[string]json.RawMessage{"timestamp": b.Timestamp, "to_clients": b.ToPeers, "message": b.Message} {
+		if given(v) {
+			body[k] = v
 		}
-		writeJSON(w, http.StatusOK, struct{}{})
-		return
-	case b.Message == nil || b.FromPeer == "":
-		writeError(w, badRequest("from_peer and message are required to modify a message"))
-		return
 	}
-	if !handlers.ValidClientID(b.FromPeer) {
-		writeError(w, badRequest("from_peer: "+strconv.Quote(b.FromPeer)+" is not a valid clientId: "+handlers.ClientIDRule))
-		return
+	if b.FromPeer != "" {
+		body["from_client"], _ = json.Marshal(b.FromPeer)
 	}
-	content, recalled, err := leancloud.FromLeanCloud(leancloud.Payload{Data: *b.Message})
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	h := a.modifyMessage
+	if b.Recall {
+		h = a.recallMessage
 	}
-	if recalled {
-		writeError(w, badRequest("message: recall with recall: true"))
-		return
-	}
-	// The backend edits as the sender: Parley's edit is the sender's.
-	sender := handlers.Principal{ClientID: b.FromPeer, IP: principal(r).IP}
-	if _, err := a.opt.Service.Edit(r.Context(), sender, b.ConvID, b.MsgID, content); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	a.serve(w, r, http.HandlerFunc(h), [][2]string{{"id", b.ConvID}, {"mid", b.MsgID}}, nil, body)
 }
 
-// conversationOfKind checks that id names a conversation of kind (the
-// service conversation or chat room a LeanCloud path addresses), or
-// answers LeanCloud's error for another kind and reports false.
-func (a *API) conversationOfKind(w http.ResponseWriter, r *http.Request, id, kind string) bool {
+// DELETE /1.1/rtm/messages/logs?convid=&msgid=&timestamp=&from= → {}: /1.2's
+// delete of one stored message.
+func (a *API) deleteLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("convid") == "" || q.Get("msgid") == "" {
+		writeError(w, badRequest("convid and msgid are required"))
+		return
+	}
+	a.serve(w, r, http.HandlerFunc(a.deleteMessage), [][2]string{{"id", q.Get("convid")}, {"mid", q.Get("msgid")}},
+		url.Values{"from_client": {q.Get("from")}, "timestamp": {q.Get("timestamp")}}, nil)
+}
+
+// inService serves h for the service conversation id, refusing another
+// kind as /1.2/rtm/service-conversations does.
+func (a *API) inService(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, id string, params [][2]string, query url.Values, body any) {
 	if id == "" {
-		writeError(w, badRequest("a conversation id is required"))
-		return false
+		writeError(w, badRequest("conv_id is required"))
+		return
 	}
-	conv, err := a.opt.Service.GetConversation(r.Context(), principal(r), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return false
-	}
-	if conv.Kind == kind {
-		return true
-	}
-	e := &lcError{Status: http.StatusBadRequest, Code: 4313, Message: "a service conversation is required"} // SYSTEM_CONVERSATION_REQUIRED
-	if kind == handlers.KindChatRoom {
-		e = &lcError{Status: http.StatusBadRequest, Code: 4316, Message: "a chat room is required"} // TRANSIENT_CONVERSATION_REQUIRED
-	}
-	writeError(w, e)
-	return false
+	a.serve(w, r, a.onlyKinds(systemKinds)(h), append([][2]string{{"id", id}}, params...), query, body)
 }
 
-// subscription is a client and a service conversation.
-type subscription struct {
-	ConvID   string `json:"conv_id"`
-	ClientID string `json:"client_id"`
+// inRoom serves h for the chat room id, refusing another kind as
+// /1.2/rtm/chatrooms does.
+func (a *API) inRoom(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, id string) {
+	if id == "" {
+		writeError(w, badRequest("gid is required"))
+		return
+	}
+	a.serve(w, r, a.onlyKinds(chatRoomKinds)(h), [][2]string{{"id", id}}, nil, nil)
 }
 
-// POST /1.1/rtm/conversation/subscription {conv_id, client_id} → {}: the
-// client subscribes, as when added to the service conversation.
-func (a *API) subscribe(w http.ResponseWriter, r *http.Request) {
-	var b subscription
+// POST /1.1/rtm/conversation/subscription {conv_id, client_id} → {}.
+func (a *API) subscribe11(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		ConvID   string `json:"conv_id"`
+		ClientID string `json:"client_id"`
+	}
 	if e := decodeBody(r, &b); e != nil {
 		writeError(w, e)
 		return
 	}
-	a.changeSubscription(w, r, b, a.opt.Service.AddMembers)
+	a.inService(w, r, a.subscribe, b.ConvID, nil, nil, map[string]string{"client_id": b.ClientID})
 }
 
 // DELETE /1.1/rtm/conversation/subscription?conv_id=&client_id= → {}.
-func (a *API) unsubscribe(w http.ResponseWriter, r *http.Request) {
+func (a *API) unsubscribe11(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	a.changeSubscription(w, r, subscription{q.Get("conv_id"), q.Get("client_id")}, a.opt.Service.RemoveMembers)
-}
-
-func (a *API) changeSubscription(w http.ResponseWriter, r *http.Request, b subscription, op membersOp) {
-	if b.ClientID == "" {
+	if q.Get("client_id") == "" {
 		writeError(w, badRequest("client_id is required"))
 		return
 	}
-	if !a.conversationOfKind(w, r, b.ConvID, handlers.KindSystem) {
-		return
-	}
-	if _, err := op(r.Context(), principal(r), b.ConvID, handlers.MembersRequest{ClientIDs: []string{b.ClientID}}); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	a.inService(w, r, a.unsubscribe, q.Get("conv_id"), [][2]string{{"client", q.Get("client_id")}}, nil, nil)
 }
 
 // GET /1.1/rtm/conversation/subscribers/count?conv_id= → {"count": n}.
-func (a *API) subscriberCount(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("conv_id")
-	if !a.conversationOfKind(w, r, id, handlers.KindSystem) {
-		return
+func (a *API) subscriberCount11(w http.ResponseWriter, r *http.Request) {
+	a.inService(w, r, a.countSubscribers, r.URL.Query().Get("conv_id"), nil, nil, nil)
+}
+
+// GET /1.1/rtm/conversation/subscribers?conv_id=&client_id=&limit= →
+// [{timestamp, subscriber, conv_id}], as /1.2 lists them.
+func (a *API) subscribers11(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := url.Values{}
+	for _, k := range []string{"client_id", "limit"} {
+		if q.Has(k) {
+			query.Set(k, q.Get(k))
+		}
 	}
-	n, err := a.opt.Service.MemberCount(r.Context(), principal(r), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Count int `json:"count"`
-	}{n})
+	a.inService(w, r, a.listSubscribers, q.Get("conv_id"), nil, query, nil)
 }
 
 // GET /1.1/rtm/conversation/subscribed?conv_id=&client_id= → true or false.
-func (a *API) subscribed(w http.ResponseWriter, r *http.Request) {
+func (a *API) subscribed11(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	id, client := q.Get("conv_id"), q.Get("client_id")
+	client := q.Get("client_id")
 	if !handlers.ValidClientID(client) {
 		writeError(w, badRequest("client_id: "+strconv.Quote(client)+" is not a valid clientId: "+handlers.ClientIDRule))
 		return
 	}
-	if !a.conversationOfKind(w, r, id, handlers.KindSystem) {
+	a.inService(w, r, a.subscribed, q.Get("conv_id"), nil, nil, nil)
+}
+
+// subscribed answers whether client_id subscribes to the service
+// conversation {id}: the conversation of that id with the client among its
+// members, by a conversation query.
+func (a *API) subscribed(w http.ResponseWriter, r *http.Request) {
+	where, err := json.Marshal(map[string]string{"objectId": chi.URLParam(r, "id"), "m": r.URL.Query().Get("client_id")})
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	where, _ := json.Marshal(map[string]string{"objectId": id, "m": client})
 	convs, err := a.opt.Service.QueryConversations(r.Context(), principal(r), handlers.QueryRequest{Where: string(where), Limit: 1, Compact: true})
 	if err != nil {
 		a.fail(w, r, err)
@@ -291,46 +303,15 @@ func (a *API) subscribed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, len(convs) == 1)
 }
 
-// GET /1.1/rtm/transient_group/onlines?gid= → {"result": n}: the clients
-// in the chat room now.
-func (a *API) roomOnlineCount(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("gid")
-	if !a.conversationOfKind(w, r, id, handlers.KindChatRoom) {
-		return
-	}
-	n, err := a.opt.Service.MemberCount(r.Context(), principal(r), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Result int `json:"result"`
-	}{n})
+// GET /1.1/rtm/transient_group/onlines?gid= → {"result": n}.
+func (a *API) roomOnlineCount11(w http.ResponseWriter, r *http.Request) {
+	a.inRoom(w, r, a.onlineCount, r.URL.Query().Get("gid"))
 }
 
-// maxRoomMembers is how many of a chat room's clients
-// /1.1/rtm/transient_group/members lists (LeanCloud's limit).
-const maxRoomMembers = 50
-
-// GET /1.1/rtm/transient_group/members?gid= → {"result": [clientIds]}: up
-// to 50 of the clients in the chat room now.
-func (a *API) roomMembers(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("gid")
-	if !a.conversationOfKind(w, r, id, handlers.KindChatRoom) {
-		return
-	}
-	members, err := a.opt.Service.ListMembers(r.Context(), principal(r), id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := struct {
-		Result []string `json:"result"`
-	}{Result: []string{}}
-	for _, m := range members[:min(len(members), maxRoomMembers)] {
-		out.Result = append(out.Result, m.ClientID)
-	}
-	writeJSON(w, http.StatusOK, out)
+// GET /1.1/rtm/transient_group/members?gid= → {"result": [clientIds]}, at
+// most 50.
+func (a *API) roomMembers11(w http.ResponseWriter, r *http.Request) {
+	a.inRoom(w, r, a.onlineMembers, r.URL.Query().Get("gid"))
 }
 
 // POST /1.1/rtm/online {"peers": [...]} → {"results": [the online ones]}.
@@ -345,46 +326,37 @@ func (a *API) online11(w http.ResponseWriter, r *http.Request) {
 	a.online(w, r, b.Peers)
 }
 
-// POST /1.1/rtm/conversation/blacklist {client_id, conv_id, ttl} → {}: the
-// member is silenced for ttl seconds (at most 24 h), LeanCloud's temporary
-// silence.
+// POST /1.1/rtm/conversation/blacklist {client_id, conv_id, ttl} → {}:
+// LeanCloud's temporary silence, /1.2's temporary-silenceds.
 func (a *API) silence11(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		ClientID string `json:"client_id"`
-		ConvID   string `json:"conv_id"`
-		TTL      *int64 `json:"ttl"`
+		ConvID   string          `json:"conv_id"`
+		ClientID string          `json:"client_id"`
+		TTL      json.RawMessage `json:"ttl"`
 	}
 	if e := decodeBody(r, &b); e != nil {
 		writeError(w, e)
 		return
 	}
-	// A temporary silence has a ttl: without one Parley's would last until
-	// lifted, which is not what was asked.
-	if b.ClientID == "" || b.ConvID == "" || b.TTL == nil || *b.TTL < 1 || *b.TTL > handlers.MaxSilenceTTL {
-		writeError(w, badRequest("client_id, conv_id and ttl (1 to "+strconv.Itoa(handlers.MaxSilenceTTL)+" seconds) are required"))
+	if b.ConvID == "" {
+		writeError(w, badRequest("conv_id is required"))
 		return
 	}
-	if _, err := a.opt.Service.Silence(r.Context(), principal(r), b.ConvID,
-		handlers.SilenceRequest{ClientIDs: []string{b.ClientID}, TTL: *b.TTL}); err != nil {
-		a.fail(w, r, err)
-		return
+	body := map[string]any{"client_id": b.ClientID}
+	if given(b.TTL) {
+		body["ttl"] = b.TTL
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	a.serve(w, r, http.HandlerFunc(a.silenceFor), [][2]string{{"id", b.ConvID}}, nil, body)
 }
 
 // DELETE /1.1/rtm/conversation/blacklist?conv_id=&client_id= → {}.
 func (a *API) unsilence11(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("client_id") == "" || q.Get("conv_id") == "" {
-		writeError(w, badRequest("conv_id and client_id are required"))
+	if q.Get("conv_id") == "" {
+		writeError(w, badRequest("conv_id is required"))
 		return
 	}
-	if _, err := a.opt.Service.Unsilence(r.Context(), principal(r), q.Get("conv_id"),
-		handlers.ClientsRequest{ClientIDs: []string{q.Get("client_id")}}); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	a.serve(w, r, http.HandlerFunc(a.unsilenceOne), [][2]string{{"id", q.Get("conv_id")}}, url.Values{"client_id": {q.Get("client_id")}}, nil)
 }
 
 // POST /1.1/rtm/client/kick {client_id, reason} → {}.
@@ -512,16 +484,13 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request) {
 	}{false, []any{}})
 }
 
-// memberInfo is a _ConversationMemberInfo row as the SDKs read it.
-type memberInfo struct {
+// memberInfoRow is a _ConversationMemberInfo row as the SDKs read it.
+type memberInfoRow struct {
 	ClientID string `json:"clientId"`
 	Role     string `json:"role"`
 	ObjectID string `json:"objectId"`
 	Cid      string `json:"cid"`
 }
-
-// lcRoles are LeanCloud's spellings of Parley's roles.
-var lcRoles = map[string]string{handlers.RoleOwner: "Owner", handlers.RoleManager: "Manager", handlers.RoleMember: "Member"}
 
 // GET /1.1/classes/_ConversationMemberInfo?where={"cid":…}&client_id= →
 // {"results": [{clientId, role, objectId, cid}]}: the members of the
@@ -556,15 +525,15 @@ func (a *API) memberInfos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Results []memberInfo `json:"results"`
-	}{Results: []memberInfo{}}
+		Results []memberInfoRow `json:"results"`
+	}{Results: []memberInfoRow{}}
 	for _, m := range members {
-		role := lcRoles[m.Role]
+		role := toLCRole[m.Role]
 		if (where.ClientID != "" && m.ClientID != where.ClientID) || (where.Role != "" && role != where.Role) {
 			continue
 		}
-		out.Results = append(out.Results, memberInfo{ClientID: m.ClientID, Role: role,
-			ObjectID: memberInfoID(where.Cid, m.ClientID), Cid: where.Cid})
+		out.Results = append(out.Results, memberInfoRow{ClientID: m.ClientID, Role: role,
+			ObjectID: infoID(where.Cid, m), Cid: where.Cid})
 	}
 	out.Results = out.Results[min(skip, len(out.Results)):]
 	out.Results = out.Results[:min(limit, len(out.Results))]
@@ -594,12 +563,3 @@ func pageParams(q url.Values, defaultLimit int) (skip, limit int, e *lcError) {
 
 // membersOp is Service.AddMembers or Service.RemoveMembers.
 type membersOp = func(ctx context.Context, p handlers.Principal, id string, req handlers.MembersRequest) (*handlers.Conversation, error)
-
-// memberInfoID is the objectId of a member's _ConversationMemberInfo row:
-// Parley keeps roles by conversation and client, not as rows with ids of
-// their own, so the id is derived from the two, the same for every call
-// (24 hex digits, the shape of LeanCloud's objectIds).
-func memberInfoID(convID, clientID string) string {
-	sum := md5.Sum([]byte(convID + ":" + clientID))
-	return hex.EncodeToString(sum[:12])
-}

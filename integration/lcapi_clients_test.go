@@ -3,6 +3,7 @@ package integration
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,10 +95,45 @@ func TestLCClients(t *testing.T) {
 	lc(t, h, m, "POST", "/1.2/rtm/clients/Tom/kick", nil, 200, &empty) // nobody left: still {}
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/clients/a:b/kick", nil, 400, 1)
 
+	// service-conversations: the client's subscriptions, in the order made.
+	news := lcCreate(t, h, map[string]any{"name": "news", "sys": true})
+	deals := lcCreate(t, h, map[string]any{"name": "deals", "sys": true})
+	for _, id := range []string{news, deals} {
+		lc(t, h, m, "POST", "/1.2/rtm/service-conversations/"+id+"/subscribers", map[string]any{"client_id": "Jerry"}, 200, nil)
+	}
+	type sub struct {
+		Timestamp  int64
+		Subscriber string
+		ConvID     string `json:"conv_id"`
+	}
+	var subs []sub
+	lc(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations", nil, 200, &subs)
+	// (Made in the same millisecond, two are ordered by conversation id.)
+	if len(subs) != 2 || subs[0].ConvID == subs[1].ConvID || subs[0].Subscriber != "Jerry" || subs[0].Timestamp == 0 ||
+		subs[0].Timestamp > subs[1].Timestamp || (subs[0].ConvID != news && subs[0].ConvID != deals) || (subs[1].ConvID != news && subs[1].ConvID != deals) {
+		t.Fatalf("subscriptions: %+v", subs)
+	}
+	first, second := subs[0], subs[1]
+	lc(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations?limit=1&direction=old", nil, 200, &subs)
+	if len(subs) != 1 || subs[0] != second {
+		t.Errorf("newest subscription: %+v, want %+v", subs, second)
+	}
+	lc(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations?conv_id="+first.ConvID+"&timestamp="+strconv.FormatInt(first.Timestamp, 10), nil, 200, &subs)
+	if len(subs) != 1 || subs[0] != second {
+		t.Errorf("subscriptions after the first: %+v, want %+v", subs, second)
+	}
+	lc(t, h, m, "GET", "/1.2/rtm/clients/Tom/service-conversations", nil, 200, &subs)
+	if len(subs) != 0 {
+		t.Errorf("Tom's subscriptions: %+v", subs)
+	}
+	lcExpectError(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations?conv_id="+news, nil, 400, 1)
+	lcExpectError(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations?direction=up", nil, 400, 1)
+	lcExpectError(t, h, m, "GET", "/1.2/rtm/clients/Jerry/service-conversations?limit=0", nil, 400, 1)
+	lcExpectError(t, h, lcAppKey(h), "GET", "/1.2/rtm/clients/Jerry/service-conversations", nil, 401, 119)
+
 	// Unsupported, with the feature named; master-only ones still ask for
 	// the master key first.
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/1.2/rtm/clients/Tom/service-conversations"},
 		{"GET", "/1.2/rtm/clients/Tom/messages"},
 		{"POST", "/1.2/rtm/clients/Tom/blacklists"},
 		{"DELETE", "/1.2/rtm/clients/Tom/blacklists"},

@@ -160,7 +160,15 @@ func TestLCV11Conversations(t *testing.T) {
 	lcExpectError(t, h, m, "GET", "/1.1/rtm/conversation/subscribed?conv_id="+group+"&client_id=Jerry", nil, 400, 4313)
 	lcExpectError(t, h, m, "GET", "/1.1/rtm/conversation/subscribed?conv_id="+sys+"&client_id=a:b", nil, 400, 1)
 	lcExpectError(t, h, m, "GET", "/1.1/rtm/conversation/subscribers/count?conv_id="+room, nil, 400, 4313)
-	lcExpectError(t, h, m, "GET", "/1.1/rtm/conversation/subscription?client_id=Jerry", nil, 501, 4308)
+	var mine []struct {
+		Subscriber string
+		ConvID     string `json:"conv_id"`
+	}
+	lc(t, h, m, "GET", "/1.1/rtm/conversation/subscription?client_id=Jerry&direction=old&limit=5", nil, 200, &mine)
+	if len(mine) != 1 || mine[0].ConvID != sys || mine[0].Subscriber != "Jerry" {
+		t.Errorf("Jerry's subscriptions: %+v", mine)
+	}
+	lcExpectError(t, h, m, "GET", "/1.1/rtm/conversation/subscription", nil, 400, 1)
 	var subs []struct {
 		Timestamp  int64
 		Subscriber string

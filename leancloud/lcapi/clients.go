@@ -27,7 +27,7 @@ func (a *API) clientRoutes(r chi.Router) {
 	r.Get("/{client_id}/unread-count", a.unreadCount) // the app key may
 	r.With(masterOnly).Post("/{client_id}/kick", a.kick)
 	m := r.With(masterOnly)
-	m.Get("/{client_id}/service-conversations", unsupported(noClientSubscriptions))
+	m.Get("/{client_id}/service-conversations", a.clientSubscriptions)
 	m.Get("/{client_id}/messages", unsupported(noSenderHistory))
 	m.Post("/{client_id}/blacklists", unsupported(noClientBlacklists))
 	m.Delete("/{client_id}/blacklists", unsupported(noClientBlacklists))
@@ -37,7 +37,6 @@ func (a *API) clientRoutes(r chi.Router) {
 
 // What Parley lacks, as the 4308 answers name it.
 const (
-	noClientSubscriptions = "listing a client's service-conversation subscriptions (Parley lists a service conversation's subscribers)"
 	noSenderHistory       = "history of the messages a client sent (Parley indexes history by conversation only)"
 	noAppHistory          = "history across all conversations (Parley indexes history by conversation: read each conversation's messages)"
 	noClientBlacklists    = "a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)"
@@ -143,4 +142,51 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request, clientID, reaso
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// defaultSubscriptionPage is how many subscriptions a page lists unless
+// limit says otherwise (LeanCloud's default).
+const defaultSubscriptionPage = 50
+
+// GET /1.2/rtm/clients/{client_id}/service-conversations?conv_id=&timestamp=
+// &limit=&direction= → [{timestamp, subscriber, conv_id}]: the client's
+// subscriptions in the order made (direction new, the default) or newest
+// first (old), after the one of conv_id made at timestamp.
+func (a *API) clientSubscriptions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := handlers.SubscriptionsRequest{ClientID: chi.URLParam(r, "client_id"), Limit: defaultSubscriptionPage, After: q.Get("conv_id")}
+	if s := q.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, badRequest("limit must be an integer"))
+			return
+		}
+		req.Limit = v
+	}
+	if req.After != "" {
+		ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
+		if err != nil {
+			writeError(w, badRequest("timestamp (ms) is required with conv_id"))
+			return
+		}
+		req.AfterTime = ts
+	}
+	switch q.Get("direction") {
+	case "", "new":
+	case "old":
+		req.Newest = true
+	default:
+		writeError(w, badRequest("direction must be old or new"))
+		return
+	}
+	subs, err := a.opt.Service.Subscriptions(r.Context(), principal(r), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]subscription, len(subs))
+	for i, s := range subs {
+		out[i] = subscription{s.SubscribedAt, req.ClientID, s.ConversationID}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -43,7 +43,7 @@ func (a *API) v11Routes(r chi.Router) {
 	m.Post("/rtm/broadcast/subscriber", a.globalBroadcast)
 	m.Post("/rtm/conversation/subscription", a.subscribe11)
 	m.Delete("/rtm/conversation/subscription", a.unsubscribe11)
-	m.Get("/rtm/conversation/subscription", unsupported(noClientSubscriptions))
+	m.Get("/rtm/conversation/subscription", a.subscriptions11)
 	m.Get("/rtm/conversation/subscribers/count", a.subscriberCount11)
 	m.Get("/rtm/conversation/subscribed", a.subscribed11)
 	m.Get("/rtm/conversation/subscribers", a.subscribers11)
@@ -255,6 +255,15 @@ func (a *API) unsubscribe11(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.inService(w, r, a.unsubscribe, q.Get("conv_id"), [][2]string{{"client", q.Get("client_id")}}, nil, nil)
+}
+
+// GET /1.1/rtm/conversation/subscription?client_id=&conv_id=&timestamp=
+// &limit=&direction= → the client's subscriptions, as /1.2 lists them.
+func (a *API) subscriptions11(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := q.Get("client_id")
+	q.Del("client_id")
+	a.serve(w, r, http.HandlerFunc(a.clientSubscriptions), [][2]string{{"client_id", id}}, q, nil)
 }
 
 // GET /1.1/rtm/conversation/subscribers/count?conv_id= → {"count": n}.

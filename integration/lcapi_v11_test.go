@@ -333,6 +333,11 @@ func TestLCV11SDKEndpoints(t *testing.T) {
 	if len(infos.Results) != 1 || infos.Results[0].ClientID != "Tom" {
 		t.Errorf("owners: %+v", infos.Results)
 	}
+	lc(t, h, withST(tom), "GET", "/1.1/classes/_ConversationMemberInfo?where="+url.QueryEscape(`{"cid":"`+conv.Id+`","clientId":{"$in":["Jerry","Nobody"]}}`), nil, 200, &infos)
+	if len(infos.Results) != 1 || infos.Results[0].ClientID != "Jerry" || infos.Results[0].Role != "Member" {
+		t.Errorf("clientId $in: %+v", infos.Results)
+	}
+	lcExpectError(t, h, withST(tom), "GET", "/1.1/classes/_ConversationMemberInfo?where="+url.QueryEscape(`{"cid":"`+conv.Id+`","clientId":{"$ne":"x"}}`), nil, 400, 4310)
 	lc(t, h, withST(tom), "GET", where+"&limit=1&skip=1", nil, 200, &infos)
 	if len(infos.Results) != 1 {
 		t.Errorf("skip/limit: %+v", infos.Results)

@@ -512,15 +512,17 @@ func (a *API) memberInfos(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	var where struct {
-		Cid      string `json:"cid"`
-		ClientID string `json:"clientId"`
-		Role     string `json:"role"`
+		Cid      string          `json:"cid"`
+		ClientID json.RawMessage `json:"clientId"`
+		Role     string          `json:"role"`
 	}
 	d := json.NewDecoder(bytes.NewReader([]byte(q.Get("where"))))
 	d.DisallowUnknownFields()
-	if err := d.Decode(&where); err != nil || where.Cid == "" {
+	err := d.Decode(&where)
+	clients, okClients := clientFilter(where.ClientID)
+	if err != nil || where.Cid == "" || !okClients {
 		writeError(w, &lcError{Status: http.StatusBadRequest, Code: 4310, // CONVERSATION_QUERY_FAILED
-			Message: `where: {"cid": conversationId} is required; clientId and role may narrow it`})
+			Message: `where: {"cid": conversationId} is required; clientId (a clientId or {"$in": [...]}) and role may narrow it`})
 		return
 	}
 	skip, limit, e := pageParams(q, 100)
@@ -538,7 +540,7 @@ func (a *API) memberInfos(w http.ResponseWriter, r *http.Request) {
 	}{Results: []memberInfoRow{}}
 	for _, m := range members {
 		role := toLCRole[m.Role]
-		if (where.ClientID != "" && m.ClientID != where.ClientID) || (where.Role != "" && role != where.Role) {
+		if (clients != nil && !clients[m.ClientID]) || (where.Role != "" && role != where.Role) {
 			continue
 		}
 		out.Results = append(out.Results, memberInfoRow{ClientID: m.ClientID, Role: role,
@@ -547,6 +549,32 @@ func (a *API) memberInfos(w http.ResponseWriter, r *http.Request) {
 	out.Results = out.Results[min(skip, len(out.Results)):]
 	out.Results = out.Results[:min(limit, len(out.Results))]
 	writeJSON(w, http.StatusOK, out)
+}
+
+// clientFilter reads where's clientId condition: absent (nil: every
+// client), a clientId, or {"$in": [clientIds]}; ok is false for anything
+// else.
+func clientFilter(raw json.RawMessage) (set map[string]bool, ok bool) {
+	if !given(raw) {
+		return nil, true
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return map[string]bool{one: true}, true
+	}
+	var in struct {
+		In []string `json:"$in"`
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if d.Decode(&in) != nil {
+		return nil, false
+	}
+	set = map[string]bool{}
+	for _, c := range in.In {
+		set[c] = true
+	}
+	return set, true
 }
 
 // pageParams reads the storage API's skip and limit (limit 1 to 1000).

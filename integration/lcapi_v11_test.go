@@ -247,6 +247,7 @@ func TestLCV11Conversations(t *testing.T) {
 	lc(t, h, m, "POST", "/1.1/rtm/client/kick", map[string]any{"client_id": "Jerry", "reason": "bye"}, 200, &empty)
 	js.untilEOF()
 	lcExpectError(t, h, m, "POST", "/1.1/rtm/client/kick", map[string]any{"reason": "bye"}, 400, 1)
+	lcExpectError(t, h, m, "POST", "/1.1/rtm/client/kick", map[string]any{"client_id": "Jerry", "reason": "a\nb"}, 400, 1)
 
 	// _Conversation through the storage API.
 	var conv lcConv
@@ -272,6 +273,7 @@ func TestLCV11Conversations(t *testing.T) {
 		t.Errorf("query: %+v", list.Results)
 	}
 	lcExpectError(t, h, m, "PUT", "/1.1/classes/_Conversation/"+conv.ObjectID, map[string]any{"m": map[string]any{"__op": "AddUnique", "objects": []string{"Tom"}}, "name": "x"}, 501, 4308)
+	lcExpectError(t, h, m, "GET", "/1.1/classes/_Conversation?count=1&limit=0", nil, 501, 4308)
 	lcExpectError(t, h, m, "PUT", "/1.1/classes/_Conversation/"+conv.ObjectID, map[string]any{"m": map[string]any{"__op": "Delete"}}, 400, 1)
 	lcExpectError(t, h, m, "PUT", "/1.1/classes/_Conversation/"+conv.ObjectID, map[string]any{"m": map[string]any{"__op": "Increment", "objects": []string{"Tom"}}}, 501, 4308)
 	lcExpectError(t, h, m, "PUT", "/1.1/classes/_Conversation/"+conv.ObjectID, "not an object", 400, 107)

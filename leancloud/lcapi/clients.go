@@ -3,6 +3,8 @@ package lcapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -133,8 +135,8 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request, clientID, reaso
 		writeError(w, badRequest("client_id: "+strconv.Quote(clientID)+" is not a valid clientId: "+handlers.ClientIDRule))
 		return
 	}
-	if utf8.RuneCountInString(reason) > maxKickReason || !utf8.ValidString(reason) {
-		writeError(w, badRequest("reason: at most "+strconv.Itoa(maxKickReason)+" characters"))
+	if utf8.RuneCountInString(reason) > maxKickReason || !utf8.ValidString(reason) || strings.ContainsFunc(reason, unicode.IsControl) {
+		writeError(w, badRequest("reason: at most "+strconv.Itoa(maxKickReason)+" characters, none of them control characters"))
 		return
 	}
 	if _, err := a.opt.Service.KickClient(r.Context(), principal(r), clientID, reason); err != nil {

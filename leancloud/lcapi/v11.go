@@ -55,7 +55,7 @@ func (a *API) v11Routes(r chi.Router) {
 	m.Post("/rtm/client/kick", a.kick11)
 
 	// _Conversation through the storage API.
-	m.Get("/classes/_Conversation", a.queryConversations)
+	m.Get("/classes/_Conversation", a.classQuery)
 	m.Post("/classes/_Conversation", a.createConversation)
 	m.Get("/classes/_Conversation/{id}", a.getConversation)
 	m.Put("/classes/_Conversation/{id}", a.putConversation)
@@ -148,8 +148,8 @@ func (a *API) send11(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if b.ConvID == "" {
-		writeError(w, badRequest("conv_id is required"))
+	if b.ConvID == "" || b.FromPeer == "" {
+		writeError(w, badRequest("conv_id and from_peer are required"))
 		return
 	}
 	if len(b.ToPeers) > 0 {
@@ -181,8 +181,8 @@ func (a *API) patchMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if b.ConvID == "" || b.MsgID == "" {
-		writeError(w, badRequest("conv_id and msg_id are required"))
+	if b.ConvID == "" || b.MsgID == "" || b.FromPeer == "" {
+		writeError(w, badRequest("conv_id, msg_id and from_peer are required"))
 		return
 	}
 	// /1.2's body: the fields it checks, under its names.
@@ -379,6 +379,18 @@ func (a *API) kick11(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.kickClient(w, r, b.ClientID, b.Reason)
+}
+
+// GET /1.1/classes/_Conversation: the storage API's query, as /1.2's
+// (where, order, skip, limit). Its count (the number of matches beside or
+// instead of the results) Parley's queries do not give: refused rather
+// than left out of the answer.
+func (a *API) classQuery(w http.ResponseWriter, r *http.Request) {
+	if c := r.URL.Query().Get("count"); c != "" && c != "0" {
+		writeError(w, notSupportedError("count in conversation queries"))
+		return
+	}
+	a.queryConversations(w, r)
 }
 
 // PUT /1.1/classes/_Conversation/{id}: the storage API's update. Members

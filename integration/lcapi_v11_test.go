@@ -354,3 +354,45 @@ func TestLCV11SDKEndpoints(t *testing.T) {
 	// Login signatures for _User sessions do not exist in Parley.
 	lcExpectError(t, h, lcAppKey(h), "POST", "/1.1/rtm/sign", map[string]any{"session_token": "x"}, 501, 4308)
 }
+
+// Every /1.1 endpoint but the unread counts and the SDKs' own needs the
+// master key: the app key answers 401 with code 119, before anything else.
+func TestLCV11MasterOnly(t *testing.T) {
+	h := start(t, withLCApp)
+	app := lcAppKey(h)
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/1.1/rtm/messages/history?convid=x"},
+		{"GET", "/1.1/rtm/messages/logs?convid=x"},
+		{"DELETE", "/1.1/rtm/messages/logs?convid=x&msgid=y"},
+		{"PUT", "/1.1/rtm/messages/logs"},
+		{"POST", "/1.1/rtm/patch/message"},
+		{"POST", "/1.1/rtm/messages"},
+		{"POST", "/1.1/rtm/broadcast"},
+		{"DELETE", "/1.1/rtm/broadcast?mid=x"},
+		{"GET", "/1.1/rtm/broadcast?conv_id=x"},
+		{"POST", "/1.1/rtm/broadcast/subscriber"},
+		{"POST", "/1.1/rtm/conversation/subscription"},
+		{"DELETE", "/1.1/rtm/conversation/subscription?conv_id=x&client_id=y"},
+		{"GET", "/1.1/rtm/conversation/subscription?client_id=y"},
+		{"GET", "/1.1/rtm/conversation/subscribers/count?conv_id=x"},
+		{"GET", "/1.1/rtm/conversation/subscribed?conv_id=x&client_id=y"},
+		{"GET", "/1.1/rtm/conversation/subscribers?conv_id=x"},
+		{"GET", "/1.1/rtm/transient_group/onlines?gid=x"},
+		{"GET", "/1.1/rtm/transient_group/members?gid=x"},
+		{"POST", "/1.1/rtm/online"},
+		{"POST", "/1.1/rtm/conversation/blacklist"},
+		{"DELETE", "/1.1/rtm/conversation/blacklist?conv_id=x&client_id=y"},
+		{"POST", "/1.1/rtm/client/kick"},
+		{"GET", "/1.1/classes/_Conversation"},
+		{"POST", "/1.1/classes/_Conversation"},
+		{"GET", "/1.1/classes/_Conversation/x"},
+		{"PUT", "/1.1/classes/_Conversation/x"},
+		{"DELETE", "/1.1/classes/_Conversation/x"},
+	} {
+		lcExpectError(t, h, app, c.method, c.path, map[string]any{}, 401, 119)
+	}
+	// Unknown /1.1 paths are LeanCloud's, not Parley's: 4308 after
+	// authentication.
+	lcExpectError(t, h, lcMasterKey(h), "GET", "/1.1/rtm/nonsense", nil, 501, 4308)
+	lcExpectError(t, h, http.Header{}, "GET", "/1.1/rtm/nonsense", nil, 401, 401)
+}

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/yaml"
 	"github.com/parley-im/parley/handlers"
 )
 
@@ -45,11 +47,58 @@ func buildSpec(o *huma.OpenAPI) specFiles {
 	if err != nil {
 		panic(err)
 	}
-	y30, err := o.DowngradeYAML()
+	y30, err := downgradeYAML(o)
 	if err != nil {
 		panic(err)
 	}
 	return specFiles{json: append(j, '\n'), yaml: y, yaml30: y30}
+}
+
+// downgradeYAML is huma's downgrade to OpenAPI 3.0 (DowngradeYAML),
+// without what it carries over that 3.0 has no place for: the licence's
+// SPDX identifier (3.1's) and schemas' contentMediaType (JSON Schema's; 3.0
+// has format: binary, which those schemas also say).
+func downgradeYAML(o *huma.OpenAPI) ([]byte, error) {
+	b, err := o.Downgrade()
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if info, ok := doc["info"].(map[string]any); ok {
+		if license, ok := info["license"].(map[string]any); ok {
+			delete(license, "identifier")
+		}
+	}
+	dropContentMediaType(doc)
+	if b, err = json.Marshal(doc); err != nil {
+		return nil, err
+	}
+	var y bytes.Buffer
+	err = yaml.Convert(&y, bytes.NewReader(b))
+	return y.Bytes(), err
+}
+
+// dropContentMediaType removes contentMediaType from every schema (an
+// object with a type) in v.
+func dropContentMediaType(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, isSchema := v["type"].(string); isSchema {
+			if _, ok := v["contentMediaType"].(string); ok {
+				delete(v, "contentMediaType")
+			}
+		}
+		for _, e := range v {
+			dropContentMediaType(e)
+		}
+	case []any:
+		for _, e := range v {
+			dropContentMediaType(e)
+		}
+	}
 }
 
 func completeOperation(o *huma.OpenAPI, op *huma.Operation) {

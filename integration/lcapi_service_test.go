@@ -94,6 +94,21 @@ func TestLCServiceConversations(t *testing.T) {
 	if len(*page.Messages) != 1 {
 		t.Errorf("Alice's history %+v", page.Messages)
 	}
+	// One subscriber's history: the broadcasts and its own messages, not
+	// other subscribers'.
+	bob := h.login("Bob")
+	bob.sendText(sys, "a word for the newsroom")
+	var recs []lcRecord
+	lc(t, h, m, "GET", lcSysPath(sys, "subscribers", "Alice", "messages"), nil, 200, &recs)
+	if len(recs) != 1 || recs[0].MsgID != sent.MsgID || recs[0].From != "newsroom" {
+		t.Errorf("Alice's history through the REST API %+v", recs)
+	}
+	lc(t, h, m, "GET", lcSysPath(sys, "subscribers", "Bob", "messages")+"?reversed=true", nil, 200, &recs)
+	if len(recs) != 2 || recs[0].MsgID != sent.MsgID || recs[1].From != "Bob" {
+		t.Errorf("Bob's history through the REST API %+v", recs)
+	}
+	lcExpectError(t, h, m, "GET", lcSysPath(sys, "subscribers", "Carol", "messages"), nil, 400, 4317)
+	lcExpectError(t, h, m, "GET", lcSysPath(sys, "subscribers", "Alice", "messages")+"?limit=0", nil, 400, 1)
 	lc(t, h, m, "PUT", lcSysPath(sys, "messages", sent.MsgID), map[string]any{"from_client": "newsroom", "message": `{"_lctype":-1,"_lctext":"Extra!"}`, "timestamp": sent.Timestamp}, 200, &out)
 	as.expect("messageupdate")
 	lc(t, h, m, "PUT", lcSysPath(sys, "messages", sent.MsgID, "recall"), map[string]any{"from_client": "newsroom", "timestamp": sent.Timestamp}, 200, &out)
@@ -107,7 +122,6 @@ func TestLCServiceConversations(t *testing.T) {
 		body         any
 	}{
 		{"POST", lcSysPath(sys, "messages"), map[string]any{"from_client": "newsroom", "to_clients": []string{"Alice"}, "message": "x"}},
-		{"GET", lcSysPath(sys, "subscribers", "Alice", "messages"), nil},
 		{"DELETE", lcSysPath(sys, "subscribers", "Alice", "messages", sent.MsgID) + fmt.Sprintf("?from_client=newsroom&timestamp=%d", sent.Timestamp), nil},
 		{"POST", lcSysPath(sys, "blacklists"), map[string]any{"client_ids": []string{"Bob"}}},
 		{"GET", lcSysPath(sys, "blacklists"), nil},
@@ -121,7 +135,7 @@ func TestLCServiceConversations(t *testing.T) {
 		{"POST", "/1.2/rtm/service-conversations"}, {"GET", "/1.2/rtm/service-conversations"}, {"PUT", lcSysPath(sys)},
 		{"DELETE", lcSysPath(sys)}, {"POST", lcSysPath(sys, "subscribers")}, {"GET", lcSysPath(sys, "subscribers")},
 		{"DELETE", lcSysPath(sys, "subscribers", "Alice")}, {"GET", lcSysPath(sys, "subscribers", "count")},
-		{"POST", lcSysPath(sys, "broadcasts")},
+		{"POST", lcSysPath(sys, "broadcasts")}, {"GET", lcSysPath(sys, "subscribers", "Alice", "messages")},
 	} {
 		lcExpectError(t, h, app, c.method, c.path, nil, 401, 119)
 	}

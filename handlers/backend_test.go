@@ -27,6 +27,11 @@ func TestDeleteConversation(t *testing.T) {
 	if _, _, err := s.Send(ctx, tom, c.ID, text("hi")); err != nil {
 		t.Fatal(err)
 	}
+	if kind, err := s.ConversationKind(ctx, master, c.ID); err != nil || kind != KindNormal {
+		t.Errorf("kind %q, %v", kind, err)
+	}
+	_, err = s.ConversationKind(ctx, tom, c.ID)
+	wantCode(t, "a client asks the kind", err, CodeForbidden)
 	wantCode(t, "a client deletes", s.DeleteConversation(ctx, tom, c.ID), CodeForbidden)
 	if err := s.DeleteConversation(ctx, master, c.ID); err != nil {
 		t.Fatal(err)
@@ -36,6 +41,8 @@ func TestDeleteConversation(t *testing.T) {
 	_, _, err = s.Send(ctx, tom, c.ID, text("anyone?")) // the writer's cache forgot it too
 	wantCode(t, "send after delete", err, CodeConversationNotFound)
 	wantCode(t, "delete twice", s.DeleteConversation(ctx, master, c.ID), CodeConversationNotFound)
+	_, err = s.ConversationKind(ctx, master, c.ID)
+	wantCode(t, "the kind of a deleted conversation", err, CodeConversationNotFound)
 }
 
 func TestDeleteMessage(t *testing.T) {

@@ -188,3 +188,32 @@ func TestListMembersKeepsImportedInfoIDs(t *testing.T) {
 		t.Errorf("members %v", ids)
 	}
 }
+
+// A subscriber's private message shares the seq of the public message
+// before it: deleting it leaves that message's mentions alone.
+func TestDeleteAPrivateMessageKeepsMentions(t *testing.T) {
+	s := newService(t, Config{})
+	ctx := context.Background()
+	master, tom := Principal{Master: true}, Principal{ClientID: "tom"}
+	sys, _, err := s.CreateConversation(ctx, master, CreateConversationRequest{Kind: KindSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Subscribe(ctx, master, sys.ID, "tom"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AdminSend(ctx, master, sys.ID, "news", SendRequest{Content: Content{Type: intp(TypeText), Text: "@tom", MentionList: []string{"tom"}}}); err != nil {
+		t.Fatal(err)
+	}
+	private, _, err := s.Send(ctx, tom, sys.ID, text("thanks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMessage(ctx, master, sys.ID, private.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.R().QueryRowxContext(ctx, "SELECT count(*) FROM mentions WHERE conversation_id = ?", sys.ID).Scan(&n); err != nil || n != 1 {
+		t.Errorf("mentions left: %d, %v", n, err)
+	}
+}

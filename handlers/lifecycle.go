@@ -45,8 +45,11 @@ func (s *Service) Recall(ctx context.Context, p Principal, convID, messageID str
 
 // Edit replaces a message's content; every member gets messageupdate with
 // the new content. Only the sender may edit, and not a recalled message.
+// The master key edits only as the sender it names in p.ClientID (the app
+// backend modifying a message for its from_client, as LeanCloud's REST
+// API does); without one it is refused.
 func (s *Service) Edit(ctx context.Context, p Principal, convID, messageID string, c Content) (*Message, error) {
-	if p.Master {
+	if p.Master && p.ClientID == "" {
 		return nil, fail(CodeForbidden, "only the sender may edit a message")
 	}
 	body, err := ValidateContent(&c)

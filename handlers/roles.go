@@ -33,6 +33,7 @@ const (
 type roleBook struct {
 	creator string
 	stored  map[string]string
+	infoIDs map[string]string // clientId → LeanCloud's objectId of its imported role row
 	owner   string
 }
 
@@ -41,9 +42,12 @@ func (s *Service) rolesOf(ctx context.Context, r store.Reader, row *store.Conver
 	if err != nil {
 		return nil, err
 	}
-	b := &roleBook{creator: row.Creator, stored: make(map[string]string, len(rows))}
+	b := &roleBook{creator: row.Creator, stored: make(map[string]string, len(rows)), infoIDs: map[string]string{}}
 	for _, x := range rows {
 		b.stored[x.ClientID] = x.Role
+		if x.InfoID != "" {
+			b.infoIDs[x.ClientID] = x.InfoID
+		}
 		if x.Role == RoleOwner {
 			b.owner = x.ClientID
 		}
@@ -91,6 +95,10 @@ type MemberInfo struct {
 	ClientID      string `json:"clientId" example:"Jerry"`
 	Role          string `json:"role" enum:"owner,manager,member" example:"member"`
 	SilencedUntil *int64 `json:"silencedUntil,omitempty" doc:"Silenced until then (ms since the Unix epoch); -1: until lifted; absent: not silenced" example:"1795453200000"`
+	// InfoID is the objectId of the member's imported LeanCloud role row
+	// (_ConversationMemberInfo), which LeanCloud's REST API names it by;
+	// "" when none was imported.
+	InfoID string `json:"-"`
 }
 
 // roleConversation finds a conversation whose roles p may read: a member
@@ -137,7 +145,7 @@ func (s *Service) ListMembers(ctx context.Context, p Principal, id string) ([]Me
 	}
 	out := make([]MemberInfo, 0, len(ids))
 	for _, c := range ids {
-		m := MemberInfo{ClientID: c, Role: book.of(c)}
+		m := MemberInfo{ClientID: c, Role: book.of(c), InfoID: book.infoIDs[c]}
 		if u, ok := until[c]; ok {
 			m.SilencedUntil = &u
 		}

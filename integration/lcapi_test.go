@@ -177,7 +177,7 @@ func TestLeanCloudRESTAuth(t *testing.T) {
 	}
 	// Unserved operations say so, after authentication.
 	lcExpectError(t, h, lcMasterKey(h), "GET", "/1.2/rtm/stats", nil, 501, 4308)
-	lcExpectError(t, h, lcMasterKey(h), "DELETE", "/1.2/rtm/conversations/x", nil, 501, 4308)
+	lcExpectError(t, h, lcMasterKey(h), "POST", "/1.2/rtm/conversations/x/nonsense", nil, 501, 4308)
 	lcExpectError(t, h, lcMasterKey(h), "GET", "/1.1/rtm/messages/history", nil, 501, 4308)
 	lcExpectError(t, h, http.Header{}, "GET", "/1.2/rtm/stats", nil, 401, 401)
 }

@@ -287,3 +287,30 @@ func (t *Tx) DeleteExpired(now int64, max int) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// DeleteConversation deletes a conversation; its members, messages,
+// mentions, wills, attribute rows, roles, silences and blocks go with it
+// (ON DELETE CASCADE). It reports whether the conversation existed.
+func (t *Tx) DeleteConversation(convID string) (bool, error) {
+	res, err := t.Exec("DELETE FROM conversations WHERE id = ?", convID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Subscriber is a member of a system conversation, with when it joined.
+type Subscriber struct {
+	ClientID string `db:"client_id"`
+	JoinedAt int64  `db:"joined_at"`
+}
+
+// Subscribers pages a conversation's members by clientId, from after
+// (exclusive), at most limit.
+func Subscribers(ctx context.Context, r Reader, convID, after string, limit int) ([]Subscriber, error) {
+	out := []Subscriber{}
+	err := sqlx.SelectContext(ctx, r, &out, `SELECT client_id, joined_at FROM members
+		WHERE conversation_id = ? AND client_id > ? ORDER BY client_id LIMIT ?`, convID, after, limit)
+	return out, err
+}

@@ -380,3 +380,29 @@ func LastMessages(ctx context.Context, r Reader, convIDs []string) (map[string]*
 	}
 	return out, nil
 }
+
+// DeleteMessage deletes one message of a conversation, with whom it
+// mentions, and reports whether it existed. The conversation keeps its
+// sequence numbers and read positions, as after a retention purge.
+func (t *Tx) DeleteMessage(convID string, mid int64) (bool, error) {
+	var m struct {
+		Seq     int64 `db:"seq"`
+		Private bool  `db:"private"`
+	}
+	err := t.Get(&m, "SELECT seq, private FROM messages WHERE mid = ? AND conversation_id = ?", mid, convID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// Private messages (which share the seq of the public one before them)
+	// and imported ones (seq 0) have no mentions stored.
+	if !m.Private && m.Seq > 0 {
+		if _, err := t.Exec("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", convID, m.Seq); err != nil {
+			return false, err
+		}
+	}
+	_, err = t.Exec("DELETE FROM messages WHERE mid = ?", mid)
+	return err == nil, err
+}

@@ -16,12 +16,13 @@ import (
 type RoleRow struct {
 	ClientID string `db:"client_id"`
 	Role     string `db:"role"`
+	InfoID   string `db:"info_id"` // LeanCloud's objectId of an imported row; "" for roles set in Parley
 }
 
 // Roles lists a conversation's stored roles.
 func Roles(ctx context.Context, r Reader, convID string) ([]RoleRow, error) {
 	out := []RoleRow{}
-	err := sqlx.SelectContext(ctx, r, &out, "SELECT client_id, role FROM member_infos WHERE conversation_id = ?", convID)
+	err := sqlx.SelectContext(ctx, r, &out, "SELECT client_id, role, info_id FROM member_infos WHERE conversation_id = ?", convID)
 	return out, err
 }
 

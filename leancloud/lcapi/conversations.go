@@ -36,10 +36,19 @@ func decodeBody(r *http.Request, v any) *lcError {
 
 // POST /1.2/rtm/conversations (§1.2 row 1).
 func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
+	if conv, ok := a.create(w, r, ""); ok {
+		writeJSON(w, http.StatusOK, leancloud.ConversationOf(conv))
+	}
+}
+
+// create creates the conversation a create's body describes, of kind
+// (a chat room or a system conversation, whatever tr and sys say), or
+// of the kind tr and sys say when kind is "". It answers the errors.
+func (a *API) create(w http.ResponseWriter, r *http.Request, kind string) (*handlers.Conversation, bool) {
 	var body map[string]json.RawMessage
 	if e := decodeBody(r, &body); e != nil {
 		writeError(w, e)
-		return
+		return nil, false
 	}
 	var f struct {
 		Name   string         `json:"name"`
@@ -72,7 +81,7 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 		case "mu", "temporary", "ttl":
 			writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
 				Message: "Not supported by Parley: " + k + " on create"})
-			return
+			return nil, false
 		default:
 			var x any
 			err = json.Unmarshal(v, &x)
@@ -83,7 +92,7 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			writeError(w, badRequest("invalid value for "+k))
-			return
+			return nil, false
 		}
 	}
 	// attr wins over a custom top-level field of the same name.
@@ -99,7 +108,13 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case f.Tr && f.Sys:
 		writeError(w, badRequest("a conversation is not both tr and sys"))
-		return
+		return nil, false
+	case kind != "":
+		if (f.Tr && kind != handlers.KindChatRoom) || (f.Sys && kind != handlers.KindSystem) {
+			writeError(w, badRequest("tr and sys cannot change the kind this path creates"))
+			return nil, false
+		}
+		req.Kind = kind
 	case f.Tr:
 		req.Kind = handlers.KindChatRoom
 	case f.Sys:
@@ -107,16 +122,16 @@ func (a *API) createConversation(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.C != "" && !handlers.ValidClientID(f.C) {
 		writeError(w, badRequest("c: "+strconv.Quote(f.C)+" is not a valid clientId: "+handlers.ClientIDRule))
-		return
+		return nil, false
 	}
 	p := principal(r)
 	p.ClientID = f.C // the creator LeanCloud records as c; the members stay as given
 	conv, _, err := a.opt.Service.CreateConversation(r.Context(), p, req)
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, leancloud.ConversationOf(conv))
+	return conv, true
 }
 
 // GET /1.2/rtm/conversations (§1.2 row 2): where, skip, limit, order.

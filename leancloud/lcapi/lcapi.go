@@ -79,7 +79,7 @@ func (a *API) base() chi.Router {
 func (a *API) v12() http.Handler {
 	r := a.base()
 	r.Route("/rtm/conversations", func(r chi.Router) {
-		r.Use(masterOnly)
+		r.Use(masterOnly, a.onlyKinds(normalKinds))
 		r.Post("/", a.createConversation)
 		r.Get("/", a.queryConversations)
 		r.Get("/{id}", a.getConversation)
@@ -88,9 +88,12 @@ func (a *API) v12() http.Handler {
 		r.Delete("/{id}/members", a.removeMembers)
 		r.Post("/{id}/messages", a.sendMessage)
 		r.Get("/{id}/messages", a.history)
+		a.conversationRoutes(r)
 		r.NotFound(notSupported)
 		r.MethodNotAllowed(notSupported)
 	})
+	r.Route("/rtm/chatrooms", a.chatrooms)
+	r.Route("/rtm/service-conversations", a.serviceConversations)
 	return r
 }
 

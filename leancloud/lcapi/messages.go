@@ -116,7 +116,10 @@ const historySlack = 20
 // reversed oldest first from timestamp up to till_timestamp; the start and
 // stop messages themselves only with include_start / include_stop; limit
 // (default 100, at most 1000); type.
-func (a *API) history(w http.ResponseWriter, r *http.Request) {
+func (a *API) history(w http.ResponseWriter, r *http.Request) { a.historyAs(w, r, principal(r)) }
+
+// historyAs is history as p reads it.
+func (a *API) historyAs(w http.ResponseWriter, r *http.Request, p handlers.Principal) {
 	convID := chi.URLParam(r, "id")
 	q := r.URL.Query()
 	limit := 100
@@ -173,7 +176,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		before := ts + 1
 		req.BeforeTime = &before
 	}
-	page, err := a.opt.Service.History(r.Context(), principal(r), convID, req)
+	page, err := a.opt.Service.History(r.Context(), p, convID, req)
 	if err != nil {
 		a.fail(w, r, err)
 		return

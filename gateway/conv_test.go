@@ -521,7 +521,9 @@ func TestBlacklist(t *testing.T) {
 	srv := start(t)
 	tom, _ := login(t, srv, "Tom")
 	cid := tom.start("Tom", []string{"Jerry", "Mary"}, `{}`)
-	bl := func(c *client, op lcproto.OpType, m *lcproto.BlacklistCommand) *lcproto.GenericCommand { return c.blacklist(op, m) }
+	bl := func(c *client, op lcproto.OpType, m *lcproto.BlacklistCommand) *lcproto.GenericCommand {
+		return c.blacklist(op, m)
+	}
 	for _, id := range []string{"Mary", "Bob", "Carl"} {
 		wantReply(t, bl(tom, lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{id}}), lcproto.CommandType_blacklist, lcproto.OpType_blocked, "Tom")
 	}
@@ -584,7 +586,7 @@ func TestConvMalformed(t *testing.T) {
 		}
 	}
 	wantError(t, tom.reply(&lcproto.GenericCommand{Cmd: lcproto.CommandType_conv.Enum()}), gateway.CodeInternal) // no op
-	r := tom.conv(lcproto.OpType_joined, &lcproto.ConvCommand{Cid: proto.String(cid)})                             // a push's op
+	r := tom.conv(lcproto.OpType_joined, &lcproto.ConvCommand{Cid: proto.String(cid)})                           // a push's op
 	wantError(t, r, gateway.CodeInternal)
 	if !strings.Contains(r.GetErrorMessage().GetReason(), "conv/joined") {
 		t.Errorf("reason %q", r.GetErrorMessage().GetReason())

@@ -225,7 +225,7 @@ func (c *conn) convQuery(ctx context.Context, p handlers.Principal, m *lcproto.C
 		}
 		var err error
 		convs, err = c.g.svc.QueryConversations(ctx, p, handlers.QueryRequest{
-			Where: where, Sort: m.GetSort(), Limit: int(m.GetLimit()), Skip: int(m.GetSkip()),
+			Where: leancloud.RealtimeWhere(where), Sort: m.GetSort(), Limit: int(m.GetLimit()), Skip: int(m.GetSkip()),
 			Compact: m.GetFlag()&flagCompact != 0, WithLastMessage: m.GetFlag()&flagWithLastMessage != 0,
 		})
 		if err != nil {

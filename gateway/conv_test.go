@@ -172,6 +172,10 @@ func TestConvStartAndQuery(t *testing.T) {
 	if res := tom.query("Tom", &lcproto.ConvCommand{Where: jsonData(`{"m":{"$all":["Tom","Jerry"]},"topic":"cheese"}`)}); len(res) != 1 {
 		t.Errorf("$all and an attribute: %v", res)
 	}
+	// The JS SDK's withMembers: exactly these members.
+	if res := tom.query("Tom", &lcproto.ConvCommand{Where: jsonData(`{"m":{"$size":2,"$all":["Tom","Mary"]}}`)}); len(res) != 1 || res[0]["objectId"] != cid2 {
+		t.Errorf("withMembers: %v", res)
+	}
 	res = tom.query("Tom", &lcproto.ConvCommand{Where: jsonData(`{}`), Sort: proto.String("-createdAt"), Limit: proto.Int32(1), Skip: proto.Int32(1)})
 	if len(res) != 1 || res[0]["objectId"] != cid {
 		t.Errorf("sort -createdAt, skip 1, limit 1: %v", res)

@@ -114,3 +114,20 @@ func TestRealtimeConversationOf(t *testing.T) {
 		t.Errorf("compact: %s", b)
 	}
 }
+
+func TestRealtimeWhere(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"m":{"$size":2,"$all":["a","b"]}}`:                      `{"m":["a","b"]}`,
+		`{"m":{"$size":2,"$all":["a","b","a"]},"x":1}`:            `{"m":["a","b"],"x":1}`,
+		`{"$or":[{"m":{"$all":["a"],"$size":1}},{"tr":true}]}`:    `{"$or":[{"m":["a"]},{"tr":true}]}`,
+		`{"m":{"$size":3,"$all":["a","b"]}}`:                      `{"m":{"$size":3,"$all":["a","b"]}}`, // not the same set: left to the query
+		`{"m":{"$size":1}}`:                                       `{"m":{"$size":1}}`,
+		`{"x":{"m":{"$size":1,"$all":["a"]}}}`:                    `{"x":{"m":{"$size":1,"$all":["a"]}}}`,
+		`{"objectId":`:                                            `{"objectId":`,
+		`{"n":12345678901234567890,"m":{"$size":1,"$all":["a"]}}`: `{"m":["a"],"n":12345678901234567890}`,
+	} {
+		if got := RealtimeWhere(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ package leancloud
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/parley-im/parley/handlers"
 )
@@ -96,4 +98,74 @@ func RealtimeConversationOf(c *handlers.Conversation, now int64, compact bool) (
 		b = append(append(append(append(b, ','), kb...), ':'), v...)
 	}
 	return append(b, '}'), nil
+}
+
+// RealtimeWhere rewrites a conv/query's where into the query dialect of
+// handlers.QueryConversations where the SDKs ask what it says differently:
+// the JS SDK's withMembers(ids), `{"m": {"$size": n, "$all": ids}}` with n
+// the number of ids (exactly these members), is `{"m": ids}`, the same set
+// (at any depth of $and and $or). Anything else, a where that is no JSON
+// included, is left for the query to accept or refuse.
+func RealtimeWhere(where string) string {
+	dec := json.NewDecoder(strings.NewReader(where))
+	dec.UseNumber() // numbers stay as written
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return where
+	}
+	changed := false
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				if k == "m" || k == "members" {
+					if ids, ok := sameSet(e); ok {
+						x[k], changed = ids, true
+						continue
+					}
+				}
+				if k == "$and" || k == "$or" {
+					walk(e)
+				}
+			}
+		}
+	}
+	walk(v)
+	if !changed {
+		return where
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return where
+	}
+	return string(b)
+}
+
+// sameSet reads `{"$size": n, "$all": ids}` with n distinct ids.
+func sameSet(v any) ([]any, bool) {
+	ops, ok := v.(map[string]any)
+	if !ok || len(ops) != 2 {
+		return nil, false
+	}
+	n, okN := ops["$size"].(json.Number)
+	all, okA := ops["$all"].([]any)
+	if !okN || !okA {
+		return nil, false
+	}
+	ids := []any{}
+	for _, id := range all {
+		s, ok := id.(string)
+		if !ok {
+			return nil, false
+		}
+		if !slices.Contains(ids, any(s)) {
+			ids = append(ids, s)
+		}
+	}
+	return ids, n.String() == strconv.Itoa(len(ids))
 }

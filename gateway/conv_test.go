@@ -525,43 +525,40 @@ func TestBlacklist(t *testing.T) {
 	srv := start(t)
 	tom, _ := login(t, srv, "Tom")
 	cid := tom.start("Tom", []string{"Jerry", "Mary"}, `{}`)
-	bl := func(c *client, op lcproto.OpType, m *lcproto.BlacklistCommand) *lcproto.GenericCommand {
-		return c.blacklist(op, m)
-	}
 	for _, id := range []string{"Mary", "Bob", "Carl"} {
-		wantReply(t, bl(tom, lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{id}}), lcproto.CommandType_blacklist, lcproto.OpType_blocked, "Tom")
+		wantReply(t, tom.blacklist(lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{id}}), lcproto.CommandType_blacklist, lcproto.OpType_blocked, "Tom")
 	}
 	// Blocking removed Mary.
 	if conv, err := srv.Service().GetConversation(context.Background(), handlers.Principal{Master: true}, cid); err != nil || slices.Contains(conv.Members, "Mary") {
 		t.Errorf("Mary still a member: %v, %v", conv, err)
 	}
-	q := wantReply(t, bl(tom, lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), Limit: proto.Int32(2)}), lcproto.CommandType_blacklist, lcproto.OpType_query_result, "Tom").GetBlacklistMessage()
+	q := wantReply(t, tom.blacklist(lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), Limit: proto.Int32(2)}), lcproto.CommandType_blacklist, lcproto.OpType_query_result, "Tom").GetBlacklistMessage()
 	if fmt.Sprint(q.GetBlockedPids()) != "[Bob Carl]" || q.GetNext() != "Carl" {
 		t.Errorf("first page: %v", q)
 	}
-	q = wantReply(t, bl(tom, lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), Next: q.Next}), lcproto.CommandType_blacklist, lcproto.OpType_query_result, "Tom").GetBlacklistMessage()
+	q = wantReply(t, tom.blacklist(lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), Next: q.Next}), lcproto.CommandType_blacklist, lcproto.OpType_query_result, "Tom").GetBlacklistMessage()
 	if fmt.Sprint(q.GetBlockedPids()) != "[Mary]" || q.Next != nil {
 		t.Errorf("second page: %v", q)
 	}
-	c := wantReply(t, bl(tom, lcproto.OpType_check_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Jerry", "Bob"}}), lcproto.CommandType_blacklist, lcproto.OpType_check_result, "Tom").GetBlacklistMessage()
+	c := wantReply(t, tom.blacklist(lcproto.OpType_check_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Jerry", "Bob"}}), lcproto.CommandType_blacklist, lcproto.OpType_check_result, "Tom").GetBlacklistMessage()
 	if fmt.Sprint(c.GetBlockedPids()) != "[Bob]" {
 		t.Errorf("check_block: %v", c)
 	}
-	u := wantReply(t, bl(tom, lcproto.OpType_unblock, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Bob", "Carl"}}), lcproto.CommandType_blacklist, lcproto.OpType_unblocked, "Tom").GetBlacklistMessage()
+	u := wantReply(t, tom.blacklist(lcproto.OpType_unblock, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Bob", "Carl"}}), lcproto.CommandType_blacklist, lcproto.OpType_unblocked, "Tom").GetBlacklistMessage()
 	if fmt.Sprint(u.GetAllowedPids()) != "[Bob Carl]" || u.GetSrcCid() != cid {
 		t.Errorf("unblocked: %v", u)
 	}
 
 	// Refusals.
 	jerry, _ := login(t, srv, "Jerry")
-	b := wantReply(t, bl(jerry, lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Tom"}}), lcproto.CommandType_blacklist, lcproto.OpType_blocked, "Jerry").GetBlacklistMessage()
+	b := wantReply(t, jerry.blacklist(lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid), ToPids: []string{"Tom"}}), lcproto.CommandType_blacklist, lcproto.OpType_blocked, "Jerry").GetBlacklistMessage()
 	if len(b.GetAllowedPids()) != 0 || b.GetFailedPids()[0].GetCode() != gateway.CodeConversationUnauthorized {
 		t.Errorf("a member blocking the owner: %v", b)
 	}
-	wantError(t, bl(tom, lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid)}), gateway.CodeConversationAPIFailed)
-	wantError(t, bl(tom, lcproto.OpType_query, &lcproto.BlacklistCommand{}), gateway.CodeConversationAPIFailed)
-	wantError(t, bl(tom, lcproto.OpType_block, &lcproto.BlacklistCommand{SrcPid: proto.String("Tom"), ToCids: []string{cid}}), gateway.CodeConversationNotAllowed)
-	wantError(t, bl(tom, lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String("nope")}), gateway.CodeConversationNotFound)
+	wantError(t, tom.blacklist(lcproto.OpType_block, &lcproto.BlacklistCommand{SrcCid: proto.String(cid)}), gateway.CodeConversationAPIFailed)
+	wantError(t, tom.blacklist(lcproto.OpType_query, &lcproto.BlacklistCommand{}), gateway.CodeConversationAPIFailed)
+	wantError(t, tom.blacklist(lcproto.OpType_block, &lcproto.BlacklistCommand{SrcPid: proto.String("Tom"), ToCids: []string{cid}}), gateway.CodeConversationNotAllowed)
+	wantError(t, tom.blacklist(lcproto.OpType_query, &lcproto.BlacklistCommand{SrcCid: proto.String("nope")}), gateway.CodeConversationNotFound)
 	wantError(t, tom.reply(&lcproto.GenericCommand{Cmd: lcproto.CommandType_blacklist.Enum(), Op: lcproto.OpType_block.Enum()}), gateway.CodeConversationAPIFailed)
 	r := tom.blacklist(lcproto.OpType_members_blocked, nil)
 	wantError(t, r, gateway.CodeInternal)
@@ -718,4 +715,41 @@ func TestConvHookRejects(t *testing.T) {
 		t.Errorf("hook refusal: %v", e)
 	}
 	tom.start("Tom", []string{"Jerry"}, `{"name":"fine"}`)
+}
+
+// A client subscribes to a system conversation by adding itself, and
+// unsubscribes by removing itself (the SDKs' ServiceConversation).
+func TestConvSystemSubscribe(t *testing.T) {
+	srv := start(t)
+	sys, _, err := srv.Service().CreateConversation(context.Background(), handlers.Principal{Master: true},
+		handlers.CreateConversationRequest{Kind: handlers.KindSystem, Name: "news"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tom, _ := login(t, srv, "Tom")
+	if res := tom.query("Tom", &lcproto.ConvCommand{Where: jsonData(`{"sys":true}`)}); len(res) != 1 || res[0]["sys"] != true || res[0]["conv_type"] != 3.0 {
+		t.Fatalf("system conversations: %v", res)
+	}
+	isMember := func() bool {
+		r := wantConv(t, tom.conv(lcproto.OpType_is_member, &lcproto.ConvCommand{Cids: []string{sys.ID}}), lcproto.OpType_result, "Tom")
+		var in map[string]bool
+		if err := json.Unmarshal([]byte(r.GetResults().GetData()), &in); err != nil {
+			t.Fatal(err)
+		}
+		return in[sys.ID]
+	}
+	if isMember() {
+		t.Fatal("subscribed before subscribing")
+	}
+	add := wantConv(t, tom.conv(lcproto.OpType_add, &lcproto.ConvCommand{Cid: proto.String(sys.ID), M: []string{"Tom"}}), lcproto.OpType_added, "Tom")
+	if fmt.Sprint(add.GetAllowedPids()) != "[Tom]" || !isMember() {
+		t.Fatalf("subscribe: %v", add)
+	}
+	wantConv(t, tom.conv(lcproto.OpType_remove, &lcproto.ConvCommand{Cid: proto.String(sys.ID), M: []string{"Tom"}}), lcproto.OpType_removed, "Tom")
+	if isMember() {
+		t.Fatal("subscribed after unsubscribing")
+	}
+	// Clients neither create nor change system conversations.
+	wantError(t, tom.conv(lcproto.OpType_update, &lcproto.ConvCommand{Cid: proto.String(sys.ID), Attr: jsonData(`{"name":"mine"}`)}), gateway.CodeConversationUnauthorized)
+	wantError(t, tom.conv(lcproto.OpType_add, &lcproto.ConvCommand{Cid: proto.String(sys.ID), M: []string{"Jerry"}}), gateway.CodeConversationNotAllowed)
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley/gateway/lcproto"
@@ -179,7 +180,7 @@ func (c *conn) convStart(ctx context.Context, p handlers.Principal, m *lcproto.C
 			req.Members = append(req.Members, id)
 		}
 	}
-	conv, _, err := c.g.svc.CreateConversation(ctx, p, req)
+	conv, created, err := c.g.svc.CreateConversation(ctx, p, req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -187,7 +188,22 @@ func (c *conn) convStart(ctx context.Context, p handlers.Principal, m *lcproto.C
 	if conv.TTL != nil {
 		out.TempConvTTL = proto.Int32(int32(*conv.TTL))
 	}
+	if !created {
+		setExisting(out)
+	}
 	return lcproto.OpType_started, out, nil
+}
+
+// existingField is ConvCommand's field 32, existing, in the Swift SDK's
+// schema (newer than the JS SDK's, which lcproto is made from): true when
+// conv/start found a unique conversation that was there, so that the SDK
+// fetches it rather than trusting the name and attributes it asked for.
+// The JS SDKs skip it as an unknown field.
+const existingField = 32
+
+func setExisting(m *lcproto.ConvCommand) {
+	b := protowire.AppendTag(nil, existingField, protowire.VarintType)
+	m.ProtoReflect().SetUnknown(protowire.AppendVarint(b, 1))
 }
 
 // maxTempConvIDs bounds a conv/query by tempConvIds, one read each.

@@ -130,8 +130,8 @@ func TestConvStartAndQuery(t *testing.T) {
 		t.Fatalf("cdate %q: %v", got.GetCdate(), err)
 	}
 	cid := got.GetCid()
-	if got.TempConvTTL != nil {
-		t.Errorf("tempConvTTL on a normal conversation: %v", got)
+	if got.TempConvTTL != nil || len(got.ProtoReflect().GetUnknown()) != 0 {
+		t.Errorf("tempConvTTL or existing on a new normal conversation: %v", got)
 	}
 
 	res := tom.query("Tom", byID(cid))
@@ -205,7 +205,14 @@ func TestConvStartUnique(t *testing.T) {
 		r := tom.conv(lcproto.OpType_start, &lcproto.ConvCommand{M: []string{"Jerry", "Tom"}, Unique: proto.Bool(true), Attr: jsonData(`{}`)})
 		return wantConv(t, r, lcproto.OpType_started, "Tom").GetCid()
 	}
-	a, b := uniq(), uniq()
+	a := uniq()
+	r := tom.conv(lcproto.OpType_start, &lcproto.ConvCommand{M: []string{"Jerry", "Tom"}, Unique: proto.Bool(true), Attr: jsonData(`{}`)})
+	again := wantConv(t, r, lcproto.OpType_started, "Tom")
+	b := again.GetCid()
+	// The Swift SDK's field 32, existing: true (a varint field, tag 32<<3).
+	if unknown := again.ProtoReflect().GetUnknown(); !bytes.Equal(unknown, []byte{0x80, 0x02, 1}) {
+		t.Errorf("existing not set: unknown fields % x", unknown)
+	}
 	if a != b {
 		t.Fatalf("unique conversation created twice: %s, %s", a, b)
 	}

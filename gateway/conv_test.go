@@ -760,3 +760,46 @@ func TestConvSystemSubscribe(t *testing.T) {
 	wantError(t, tom.conv(lcproto.OpType_update, &lcproto.ConvCommand{Cid: proto.String(sys.ID), Attr: jsonData(`{"name":"mine"}`)}), gateway.CodeConversationUnauthorized)
 	wantError(t, tom.conv(lcproto.OpType_add, &lcproto.ConvCommand{Cid: proto.String(sys.ID), M: []string{"Jerry"}}), gateway.CodeConversationNotAllowed)
 }
+
+// Every conv and blacklist op, given odd values in every field, answers
+// with a reply or an error command and the connection goes on.
+func TestConvOddInput(t *testing.T) {
+	srv := start(t)
+	tom, _ := login(t, srv, "Tom")
+	cid := tom.start("Tom", []string{"Jerry"}, `{}`)
+	odd := []*lcproto.ConvCommand{
+		{Cid: proto.String(cid), M: []string{"", strings.Repeat("x", 100), "a\x00b"}, Attr: jsonData(`{"":1,"$x":{"__op":"Delete"}}`),
+			Where: jsonData(`{"m":{"$size":-1,"$all":[1]}}`), Sort: proto.String("--"), Limit: proto.Int32(-5), Skip: proto.Int32(-1),
+			Flag: proto.Int32(-1), TempConvTTL: proto.Int32(1 << 30), TempConvIds: []string{""}, Cids: []string{""},
+			TargetClientId: proto.String("Jerry"), Info: &lcproto.ConvMemberInfo{Role: proto.String("")}, Next: proto.String("\xff"),
+			QueryAllMembers: proto.Bool(true), S: proto.String("x"), T: proto.Int64(-1), N: proto.String(":")},
+		{Cid: proto.String(cid), M: []string{"Jerry"}, Attr: jsonData(`{"attr":{"k":{"__type":"Date","iso":"x"}},"name":""}`),
+			Where: jsonData(`{"$or":[]}`), Limit: proto.Int32(1 << 30), TempConv: proto.Bool(true), TempConvTTL: proto.Int32(1 << 30)},
+		{Cid: proto.String("_tmp:" + cid), M: make([]string, 51), Attr: jsonData(strings.Repeat("[", 10000))},
+	}
+	ops := []lcproto.OpType{}
+	for op := range lcproto.OpType_name {
+		ops = append(ops, lcproto.OpType(op))
+	}
+	for _, op := range ops {
+		for _, m := range odd {
+			r := tom.conv(op, proto.Clone(m).(*lcproto.ConvCommand))
+			b := tom.blacklist(op, &lcproto.BlacklistCommand{SrcCid: m.Cid, ToPids: m.M, Limit: m.Limit, Next: m.Next, S: m.S, T: m.T, N: m.N})
+			for _, x := range []struct {
+				r   *lcproto.GenericCommand
+				cmd lcproto.CommandType
+			}{{r, lcproto.CommandType_conv}, {b, lcproto.CommandType_blacklist}} {
+				if x.r.GetCmd() != x.cmd && x.r.GetCmd() != lcproto.CommandType_error {
+					t.Fatalf("%v/%v answered %v", x.cmd, op, x.r)
+				}
+				// 4200 only for what is not served: no internal failure.
+				if e := x.r.GetErrorMessage(); e.GetCode() == gateway.CodeInternal && !strings.HasPrefix(e.GetReason(), "not supported") {
+					t.Errorf("%v/%v: an internal error: %v", x.cmd, op, e)
+				}
+			}
+		}
+	}
+	if res := tom.query("Tom", byID(cid)); len(res) != 1 {
+		t.Fatalf("after the odd input: %v", res)
+	}
+}

@@ -622,14 +622,20 @@ func TestConvMalformed(t *testing.T) {
 // Conversations are one set: those made through the gateway are the HTTP
 // API's, and the other way round.
 func TestConvSharedWithHTTP(t *testing.T) {
-	srv := start(t)
+	const key = "0123456789abcdef0123"
+	srv := start(t, func(c *server.Config) { c.MasterKey, c.AppID = key, "myApp" })
 	c := dial(t, srv, "/rtm", gateway.SubprotocolBinary)
 	st := c.open("Tom").GetSessionMessage().GetSt()
 	cid := c.start("Tom", []string{"Jerry"}, `{"name":"over rtm","topic":"cheese"}`)
 
 	call := func(method, path, body string) map[string]any {
 		req, _ := http.NewRequest(method, "http://"+srv.Addr.String()+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+st)
+		if strings.HasPrefix(path, "/1.2/") { // LeanCloud's REST API, as a backend calls it
+			req.Header.Set("X-LC-Id", "myApp")
+			req.Header.Set("X-LC-Key", key+",master")
+		} else {
+			req.Header.Set("Authorization", "Bearer "+st)
+		}
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -650,6 +656,9 @@ func TestConvSharedWithHTTP(t *testing.T) {
 	if got["name"] != "over rtm" || fmt.Sprint(got["members"]) != "[Jerry Tom]" || fmt.Sprint(got["attributes"]) != "map[topic:cheese]" {
 		t.Errorf("the HTTP API's view: %v", got)
 	}
+	if got := call("GET", "/1.2/rtm/conversations/"+cid, ""); got["name"] != "over rtm" || fmt.Sprint(got["attr"]) != "map[topic:cheese]" {
+		t.Errorf("LeanCloud's REST API's view: %v", got)
+	}
 	made := call("POST", "/v1/conversations", `{"members":["Mary"],"name":"over http","attributes":{"k":"v"}}`)
 	res := c.query("Tom", byID(made["id"].(string)))
 	if len(res) != 1 || res[0]["name"] != "over http" || res[0]["k"] != "v" || fmt.Sprint(res[0]["m"]) != "[Mary Tom]" {
@@ -659,6 +668,12 @@ func TestConvSharedWithHTTP(t *testing.T) {
 	wantConv(t, c.conv(lcproto.OpType_add, &lcproto.ConvCommand{Cid: proto.String(cid), M: []string{"Mary"}}), lcproto.OpType_added, "Tom")
 	if got := call("GET", "/v1/conversations/"+cid, ""); fmt.Sprint(got["members"]) != "[Jerry Tom Mary]" {
 		t.Errorf("members after conv/add: %v", got["members"])
+	}
+	// One made through LeanCloud's REST API, custom fields and all.
+	lc := call("POST", "/1.2/rtm/conversations", `{"name":"over lcapi","m":["Tom","Bob"],"c":"Tom","level":2}`)
+	res = c.query("Tom", byID(lc["objectId"].(string)))
+	if len(res) != 1 || res[0]["name"] != "over lcapi" || res[0]["level"] != 2.0 {
+		t.Errorf("the gateway's view of a REST-made conversation: %v", res)
 	}
 }
 

@@ -28,17 +28,19 @@ func TestLeanCloudSDKConversations(t *testing.T) {
 		}
 		t.Skipf("needs node and `npm ci` in integration/lcsdk (PARLEY_NODE_TESTS=required makes this fail): %v", err)
 	}
-	for _, sdk := range []string{"leancloud-realtime-v4", "leancloud-realtime-v5"} {
-		t.Run(sdk, func(t *testing.T) {
+	for _, tc := range []struct{ sdk, mode string }{
+		{"leancloud-realtime-v4", ""}, {"leancloud-realtime-v5", ""}, {"leancloud-realtime-v5", "noBinary"},
+	} {
+		t.Run(tc.sdk+tc.mode, func(t *testing.T) {
 			h := start(t) // a fresh database: the script's clients start with nothing
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "conv.js", sdk, "ws"+strings.TrimPrefix(h.base, "http")+"/rtm")
+			cmd := exec.CommandContext(ctx, node, "conv.js", tc.sdk, "ws"+strings.TrimPrefix(h.base, "http")+"/rtm", tc.mode)
 			cmd.Dir = dir
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Run(); err != nil || strings.Contains(out.String(), "FAIL") {
-				t.Fatalf("conv.js with %s: %v\n%s", sdk, err, out.String())
+				t.Fatalf("conv.js with %s %s: %v\n%s", tc.sdk, tc.mode, err, out.String())
 			}
 		})
 	}

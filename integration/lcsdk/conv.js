@@ -1,9 +1,11 @@
 // LeanCloud's realtime JS SDK against Parley's gateway: the conversation
-// commands, as an app calls them. Usage: node conv.js <sdk module> <ws url>.
+// commands, as an app calls them. Usage: node conv.js <sdk module> <ws url>
+// [noBinary] (noBinary: the Base64 subprotocol, lc.proto2base64.3).
 // Prints one line per check ("ok  …" or "FAIL …") and exits non-zero when
 // any failed (integration/lcsdk_test.go runs it for v4 and v5).
 const { Realtime, ConversationMemberRole } = require(process.argv[2]);
 const url = process.argv[3];
+const noBinary = process.argv[4] === 'noBinary';
 
 let failed = false;
 const check = (ok, what) => {
@@ -24,7 +26,7 @@ const rejects = async (f, code, what) => {
   // One Realtime carries every client (v5 allows one per app id); server
   // is never called: RTMServers skips the router.
   const realtime = new Realtime({
-    appId: 'parley-sdk-test-MdYXbMMI', appKey: 'unused', RTMServers: [url], server: 'http://127.0.0.1:1',
+    appId: 'parley-sdk-test-MdYXbMMI', appKey: 'unused', RTMServers: [url], server: 'http://127.0.0.1:1', noBinary,
   });
   const tom = await realtime.createIMClient('Tom');
   const jerry = await realtime.createIMClient('Jerry');

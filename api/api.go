@@ -119,6 +119,10 @@ func New(opt Options) *Server {
 	config.DocsPath = ""     // huma's docs page loads scripts from a CDN
 	config.SchemasPath = ""
 	config.Info.Description = apiDescription
+	config.Info.License = documentLicense
+	// A relative URL: the API is served at the root of whatever host serves
+	// this document, behind any proxy or domain.
+	config.Servers = []*huma.Server{{URL: "/", Description: "The Parley server that serves this document (at /openapi.json); SDKs take your server's base URL"}}
 	strict := huma.Format{Marshal: marshalJSON, Unmarshal: unmarshalJSON}
 	config.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

@@ -17,8 +17,11 @@ const (
 )
 
 // The security requirements an operation declares; authenticate enforces
-// exactly what the document says.
+// exactly what the document says. noCredentials is an empty list, not nil:
+// the document then says `security: []`, that the operation needs none,
+// rather than leaving it unsaid.
 var (
+	noCredentials   = []map[string][]string{}
 	sessionOnly     = []map[string][]string{{schemeBearer: {}}}
 	sessionOrMaster = []map[string][]string{{schemeBearer: {}}, {schemeMaster: {}}}
 	masterOnly      = []map[string][]string{{schemeMaster: {}}}

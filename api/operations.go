@@ -45,6 +45,7 @@ func (s *Server) registerOperations() {
 	register(s, huma.Operation{
 		OperationID: "createSession", Method: http.MethodPost, Path: "/v1/sessions",
 		Summary: "Log in as a client", Tags: []string{tagSessions}, DefaultStatus: http.StatusCreated,
+		Security: noCredentials,
 		Description: "Opens a session for clientId (LeanCloud's createIMClient) and returns its token. " +
 			"A login with a tag the client already holds in another live session replaces that session: " +
 			"it gets a conflict event, its stream closes and its token answers SESSION_CONFLICT.",

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/yaml"
 	"github.com/parley-im/parley/handlers"
 )
 
@@ -45,11 +47,58 @@ func buildSpec(o *huma.OpenAPI) specFiles {
 	if err != nil {
 		panic(err)
 	}
-	y30, err := o.DowngradeYAML()
+	y30, err := downgradeYAML(o)
 	if err != nil {
 		panic(err)
 	}
 	return specFiles{json: append(j, '\n'), yaml: y, yaml30: y30}
+}
+
+// downgradeYAML is huma's downgrade to OpenAPI 3.0 (DowngradeYAML),
+// without what it carries over that 3.0 has no place for: the licence's
+// SPDX identifier (3.1's) and schemas' contentMediaType (JSON Schema's; 3.0
+// has format: binary, which those schemas also say).
+func downgradeYAML(o *huma.OpenAPI) ([]byte, error) {
+	b, err := o.Downgrade()
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if info, ok := doc["info"].(map[string]any); ok {
+		if license, ok := info["license"].(map[string]any); ok {
+			delete(license, "identifier")
+		}
+	}
+	dropContentMediaType(doc)
+	if b, err = json.Marshal(doc); err != nil {
+		return nil, err
+	}
+	var y bytes.Buffer
+	err = yaml.Convert(&y, bytes.NewReader(b))
+	return y.Bytes(), err
+}
+
+// dropContentMediaType removes contentMediaType from every schema (an
+// object with a type) in v.
+func dropContentMediaType(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, isSchema := v["type"].(string); isSchema {
+			if _, ok := v["contentMediaType"].(string); ok {
+				delete(v, "contentMediaType")
+			}
+		}
+		for _, e := range v {
+			dropContentMediaType(e)
+		}
+	case []any:
+		for _, e := range v {
+			dropContentMediaType(e)
+		}
+	}
 }
 
 func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
@@ -75,15 +124,7 @@ func completeOperation(o *huma.OpenAPI, op *huma.Operation) {
 		}
 	}
 	if op.OperationID == "openEventStream" {
-		schemas, all := eventSchemas(o.Components.Schemas)
-		resp := op.Responses["200"]
-		resp.Content = map[string]*huma.MediaType{
-			"text/event-stream": {
-				Schema:     &huma.Schema{Type: "string", Description: "Server-Sent Events; the data of each event is one of these schemas.", OneOf: all},
-				Example:    exampleFrame(),
-				Extensions: map[string]any{"x-parley-events": schemas},
-			},
-		}
+		op.Responses["200"].Content = map[string]*huma.MediaType{"text/event-stream": eventStreamContent(o.Components.Schemas)}
 	}
 	if desc, ok := alsoOK[op.OperationID]; ok && op.Responses["200"] == nil {
 		if created := op.Responses["201"]; created != nil {
@@ -173,6 +214,13 @@ var (
 		Content:   handlers.Content{Type: intp(handlers.TypeText), Text: "Hello Jerry!"},
 		Timestamp: 1795449660000,
 	}
+	exampleEdited = handlers.Message{
+		ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
+		Content:   handlers.Content{Type: intp(handlers.TypeText), Text: "Hello Jerry! (edited)"},
+		Timestamp: 1795449660000, PatchedAt: int64p(1795449720000),
+	}
+	exampleRecalled = handlers.Message{ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
+		Timestamp: 1795449660000, Recalled: true}
 	exampleUnread = handlers.UnreadEvent{Conversations: []handlers.UnreadEntry{{
 		ConversationID: "6v1ofs2k0ha2e4ktl0s0", UnreadMessagesCount: 2, Mentioned: true, LastMessage: &exampleMessage,
 	}}}
@@ -217,20 +265,19 @@ var (
 		"updateConversation": exampleConversation,
 		"muteConversation":   exampleConversation,
 		"unmuteConversation": exampleConversation,
-		"editMessage":        exampleMessage,
-		"recallMessage": handlers.Message{ID: "1kb0p2qk000", ConversationID: "6v1ofs2k0ha2e4ktl0s0", From: "Tom",
-			Timestamp: 1795449660000, Recalled: true},
-		"adminSendMessage":  exampleMessage,
-		"broadcast":         exampleMessage,
-		"putSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
-		"getSensitiveWords": handlers.SensitiveWords{Words: []string{"darn", "heck"}},
-		"registerDevice":    exampleDevice,
-		"listDevices":       map[string]any{"devices": []handlers.Device{exampleDevice}},
-		"markRead":          exampleUnread,
-		"markManyRead":      exampleUnread,
-		"getUnread":         exampleUnread,
-		"onlineClients":     map[string]any{"online": map[string]bool{"Tom": true, "Jerry": false}},
-		"subscribePresence": map[string]any{"online": map[string]bool{"Jerry": true}},
+		"editMessage":        exampleEdited,
+		"recallMessage":      exampleRecalled,
+		"adminSendMessage":   exampleMessage,
+		"broadcast":          exampleMessage,
+		"putSensitiveWords":  handlers.SensitiveWords{Words: []string{"darn", "heck"}},
+		"getSensitiveWords":  handlers.SensitiveWords{Words: []string{"darn", "heck"}},
+		"registerDevice":     exampleDevice,
+		"listDevices":        map[string]any{"devices": []handlers.Device{exampleDevice}},
+		"markRead":           exampleUnread,
+		"markManyRead":       exampleUnread,
+		"getUnread":          exampleUnread,
+		"onlineClients":      map[string]any{"online": map[string]bool{"Tom": true, "Jerry": false}},
+		"subscribePresence":  map[string]any{"online": map[string]bool{"Jerry": true}},
 		"listMembers": map[string]any{"members": []handlers.MemberInfo{{ClientID: "Tom", Role: handlers.RoleOwner},
 			{ClientID: "Jerry", Role: handlers.RoleManager}, {ClientID: "Mary", Role: handlers.RoleMember, SilencedUntil: int64p(1795453200000)}}},
 		"setMemberRole":    handlers.MemberInfo{ClientID: "Jerry", Role: handlers.RoleManager},
@@ -242,6 +289,18 @@ var (
 		"listBlocked":      handlers.ClientList{ClientIDs: []string{"Mary"}},
 	}
 )
+
+// documentLicense is the document's info.license. Parley has no licence
+// file (no LICENSE or COPYING, nothing in the README), so no licence has
+// been granted: the document says so rather than claim one, with the SPDX
+// form of a licence that is not on SPDX's list (LicenseRef-). When the
+// project adopts a licence, name it here with its SPDX identifier and put
+// its text at the repository's root (TestLicenseMatchesRepository fails
+// until both are done).
+var documentLicense = &huma.License{
+	Name:       "Proprietary: all rights reserved (no licence has been granted)",
+	Identifier: "LicenseRef-Proprietary",
+}
 
 const apiDescription = `Parley is a self-hosted instant-messaging backend: one-to-one chat, group chat,
 open chat rooms, temporary conversations and system conversations, served as REST endpoints plus one

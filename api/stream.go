@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -433,36 +432,61 @@ func (o *responseOut) flush(buf []byte) bool {
 	return o.rc.Flush() == nil
 }
 
-// eventTypes documents the stream's events and their data.
+// eventTypes documents the stream's events: each one's name, what it
+// means, and an example of its data, whose type is the data's schema.
 var eventTypes = []struct {
-	name events.Name
-	doc  string
-	data any
+	name    events.Name
+	doc     string
+	example any
 }{
-	{events.NameHello, "Opens every stream; its id is where the stream starts.", handlers.HelloEvent{}},
-	{events.NameMessage, "A message in a conversation of the client.", handlers.MessageEvent{}},
-	{events.NameInvited, "The client was added to a conversation by someone else (also on creation).", handlers.InvitedEvent{}},
-	{events.NameKicked, "The client was removed from a conversation by someone else.", handlers.KickedEvent{}},
-	{events.NameMembersJoined, "Members joined a conversation of the client: added (invitedBy who added them), joined themselves, or invited by the conversation's creation (to every member, the creator included).", handlers.MembersJoinedEvent{}},
-	{events.NameMembersLeft, "Members left a conversation of the client.", handlers.MembersLeftEvent{}},
-	{events.NameMessageRecall, "A message was recalled; the data carries it without content.", handlers.MessageChangeEvent{}},
-	{events.NameMessageUpdate, "A message was edited; the data carries its new content.", handlers.MessageChangeEvent{}},
-	{events.NameInfoUpdated, "A conversation's name or attributes changed (the state after the change).", handlers.InfoUpdatedEvent{}},
-	{events.NameUnreadMessagesCountUpdate, "Unread counts: on a fresh stream, on every new message, and after a read.", handlers.UnreadEvent{}},
-	{events.NameLastDeliveredAtUpdate, "One-to-one (a normal or temporary conversation of two members), to the sender of receipt messages: the other member received messages up to lastDeliveredAt.", handlers.LastDeliveredAtEvent{}},
-	{events.NameLastReadAtUpdate, "One-to-one (a normal or temporary conversation of two members): the other member read up to lastReadAt.", handlers.LastReadAtEvent{}},
-	{events.NamePresence, "A watched client came online or went offline.", events.PresenceEvent{}},
-	{events.NameConflict, "This session was replaced by a newer login with the same tag; the stream closes.", handlers.ReasonEvent{}},
-	{events.NameReset, "The stream cannot replay what was missed: resynchronise through REST (unread, history).", handlers.ReasonEvent{}},
-	{events.NameMemberInfoUpdated, "A member's role changed (to every member).", handlers.MemberInfoEvent{}},
-	{events.NameMembersMuted, "Members were silenced (to the other members).", handlers.MembersActionEvent{}},
-	{events.NameMembersUnmuted, "Members' silence was lifted (to the other members).", handlers.MembersActionEvent{}},
-	{events.NameMuted, "The client was silenced in a conversation: it may read but not send.", handlers.TargetEvent{}},
-	{events.NameUnmuted, "The client's silence was lifted.", handlers.TargetEvent{}},
-	{events.NameMembersBlocked, "Clients were blocked and removed (to the other members).", handlers.MembersActionEvent{}},
-	{events.NameMembersUnblocked, "Clients were unblocked (to the other members).", handlers.MembersActionEvent{}},
-	{events.NameBlocked, "The client was blocked: removed from the conversation and kept out.", handlers.TargetEvent{}},
-	{events.NameUnblocked, "The client was unblocked: it may join or be added again.", handlers.TargetEvent{}},
+	{events.NameHello, "Opens every stream, in the one frame that carries retry:; its id is where the stream starts.",
+		handlers.HelloEvent{SessionID: "0t5bq1m6k3v8a2d4e6g0", ClientID: "Jerry", ServerTime: 1795449600000}},
+	{events.NameMessage, "A message in a conversation of the client.",
+		handlers.MessageEvent{ConversationID: exampleMessage.ConversationID, Message: &exampleMessage}},
+	{events.NameInvited, "The client was added to a conversation by someone else (also on creation).",
+		handlers.InvitedEvent{ConversationID: exampleConversation.ID, InvitedBy: "Tom"}},
+	{events.NameKicked, "The client was removed from a conversation by someone else.",
+		handlers.KickedEvent{ConversationID: exampleConversation.ID, KickedBy: "Tom"}},
+	{events.NameMembersJoined, "Members joined a conversation of the client: added (invitedBy who added them), joined themselves, or invited by the conversation's creation (to every member, the creator included).",
+		handlers.MembersJoinedEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, InvitedBy: "Tom"}},
+	{events.NameMembersLeft, "Members left a conversation of the client.",
+		handlers.MembersLeftEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, KickedBy: "Tom"}},
+	{events.NameMessageRecall, "A message was recalled; the data carries it without content.",
+		handlers.MessageChangeEvent{ConversationID: exampleRecalled.ConversationID, Message: &exampleRecalled}},
+	{events.NameMessageUpdate, "A message was edited; the data carries its new content.",
+		handlers.MessageChangeEvent{ConversationID: exampleEdited.ConversationID, Message: &exampleEdited}},
+	{events.NameInfoUpdated, "A conversation's name or attributes changed (the state after the change).",
+		handlers.InfoUpdatedEvent{ConversationID: exampleConversation.ID, Attributes: map[string]any{"topic": "brie"}, Name: "Cheese lovers", UpdatedBy: "Tom"}},
+	{events.NameUnreadMessagesCountUpdate, "Unread counts: on a fresh stream, on every new message, and after a read.",
+		exampleUnread},
+	{events.NameLastDeliveredAtUpdate, "One-to-one (a normal or temporary conversation of two members), to the sender of receipt messages: the other member received messages up to lastDeliveredAt.",
+		handlers.LastDeliveredAtEvent{ConversationID: exampleConversation.ID, LastDeliveredAt: 1795449661000}},
+	{events.NameLastReadAtUpdate, "One-to-one (a normal or temporary conversation of two members): the other member read up to lastReadAt.",
+		handlers.LastReadAtEvent{ConversationID: exampleConversation.ID, ClientID: "Tom", LastReadAt: 1795449662000}},
+	{events.NamePresence, "A watched client came online or went offline.",
+		events.PresenceEvent{ClientID: "Tom", Online: true}},
+	{events.NameConflict, "This session was replaced by a newer login with the same tag; the stream closes.",
+		handlers.ReasonEvent{Reason: "a newer login with the same tag replaced this session"}},
+	{events.NameReset, "The stream cannot replay what was missed: resynchronise through REST (unread, history).",
+		handlers.ReasonEvent{Reason: "events since that id are no longer kept"}},
+	{events.NameMemberInfoUpdated, "A member's role changed (to every member).",
+		handlers.MemberInfoEvent{ConversationID: exampleConversation.ID, Member: "Jerry", Role: handlers.RoleManager, UpdatedBy: "Tom"}},
+	{events.NameMembersMuted, "Members were silenced (to the other members).",
+		handlers.MembersActionEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, By: "Tom"}},
+	{events.NameMembersUnmuted, "Members' silence was lifted (to the other members).",
+		handlers.MembersActionEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, By: "Tom"}},
+	{events.NameMuted, "The client was silenced in a conversation: it may read but not send.",
+		handlers.TargetEvent{ConversationID: exampleConversation.ID, By: "Tom"}},
+	{events.NameUnmuted, "The client's silence was lifted.",
+		handlers.TargetEvent{ConversationID: exampleConversation.ID, By: "Tom"}},
+	{events.NameMembersBlocked, "Clients were blocked and removed (to the other members).",
+		handlers.MembersActionEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, By: "Tom"}},
+	{events.NameMembersUnblocked, "Clients were unblocked (to the other members).",
+		handlers.MembersActionEvent{ConversationID: exampleConversation.ID, Members: []string{"Mary"}, By: "Tom"}},
+	{events.NameBlocked, "The client was blocked: removed from the conversation and kept out.",
+		handlers.TargetEvent{ConversationID: exampleConversation.ID, By: "Tom"}},
+	{events.NameUnblocked, "The client was unblocked: it may join or be added again.",
+		handlers.TargetEvent{ConversationID: exampleConversation.ID, By: "Tom"}},
 }
 
 const eventStreamDescription = `One Server-Sent-Events stream per session; a second stream of the same
@@ -481,23 +505,76 @@ headers). A bad token answers 401, which stops a standard EventSource for good: 
 Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
 reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-messages with offline: true) right after hello.`
+membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+summary (or, for sessions logged in with offlineMessages push, the unread messages with
+offline: true) right after hello.`
 
-// eventSchemaMap documents each event's data schema on the stream response.
-func eventSchemas(reg huma.Registry) (map[string]any, []*huma.Schema) {
-	m := map[string]any{}
-	var all []*huma.Schema
-	for _, et := range eventTypes {
-		sch := huma.SchemaFromType(reg, reflectTypeOf(et.data))
-		m[string(et.name)] = map[string]any{"description": et.doc, "data": sch}
-		all = append(all, sch)
+// eventStreamContent documents the stream's 200 answer the way huma's sse
+// package does: an array whose items are the stream's events, each one of
+// the schemas of eventTypes, told apart by its event name; the data of each
+// is its Go type's schema in the registry. Each example is one event, as
+// that schema describes it and, in its description, as written on the wire.
+// x-parley-events lists the same by event name.
+func eventStreamContent(reg huma.Registry) *huma.MediaType {
+	byName := map[string]any{}
+	var oneOf []*huma.Schema
+	examples := map[string]*huma.Example{}
+	for i, et := range eventTypes {
+		data := reg.Schema(reflectTypeOf(et.example), true, string(et.name))
+		byName[string(et.name)] = map[string]any{"description": et.doc, "data": data}
+		ev := &huma.Schema{
+			Title: string(et.name), Description: et.doc, Type: huma.TypeObject,
+			Properties: map[string]*huma.Schema{
+				"id":    {Type: huma.TypeString, Description: "The event id: Last-Event-ID resumes after it", Examples: []any{"8m2f1.1"}},
+				"event": {Type: huma.TypeString, Enum: []any{string(et.name)}},
+				"data":  data,
+			},
+			Required:             []string{"id", "event", "data"},
+			AdditionalProperties: false,
+		}
+		frame := sseFrame{ID: "8m2f1." + strconv.Itoa(i), Event: string(et.name), Data: et.example}
+		if et.name == events.NameHello {
+			ev.Properties["retry"] = &huma.Schema{Type: huma.TypeInteger, Description: "The reconnect delay in milliseconds"}
+			ev.Required = append(ev.Required, "retry")
+			frame.ID, frame.Retry = "8m2f1.0", 2000
+		}
+		oneOf = append(oneOf, ev)
+		examples[string(et.name)] = &huma.Example{
+			Summary:     "event: " + string(et.name),
+			Description: "On the wire:\n\n```\n" + frame.wire() + "```",
+			Value:       []sseFrame{frame},
+		}
 	}
-	return m, all
+	return &huma.MediaType{
+		Schema: &huma.Schema{
+			Title: "Server-Sent Events", Type: huma.TypeArray,
+			Description: "The stream's events in order, each written as one Server-Sent-Events frame (UTF-8 text, not JSON): " +
+				"its retry: (hello only), id:, event: and data: lines (data is one line of JSON), then a blank line. " +
+				"Heartbeat comments (: ping) are not events.",
+			Items: &huma.Schema{OneOf: oneOf},
+		},
+		Examples:   examples,
+		Extensions: map[string]any{"x-parley-events": byName},
+	}
 }
 
-func exampleFrame() string {
-	b, _ := json.Marshal(handlers.HelloEvent{SessionID: "0t5bq1m6k3v8a2d4e6g0", ClientID: "Jerry", ServerTime: 1795449600000})
-	return "retry: 2000\nid: 8m2f1.0\nevent: hello\ndata: " + string(b) + "\n\n"
+// sseFrame is one event of the stream as the document's schema has it.
+type sseFrame struct {
+	Retry int64  `json:"retry,omitempty"`
+	ID    string `json:"id"`
+	Event string `json:"event"`
+	Data  any    `json:"data"`
+}
+
+// wire is the frame as the stream writes it (see writeStream).
+func (f sseFrame) wire() string {
+	var b []byte
+	if f.Retry > 0 {
+		b = append(b, "retry: "...)
+		b = strconv.AppendInt(b, f.Retry, 10)
+		b = append(b, '\n')
+	}
+	b = appendFrame(b, f.ID, events.MustNew(events.Name(f.Event), f.Data))
+	return string(b)
 }

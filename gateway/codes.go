@@ -19,16 +19,26 @@ const (
 	CodeUnparseable         int32 = 4114 // UNPARSEABLE_RAW_MESSAGE
 	// CodeInternal (INTERNAL_ERROR) also answers the commands this server
 	// does not serve yet, the reason naming the command.
-	CodeInternal                     int32 = 4200
-	CodeConversationAPIFailed        int32 = 4301
-	CodeConversationNotFound         int32 = 4303
-	CodeConversationFull             int32 = 4304
-	CodeConversationRejectedByApp    int32 = 4305
+	CodeInternal                  int32 = 4200
+	CodeConversationAPIFailed     int32 = 4301 // also a malformed conv command, the reason saying what
+	CodeConversationSignature     int32 = 4302 // CONVERSATION_SIGNATURE_FAILED
+	CodeConversationNotFound      int32 = 4303
+	CodeConversationFull          int32 = 4304
+	CodeConversationRejectedByApp int32 = 4305
+	// CodeConversationNotAllowed (CONVERSATION_NOT_ALLOWED) answers an
+	// operation this kind of conversation does not allow, and what Parley
+	// does not serve (the reason says which).
+	CodeConversationNotAllowed       int32 = 4308
+	CodeConversationQueryFailed      int32 = 4310
 	CodeConversationMembershipNeeded int32 = 4317
 	CodeConversationUnauthorized     int32 = 4320
+	CodeUnknownConversationRole      int32 = 4321
 	CodeMessageRejectedByApp         int32 = 4402
 	CodeMessageNotFound              int32 = 4404
+	CodeBlacklistFull                int32 = 4543
+	CodeBlacklistSignature           int32 = 4546 // BLACKLIST_SIGNATURE_FAILED
 	CodeBlockedByConv                int32 = 4548
+	CodeSilencedListFull             int32 = 4561 // SILIENCED_MEMBER_LIST_FULL
 	CodeSilenced                     int32 = 4563
 )
 
@@ -87,4 +97,51 @@ func tokenExpiry(token string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return claims.ExpiresAt.Time, true
+}
+
+// convCode maps the refusals particular to conversation commands:
+// LeanCloud has codes of their own for a conversation's signature, a
+// query and an operation the conversation does not allow.
+func convCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeSignatureInvalid:
+		return CodeConversationSignature
+	case handlers.CodeInvalidQuery:
+		return CodeConversationQueryFailed
+	case handlers.CodeOperationNotSupported:
+		return CodeConversationNotAllowed
+	}
+	return 0
+}
+
+// shutupCode maps the refusals of silencing members: a full list of
+// silenced members has its own code.
+func shutupCode(c handlers.Code) int32 {
+	if c == handlers.CodeMemberLimit {
+		return CodeSilencedListFull
+	}
+	return convCode(c)
+}
+
+// blacklistCode maps the refusals of blacklist commands, whose signature
+// and full list have codes of their own.
+func blacklistCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeSignatureInvalid:
+		return CodeBlacklistSignature
+	case handlers.CodeMemberLimit:
+		return CodeBlacklistFull
+	}
+	return convCode(c)
+}
+
+// codeOf is the LeanCloud code of a refusal: special's (a command's own
+// mapping) if it has one, else the general one.
+func codeOf(c handlers.Code, special func(handlers.Code) int32) int32 {
+	if special != nil {
+		if n := special(c); n != 0 {
+			return n
+		}
+	}
+	return errorCode(c)
 }

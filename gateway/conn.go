@@ -120,6 +120,14 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "log in first (session/open)"))
 		return
 	}
+	switch cmd.GetCmd() {
+	case lcproto.CommandType_conv:
+		c.conv(ctx, cmd, peerID, s)
+		return
+	case lcproto.CommandType_blacklist:
+		c.blacklist(ctx, cmd, peerID, s)
+		return
+	}
 	c.send(ctx, errorCommand(cmd.I, peerID, CodeInternal, "not supported by this server yet: "+commandName(cmd)))
 }
 

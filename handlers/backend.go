@@ -18,6 +18,20 @@ func requireMaster(p Principal) error {
 	return nil
 }
 
+// ConversationKind is a conversation's kind, read without its member list
+// (which a system conversation's subscribers make long), for the master
+// key's routing of LeanCloud's paths by kind.
+func (s *Service) ConversationKind(ctx context.Context, p Principal, id string) (string, error) {
+	if err := requireMaster(p); err != nil {
+		return "", err
+	}
+	row, err := s.findConversation(ctx, s.db.R(), id)
+	if err != nil {
+		return "", err
+	}
+	return row.Kind, nil
+}
+
 // DeleteConversation deletes a conversation with everything it holds:
 // members, messages, roles, silences and blocks. Nobody is told (LeanCloud's
 // DELETE tells no client either); a chat room's seated sessions leave it.

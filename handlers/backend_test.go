@@ -27,6 +27,11 @@ func TestDeleteConversation(t *testing.T) {
 	if _, _, err := s.Send(ctx, tom, c.ID, text("hi")); err != nil {
 		t.Fatal(err)
 	}
+	if kind, err := s.ConversationKind(ctx, master, c.ID); err != nil || kind != KindNormal {
+		t.Errorf("kind %q, %v", kind, err)
+	}
+	_, err = s.ConversationKind(ctx, tom, c.ID)
+	wantCode(t, "a client asks the kind", err, CodeForbidden)
 	wantCode(t, "a client deletes", s.DeleteConversation(ctx, tom, c.ID), CodeForbidden)
 	if err := s.DeleteConversation(ctx, master, c.ID); err != nil {
 		t.Fatal(err)
@@ -36,6 +41,8 @@ func TestDeleteConversation(t *testing.T) {
 	_, _, err = s.Send(ctx, tom, c.ID, text("anyone?")) // the writer's cache forgot it too
 	wantCode(t, "send after delete", err, CodeConversationNotFound)
 	wantCode(t, "delete twice", s.DeleteConversation(ctx, master, c.ID), CodeConversationNotFound)
+	_, err = s.ConversationKind(ctx, master, c.ID)
+	wantCode(t, "the kind of a deleted conversation", err, CodeConversationNotFound)
 }
 
 func TestDeleteMessage(t *testing.T) {
@@ -179,5 +186,34 @@ func TestListMembersKeepsImportedInfoIDs(t *testing.T) {
 	}
 	if ids["jerry"] != "manager 5a5d7433c3422b31ed845e76" || ids["mary"] != "member " || ids["tom"] != "owner " {
 		t.Errorf("members %v", ids)
+	}
+}
+
+// A subscriber's private message shares the seq of the public message
+// before it: deleting it leaves that message's mentions alone.
+func TestDeleteAPrivateMessageKeepsMentions(t *testing.T) {
+	s := newService(t, Config{})
+	ctx := context.Background()
+	master, tom := Principal{Master: true}, Principal{ClientID: "tom"}
+	sys, _, err := s.CreateConversation(ctx, master, CreateConversationRequest{Kind: KindSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Subscribe(ctx, master, sys.ID, "tom"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AdminSend(ctx, master, sys.ID, "news", SendRequest{Content: Content{Type: intp(TypeText), Text: "@tom", MentionList: []string{"tom"}}}); err != nil {
+		t.Fatal(err)
+	}
+	private, _, err := s.Send(ctx, tom, sys.ID, text("thanks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMessage(ctx, master, sys.ID, private.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.R().QueryRowxContext(ctx, "SELECT count(*) FROM mentions WHERE conversation_id = ?", sys.ID).Scan(&n); err != nil || n != 1 {
+		t.Errorf("mentions left: %d, %v", n, err)
 	}
 }

@@ -8,7 +8,8 @@ import (
 
 // TestEveryOperationIsDocumented holds the document to the bar SDK users
 // rely on: every operation has an id, a summary, a tag, documented error
-// responses with examples, and examples of what it takes and answers.
+// responses with examples, examples of what it takes and answers, and its
+// security, if only `security: []` (needs none).
 func TestEveryOperationIsDocumented(t *testing.T) {
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
@@ -22,10 +23,11 @@ func TestEveryOperationIsDocumented(t *testing.T) {
 		Content map[string]mediaType `json:"content"`
 	}
 	type operation struct {
-		OperationID string              `json:"operationId"`
-		Summary     string              `json:"summary"`
-		Tags        []string            `json:"tags"`
-		Responses   map[string]response `json:"responses"`
+		OperationID string                 `json:"operationId"`
+		Summary     string                 `json:"summary"`
+		Tags        []string               `json:"tags"`
+		Security    *[]map[string][]string `json:"security"`
+		Responses   map[string]response    `json:"responses"`
 		RequestBody *struct {
 			Content map[string]mediaType `json:"content"`
 		} `json:"requestBody"`
@@ -51,6 +53,9 @@ func TestEveryOperationIsDocumented(t *testing.T) {
 			where := method + " " + path
 			if op.OperationID == "" || op.Summary == "" || len(op.Tags) == 0 {
 				t.Errorf("%s: operationId %q, summary %q, tags %v", where, op.OperationID, op.Summary, op.Tags)
+			}
+			if op.Security == nil {
+				t.Errorf("%s (%s): no security; an operation that needs no credentials says security: []", where, op.OperationID)
 			}
 			errs, okWithBody := 0, false
 			okExample := false

@@ -30,13 +30,16 @@ func appendBody(b []byte, sentAt int64) []byte {
 }
 
 // sendTime finds the send time carried in a message event's data line, or 0.
-func sendTime(line []byte) int64 {
-	i := bytes.Index(line, sendMarkerBytes)
+func sendTime(line []byte) int64 { return sendTimeAfter(line, sendMarkerBytes) }
+
+// sendTimeAfter reads the send time that follows marker in b, or 0.
+func sendTimeAfter(b, marker []byte) int64 {
+	i := bytes.Index(b, marker)
 	if i < 0 {
 		return 0
 	}
 	var ts int64
-	for _, c := range line[i+len(sendMarkerBytes):] {
+	for _, c := range b[i+len(marker):] {
 		if c < '0' || c > '9' {
 			break
 		}
@@ -45,11 +48,12 @@ func sendTime(line []byte) int64 {
 	return ts
 }
 
-// senderSpec is one concurrent sender: a session token and the
-// conversations it sends to, in turn.
+// senderSpec is one concurrent sender: a session token (its clientId for
+// the gateway) and the conversations it sends to, in turn.
 type senderSpec struct {
-	Token string
-	Convs []string
+	Token    string
+	ClientID string
+	Convs    []string
 }
 
 // sendLoad is a run of concurrent keep-alive senders, flat out or at a
@@ -60,6 +64,43 @@ type sendLoad struct {
 	Senders []senderSpec
 	Rate    float64 // total sends per second; 0: flat out
 	Window  *window // the measured span; the load runs from now to its end
+	// Gateway, when set, is the realtime gateway's WebSocket URL: each
+	// sender logs in there and sends direct commands, awaiting each ack.
+	Gateway string
+}
+
+// sender returns s's send of its k-th message stamped ts, over REST or
+// the gateway, and what ends it.
+func (l *sendLoad) sender(ctx context.Context, s senderSpec) (send func(k int, ts int64) error, stop func(), err error) {
+	if l.Gateway != "" {
+		g, err := dialGateway(ctx, l.Gateway, s.ClientID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(k int, ts int64) error { return g.send(ctx, s.Convs[k%len(s.Convs)], ts) }, g.close, nil
+	}
+	body := make([]byte, 0, 128)
+	urls := make([]string, len(s.Convs))
+	for k, c := range s.Convs {
+		urls[k] = l.Base + "/v1/conversations/" + c + "/messages"
+	}
+	auth := "Bearer " + s.Token
+	return func(k int, ts int64) error {
+		body = appendBody(body[:0], ts)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[k%len(urls)], bytes.NewReader(body))
+		req.Header["Content-Type"] = []string{"application/json"}
+		req.Header["Authorization"] = []string{auth}
+		resp, err := l.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return errors.New("unexpected status " + resp.Status)
+		}
+		return nil
+	}, func() {}, nil
 }
 
 // sendResult is what the senders saw inside the window.
@@ -100,12 +141,13 @@ func (l *sendLoad) run(ctx context.Context) *sendResult {
 				interval = time.Duration(float64(n) / l.Rate * float64(time.Second))
 				next = t0.Add(interval * time.Duration(i) / time.Duration(n)) // staggered
 			}
-			body := make([]byte, 0, 128)
-			urls := make([]string, len(s.Convs))
-			for k, c := range s.Convs {
-				urls[k] = l.Base + "/v1/conversations/" + c + "/messages"
+			send, stop, err := l.sender(rctx, s)
+			if err != nil {
+				o.errs++
+				o.first = err.Error()
+				return
 			}
-			auth := "Bearer " + s.Token
+			defer stop()
 			for k := 0; ; k++ {
 				if interval > 0 {
 					now := time.Now()
@@ -121,18 +163,7 @@ func (l *sendLoad) run(ctx context.Context) *sendResult {
 					return
 				}
 				ts := start.UnixNano()
-				body = appendBody(body[:0], ts)
-				req, _ := http.NewRequestWithContext(rctx, http.MethodPost, urls[k%len(urls)], bytes.NewReader(body))
-				req.Header["Content-Type"] = []string{"application/json"}
-				req.Header["Authorization"] = []string{auth}
-				resp, err := l.HTTP.Do(req)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						err = errors.New("unexpected status " + resp.Status)
-					}
-				}
+				err := send(k, ts)
 				inWindow := l.Window.in(ts)
 				if err != nil {
 					if ctx.Err() != nil {

@@ -42,7 +42,7 @@ func runBusy(env *Env) error {
 	defer closeAll(rs)
 
 	progress("busy: %d concurrent sends from one session into one conversation for %s + %s warm-up", env.Concurrency, env.Duration, env.Warmup)
-	if err := measureSends(env, c, senders, w, rs); err != nil {
+	if err := measureSends(env, c, senders, w, rs, ""); err != nil {
 		return err
 	}
 	rep.Note("compare with -scenario send at the same -concurrency: the target is a busy conversation at least as fast as sends spread over many")

@@ -12,13 +12,17 @@ var idleStreams = flag.Int("streams", 2000, "idle: event streams to open and hol
 func init() {
 	register(&Scenario{
 		Name:        "idle",
-		Help:        "N idle event streams (-streams, default 2000) held for the duration: server RSS before and after, KiB per stream",
+		Help:        "N idle event streams (-streams, default 2000; gateway sessions with -transport gateway) held for the duration: server RSS before and after, KiB per stream",
 		Concurrency: 64,
 		Run:         runIdle,
 	})
 }
 
 func runIdle(env *Env) error {
+	gw, err := useGateway()
+	if err != nil {
+		return err
+	}
 	c, err := env.StartServer()
 	if err != nil {
 		return err
@@ -26,6 +30,7 @@ func runIdle(env *Env) error {
 	ctx, rep := env.Ctx, env.Report
 	n := *idleStreams
 	rep.Param("streams", n)
+	rep.Param("transport", *transport)
 	if _, ok := env.RSSKiB(); !ok {
 		return errors.New("idle measures the server's RSS: run it on its own server, or give -pid with -url")
 	}
@@ -39,13 +44,22 @@ func runIdle(env *Env) error {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("idle%d", i)
 	}
-	tokens, err := c.LoginAll(ctx, ids)
-	if err != nil {
-		return err
+	// Over REST a client logs in, then opens its stream; over the gateway
+	// both are one step, so rss_per_client_kib is what compares the two.
+	var tokens []string
+	if !gw {
+		if tokens, err = c.LoginAll(ctx, ids); err != nil {
+			return err
+		}
 	}
 	rss1 := settle()
 	mem1 := env.MemStats()
-	rs, err := c.OpenStreams(ctx, tokens, nil)
+	var rs []*Receiver
+	if gw {
+		rs, err = c.OpenGatewayReceivers(ctx, ids, nil)
+	} else {
+		rs, err = c.OpenStreams(ctx, tokens, nil)
+	}
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,12 @@ func init() {
 }
 
 func runSend(env *Env) error {
+	overGateway, err := useGateway()
+	if err != nil {
+		return err
+	}
 	var gw *slowGateway
 	if *pushDelay > 0 {
-		var err error
 		if gw, err = startSlowGateway(*pushDelay); err != nil {
 			return err
 		}
@@ -35,6 +38,7 @@ func runSend(env *Env) error {
 	n, k := env.Concurrency, max(*sendConvs, 1)
 	rep.Param("conversations", n*k)
 	rep.Param("receivers_streaming", n*k)
+	rep.Param("transport", *transport)
 	if gw != nil {
 		rep.Param("push", fmt.Sprintf("a gateway answering after %s; a third member per conversation, offline, with a device", *pushDelay))
 	}
@@ -54,7 +58,7 @@ func runSend(env *Env) error {
 	}
 	senders := make([]senderSpec, n)
 	for i := range senders {
-		senders[i] = senderSpec{Token: tokens[i], Convs: make([]string, k)}
+		senders[i] = senderSpec{Token: tokens[i], ClientID: ids[i], Convs: make([]string, k)}
 	}
 	var phones []string // offline members with a device, when pushing
 	if gw != nil {
@@ -85,14 +89,23 @@ func runSend(env *Env) error {
 		return err
 	}
 	w := &window{}
-	rs, err := c.OpenStreams(ctx, tokens[n:], w)
+	var rs []*Receiver
+	if overGateway {
+		rs, err = c.OpenGatewayReceivers(ctx, ids[n:], w)
+	} else {
+		rs, err = c.OpenStreams(ctx, tokens[n:], w)
+	}
 	if err != nil {
 		return err
 	}
 	defer closeAll(rs)
 
 	progress("send: %d senders over %d conversations for %s + %s warm-up", n, n*k, env.Duration, env.Warmup)
-	if err := measureSends(env, c, senders, w, rs); err != nil {
+	gatewayURL := ""
+	if overGateway {
+		gatewayURL = c.gatewayURL()
+	}
+	if err := measureSends(env, c, senders, w, rs, gatewayURL); err != nil {
 		return err
 	}
 
@@ -118,12 +131,13 @@ func runSend(env *Env) error {
 // measureSends runs the senders over the measured window w, with the
 // receivers rs streaming, and reports the sends, their deliveries, the
 // server's metrics, RSS and CPU: the measurement of send and busy.
-func measureSends(env *Env, c *Client, senders []senderSpec, w *window, rs []*Receiver) error {
+// With gateway set, the senders send over the realtime gateway at that URL.
+func measureSends(env *Env, c *Client, senders []senderSpec, w *window, rs []*Receiver, gateway string) error {
 	ctx, rep := env.Ctx, env.Report
 	w.set(time.Now().Add(env.Warmup), env.Duration)
 	env.ProfileWindow(w.Start(), env.Duration)
 	cpu := env.CPUWindow(w)
-	load := &sendLoad{Base: c.Base, HTTP: c.HTTP, Senders: senders, Rate: env.Rate, Window: w}
+	load := &sendLoad{Base: c.Base, HTTP: c.HTTP, Senders: senders, Rate: env.Rate, Window: w, Gateway: gateway}
 	m0c := make(chan map[string]float64, 1)
 	go func() {
 		time.Sleep(time.Until(w.Start()))

@@ -41,7 +41,7 @@ func (w *window) End() time.Time   { return time.Unix(0, w.end.Load()) }
 // never decoded; a message's send time is found after a marker in its text.
 type Receiver struct {
 	w      *window
-	resp   *http.Response
+	body   io.Closer // what the reader reads: closing it ends the reader
 	cancel context.CancelFunc
 	hello  chan struct{}
 	done   chan struct{}
@@ -73,8 +73,8 @@ func (c *Client) OpenStream(ctx context.Context, token string, w *window) (*Rece
 		cancel()
 		return nil, fmt.Errorf("GET /v1/events: %s: %s", resp.Status, bytes.TrimSpace(b))
 	}
-	r := &Receiver{w: w, resp: resp, cancel: cancel, hello: make(chan struct{}), done: make(chan struct{})}
-	go r.read()
+	r := &Receiver{w: w, body: resp.Body, cancel: cancel, hello: make(chan struct{}), done: make(chan struct{})}
+	go r.read(resp.Body)
 	select {
 	case <-r.hello:
 		return r, nil
@@ -127,9 +127,9 @@ var (
 	nameReset   = []byte("reset")
 )
 
-func (r *Receiver) read() {
+func (r *Receiver) read(body io.Reader) {
 	defer close(r.done)
-	tr := &timedReader{r: r.resp.Body}
+	tr := &timedReader{r: body}
 	br := bufio.NewReaderSize(tr, 16<<10)
 	isMessage, gotHello := false, false
 	for {
@@ -178,7 +178,7 @@ func (r *Receiver) read() {
 // Close ends the stream and waits for its reader.
 func (r *Receiver) Close() {
 	r.cancel()
-	r.resp.Body.Close()
+	r.body.Close()
 	<-r.done
 }
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -51,60 +51,38 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind string) (*hand
 		return nil, false
 	}
 	var f struct {
-		Name   string         `json:"name"`
-		M      []string       `json:"m"`
-		C      string         `json:"c"`
-		Attr   map[string]any `json:"attr"`
-		Unique bool           `json:"unique"`
-		Tr     bool           `json:"tr"`
-		Sys    bool           `json:"sys"`
+		M               []string
+		C               string
+		Unique, Tr, Sys bool
 	}
-	for k, v := range body {
+	name, attrs, err := leancloud.NameAndAttributes(body, func(k string, v json.RawMessage) error {
 		var err error
 		switch k {
-		case "name":
-			err = json.Unmarshal(v, &f.Name)
 		case "m":
 			err = json.Unmarshal(v, &f.M)
 		case "c":
 			err = json.Unmarshal(v, &f.C)
-		case "attr":
-			err = json.Unmarshal(v, &f.Attr)
 		case "unique":
 			err = json.Unmarshal(v, &f.Unique)
 		case "tr":
 			err = json.Unmarshal(v, &f.Tr)
 		case "sys":
 			err = json.Unmarshal(v, &f.Sys)
-		case "objectId", "createdAt", "updatedAt", "lm", "uniqueId", "ACL":
-			// Set by the server; LeanCloud ignores or refuses them.
 		case "mu", "temporary", "ttl":
-			writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
-				Message: "Not supported by Parley: " + k + " on create"})
-			return nil, false
-		default:
-			var x any
-			err = json.Unmarshal(v, &x)
-			if f.Attr == nil {
-				f.Attr = map[string]any{}
-			}
-			f.Attr[k] = x
+			return &leancloud.FieldError{Field: k, Reason: k + " on create", Unsupported: true}
 		}
+		// The others (objectId, createdAt, updatedAt, lm, uniqueId, ACL)
+		// are set by the server; LeanCloud ignores or refuses them.
 		if err != nil {
-			writeError(w, badRequest("invalid value for "+k))
-			return nil, false
+			return &leancloud.FieldError{Field: k, Reason: "invalid value for " + k}
 		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, fieldError(err))
+		return nil, false
 	}
-	// attr wins over a custom top-level field of the same name.
-	if raw, ok := body["attr"]; ok {
-		var attr map[string]any
-		if json.Unmarshal(raw, &attr) == nil {
-			for k, v := range attr {
-				f.Attr[k] = v
-			}
-		}
-	}
-	req := handlers.CreateConversationRequest{Members: f.M, Name: f.Name, Unique: f.Unique, Attributes: f.Attr}
+	req := handlers.CreateConversationRequest{Members: f.M, Name: name, Unique: f.Unique, Attributes: attrs}
 	switch {
 	case f.Tr && f.Sys:
 		writeError(w, badRequest("a conversation is not both tr and sys"))
@@ -194,71 +172,36 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	var req handlers.UpdateConversationRequest
-	set := map[string]any{}
-	for k, v := range body {
-		switch {
-		case k == "name":
-			var name string
-			if json.Unmarshal(v, &name) != nil {
-				writeError(w, badRequest("name must be a string"))
-				return
-			}
-			req.Name = &name
-		case k == "attr":
-			var attr map[string]any
-			if json.Unmarshal(v, &attr) != nil {
-				writeError(w, badRequest("attr must be an object"))
-				return
-			}
-			// Replace: every current attribute not given is removed.
-			conv, err := a.opt.Service.GetConversation(r.Context(), principal(r), id)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			for old := range leancloud.AttributesOf(conv) {
-				if _, ok := set[old]; !ok {
-					set[old] = nil
-				}
-			}
-			for ak, av := range attr {
-				set[ak] = av
-			}
-		case k == "m":
-			writeError(w, badRequest("m cannot be updated here: use the members endpoints"))
+	u, err := leancloud.ParseUpdate(body)
+	if err != nil {
+		writeError(w, fieldError(err))
+		return
+	}
+	var current map[string]any
+	if u.Attr != nil { // attr replaces them all: which are there now?
+		conv, err := a.opt.Service.GetConversation(r.Context(), principal(r), id)
+		if err != nil {
+			a.fail(w, r, err)
 			return
-		case leancloud.ConversationFields[k]:
-			writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
-				Message: "Not supported by Parley: updating " + k})
-			return
-		default:
-			key := strings.TrimPrefix(k, "attr.")
-			if strings.Contains(key, ".") {
-				writeError(w, &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
-					Message: "Not supported by Parley: nested attribute key " + k})
-				return
-			}
-			var x any
-			if json.Unmarshal(v, &x) != nil {
-				writeError(w, errMalformedJSON)
-				return
-			}
-			if op, ok := x.(map[string]any); ok && op["__op"] == "Delete" {
-				x = nil
-			}
-			set[key] = x
 		}
+		current = leancloud.AttributesOf(conv)
 	}
-	if len(set) > 0 {
-		req.Attributes = set
-	}
+	req := u.Request(current)
 	conv, err := a.opt.Service.UpdateConversation(r.Context(), principal(r), id, req)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, updated{leancloud.ISODate(conv.UpdatedAt), conv.ID})
+}
+
+// fieldError answers a field of a body that cannot be taken.
+func fieldError(err error) *lcError {
+	var fe *leancloud.FieldError
+	if errors.As(err, &fe) && fe.Unsupported {
+		return &lcError{Status: http.StatusNotImplemented, Code: CodeNotSupported, Message: "Not supported by Parley: " + fe.Reason}
+	}
+	return badRequest(err.Error())
 }
 
 type clientIDs struct {

@@ -53,8 +53,8 @@ func (a *API) onlyKinds(rule kindRule) func(http.Handler) http.Handler {
 			if unescaped, err := url.PathUnescape(id); err == nil {
 				id = unescaped
 			}
-			conv, err := a.opt.Service.GetConversation(r.Context(), principal(r), id)
-			if err == nil && !slices.Contains(rule.kinds, conv.Kind) {
+			kind, err := a.opt.Service.ConversationKind(r.Context(), principal(r), id)
+			if err == nil && !slices.Contains(rule.kinds, kind) {
 				writeError(w, rule.err)
 				return
 			}

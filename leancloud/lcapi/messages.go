@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -128,13 +127,12 @@ const historySlack = 20
 // reversed oldest first from timestamp up to till_timestamp; the start and
 // stop messages themselves only with include_start / include_stop; limit
 // (default 100, at most 1000); type.
-func (a *API) history(w http.ResponseWriter, r *http.Request) {
-	a.historyOf(w, r, chi.URLParam(r, "id"), r.URL.Query())
-}
+func (a *API) history(w http.ResponseWriter, r *http.Request) { a.historyAs(w, r, principal(r)) }
 
-// historyOf answers the history of convID selected by q's parameters
-// (also /1.1/rtm/messages/history).
-func (a *API) historyOf(w http.ResponseWriter, r *http.Request, convID string, q url.Values) {
+// historyAs is history as p reads it.
+func (a *API) historyAs(w http.ResponseWriter, r *http.Request, p handlers.Principal) {
+	convID := chi.URLParam(r, "id")
+	q := r.URL.Query()
 	limit := 100
 	var e *lcError
 	num := func(name string) (int64, bool) {
@@ -189,7 +187,7 @@ func (a *API) historyOf(w http.ResponseWriter, r *http.Request, convID string, q
 		before := ts + 1
 		req.BeforeTime = &before
 	}
-	page, err := a.opt.Service.History(r.Context(), principal(r), convID, req)
+	page, err := a.opt.Service.History(r.Context(), p, convID, req)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -81,7 +81,7 @@ func (a *API) serviceConversations(r chi.Router) {
 	r.Put("/{id}/messages/{mid}/recall", a.recallMessage)
 	r.Post("/{id}/messages", unsupported("messages to some subscribers only (to_clients)"))
 	r.Delete("/{id}/subscribers/{client}/messages/{mid}", unsupported("deleting a message to some subscribers only"))
-	r.Get("/{id}/subscribers/{client}/messages", unsupported("one subscriber's history"))
+	r.Get("/{id}/subscribers/{client}/messages", a.subscriberHistory)
 	r.Post("/{id}/blacklists", unsupported("blacklists of service conversations"))
 	r.Delete("/{id}/blacklists", unsupported("blacklists of service conversations"))
 	r.Get("/{id}/blacklists", unsupported("blacklists of service conversations"))

@@ -141,3 +141,18 @@ func (a *API) broadcast(w http.ResponseWriter, r *http.Request) {
 		Timestamp int64  `json:"timestamp"`
 	}{m.ID, m.Timestamp})
 }
+
+// GET /1.2/rtm/service-conversations/{id}/subscribers/{client}/messages:
+// the history as that subscriber reads it (the backend's messages and its
+// own; §1.6's parameters). It is read as the subscriber, so it needs a
+// subscription, and Parley's history rate limit per client applies.
+func (a *API) subscriberHistory(w http.ResponseWriter, r *http.Request) {
+	c := chi.URLParam(r, "client")
+	if !handlers.ValidClientID(c) {
+		writeError(w, badRequest("client_id: "+strconv.Quote(c)+" is not a valid clientId: "+handlers.ClientIDRule))
+		return
+	}
+	p := principal(r)
+	p.Master, p.ClientID = false, c
+	a.historyAs(w, r, p)
+}

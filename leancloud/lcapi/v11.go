@@ -119,7 +119,7 @@ func (a *API) history11(w http.ResponseWriter, r *http.Request) {
 	if q.Has("max_ts") && !q.Has("timestamp") {
 		q.Set("timestamp", q.Get("max_ts"))
 	}
-	a.historyOf(w, r, convID, q)
+	a.serve(w, r, http.HandlerFunc(a.history), [][2]string{{"id", convID}}, q, nil)
 }
 
 // GET /1.1/rtm/messages/unread/{client_id}[/{conv_id}] → {"count": n}.

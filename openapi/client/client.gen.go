@@ -669,11 +669,54 @@ type File struct {
 	Url string `json:"url"`
 }
 
+// HelloEvent defines model for HelloEvent.
+type HelloEvent struct {
+	ClientId string `json:"clientId"`
+
+	// Resumed The stream resumed after Last-Event-ID and replays what was missed
+	Resumed    bool   `json:"resumed"`
+	ServerTime int64  `json:"serverTime"`
+	SessionId  string `json:"sessionId"`
+}
+
 // HistoryPage defines model for HistoryPage.
 type HistoryPage struct {
 	// HasMore More messages exist beyond this page in the direction paged
 	HasMore  bool       `json:"hasMore"`
 	Messages *[]Message `json:"messages"`
+}
+
+// InfoUpdatedEvent defines model for InfoUpdatedEvent.
+type InfoUpdatedEvent struct {
+	Attributes     map[string]interface{} `json:"attributes"`
+	ConversationId string                 `json:"conversationId"`
+	Name           string                 `json:"name"`
+	UpdatedBy      string                 `json:"updatedBy"`
+}
+
+// InvitedEvent defines model for InvitedEvent.
+type InvitedEvent struct {
+	ConversationId string `json:"conversationId"`
+	InvitedBy      string `json:"invitedBy"`
+}
+
+// KickedEvent defines model for KickedEvent.
+type KickedEvent struct {
+	ConversationId string `json:"conversationId"`
+	KickedBy       string `json:"kickedBy"`
+}
+
+// LastDeliveredAtEvent defines model for LastDeliveredAtEvent.
+type LastDeliveredAtEvent struct {
+	ConversationId  string `json:"conversationId"`
+	LastDeliveredAt int64  `json:"lastDeliveredAt"`
+}
+
+// LastReadAtEvent defines model for LastReadAtEvent.
+type LastReadAtEvent struct {
+	ClientId       string `json:"clientId"`
+	ConversationId string `json:"conversationId"`
+	LastReadAt     int64  `json:"lastReadAt"`
 }
 
 // Location defines model for Location.
@@ -758,6 +801,35 @@ type MemberInfo struct {
 
 // MemberInfoRole Example: member
 type MemberInfoRole string
+
+// MemberInfoEvent defines model for MemberInfoEvent.
+type MemberInfoEvent struct {
+	ConversationId string `json:"conversationId"`
+	Member         string `json:"member"`
+	Role           string `json:"role"`
+	UpdatedBy      string `json:"updatedBy"`
+}
+
+// MembersActionEvent defines model for MembersActionEvent.
+type MembersActionEvent struct {
+	By             string    `json:"by"`
+	ConversationId string    `json:"conversationId"`
+	Members        *[]string `json:"members"`
+}
+
+// MembersJoinedEvent defines model for MembersJoinedEvent.
+type MembersJoinedEvent struct {
+	ConversationId string    `json:"conversationId"`
+	InvitedBy      string    `json:"invitedBy"`
+	Members        *[]string `json:"members"`
+}
+
+// MembersLeftEvent defines model for MembersLeftEvent.
+type MembersLeftEvent struct {
+	ConversationId string    `json:"conversationId"`
+	KickedBy       string    `json:"kickedBy"`
+	Members        *[]string `json:"members"`
+}
 
 // MembersOutputBody defines model for MembersOutputBody.
 type MembersOutputBody struct {
@@ -853,12 +925,36 @@ type Message struct {
 // MessagePriority Chat-room delivery priority
 type MessagePriority string
 
+// MessageChangeEvent defines model for MessageChangeEvent.
+type MessageChangeEvent struct {
+	ConversationId string  `json:"conversationId"`
+	Message        Message `json:"message"`
+}
+
+// MessageEvent defines model for MessageEvent.
+type MessageEvent struct {
+	ConversationId string `json:"conversationId"`
+
+	// Mentioned Whether the message mentions the recipient
+	Mentioned bool    `json:"mentioned"`
+	Message   Message `json:"message"`
+
+	// Offline Delivered when the stream opened, as an offline message
+	Offline bool `json:"offline"`
+}
+
 // OnlineBodyBody defines model for OnlineBodyBody.
 type OnlineBodyBody struct {
 	// Online clientId → online now
 	//
 	// Example: {"Jerry":false,"Tom":true}
 	Online map[string]bool `json:"online"`
+}
+
+// PresenceEvent defines model for PresenceEvent.
+type PresenceEvent struct {
+	ClientId string `json:"clientId"`
+	Online   bool   `json:"online"`
 }
 
 // Problem defines model for Problem.
@@ -915,6 +1011,11 @@ type ReadManyRequest struct {
 type ReadRequest struct {
 	// MessageId Read up to this message (default: the latest)
 	MessageId *string `json:"messageId,omitempty"`
+}
+
+// ReasonEvent defines model for ReasonEvent.
+type ReasonEvent struct {
+	Reason string `json:"reason"`
 }
 
 // SendRequest defines model for SendRequest.
@@ -1028,6 +1129,12 @@ type SubscribeInputBody struct {
 	//
 	// Example: ["Jerry"]
 	ClientIds *[]string `json:"clientIds"`
+}
+
+// TargetEvent defines model for TargetEvent.
+type TargetEvent struct {
+	By             string `json:"by"`
+	ConversationId string `json:"conversationId"`
 }
 
 // UnreadEntry defines model for UnreadEntry.
@@ -1818,9 +1925,10 @@ type ClientInterface interface {
 	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
 	// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-	// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-	// messages with offline: true) right after hello.
+	// membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+	// and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+	// summary (or, for sessions logged in with offlineMessages push, the unread messages with
+	// offline: true) right after hello.
 	//
 	// Corresponds with GET /v1/events (the `OpenEventStream` operationId).
 	OpenEventStream(ctx context.Context, params *OpenEventStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2943,9 +3051,10 @@ func (c *Client) UnregisterDevice(ctx context.Context, token string, reqEditors 
 // Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 // infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
 // reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-// messages with offline: true) right after hello.
+// membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+// and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+// summary (or, for sessions logged in with offlineMessages push, the unread messages with
+// offline: true) right after hello.
 //
 // Corresponds with GET /v1/events (the `OpenEventStream` operationId).
 func (c *Client) OpenEventStream(ctx context.Context, params *OpenEventStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5595,9 +5704,10 @@ type ClientWithResponsesInterface interface {
 	// Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 	// infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
 	// reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-	// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-	// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-	// messages with offline: true) right after hello.
+	// membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+	// and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+	// summary (or, for sessions logged in with offlineMessages push, the unread messages with
+	// offline: true) right after hello.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9804,9 +9914,10 @@ func (c *ClientWithResponses) UnregisterDeviceWithResponse(ctx context.Context, 
 // Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
 // infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
 // reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-// membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-// sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-// messages with offline: true) right after hello.
+// membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+// and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+// summary (or, for sessions logged in with offlineMessages push, the unread messages with
+// offline: true) right after hello.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -609,9 +609,10 @@ export interface paths {
          *     Events: hello, message, invited, kicked, membersjoined, membersleft, messagerecall, messageupdate,
          *     infoupdated, unreadmessagescountupdate, lastdeliveredatupdate, lastreadatupdate, presence, conflict,
          *     reset, memberinfoupdated, membersmuted, membersunmuted, muted, unmuted, membersblocked,
-         *     membersunblocked, blocked, unblocked; their data schemas are listed under x-parley-events of the 200 response. A fresh stream
-         *     sends the unread summary (or, for sessions logged in with offlineMessages push, the unread
-         *     messages with offline: true) right after hello.
+         *     membersunblocked, blocked, unblocked; the 200 response's schema has each one, its data's schema
+         *     and an example (x-parley-events lists the same by event name). A fresh stream sends the unread
+         *     summary (or, for sessions logged in with offlineMessages push, the unread messages with
+         *     offline: true) right after hello.
          */
         get: operations["openEventStream"];
         put?: never;
@@ -1143,10 +1144,45 @@ export interface components {
              */
             url: string;
         };
+        HelloEvent: {
+            clientId: string;
+            /** @description The stream resumed after Last-Event-ID and replays what was missed */
+            resumed: boolean;
+            /** Format: int64 */
+            serverTime: number;
+            sessionId: string;
+        };
         HistoryPage: {
             /** @description More messages exist beyond this page in the direction paged */
             hasMore: boolean;
             messages: components["schemas"]["Message"][] | null;
+        };
+        InfoUpdatedEvent: {
+            attributes: {
+                [key: string]: unknown;
+            };
+            conversationId: string;
+            name: string;
+            updatedBy: string;
+        };
+        InvitedEvent: {
+            conversationId: string;
+            invitedBy: string;
+        };
+        KickedEvent: {
+            conversationId: string;
+            kickedBy: string;
+        };
+        LastDeliveredAtEvent: {
+            conversationId: string;
+            /** Format: int64 */
+            lastDeliveredAt: number;
+        };
+        LastReadAtEvent: {
+            clientId: string;
+            conversationId: string;
+            /** Format: int64 */
+            lastReadAt: number;
         };
         Location: {
             /**
@@ -1223,6 +1259,27 @@ export interface components {
              * @example 1795453200000
              */
             silencedUntil?: number;
+        };
+        MemberInfoEvent: {
+            conversationId: string;
+            member: string;
+            role: string;
+            updatedBy: string;
+        };
+        MembersActionEvent: {
+            by: string;
+            conversationId: string;
+            members: string[] | null;
+        };
+        MembersJoinedEvent: {
+            conversationId: string;
+            invitedBy: string;
+            members: string[] | null;
+        };
+        MembersLeftEvent: {
+            conversationId: string;
+            kickedBy: string;
+            members: string[] | null;
         };
         MembersOutputBody: {
             members: components["schemas"]["MemberInfo"][] | null;
@@ -1317,6 +1374,18 @@ export interface components {
              */
             type?: number;
         };
+        MessageChangeEvent: {
+            conversationId: string;
+            message: components["schemas"]["Message"];
+        };
+        MessageEvent: {
+            conversationId: string;
+            /** @description Whether the message mentions the recipient */
+            mentioned: boolean;
+            message: components["schemas"]["Message"];
+            /** @description Delivered when the stream opened, as an offline message */
+            offline: boolean;
+        };
         OnlineBodyBody: {
             /**
              * @description clientId → online now
@@ -1328,6 +1397,10 @@ export interface components {
             online: {
                 [key: string]: boolean;
             };
+        };
+        PresenceEvent: {
+            clientId: string;
+            online: boolean;
         };
         Problem: {
             /**
@@ -1375,6 +1448,9 @@ export interface components {
         ReadRequest: {
             /** @description Read up to this message (default: the latest) */
             messageId?: string;
+        };
+        ReasonEvent: {
+            reason: string;
         };
         SendRequest: {
             /** @description Custom attributes of the message */
@@ -1486,6 +1562,10 @@ export interface components {
              *     ]
              */
             clientIds: string[] | null;
+        };
+        TargetEvent: {
+            by: string;
+            conversationId: string;
         };
         UnreadEntry: {
             conversationId: string;
@@ -3853,8 +3933,9 @@ export interface operations {
                      *       "conversationId": "6v1ofs2k0ha2e4ktl0s0",
                      *       "from": "Tom",
                      *       "type": -1,
-                     *       "text": "Hello Jerry!",
-                     *       "timestamp": 1795449660000
+                     *       "text": "Hello Jerry! (edited)",
+                     *       "timestamp": 1795449660000,
+                     *       "patchedAt": 1795449720000
                      *     }
                      */
                     "application/json": components["schemas"]["Message"];
@@ -4828,105 +4909,225 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example retry: 2000
-                     *     id: 8m2f1.0
-                     *     event: hello
-                     *     data: {"sessionId":"0t5bq1m6k3v8a2d4e6g0","clientId":"Jerry","serverTime":1795449600000,"resumed":false}
-                     */
-                    "text/event-stream": string & ({
-                        clientId: string;
-                        /** @description The stream resumed after Last-Event-ID and replays what was missed */
-                        resumed: boolean;
-                        /** Format: int64 */
-                        serverTime: number;
-                        sessionId: string;
+                    "text/event-stream": ({
+                        data: components["schemas"]["HelloEvent"];
+                        /** @enum {string} */
+                        event: "hello";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
+                        /** @description The reconnect delay in milliseconds */
+                        retry: number;
                     } | {
-                        conversationId: string;
-                        /** @description Whether the message mentions the recipient */
-                        mentioned: boolean;
-                        message: components["schemas"]["Message"];
-                        /** @description Delivered when the stream opened, as an offline message */
-                        offline: boolean;
+                        data: components["schemas"]["MessageEvent"];
+                        /** @enum {string} */
+                        event: "message";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        invitedBy: string;
+                        data: components["schemas"]["InvitedEvent"];
+                        /** @enum {string} */
+                        event: "invited";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        kickedBy: string;
+                        data: components["schemas"]["KickedEvent"];
+                        /** @enum {string} */
+                        event: "kicked";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        invitedBy: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersJoinedEvent"];
+                        /** @enum {string} */
+                        event: "membersjoined";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        kickedBy: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersLeftEvent"];
+                        /** @enum {string} */
+                        event: "membersleft";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        message: components["schemas"]["Message"];
+                        data: components["schemas"]["MessageChangeEvent"];
+                        /** @enum {string} */
+                        event: "messagerecall";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        message: components["schemas"]["Message"];
+                        data: components["schemas"]["MessageChangeEvent"];
+                        /** @enum {string} */
+                        event: "messageupdate";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        attributes: {
-                            [key: string]: unknown;
-                        };
-                        conversationId: string;
-                        name: string;
-                        updatedBy: string;
+                        data: components["schemas"]["InfoUpdatedEvent"];
+                        /** @enum {string} */
+                        event: "infoupdated";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversations: components["schemas"]["UnreadEntry"][] | null;
+                        data: components["schemas"]["UnreadEvent"];
+                        /** @enum {string} */
+                        event: "unreadmessagescountupdate";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        /** Format: int64 */
-                        lastDeliveredAt: number;
+                        data: components["schemas"]["LastDeliveredAtEvent"];
+                        /** @enum {string} */
+                        event: "lastdeliveredatupdate";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        clientId: string;
-                        conversationId: string;
-                        /** Format: int64 */
-                        lastReadAt: number;
+                        data: components["schemas"]["LastReadAtEvent"];
+                        /** @enum {string} */
+                        event: "lastreadatupdate";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        clientId: string;
-                        online: boolean;
+                        data: components["schemas"]["PresenceEvent"];
+                        /** @enum {string} */
+                        event: "presence";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        reason: string;
+                        data: components["schemas"]["ReasonEvent"];
+                        /** @enum {string} */
+                        event: "conflict";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        reason: string;
+                        data: components["schemas"]["ReasonEvent"];
+                        /** @enum {string} */
+                        event: "reset";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        conversationId: string;
-                        member: string;
-                        role: string;
-                        updatedBy: string;
+                        data: components["schemas"]["MemberInfoEvent"];
+                        /** @enum {string} */
+                        event: "memberinfoupdated";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersActionEvent"];
+                        /** @enum {string} */
+                        event: "membersmuted";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersActionEvent"];
+                        /** @enum {string} */
+                        event: "membersunmuted";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
+                        data: components["schemas"]["TargetEvent"];
+                        /** @enum {string} */
+                        event: "muted";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
+                        data: components["schemas"]["TargetEvent"];
+                        /** @enum {string} */
+                        event: "unmuted";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersActionEvent"];
+                        /** @enum {string} */
+                        event: "membersblocked";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
-                        members: string[] | null;
+                        data: components["schemas"]["MembersActionEvent"];
+                        /** @enum {string} */
+                        event: "membersunblocked";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
+                        data: components["schemas"]["TargetEvent"];
+                        /** @enum {string} */
+                        event: "blocked";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
                     } | {
-                        by: string;
-                        conversationId: string;
-                    });
+                        data: components["schemas"]["TargetEvent"];
+                        /** @enum {string} */
+                        event: "unblocked";
+                        /**
+                         * @description The event id: Last-Event-ID resumes after it
+                         * @example 8m2f1.1
+                         */
+                        id: string;
+                    })[];
                 };
             };
             /** @description Bad Request */

@@ -25,16 +25,16 @@ const maxKickReason = 20
 func (a *API) clientRoutes(r chi.Router) {
 	r.NotFound(notSupported)
 	r.MethodNotAllowed(notSupported)
-	r.With(masterOnly).Post("/check-online", a.checkOnline)
-	r.Get("/{client_id}/unread-count", a.unreadCount) // the app key may
-	r.With(masterOnly).Post("/{client_id}/kick", a.kick)
+	r.Get("/{client_id}/unread-count", a.unreadCount) // the app key may, as in LeanCloud
+	r.Get("/sign", unsupported(noUserSign))           // so does this one
 	m := r.With(masterOnly)
+	m.Post("/check-online", a.checkOnline)
+	m.Post("/{client_id}/kick", a.kick)
 	m.Get("/{client_id}/service-conversations", a.clientSubscriptions)
 	m.Get("/{client_id}/messages", unsupported(noSenderHistory))
 	m.Post("/{client_id}/blacklists", unsupported(noClientBlacklists))
 	m.Delete("/{client_id}/blacklists", unsupported(noClientBlacklists))
 	m.Get("/{client_id}/blacklists", unsupported(noClientBlacklists))
-	r.Get("/sign", unsupported(noUserSign))
 }
 
 // What Parley lacks, as the 4308 answers name it.

@@ -110,10 +110,10 @@ func (a *API) history11(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case convID != "":
 	case q.Get("from") != "":
-		writeError(w, notSupportedError("history of the messages a client sent (Parley indexes history by conversation only)"))
+		writeError(w, notSupportedError(noSenderHistory))
 		return
 	default:
-		writeError(w, notSupportedError("history across all conversations (give convid: Parley indexes history by conversation)"))
+		writeError(w, notSupportedError(noAppHistory))
 		return
 	}
 	if q.Has("max_ts") && !q.Has("timestamp") {
@@ -192,9 +192,7 @@ func (a *API) patchMessage(w http.ResponseWriter, r *http.Request) {
 			body[k] = v
 		}
 	}
-	if b.FromPeer != "" {
-		body["from_client"], _ = json.Marshal(b.FromPeer)
-	}
+	body["from_client"], _ = json.Marshal(b.FromPeer) // a string always encodes
 	h := a.modifyMessage
 	if b.Recall {
 		h = a.recallMessage
@@ -398,20 +396,14 @@ func (a *API) classQuery(w http.ResponseWriter, r *http.Request) {
 // [...]}}, as the SDKs send it, on its own; any other field as on /1.2's
 // update.
 func (a *API) putConversation(w http.ResponseWriter, r *http.Request) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err != nil {
-		writeError(w, badRequest("the request body is too large or unreadable"))
-		return
-	}
 	var body map[string]json.RawMessage
-	if json.Unmarshal(b, &body) != nil {
-		writeError(w, errMalformedJSON)
+	if e := decodeBody(r, &body); e != nil {
+		writeError(w, e)
 		return
 	}
 	raw, ok := body["m"]
 	if !ok {
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		a.updateConversation(w, r)
+		a.serve(w, r, http.HandlerFunc(a.updateConversation), [][2]string{{"id", chi.URLParam(r, "id")}}, nil, body)
 		return
 	}
 	if len(body) > 1 {

@@ -234,7 +234,19 @@ func TestLCGlobal(t *testing.T) {
 	lcExpectError(t, h, m, "POST", "/1.2/rtm/broadcasts", broadcast(map[string]any{"transient": true}), 501, 4308)
 	lcExpectError(t, h, lcAppKey(h), "POST", "/1.2/rtm/broadcasts", broadcast(nil), 401, 119)
 
-	lcExpectError(t, h, m, "DELETE", "/1.2/rtm/broadcasts/"+sent.MsgID, nil, 501, 4308)
+	// Deleting a broadcast: those yet to fetch it never will.
+	var empty map[string]any
+	lc(t, h, m, "DELETE", "/1.2/rtm/broadcasts/"+sent.MsgID, nil, 200, &empty)
+	if page := jerry.history(sys, client.ListMessagesParams{}); len(*page.Messages) != 1 || (*page.Messages)[0].Id == sent.MsgID {
+		t.Errorf("history after deleting %s: %+v", sent.MsgID, page.Messages)
+	}
+	lcExpectError(t, h, m, "DELETE", "/1.2/rtm/broadcasts/"+sent.MsgID, nil, 400, 4404)
+	lcExpectError(t, h, m, "DELETE", "/1.2/rtm/broadcasts/qNkRkFWOeSqP65S9fDyHJw", nil, 400, 4404)
+	tom.sendText(normal, "not a broadcast")
+	var recs []lcRecord
+	lc(t, h, m, "GET", "/1.2/rtm/conversations/"+normal+"/messages", nil, 200, &recs)
+	lcExpectError(t, h, m, "DELETE", "/1.2/rtm/broadcasts/"+recs[0].MsgID, nil, 400, 4313)
+	lcExpectError(t, h, lcAppKey(h), "DELETE", "/1.2/rtm/broadcasts/"+recs[0].MsgID, nil, 401, 119)
 	lcExpectError(t, h, m, "GET", "/1.2/rtm/broadcasts?conv_id="+sys, nil, 501, 4308)
 	lcExpectError(t, h, m, "GET", "/1.2/rtm/messages", nil, 501, 4308)
 	lcExpectError(t, h, lcAppKey(h), "GET", "/1.2/rtm/messages", nil, 401, 119)

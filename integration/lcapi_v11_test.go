@@ -199,7 +199,9 @@ func TestLCV11Conversations(t *testing.T) {
 	}
 	lcExpectError(t, h, m, "POST", "/1.1/rtm/broadcast", map[string]any{"from_peer": "desk", "conv_id": sys, "message": "x", "valid_till": 1}, 501, 4308)
 	lcExpectError(t, h, m, "POST", "/1.1/rtm/broadcast/subscriber", map[string]any{"from_peer": "desk", "conv_id": group, "message": "x"}, 400, 4313)
-	lcExpectError(t, h, m, "DELETE", "/1.1/rtm/broadcast?mid="+sent.MsgID, nil, 501, 4308)
+	lc(t, h, m, "DELETE", "/1.1/rtm/broadcast?mid="+sent.MsgID, nil, 200, &empty)
+	lcExpectError(t, h, m, "DELETE", "/1.1/rtm/broadcast?mid="+sent.MsgID, nil, 400, 4404)
+	lcExpectError(t, h, m, "DELETE", "/1.1/rtm/broadcast", nil, 400, 1)
 	lcExpectError(t, h, m, "GET", "/1.1/rtm/broadcast?conv_id="+sys, nil, 501, 4308)
 
 	// Chat rooms: who is in, how many.

@@ -39,12 +39,11 @@ func (a *API) clientRoutes(r chi.Router) {
 
 // What Parley lacks, as the 4308 answers name it.
 const (
-	noSenderHistory       = "history of the messages a client sent (Parley indexes history by conversation only)"
-	noAppHistory          = "history across all conversations (Parley indexes history by conversation: read each conversation's messages)"
-	noClientBlacklists    = "a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)"
-	noUserSign            = "login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)"
-	noBroadcastWithdrawal = "withdrawing a broadcast (Parley cannot take back a message from clients yet to fetch it; recall it in its conversation instead)"
-	noBroadcastList       = "listing valid broadcasts (Parley's broadcasts do not expire; read the service conversation's history instead)"
+	noSenderHistory    = "history of the messages a client sent (Parley indexes history by conversation only)"
+	noAppHistory       = "history across all conversations (Parley indexes history by conversation: read each conversation's messages)"
+	noClientBlacklists = "a client blocking conversations (Parley blocks clients per conversation: /1.2/rtm/conversations/{id}/blacklists)"
+	noUserSign         = "login signatures for _User sessions (Parley has no _User accounts; sign logins in your backend with the master key)"
+	noBroadcastList    = "listing valid broadcasts (Parley's broadcasts do not expire; read the service conversation's history instead)"
 )
 
 // POST /1.2/rtm/clients/check-online {"client_ids": [...]} →

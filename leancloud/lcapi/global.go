@@ -15,7 +15,7 @@ func (a *API) globalRoutes(r chi.Router) {
 	r.Get("/rtm/stats", a.stats)
 	r.Get("/rtm/all-conversations", a.queryConversations) // every kind, as _Conversation holds them
 	r.Post("/rtm/broadcasts", a.globalBroadcast)
-	r.Delete("/rtm/broadcasts/{message_id}", unsupported(noBroadcastWithdrawal))
+	r.Delete("/rtm/broadcasts/{message_id}", a.deleteBroadcast)
 	r.Get("/rtm/broadcasts", unsupported(noBroadcastList))
 	r.Get("/rtm/messages", unsupported(noAppHistory))
 }
@@ -79,6 +79,28 @@ func (a *API) globalBroadcast(w http.ResponseWriter, r *http.Request) {
 		body["push"] = b.Push
 	}
 	a.inService(w, r, a.broadcast, b.ConvID, nil, nil, body)
+}
+
+// DELETE /1.2/rtm/broadcasts/{message_id} (and DELETE
+// /1.1/rtm/broadcast?mid=) → {}: LeanCloud's broadcast stops reaching the
+// devices that have not received it yet. Parley deletes the stored
+// message (Service.DeleteMessage): subscribers that fetched it keep it,
+// the others never see it. Only a message of a service conversation is a
+// broadcast (4313 otherwise).
+func (a *API) deleteBroadcast(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "message_id")
+	conv, err := a.opt.Service.MessageConversation(r.Context(), principal(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.inService(w, r, func(w http.ResponseWriter, r *http.Request) {
+		if err := a.opt.Service.DeleteMessage(r.Context(), principal(r), conv, id); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, empty)
+	}, conv, nil, nil, nil)
 }
 
 // given reports whether an optional JSON field was given a value.

@@ -38,7 +38,7 @@ func (a *API) v11Routes(r chi.Router) {
 	m.Post("/rtm/patch/message", a.patchMessage)
 	m.Post("/rtm/messages", a.send11)
 	m.Post("/rtm/broadcast", a.globalBroadcast)
-	m.Delete("/rtm/broadcast", unsupported(noBroadcastWithdrawal))
+	m.Delete("/rtm/broadcast", a.deleteBroadcast11)
 	m.Get("/rtm/broadcast", unsupported(noBroadcastList))
 	m.Post("/rtm/broadcast/subscriber", a.globalBroadcast)
 	m.Post("/rtm/conversation/subscription", a.subscribe11)
@@ -230,6 +230,16 @@ func (a *API) inRoom(w http.ResponseWriter, r *http.Request, h http.HandlerFunc,
 		return
 	}
 	a.serve(w, r, a.onlyKinds(chatRoomKinds)(h), [][2]string{{"id", id}}, nil, nil)
+}
+
+// DELETE /1.1/rtm/broadcast?mid= → {}, as /1.2's.
+func (a *API) deleteBroadcast11(w http.ResponseWriter, r *http.Request) {
+	mid := r.URL.Query().Get("mid")
+	if mid == "" {
+		writeError(w, badRequest("mid is required"))
+		return
+	}
+	a.serve(w, r, http.HandlerFunc(a.deleteBroadcast), [][2]string{{"message_id", mid}}, nil, nil)
 }
 
 // POST /1.1/rtm/conversation/subscription {conv_id, client_id} → {}.

@@ -173,7 +173,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (*c
 	fs.StringVar(&c.AuthMode, "auth-mode", "open", "login mode: open, signature or jwt")
 	durationVar(fs, &c.OfflineGrace, "offline-grace", 10*time.Second, "how long a dropped stream keeps its session online")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "origins browser apps may call from (comma list)")
-	fs.BoolVar(&c.CORSMasterKey, "cors-master-key", false, "let those browser apps send X-Master-Key (the master key belongs on servers, not in browsers)")
+	fs.BoolVar(&c.CORSMasterKey, "cors-master-key", false, "let those browser apps send the master key: X-Master-Key, or LeanCloud's X-LC-Key/X-LC-Sign with ,master (the master key belongs on servers, not in browsers)")
 	fs.StringVar(&c.DBSync, "db-sync", "full", "SQLite synchronous mode: full (a 201 survives power loss) or normal (survives a crash)")
 	durationVar(fs, &c.SessionTTL, "session-ttl", 7*24*time.Hour, "lifetime of a session and its token")
 	durationVar(fs, &c.Heartbeat, "heartbeat", 15*time.Second, "interval of heartbeat comments on idle streams")

@@ -8,7 +8,7 @@
 // What is served: §1.2–§1.4 (routes.go), clients (clients.go), the global
 // endpoints (global.go), the legacy /1.1 API and the SDKs' own /1.1
 // endpoints (v11.go, each a rewrite onto its /1.2 counterpart);
-// docs/lcapi-support-part*.md list them. What Parley cannot do answers
+// docs/leancloud-rest.md lists them. What Parley cannot do answers
 // HTTP 501 with code 4308 naming the feature, and every other path under
 // the mounted prefixes notSupported: never a silent success.
 package lcapi

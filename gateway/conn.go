@@ -10,12 +10,14 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/gateway/lcproto"
 	"github.com/parley-im/parley/handlers"
 )
 
-// conn is one WebSocket. Only its goroutine (serve) reads it and touches
-// sessions; writes take writeMu.
+// conn is one WebSocket. Its goroutine (serve) reads it and runs the
+// commands; the pump (push.go) writes its sessions' events. Writes take
+// writeMu.
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
@@ -23,22 +25,40 @@ type conn struct {
 	ip     string
 
 	// sessions are the clients logged in on this connection, by peerId (one
-	// connection may carry several).
+	// connection may carry several). serve adds and removes them, the pump
+	// removes those that ended; both under mu.
+	mu       sync.Mutex
 	sessions map[string]*session
+	changed  chan struct{} // wakes the pump when sessions changed
+	done     chan struct{} // closed when serve ends: the pump stops
+	pumping  chan struct{} // nil until the pump starts; closed when it ends
 
 	writeMu sync.Mutex
 }
 
-// session is a client logged in on a connection: a Parley session.
+// session is a client logged in on a connection: a Parley session, and
+// the hub's stream of its events.
 type session struct {
 	p     handlers.Principal
 	token string
+	st    *events.Stream
+	// seq is the last event written (of the stream's epoch), where a
+	// reconnect resumes; only the pump writes it while it runs.
+	seq uint64
+	// closed: the client was told the session ended (session/closed).
+	closed bool
+
+	mu      sync.Mutex // guards waiting (serve adds, the pump takes)
+	waiting []awaited  // messages sent with r: true, for rcp's ids
 }
 
-// serve reads commands until the connection ends.
+// serve reads commands until the connection ends, then stops the pump and
+// detaches the sessions' streams: the sessions stay online for the offline
+// grace, and a reconnect with their session token resumes them.
 func (c *conn) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer c.detach()
 	defer c.ws.CloseNow()
 	for {
 		rctx, rcancel := context.WithTimeout(ctx, idleTimeout)
@@ -53,6 +73,22 @@ func (c *conn) serve() {
 			continue
 		}
 		c.handle(ctx, cmd)
+	}
+}
+
+// detach ends the pump and detaches every session's stream, remembering
+// where each stopped.
+func (c *conn) detach() {
+	close(c.done)
+	if c.pumping != nil {
+		<-c.pumping
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, s := range c.sessions {
+		s.st.Close()
+		c.g.resume.put(s.p.SessionID, s.st.Epoch(), s.seq, c.g.now())
+		delete(c.sessions, id)
 	}
 }
 
@@ -77,12 +113,13 @@ func decode(typ websocket.MessageType, data []byte) (*lcproto.GenericCommand, er
 	return cmd, nil
 }
 
-// send writes one command in the connection's format.
-func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) {
+// send writes one command in the connection's format; false: the
+// connection is broken.
+func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) bool {
 	b, err := proto.Marshal(cmd)
 	if err != nil {
 		c.g.log.Error("gateway: encoding a command", "cmd", cmd.GetCmd().String(), "err", err)
-		return
+		return true
 	}
 	typ := websocket.MessageBinary
 	if c.base64 {
@@ -96,7 +133,9 @@ func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) {
 	if err := c.ws.Write(ctx, typ, b); err != nil {
 		// The connection is broken: its read fails next and serve ends.
 		c.ws.CloseNow()
+		return false
 	}
+	return true
 }
 
 // handle runs one command and answers it.
@@ -117,7 +156,13 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 	}
 	peerID, s := c.sessionOf(cmd)
 	if s == nil {
+		if cmd.GetCmd() == lcproto.CommandType_ack || cmd.GetCmd() == lcproto.CommandType_read {
+			return // fire-and-forget: nothing answers them
+		}
 		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "log in first (session/open)"))
+		return
+	}
+	if c.message(ctx, cmd, peerID, s) {
 		return
 	}
 	c.send(ctx, errorCommand(cmd.I, peerID, CodeInternal, "not supported by this server yet: "+commandName(cmd)))
@@ -127,6 +172,8 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 // names none (the JS SDK omits peerId while one client is logged in on the
 // connection), the only one.
 func (c *conn) sessionOf(cmd *lcproto.GenericCommand) (string, *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if cmd.PeerId != nil {
 		return cmd.GetPeerId(), c.sessions[cmd.GetPeerId()]
 	}
@@ -140,15 +187,19 @@ func (c *conn) sessionOf(cmd *lcproto.GenericCommand) (string, *session) {
 
 // open logs a client in (session/open): a fresh Parley session through the
 // same login as the HTTP API's (auth mode, signature, tag, limits), or, with
-// r and st, the session the token names (a reconnect).
+// r and st, the session the token names (a reconnect). The session's events
+// then flow as an SSE stream's do (attach).
 func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
 	peerID := cmd.GetPeerId()
 	m := cmd.GetSessionMessage()
-	if s := c.sessions[peerID]; s != nil && peerID != "" {
+	c.mu.Lock()
+	s := c.sessions[peerID]
+	c.mu.Unlock()
+	if s != nil && peerID != "" {
 		c.opened(ctx, cmd, s) // already open on this connection
 		return
 	}
-	var s *session
+	fresh := false
 	if m.GetSt() != "" {
 		p, err := c.g.svc.Authenticate(ctx, m.GetSt())
 		if err != nil || p.ClientID != peerID || p.SessionID == "" {
@@ -168,9 +219,9 @@ func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
 			return
 		}
 		s = &session{p: handlers.Principal{ClientID: res.ClientID, SessionID: res.SessionID, IP: c.ip}, token: res.Token}
+		fresh = true
 	}
-	c.sessions[peerID] = s
-	c.opened(ctx, cmd, s)
+	c.attach(ctx, cmd, s, fresh)
 }
 
 // opened answers a session/open: session/opened with the session token and
@@ -188,18 +239,20 @@ func (c *conn) opened(ctx context.Context, cmd *lcproto.GenericCommand, s *sessi
 	})
 }
 
-// close logs a client out (session/close) and answers session/closed.
+// close logs a client out (session/close) and answers session/closed. The
+// session leaves the connection first, so that the pump does not take the
+// end of its stream for a kick.
 func (c *conn) close(ctx context.Context, cmd *lcproto.GenericCommand) {
 	peerID, s := c.sessionOf(cmd)
 	if s == nil {
 		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "no session is open for this client"))
 		return
 	}
+	c.forget(peerID, s)
 	if err := c.g.svc.Logout(ctx, s.p); err != nil {
 		c.fail(ctx, cmd, peerID, err, nil)
 		return
 	}
-	delete(c.sessions, peerID)
 	c.send(ctx, &lcproto.GenericCommand{
 		Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_closed.Enum(),
 		I: cmd.I, PeerId: proto.String(peerID),

@@ -11,9 +11,11 @@
 // (peerIds) are logged in on each connection.
 //
 // Each connection costs one goroutine, the HTTP handler's, which reads the
-// frames and runs the commands one after the other; writes are serialised
-// by the connection's write lock. WebSocket pings are answered by
-// github.com/coder/websocket while the goroutine reads.
+// frames and runs the commands one after the other, and, once a client has
+// logged in on it, a second one that writes the events of its sessions
+// (push.go); writes are serialised by the connection's write lock.
+// WebSocket pings are answered by github.com/coder/websocket while the
+// first goroutine reads.
 package gateway
 
 import (
@@ -28,6 +30,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
 )
 
@@ -56,7 +59,10 @@ const (
 // Options configure a Gateway.
 type Options struct {
 	Service *handlers.Service
-	Log     *slog.Logger // nil: slog.Default()
+	// Hub delivers the events of the gateway's sessions, as it does those of
+	// the HTTP API's event streams.
+	Hub *events.Hub
+	Log *slog.Logger // nil: slog.Default()
 	// Now is the clock (serverTs); nil: time.Now.
 	Now func() time.Time
 }
@@ -64,8 +70,11 @@ type Options struct {
 // Gateway serves LeanCloud's realtime protocol.
 type Gateway struct {
 	svc *handlers.Service
+	hub *events.Hub
 	log *slog.Logger
 	now func() time.Time
+
+	resume resumePoints // where the sessions of closed connections stopped
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -75,7 +84,7 @@ type Gateway struct {
 
 // New returns a Gateway answering with opt.Service.
 func New(opt Options) *Gateway {
-	g := &Gateway{svc: opt.Service, log: opt.Log, now: opt.Now, conns: map[*conn]struct{}{}}
+	g := &Gateway{svc: opt.Service, hub: opt.Hub, log: opt.Log, now: opt.Now, conns: map[*conn]struct{}{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -170,7 +179,8 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c := &conn{g: g, ws: ws, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
+	c := &conn{g: g, ws: ws, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{},
+		changed: make(chan struct{}, 1), done: make(chan struct{})}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
 		g.mu.Unlock()

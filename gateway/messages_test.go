@@ -315,7 +315,9 @@ func TestLogs(t *testing.T) {
 				t.Fatalf("logs not ascending: %v", r)
 			}
 			prev = it.GetTimestamp()
-			var c struct{ Lctext string `json:"_lctext"` }
+			var c struct {
+				Lctext string `json:"_lctext"`
+			}
 			json.Unmarshal([]byte(it.GetData()), &c)
 			if c.Lctext == "" {
 				c.Lctext = "img"

@@ -72,7 +72,16 @@ func (c *conn) serve() {
 			c.send(ctx, errorCommand(nil, "", CodeUnparseable, "unparseable frame: "+err.Error()))
 			continue
 		}
-		c.handle(ctx, cmd)
+		// Each command runs on a goroutine of its own, waited for: the
+		// rules' calls (a login, a send) need a deep stack, which this
+		// goroutine, idle in Read for most of the connection's life, would
+		// otherwise keep.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.handle(ctx, cmd)
+		}()
+		<-done
 	}
 }
 

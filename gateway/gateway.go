@@ -10,8 +10,8 @@
 // LeanCloud's codes. It holds no IM state of its own beyond which clients
 // (peerIds) are logged in on each connection.
 //
-// Each connection costs one goroutine, the HTTP handler's, which reads the
-// frames and runs the commands one after the other, and, once a client has
+// Each connection costs one goroutine of its own (the HTTP handler hands
+// the connection over to it and returns), which reads the frames and runs the commands one after the other, and, once a client has
 // logged in on it, a second one that writes the events of its sessions
 // (push.go); writes are serialised by the connection's write lock.
 // WebSocket pings are answered by github.com/coder/websocket while the
@@ -19,10 +19,14 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -163,8 +167,13 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	g.wg.Add(1)
 	g.mu.Unlock()
-	defer g.wg.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	handed := false // to the connection's goroutine, which calls Done
+	defer func() {
+		if !handed {
+			g.wg.Done()
+		}
+	}()
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols: []string{SubprotocolBinary, SubprotocolBase64},
 		// Apps' pages on any origin run the SDK; logins are what is
 		// checked, not the page's origin.
@@ -189,12 +198,50 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.conns, c)
-		g.mu.Unlock()
+	// The connection gets a goroutine of its own and the handler returns,
+	// as the SSE streams do: net/http's goroutine of the connection, whose
+	// stack is as deep as the server's handler chain, and the request are
+	// let go.
+	handed = true
+	go func() {
+		defer g.wg.Done()
+		defer func() {
+			g.mu.Lock()
+			delete(g.conns, c)
+			g.mu.Unlock()
+		}()
+		c.serve()
 	}()
-	c.serve()
+}
+
+// connBuffer is the size of a connection's read and write buffers. A
+// connection keeps them for its life, and LeanCloud's commands and pushes
+// are a few hundred bytes; a larger frame goes through in pieces.
+const connBuffer = 1 << 10
+
+// smallBuffers hands coder/websocket the hijacked connection with buffers of
+// connBuffer bytes instead of net/http's 4 KiB ones, which it would keep:
+// most of what an idle connection costs.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Unwrap lets http.ResponseController reach the ResponseWriter's own methods.
+func (s smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// net/http's reader may hold what the client sent right after its
+	// request: it must be in the new reader's buffer, where coder/websocket
+	// looks for it. The writer holds nothing (the 101 was flushed).
+	n := brw.Reader.Buffered()
+	b, _ := brw.Reader.Peek(n)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), max(connBuffer, n))
+	if n > 0 {
+		br.Peek(n) // takes the copy only: the connection is not read
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, connBuffer)), nil
 }
 
 // Connections is the number of WebSocket connections open now.

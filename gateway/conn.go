@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
-	base64 bool // lc.proto2base64.3: text frames
+	nc     net.Conn // ws's: its read deadline is the idle timeout
+	base64 bool     // lc.proto2base64.3: text frames
 	ip     string
 
 	// sessions are the clients logged in on this connection, by peerId (one
@@ -61,9 +63,10 @@ func (c *conn) serve() {
 	defer c.detach()
 	defer c.ws.CloseNow()
 	for {
-		rctx, rcancel := context.WithTimeout(ctx, idleTimeout)
-		typ, data, err := c.ws.Read(rctx)
-		rcancel()
+		// A deadline on the connection rather than a context per read: an
+		// idle connection then holds no timer and contexts while it waits.
+		c.nc.SetReadDeadline(time.Now().Add(idleTimeout))
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return // closed by the peer, by Close, or idle too long
 		}

@@ -173,22 +173,31 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 			g.wg.Done()
 		}
 	}()
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	sb := &smallBuffers{ResponseWriter: w}
+	var nc net.Conn // the hijacked connection; not sb, which holds net/http's response
+	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		Subprotocols: []string{SubprotocolBinary, SubprotocolBase64},
 		// Apps' pages on any origin run the SDK; logins are what is
 		// checked, not the page's origin.
 		InsecureSkipVerify: true,
+		// The native SDKs keep the connection alive with WebSocket pings
+		// (JSRT with echo commands): either is a sign of life.
+		OnPingReceived: func(context.Context, []byte) bool {
+			nc.SetReadDeadline(time.Now().Add(idleTimeout))
+			return true
+		},
 	})
 	if err != nil {
 		return // Accept answered the request
 	}
+	nc = sb.conn
 	sub := ws.Subprotocol()
 	if sub == "" {
 		ws.Close(websocket.StatusPolicyViolation, "subprotocol "+SubprotocolBinary+" or "+SubprotocolBase64+" required")
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c := &conn{g: g, ws: ws, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{},
+	c := &conn{g: g, ws: ws, nc: nc, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{},
 		changed: make(chan struct{}, 1), done: make(chan struct{})}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
@@ -222,16 +231,20 @@ const connBuffer = 1 << 10
 // smallBuffers hands coder/websocket the hijacked connection with buffers of
 // connBuffer bytes instead of net/http's 4 KiB ones, which it would keep:
 // most of what an idle connection costs.
-type smallBuffers struct{ http.ResponseWriter }
+type smallBuffers struct {
+	http.ResponseWriter
+	conn net.Conn // once hijacked
+}
 
 // Unwrap lets http.ResponseController reach the ResponseWriter's own methods.
-func (s smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	s.conn = conn
 	// net/http's reader may hold what the client sent right after its
 	// request: it must be in the new reader's buffer, where coder/websocket
 	// looks for it. The writer holds nothing (the 101 was flushed).

@@ -689,3 +689,35 @@ func TestNoGoroutineLeakWithSessions(t *testing.T) {
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= base })
 }
+
+// A will message (direct with will) is held, and sent when the session's
+// connection dropped and stayed away past the offline grace, as for an
+// SSE stream; a session that logs out (session/close) gets no
+// session/closed push besides the answer, and its will is dropped.
+func TestWill(t *testing.T) {
+	srv := start(t, func(c *server.Config) { c.OfflineGrace = 100 * time.Millisecond })
+	cid := conversation(t, srv, "Tom", "Jerry")
+	jerry := opened(t, srv, gateway.SubprotocolBinary, "Jerry")
+	tom := opened(t, srv, gateway.SubprotocolBinary, "Tom")
+	a := tom.send(cid, &lcproto.DirectCommand{Msg: proto.String(text("gone")), Will: proto.Bool(true)})
+	if a.Code != nil || a.GetT() == 0 {
+		t.Fatalf("will: ack %v", a)
+	}
+	jerry.quiet(lcproto.CommandType_direct) // held
+	tom.ws.CloseNow()
+	d := jerry.push(lcproto.CommandType_direct, 0).GetDirectMessage()
+	if d.GetFromPeerId() != "Tom" || d.GetCid() != cid {
+		t.Fatalf("will delivered as %v", d)
+	}
+	wantEquivalent(t, d.GetMsg(), text("gone"))
+
+	tom2 := opened(t, srv, gateway.SubprotocolBinary, "Tom")
+	tom2.send(cid, &lcproto.DirectCommand{Msg: proto.String(text("never")), Will: proto.Bool(true)})
+	r := tom2.request(&lcproto.GenericCommand{Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_close.Enum()})
+	if r.GetOp() != lcproto.OpType_closed || r.GetSessionMessage().GetCode() != 0 {
+		t.Fatalf("close answered %v", r)
+	}
+	tom2.quiet(lcproto.CommandType_session)
+	time.Sleep(1500 * time.Millisecond) // past the grace and a sweep
+	jerry.quiet(lcproto.CommandType_direct)
+}

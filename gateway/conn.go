@@ -35,7 +35,8 @@ type conn struct {
 	done     chan struct{} // closed when serve ends: the pump stops
 	pumping  chan struct{} // nil until the pump starts; closed when it ends
 
-	writeMu sync.Mutex
+	writeMu       sync.Mutex
+	writeDeadline time.Time // nc's, under writeMu
 }
 
 // session is a client logged in on a connection: a Parley session, and
@@ -126,8 +127,8 @@ func decode(typ websocket.MessageType, data []byte) (*lcproto.GenericCommand, er
 }
 
 // send writes one command in the connection's format; false: the
-// connection is broken.
-func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) bool {
+// connection is broken. A write is bounded by writeTimeout, not by ctx.
+func (c *conn) send(_ context.Context, cmd *lcproto.GenericCommand) bool {
 	b, err := proto.Marshal(cmd)
 	if err != nil {
 		c.g.log.Error("gateway: encoding a command", "cmd", cmd.GetCmd().String(), "err", err)
@@ -138,11 +139,17 @@ func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) bool {
 		typ = websocket.MessageText
 		b = []byte(base64.StdEncoding.EncodeToString(b))
 	}
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if err := c.ws.Write(ctx, typ, b); err != nil {
+	// Every write must finish within writeTimeout: a deadline on the
+	// connection, moved only once half of it is used (moving it costs about
+	// as much as a small write), rather than a context per write, which
+	// coder/websocket holds on to until the next one.
+	if now := time.Now(); c.writeDeadline.Sub(now) < writeTimeout/2 {
+		c.writeDeadline = now.Add(writeTimeout)
+		c.nc.SetWriteDeadline(c.writeDeadline)
+	}
+	if err := c.ws.Write(context.Background(), typ, b); err != nil {
 		// The connection is broken: its read fails next and serve ends.
 		c.ws.CloseNow()
 		return false

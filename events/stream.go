@@ -85,7 +85,18 @@ func (st *Stream) endLocked(err error) {
 			st.h.metrics.slowConsumers.Inc()
 		}
 	}
+	st.wakeAllLocked()
+}
+
+// wakeAllLocked tells a stream that it must end: its goroutine, and its
+// Writer too, which is all that a transport without a goroutine of its
+// own per stream listens to (the realtime gateway's). The session's lock
+// is held.
+func (st *Stream) wakeAllLocked() {
 	st.signal()
+	if st.writer != nil {
+		st.readyLocked()
+	}
 }
 
 // TakeDirect is Take for a hub worker: it takes nothing and reports false

@@ -17,8 +17,8 @@ import (
 )
 
 // conn is one WebSocket. Its goroutine (serve) reads it and runs the
-// commands; the pump (push.go) writes its sessions' events. Writes take
-// writeMu.
+// commands; a flusher (push.go), started when events wait, writes its
+// sessions' events. Writes take writeMu.
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
@@ -27,13 +27,17 @@ type conn struct {
 	ip     string
 
 	// sessions are the clients logged in on this connection, by peerId (one
-	// connection may carry several). serve adds and removes them, the pump
-	// removes those that ended; both under mu.
+	// connection may carry several). The commands add and remove them, the
+	// flusher removes those that ended; both under mu.
 	mu       sync.Mutex
 	sessions map[string]*session
-	changed  chan struct{} // wakes the pump when sessions changed
-	done     chan struct{} // closed when serve ends: the pump stops
-	pumping  chan struct{} // nil until the pump starts; closed when it ends
+	ctx      context.Context // serve's: the flusher's calls end with it
+
+	flushMu  sync.Mutex
+	flushing bool           // a flusher runs
+	again    bool           // events came while it ran: it goes round once more
+	stopped  bool           // serve ended: no flusher starts
+	flushers sync.WaitGroup // the flusher, for detach
 
 	writeMu       sync.Mutex
 	writeDeadline time.Time // nc's, under writeMu
@@ -46,20 +50,21 @@ type session struct {
 	token string
 	st    *events.Stream
 	// seq is the last event written (of the stream's epoch), where a
-	// reconnect resumes; only the pump writes it while it runs.
+	// reconnect resumes; only the flusher writes it.
 	seq uint64
 	// closed: the client was told the session ended (session/closed).
 	closed bool
 
-	mu      sync.Mutex // guards waiting (serve adds, the pump takes)
+	mu      sync.Mutex // guards waiting (a send adds, the flusher takes)
 	waiting []awaited  // messages sent with r: true, for rcp's ids
 }
 
-// serve reads commands until the connection ends, then stops the pump and
-// detaches the sessions' streams: the sessions stay online for the offline
+// serve reads commands until the connection ends, then waits for the
+// flusher and detaches the sessions' streams: the sessions stay online for the offline
 // grace, and a reconnect with their session token resumes them.
 func (c *conn) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
+	c.ctx = ctx
 	defer cancel()
 	defer c.detach()
 	defer c.ws.CloseNow()
@@ -89,13 +94,13 @@ func (c *conn) serve() {
 	}
 }
 
-// detach ends the pump and detaches every session's stream, remembering
-// where each stopped.
+// detach waits for the flusher and detaches every session's stream,
+// remembering where each stopped.
 func (c *conn) detach() {
-	close(c.done)
-	if c.pumping != nil {
-		<-c.pumping
-	}
+	c.flushMu.Lock()
+	c.stopped = true
+	c.flushMu.Unlock()
+	c.flushers.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, s := range c.sessions {
@@ -162,6 +167,7 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 	switch cmd.GetCmd() {
 	case lcproto.CommandType_echo:
 		c.send(ctx, &lcproto.GenericCommand{Cmd: lcproto.CommandType_echo.Enum(), I: cmd.I, PeerId: cmd.PeerId})
+		c.schedule() // a keepalive also writes what may wait (see schedule)
 		return
 	case lcproto.CommandType_session:
 		switch cmd.GetOp() {
@@ -259,7 +265,7 @@ func (c *conn) opened(ctx context.Context, cmd *lcproto.GenericCommand, s *sessi
 }
 
 // close logs a client out (session/close) and answers session/closed. The
-// session leaves the connection first, so that the pump does not take the
+// session leaves the connection first, so that the flusher does not take the
 // end of its stream for a kick.
 func (c *conn) close(ctx context.Context, cmd *lcproto.GenericCommand) {
 	peerID, s := c.sessionOf(cmd)

@@ -175,6 +175,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}()
 	sb := &smallBuffers{ResponseWriter: w}
 	var nc net.Conn // the hijacked connection; not sb, which holds net/http's response
+	var c *conn     // set once accepted, before any frame is read
 	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		Subprotocols: []string{SubprotocolBinary, SubprotocolBase64},
 		// Apps' pages on any origin run the SDK; logins are what is
@@ -184,6 +185,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		// (JSRT with echo commands): either is a sign of life.
 		OnPingReceived: func(context.Context, []byte) bool {
 			nc.SetReadDeadline(time.Now().Add(idleTimeout))
+			c.schedule() // see schedule
 			return true
 		},
 	})
@@ -197,8 +199,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c := &conn{g: g, ws: ws, nc: nc, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{},
-		changed: make(chan struct{}, 1), done: make(chan struct{})}
+	c = &conn{g: g, ws: ws, nc: nc, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
 		g.mu.Unlock()

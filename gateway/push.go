@@ -2,8 +2,14 @@ package gateway
 
 // This file delivers a logged-in client's events: its session attaches to
 // the hub like an SSE stream (the same online, presence, hook and will
-// semantics), and the connection's pump writes each event as the LeanCloud
-// push that says the same (translate), with service = 2 and the peerId.
+// semantics), and each event is written as the LeanCloud push that says the
+// same (translate), with service = 2 and the peerId.
+//
+// An idle connection has no goroutine but its reader: the stream's Writer,
+// which the hub's workers call when events wait (or the stream must end),
+// starts a flusher, a goroutine that writes what the connection's sessions
+// hold and ends. (The Writer itself may not write: a hub worker must never
+// block, and a WebSocket write may.)
 
 import (
 	"cmp"
@@ -11,7 +17,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,8 +34,8 @@ import (
 // attach opens the hub's stream of a session that has just logged in
 // (fresh) or presented its token, answers session/opened, and then, unless
 // the stream resumes where this session's last connection stopped, pushes
-// the unread summary. Only then does the pump write the session's events,
-// so that the client reads session/opened first.
+// the unread summary. Only then are the session's events written, so that
+// the client reads session/opened first.
 func (c *conn) attach(ctx context.Context, cmd *lcproto.GenericCommand, s *session, fresh bool) {
 	peerID := cmd.GetPeerId()
 	last := ""
@@ -69,12 +74,9 @@ func (c *conn) attach(ctx context.Context, cmd *lcproto.GenericCommand, s *sessi
 	// replay window, and the SDKs read edited content from history anyway.
 	c.mu.Lock()
 	c.sessions[peerID] = s
-	if c.pumping == nil {
-		c.pumping = make(chan struct{})
-		go c.pump(ctx)
-	}
 	c.mu.Unlock()
-	c.poke()
+	st.SetWriter(func(*events.Scratch) { c.schedule() })
+	c.schedule() // what came since the attach
 }
 
 // forget takes a session off the connection and detaches its stream; the
@@ -86,14 +88,47 @@ func (c *conn) forget(peerID string, s *session) {
 	}
 	c.mu.Unlock()
 	s.st.Close()
-	c.poke()
 }
 
-// poke wakes the pump to look at the sessions again.
-func (c *conn) poke() {
-	select {
-	case c.changed <- struct{}{}:
+// schedule has the sessions' events written: it starts the flusher, or has
+// the running one go round once more. It never blocks (hub workers call it).
+// The client's keepalives (echo, WebSocket pings) call it too: when the
+// hub's workers are swamped, a stream is only signalled, which nothing here
+// listens to, and its events then wait at most for the next keepalive.
+func (c *conn) schedule() {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	switch {
+	case c.stopped:
+	case c.flushing:
+		c.again = true
 	default:
+		c.flushing = true
+		c.flushers.Add(1)
+		go c.flusher()
+	}
+}
+
+// flusher writes what every session of the connection holds, until nothing
+// came meanwhile.
+func (c *conn) flusher() {
+	defer c.flushers.Done()
+	var live []*session
+	var items []events.Item
+	for {
+		live = c.live(live[:0])
+		for _, s := range live {
+			items = c.flush(c.ctx, s, items)
+		}
+		clear(live)
+		c.flushMu.Lock()
+		if !c.again || c.stopped {
+			c.flushing, c.again = false, false
+			c.flushMu.Unlock()
+			return
+		}
+		c.again = false
+		c.flushMu.Unlock()
 	}
 }
 
@@ -118,55 +153,6 @@ func (c *conn) pushUnread(ctx context.Context, s *session, since int64) {
 	}
 }
 
-// pump writes the events of the connection's sessions, one session's batch
-// at a time, until serve ends (ctx is serve's). It is the connection's only
-// other goroutine: the hub's workers (Stream.SetWriter) must never block,
-// and a WebSocket write may.
-func (c *conn) pump(ctx context.Context) {
-	defer close(c.pumping)
-	var live []*session
-	var items []events.Item
-	var cases []reflect.SelectCase
-	for {
-		live = c.live(live[:0])
-		var s *session
-		switch len(live) {
-		case 0:
-			select {
-			case <-c.done:
-				return
-			case <-c.changed:
-			}
-		case 1: // nearly always: one client per connection
-			select {
-			case <-c.done:
-				return
-			case <-c.changed:
-			case <-live[0].st.Wake():
-				s = live[0]
-			}
-		default:
-			cases = append(cases[:0],
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.done)},
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.changed)})
-			for _, l := range live {
-				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(l.st.Wake())})
-			}
-			i, _, _ := reflect.Select(cases)
-			if i == 0 {
-				return
-			}
-			if i > 1 {
-				s = live[i-2]
-			}
-		}
-		if s != nil {
-			items = c.flush(ctx, s, items)
-		}
-		clear(live)
-	}
-}
-
 // live appends the connection's sessions to buf.
 func (c *conn) live(buf []*session) []*session {
 	c.mu.Lock()
@@ -182,17 +168,25 @@ const flushBatch = 64
 
 // flush writes what the session's stream holds and deals with its end.
 func (c *conn) flush(ctx context.Context, s *session, items []events.Item) []events.Item {
-	items, err := s.st.Take(items[:0], flushBatch)
-	defer clear(items) // let written events be collected
-	for _, it := range items {
-		for _, cmd := range c.translate(s, it.Event) {
-			if !c.send(ctx, cmd) {
-				return items // the connection is broken: serve ends
+	var err error
+	for {
+		items, err = s.st.Take(items[:0], flushBatch)
+		for _, it := range items {
+			for _, cmd := range c.translate(s, it.Event) {
+				if !c.send(ctx, cmd) {
+					clear(items)
+					return items // the connection is broken: serve ends
+				}
+			}
+			s.seq = it.Seq
+			if it.Event.OnWritten != nil {
+				it.Event.OnWritten(s.p.ClientID) // delivered: receipts
 			}
 		}
-		s.seq = it.Seq
-		if it.Event.OnWritten != nil {
-			it.Event.OnWritten(s.p.ClientID) // delivered: receipts
+		n := len(items)
+		clear(items) // let written events be collected
+		if err != nil || n < flushBatch {
+			break
 		}
 	}
 	switch {
@@ -201,7 +195,9 @@ func (c *conn) flush(ctx context.Context, s *session, items []events.Item) []eve
 		c.ended(ctx, s)
 	case errors.Is(err, events.ErrReplaced):
 		// The session attached elsewhere (a reconnect on another
-		// connection): it is that connection's now.
+		// connection): it is that connection's now. (The hub tells a
+		// replaced stream's Writer nothing: the session stays here, unused,
+		// until this connection ends; resumePoints keeps the newer point.)
 		c.forget(s.p.ClientID, s)
 	case errors.Is(err, events.ErrSlowConsumer):
 		// The client fell a whole replay log behind: it reconnects and
@@ -593,7 +589,11 @@ func (r *resumePoints) put(sessionID, epoch string, seq uint64, now time.Time) {
 	if r.points == nil {
 		r.points = map[string]resumePoint{}
 	}
-	r.points[sessionID] = resumePoint{epoch, seq, now}
+	// A connection whose session moved to another one may end after it:
+	// the point further on stands.
+	if p, ok := r.points[sessionID]; !ok || p.epoch != epoch || p.seq < seq {
+		r.points[sessionID] = resumePoint{epoch, seq, now}
+	}
 	if now.Sub(r.pruned) > time.Minute { // at most one sweep a minute
 		r.pruned = now
 		for id, p := range r.points {

@@ -227,7 +227,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 // connBuffer is the size of a connection's read and write buffers. A
 // connection keeps them for its life, and LeanCloud's commands and pushes
 // are a few hundred bytes; a larger frame goes through in pieces.
-const connBuffer = 1 << 10
+const connBuffer = 512
 
 // smallBuffers hands coder/websocket the hijacked connection with buffers of
 // connBuffer bytes instead of net/http's 4 KiB ones, which it would keep:

@@ -721,3 +721,24 @@ func TestWill(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // past the grace and a sweep
 	jerry.quiet(lcproto.CommandType_direct)
 }
+
+// An idle logged-in connection costs one goroutine on the server, its
+// reader: events are written by short-lived flushers.
+func TestIdleConnectionGoroutines(t *testing.T) {
+	srv := start(t)
+	cid := conversation(t, srv, "Tom", "Jerry")
+	base := runtime.NumGoroutine()
+	const n = 5
+	var cs []*client
+	for i := range n {
+		c := opened(t, srv, gateway.SubprotocolBinary, []string{"Tom", "Jerry"}[i%2])
+		cs = append(cs, c)
+	}
+	cs[0].sendText(cid, "hi") // flushers run, and end
+	for _, c := range cs[1:] {
+		if c.push(lcproto.CommandType_direct, 0) == nil {
+			t.Fatal("no direct")
+		}
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= base+n })
+}

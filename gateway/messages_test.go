@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -741,4 +742,55 @@ func TestIdleConnectionGoroutines(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= base+n })
+}
+
+// A gateway session goes online and offline as an SSE stream does, with
+// the LeanEngine hooks _clientOnline and _clientOffline (close code 1 for
+// session/close).
+func TestClientOnlineOfflineHooks(t *testing.T) {
+	type call struct {
+		name   string
+		params map[string]any
+	}
+	calls := make(chan call, 16)
+	hooks := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var params map[string]any
+		json.NewDecoder(r.Body).Decode(&params)
+		calls <- call{r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:], params}
+		io.WriteString(w, `{"result":{}}`)
+	})}
+	ln := listen(t)
+	go hooks.Serve(ln)
+	t.Cleanup(func() { hooks.Close() })
+	srv := start(t, func(c *server.Config) { c.HooksURL = "http://" + ln.Addr().String() })
+	next := func(name string) map[string]any {
+		t.Helper()
+		for {
+			select {
+			case c := <-calls:
+				if c.name == name {
+					return c.params
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no %s hook", name)
+			}
+		}
+	}
+	c := opened(t, srv, gateway.SubprotocolBinary, "Tom")
+	if p := next("_clientOnline"); p["peerId"] != "Tom" || p["reconnect"] != float64(0) {
+		t.Fatalf("_clientOnline %v", p)
+	}
+	c.request(&lcproto.GenericCommand{Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_close.Enum()})
+	if p := next("_clientOffline"); p["peerId"] != "Tom" || p["closeCode"] != float64(1) {
+		t.Fatalf("_clientOffline %v", p)
+	}
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }

@@ -10,12 +10,14 @@
 // LeanCloud's codes. It holds no IM state of its own beyond which clients
 // (peerIds) are logged in on each connection.
 //
-// Each connection costs one goroutine of its own (the HTTP handler hands
-// the connection over to it and returns), which reads the frames and runs the commands one after the other, and, once a client has
-// logged in on it, a second one that writes the events of its sessions
-// (push.go); writes are serialised by the connection's write lock.
-// WebSocket pings are answered by github.com/coder/websocket while the
-// first goroutine reads.
+// An idle connection costs one goroutine, its own (the HTTP handler hands
+// the connection over to it and returns), which reads the frames; each
+// command runs on a short-lived goroutine, one after the other, so that
+// the reader keeps a small stack. A logged-in client's session attaches to
+// the events hub as an SSE stream does, and its events are written by a
+// short-lived flusher when they come (push.go). Writes are serialised by
+// the connection's write lock. WebSocket pings are answered by
+// github.com/coder/websocket while the reader reads.
 package gateway
 
 import (
@@ -64,7 +66,7 @@ const (
 type Options struct {
 	Service *handlers.Service
 	// Hub delivers the events of the gateway's sessions, as it does those of
-	// the HTTP API's event streams.
+	// the HTTP API's event streams (required).
 	Hub *events.Hub
 	Log *slog.Logger // nil: slog.Default()
 	// Now is the clock (serverTs); nil: time.Now.

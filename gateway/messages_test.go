@@ -794,3 +794,36 @@ func listen(t *testing.T) net.Listener {
 	}
 	return ln
 }
+
+// Chat-room messages reach the gateway sessions seated in the room (the
+// hub's room queue, not the session's log), with their priority.
+func TestChatRoom(t *testing.T) {
+	srv := start(t)
+	svc, ctx := srv.Service(), context.Background()
+	room, _, err := svc.CreateConversation(ctx, handlers.Principal{ClientID: "Tom"}, handlers.CreateConversationRequest{Kind: handlers.KindChatRoom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat := func(peer string) *client {
+		c := dial(t, srv, "/rtm", gateway.SubprotocolBinary)
+		p, err := svc.Authenticate(ctx, c.open(peer).GetSessionMessage().GetSt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Join(ctx, p, room.ID, handlers.Signed{}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tom, jerry := seat("Tom"), seat("Jerry")
+	r := tom.request(&lcproto.GenericCommand{Cmd: lcproto.CommandType_direct.Enum(), Priority: proto.Int32(1),
+		DirectMessage: &lcproto.DirectCommand{Cid: proto.String(room.ID), Msg: proto.String(text("all"))}})
+	if a := r.GetAckMessage(); a.Code != nil || a.GetUid() == "" {
+		t.Fatalf("room send: %v", r)
+	}
+	d := jerry.push(lcproto.CommandType_direct, 0).GetDirectMessage()
+	if d.GetCid() != room.ID || d.GetId() != r.GetAckMessage().GetUid() {
+		t.Fatalf("room direct %v", d)
+	}
+	wantEquivalent(t, d.GetMsg(), text("all"))
+}

@@ -7,6 +7,7 @@ package gateway
 // calls the handlers.Service method the HTTP API calls.
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -133,7 +134,7 @@ func (c *conn) refuseSend(ctx context.Context, cmd *lcproto.GenericCommand, peer
 	if code == 0 {
 		code = errorCode(he.Code)
 	}
-	c.send(ctx, ackRefusal(cmd, peerID, code, cmpOr(he.Detail, string(he.Code)), he.AppCode))
+	c.send(ctx, ackRefusal(cmd, peerID, code, cmp.Or(he.Detail, string(he.Code)), he.AppCode))
 }
 
 func ackRefusal(cmd *lcproto.GenericCommand, peerID string, code int32, reason string, appCode *int) *lcproto.GenericCommand {
@@ -144,13 +145,6 @@ func ackRefusal(cmd *lcproto.GenericCommand, peerID string, code int32, reason s
 		ack.AckMessage.AppMsg = proto.String(reason)
 	}
 	return ack
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // internal logs a failure that is not a refusal by the rules.

@@ -20,7 +20,10 @@ type Stream struct {
 
 // A Writer writes a stream's waiting events (TakeDirect) to its peer on a
 // hub worker, without blocking; what it cannot write now it leaves to the
-// stream's own goroutine (Notify). scratch is the worker's, reused.
+// stream's own goroutine (Notify). A transport whose streams have no
+// goroutine of their own (the realtime gateway's) may instead start one
+// that takes and writes the events; it is also called when the stream must
+// end. scratch is the worker's, reused.
 type Writer func(scratch *Scratch)
 
 // Scratch is a hub worker's reusable memory.

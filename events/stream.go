@@ -23,7 +23,7 @@ type Stream struct {
 // stream's own goroutine (Notify). A transport whose streams have no
 // goroutine of their own (the realtime gateway's) may instead start one
 // that takes and writes the events; it is also called when the stream must
-// end. scratch is the worker's, reused.
+// end (unless a newer stream replaced it). scratch is the worker's, reused.
 type Writer func(scratch *Scratch)
 
 // Scratch is a hub worker's reusable memory.

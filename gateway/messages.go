@@ -9,7 +9,9 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -96,7 +98,7 @@ func (c *conn) sendMessage(ctx context.Context, cmd *lcproto.GenericCommand, pee
 	}
 	req := handlers.SendRequest{
 		Content: content, Transient: d.GetTransient(), Receipt: d.GetR(), Will: d.GetWill(),
-		Priority: priorities[cmd.GetPriority()], ClientMessageID: d.GetDt(),
+		Priority: priorities[cmd.GetPriority()], ClientMessageID: dedupeKey(d.GetDt()),
 	}
 	if pd := d.GetPushData(); pd != "" && pd != "null" {
 		if json.Unmarshal([]byte(pd), &req.PushData) != nil || req.PushData == nil {
@@ -118,6 +120,17 @@ func (c *conn) sendMessage(ctx context.Context, cmd *lcproto.GenericCommand, pee
 		ack.AckMessage.Uid = proto.String(m.ID)
 	}
 	c.send(ctx, ack)
+}
+
+// dedupeKey is the idempotency key of a send with the SDK's dt: dt itself
+// (the SDKs send a UUID), or, should one be longer than Parley keeps, its
+// digest rather than a refused send.
+func dedupeKey(dt string) string {
+	if len(dt) <= handlers.MaxClientMessageID {
+		return dt
+	}
+	sum := sha256.Sum256([]byte(dt))
+	return "dt:" + hex.EncodeToString(sum[:])
 }
 
 // refuseSend answers a refused send with ack {code, reason, appCode,

@@ -141,6 +141,12 @@ func TestDirect(t *testing.T) {
 			if again.GetUid() != a.GetUid() || again.GetT() != a.GetT() {
 				t.Fatalf("a repeated dt: ack %v, want the first one's %v", again, a)
 			}
+			long := strings.Repeat("d", 300) // longer than Parley's keys: still deduplicated
+			l1 := tom.send(cid, &lcproto.DirectCommand{Msg: proto.String(text("long")), Dt: proto.String(long)})
+			jerry.push(lcproto.CommandType_direct, 0)
+			if l2 := tom.send(cid, &lcproto.DirectCommand{Msg: proto.String(text("long")), Dt: proto.String(long)}); l1.Code != nil || l2.GetUid() != l1.GetUid() {
+				t.Fatalf("a long dt: acks %v and %v", l1, l2)
+			}
 			b := tom.sendText(cid, "second")
 			if d := jerry.push(lcproto.CommandType_direct, 0).GetDirectMessage(); d.GetId() != b.GetUid() {
 				t.Fatalf("after a repeated dt Jerry got %v, want the next message %s", d, b.GetUid())

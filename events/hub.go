@@ -564,7 +564,7 @@ func (h *Hub) EndSession(sessionID string, final *Event) {
 	s.mu.Lock()
 	s.ended = true
 	if s.stream != nil {
-		s.stream.signal()
+		s.stream.wakeAllLocked()
 	}
 	s.mu.Unlock()
 }

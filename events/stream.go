@@ -20,7 +20,10 @@ type Stream struct {
 
 // A Writer writes a stream's waiting events (TakeDirect) to its peer on a
 // hub worker, without blocking; what it cannot write now it leaves to the
-// stream's own goroutine (Notify). scratch is the worker's, reused.
+// stream's own goroutine (Notify). A transport whose streams have no
+// goroutine of their own (the realtime gateway's) may instead start one
+// that takes and writes the events; it is also called when the stream must
+// end (unless a newer stream replaced it). scratch is the worker's, reused.
 type Writer func(scratch *Scratch)
 
 // Scratch is a hub worker's reusable memory.
@@ -85,7 +88,18 @@ func (st *Stream) endLocked(err error) {
 			st.h.metrics.slowConsumers.Inc()
 		}
 	}
+	st.wakeAllLocked()
+}
+
+// wakeAllLocked tells a stream that it must end: its goroutine, and its
+// Writer too, which is all that a transport without a goroutine of its
+// own per stream listens to (the realtime gateway's). The session's lock
+// is held.
+func (st *Stream) wakeAllLocked() {
 	st.signal()
+	if st.writer != nil {
+		st.readyLocked()
+	}
 }
 
 // TakeDirect is Take for a hub worker: it takes nothing and reports false

@@ -14,9 +14,12 @@ const (
 	CodeSignatureFailed     int32 = 4102
 	CodeInvalidLogin        int32 = 4103
 	CodeSessionRequired     int32 = 4105
+	CodeFrameTooLong        int32 = 4109 // a message's content is too large
+	CodeSessionConflict     int32 = 4111 // session/closed: a newer login with the same tag
 	CodeSessionTokenExpired int32 = 4112
 	CodeAppQuotaExceeded    int32 = 4113
 	CodeUnparseable         int32 = 4114 // UNPARSEABLE_RAW_MESSAGE
+	CodeKickedByApp         int32 = 4115 // session/closed: the master key ended the session
 	// CodeInternal (INTERNAL_ERROR) also answers the commands this server
 	// does not serve yet, the reason naming the command.
 	CodeInternal                  int32 = 4200
@@ -33,10 +36,13 @@ const (
 	CodeConversationMembershipNeeded int32 = 4317
 	CodeConversationUnauthorized     int32 = 4320
 	CodeUnknownConversationRole      int32 = 4321
+	CodeInvalidMessagingTarget       int32 = 4401 // no such conversation, or not a member of it
 	CodeMessageRejectedByApp         int32 = 4402
+	CodeMessageOwnershipRequired     int32 = 4403 // editing or recalling another's message
 	CodeMessageNotFound              int32 = 4404
 	CodeBlacklistFull                int32 = 4543
 	CodeBlacklistSignature           int32 = 4546 // BLACKLIST_SIGNATURE_FAILED
+	CodeMessageUpdateRejectedByApp   int32 = 4405
 	CodeBlockedByConv                int32 = 4548
 	CodeSilencedListFull             int32 = 4561 // SILIENCED_MEMBER_LIST_FULL
 	CodeSilenced                     int32 = 4563
@@ -75,6 +81,32 @@ func errorCode(c handlers.Code) int32 {
 		return CodeSilenced
 	}
 	return CodeConversationAPIFailed // the detail says what was refused
+}
+
+// sendCode maps a send's refusals (ack's code): LeanCloud answers a send to
+// a conversation that does not exist, or whose member the sender is not,
+// with INVALID_MESSAGING_TARGET.
+func sendCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeConversationNotFound, handlers.CodeNotAMember:
+		return CodeInvalidMessagingTarget
+	case handlers.CodeMessageTooLarge:
+		return CodeFrameTooLong
+	}
+	return 0
+}
+
+// patchCode maps the refusals of an edit or a recall (patch/modify).
+func patchCode(c handlers.Code) int32 {
+	switch c {
+	case handlers.CodeForbidden:
+		return CodeMessageOwnershipRequired
+	case handlers.CodeMessageRejected:
+		return CodeMessageUpdateRejectedByApp
+	case handlers.CodeMessageTooLarge:
+		return CodeFrameTooLong
+	}
+	return 0
 }
 
 // loginCode maps a login's refusals: a malformed clientId or tag is an

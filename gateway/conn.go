@@ -4,46 +4,75 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/gateway/lcproto"
 	"github.com/parley-im/parley/handlers"
 )
 
-// conn is one WebSocket. Only its goroutine (serve) reads it and touches
-// sessions; writes take writeMu.
+// conn is one WebSocket. Its goroutine (serve) reads it and runs the
+// commands; a flusher (push.go), started when events wait, writes its
+// sessions' events. Writes take writeMu.
 type conn struct {
 	g      *Gateway
 	ws     *websocket.Conn
-	base64 bool // lc.proto2base64.3: text frames
+	nc     net.Conn // ws's: its read deadline is the idle timeout
+	base64 bool     // lc.proto2base64.3: text frames
 	ip     string
 
 	// sessions are the clients logged in on this connection, by peerId (one
-	// connection may carry several).
+	// connection may carry several). The commands add and remove them, the
+	// flusher removes those that ended; both under mu.
+	mu       sync.Mutex
 	sessions map[string]*session
+	ctx      context.Context // serve's: the flusher's calls end with it
 
-	writeMu sync.Mutex
+	flushMu  sync.Mutex
+	flushing bool           // a flusher runs
+	again    bool           // events came while it ran: it goes round once more
+	stopped  bool           // serve ended: no flusher starts
+	flushers sync.WaitGroup // the flusher, for detach
+
+	writeMu       sync.Mutex
+	writeDeadline time.Time // nc's, under writeMu
 }
 
-// session is a client logged in on a connection: a Parley session.
+// session is a client logged in on a connection: a Parley session, and
+// the hub's stream of its events.
 type session struct {
 	p     handlers.Principal
 	token string
+	st    *events.Stream
+	// seq is the last event written (of the stream's epoch), where a
+	// reconnect resumes; only the flusher writes it.
+	seq uint64
+	// closed: the client was told the session ended (session/closed).
+	closed bool
+
+	mu      sync.Mutex // guards waiting (a send adds, the flusher takes)
+	waiting []awaited  // messages sent with r: true, for rcp's ids
 }
 
-// serve reads commands until the connection ends.
+// serve reads commands until the connection ends, then waits for the
+// flusher and detaches the sessions' streams: the sessions stay online for the offline
+// grace, and a reconnect with their session token resumes them.
 func (c *conn) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
+	c.ctx = ctx
 	defer cancel()
+	defer c.detach()
 	defer c.ws.CloseNow()
 	for {
-		rctx, rcancel := context.WithTimeout(ctx, idleTimeout)
-		typ, data, err := c.ws.Read(rctx)
-		rcancel()
+		// A deadline on the connection rather than a context per read: an
+		// idle connection then holds no timer and contexts while it waits.
+		c.nc.SetReadDeadline(time.Now().Add(idleTimeout))
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return // closed by the peer, by Close, or idle too long
 		}
@@ -52,7 +81,32 @@ func (c *conn) serve() {
 			c.send(ctx, errorCommand(nil, "", CodeUnparseable, "unparseable frame: "+err.Error()))
 			continue
 		}
-		c.handle(ctx, cmd)
+		// Each command runs on a goroutine of its own, waited for: the
+		// rules' calls (a login, a send) need a deep stack, which this
+		// goroutine, idle in Read for most of the connection's life, would
+		// otherwise keep.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.handle(ctx, cmd)
+		}()
+		<-done
+	}
+}
+
+// detach waits for the flusher and detaches every session's stream,
+// remembering where each stopped.
+func (c *conn) detach() {
+	c.flushMu.Lock()
+	c.stopped = true
+	c.flushMu.Unlock()
+	c.flushers.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, s := range c.sessions {
+		s.st.Close()
+		c.g.resume.put(s.p.SessionID, s.st.Epoch(), s.seq, c.g.now())
+		delete(c.sessions, id)
 	}
 }
 
@@ -77,26 +131,35 @@ func decode(typ websocket.MessageType, data []byte) (*lcproto.GenericCommand, er
 	return cmd, nil
 }
 
-// send writes one command in the connection's format.
-func (c *conn) send(ctx context.Context, cmd *lcproto.GenericCommand) {
+// send writes one command in the connection's format; false: the
+// connection is broken. A write is bounded by writeTimeout, not by ctx.
+func (c *conn) send(_ context.Context, cmd *lcproto.GenericCommand) bool {
 	b, err := proto.Marshal(cmd)
 	if err != nil {
 		c.g.log.Error("gateway: encoding a command", "cmd", cmd.GetCmd().String(), "err", err)
-		return
+		return true
 	}
 	typ := websocket.MessageBinary
 	if c.base64 {
 		typ = websocket.MessageText
 		b = []byte(base64.StdEncoding.EncodeToString(b))
 	}
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if err := c.ws.Write(ctx, typ, b); err != nil {
+	// Every write must finish within writeTimeout: a deadline on the
+	// connection, moved only once half of it is used (moving it costs about
+	// as much as a small write), rather than a context per write, which
+	// coder/websocket holds on to until the next one.
+	if now := time.Now(); c.writeDeadline.Sub(now) < writeTimeout/2 {
+		c.writeDeadline = now.Add(writeTimeout)
+		c.nc.SetWriteDeadline(c.writeDeadline)
+	}
+	if err := c.ws.Write(context.Background(), typ, b); err != nil {
 		// The connection is broken: its read fails next and serve ends.
 		c.ws.CloseNow()
+		return false
 	}
+	return true
 }
 
 // handle runs one command and answers it.
@@ -104,6 +167,7 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 	switch cmd.GetCmd() {
 	case lcproto.CommandType_echo:
 		c.send(ctx, &lcproto.GenericCommand{Cmd: lcproto.CommandType_echo.Enum(), I: cmd.I, PeerId: cmd.PeerId})
+		c.schedule() // a keepalive also writes what may wait (see schedule)
 		return
 	case lcproto.CommandType_session:
 		switch cmd.GetOp() {
@@ -117,6 +181,9 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 	}
 	peerID, s := c.sessionOf(cmd)
 	if s == nil {
+		if cmd.GetCmd() == lcproto.CommandType_ack || cmd.GetCmd() == lcproto.CommandType_read {
+			return // fire-and-forget: nothing answers them
+		}
 		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "log in first (session/open)"))
 		return
 	}
@@ -128,6 +195,9 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 		c.blacklist(ctx, cmd, peerID, s)
 		return
 	}
+	if c.message(ctx, cmd, peerID, s) {
+		return
+	}
 	c.send(ctx, errorCommand(cmd.I, peerID, CodeInternal, "not supported by this server yet: "+commandName(cmd)))
 }
 
@@ -135,6 +205,8 @@ func (c *conn) handle(ctx context.Context, cmd *lcproto.GenericCommand) {
 // names none (the JS SDK omits peerId while one client is logged in on the
 // connection), the only one.
 func (c *conn) sessionOf(cmd *lcproto.GenericCommand) (string, *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if cmd.PeerId != nil {
 		return cmd.GetPeerId(), c.sessions[cmd.GetPeerId()]
 	}
@@ -148,15 +220,19 @@ func (c *conn) sessionOf(cmd *lcproto.GenericCommand) (string, *session) {
 
 // open logs a client in (session/open): a fresh Parley session through the
 // same login as the HTTP API's (auth mode, signature, tag, limits), or, with
-// r and st, the session the token names (a reconnect).
+// r and st, the session the token names (a reconnect). The session's events
+// then flow as an SSE stream's do (attach).
 func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
 	peerID := cmd.GetPeerId()
 	m := cmd.GetSessionMessage()
-	if s := c.sessions[peerID]; s != nil && peerID != "" {
+	c.mu.Lock()
+	s := c.sessions[peerID]
+	c.mu.Unlock()
+	if s != nil && peerID != "" {
 		c.opened(ctx, cmd, s) // already open on this connection
 		return
 	}
-	var s *session
+	fresh := false
 	if m.GetSt() != "" {
 		p, err := c.g.svc.Authenticate(ctx, m.GetSt())
 		if err != nil || p.ClientID != peerID || p.SessionID == "" {
@@ -176,9 +252,9 @@ func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
 			return
 		}
 		s = &session{p: handlers.Principal{ClientID: res.ClientID, SessionID: res.SessionID, IP: c.ip}, token: res.Token}
+		fresh = true
 	}
-	c.sessions[peerID] = s
-	c.opened(ctx, cmd, s)
+	c.attach(ctx, cmd, s, fresh)
 }
 
 // opened answers a session/open: session/opened with the session token and
@@ -196,18 +272,20 @@ func (c *conn) opened(ctx context.Context, cmd *lcproto.GenericCommand, s *sessi
 	})
 }
 
-// close logs a client out (session/close) and answers session/closed.
+// close logs a client out (session/close) and answers session/closed. The
+// session leaves the connection first, so that the flusher does not take the
+// end of its stream for a kick.
 func (c *conn) close(ctx context.Context, cmd *lcproto.GenericCommand) {
 	peerID, s := c.sessionOf(cmd)
 	if s == nil {
 		c.send(ctx, errorCommand(cmd.I, peerID, CodeSessionRequired, "no session is open for this client"))
 		return
 	}
+	c.forget(peerID, s)
 	if err := c.g.svc.Logout(ctx, s.p); err != nil {
 		c.fail(ctx, cmd, peerID, err, nil)
 		return
 	}
-	delete(c.sessions, peerID)
 	c.send(ctx, &lcproto.GenericCommand{
 		Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_closed.Enum(),
 		I: cmd.I, PeerId: proto.String(peerID),

@@ -10,17 +10,25 @@
 // LeanCloud's codes. It holds no IM state of its own beyond which clients
 // (peerIds) are logged in on each connection.
 //
-// Each connection costs one goroutine, the HTTP handler's, which reads the
-// frames and runs the commands one after the other; writes are serialised
-// by the connection's write lock. WebSocket pings are answered by
-// github.com/coder/websocket while the goroutine reads.
+// An idle connection costs one goroutine, its own (the HTTP handler hands
+// the connection over to it and returns), which reads the frames; each
+// command runs on a short-lived goroutine, one after the other, so that
+// the reader keeps a small stack. A logged-in client's session attaches to
+// the events hub as an SSE stream does, and its events are written by a
+// short-lived flusher when they come (push.go). Writes are serialised by
+// the connection's write lock. WebSocket pings are answered by
+// github.com/coder/websocket while the reader reads.
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,6 +36,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/handlers"
 )
 
@@ -56,7 +65,10 @@ const (
 // Options configure a Gateway.
 type Options struct {
 	Service *handlers.Service
-	Log     *slog.Logger // nil: slog.Default()
+	// Hub delivers the events of the gateway's sessions, as it does those of
+	// the HTTP API's event streams (required).
+	Hub *events.Hub
+	Log *slog.Logger // nil: slog.Default()
 	// Now is the clock (serverTs); nil: time.Now.
 	Now func() time.Time
 }
@@ -64,8 +76,11 @@ type Options struct {
 // Gateway serves LeanCloud's realtime protocol.
 type Gateway struct {
 	svc *handlers.Service
+	hub *events.Hub
 	log *slog.Logger
 	now func() time.Time
+
+	resume resumePoints // where the sessions of closed connections stopped
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -75,7 +90,7 @@ type Gateway struct {
 
 // New returns a Gateway answering with opt.Service.
 func New(opt Options) *Gateway {
-	g := &Gateway{svc: opt.Service, log: opt.Log, now: opt.Now, conns: map[*conn]struct{}{}}
+	g := &Gateway{svc: opt.Service, hub: opt.Hub, log: opt.Log, now: opt.Now, conns: map[*conn]struct{}{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -154,23 +169,39 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	g.wg.Add(1)
 	g.mu.Unlock()
-	defer g.wg.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	handed := false // to the connection's goroutine, which calls Done
+	defer func() {
+		if !handed {
+			g.wg.Done()
+		}
+	}()
+	sb := &smallBuffers{ResponseWriter: w}
+	var nc net.Conn // the hijacked connection; not sb, which holds net/http's response
+	var c *conn     // set once accepted, before any frame is read
+	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		Subprotocols: []string{SubprotocolBinary, SubprotocolBase64},
 		// Apps' pages on any origin run the SDK; logins are what is
 		// checked, not the page's origin.
 		InsecureSkipVerify: true,
+		// The native SDKs keep the connection alive with WebSocket pings
+		// (JSRT with echo commands): either is a sign of life.
+		OnPingReceived: func(context.Context, []byte) bool {
+			nc.SetReadDeadline(time.Now().Add(idleTimeout))
+			c.schedule() // see schedule
+			return true
+		},
 	})
 	if err != nil {
 		return // Accept answered the request
 	}
+	nc = sb.conn
 	sub := ws.Subprotocol()
 	if sub == "" {
 		ws.Close(websocket.StatusPolicyViolation, "subprotocol "+SubprotocolBinary+" or "+SubprotocolBase64+" required")
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c := &conn{g: g, ws: ws, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
+	c = &conn{g: g, ws: ws, nc: nc, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
 		g.mu.Unlock()
@@ -179,12 +210,54 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.conns, c)
-		g.mu.Unlock()
+	// The connection gets a goroutine of its own and the handler returns,
+	// as the SSE streams do: net/http's goroutine of the connection, whose
+	// stack is as deep as the server's handler chain, and the request are
+	// let go.
+	handed = true
+	go func() {
+		defer g.wg.Done()
+		defer func() {
+			g.mu.Lock()
+			delete(g.conns, c)
+			g.mu.Unlock()
+		}()
+		c.serve()
 	}()
-	c.serve()
+}
+
+// connBuffer is the size of a connection's read and write buffers. A
+// connection keeps them for its life, and LeanCloud's commands and pushes
+// are a few hundred bytes; a larger frame goes through in pieces.
+const connBuffer = 512
+
+// smallBuffers hands coder/websocket the hijacked connection with buffers of
+// connBuffer bytes instead of net/http's 4 KiB ones, which it would keep:
+// most of what an idle connection costs.
+type smallBuffers struct {
+	http.ResponseWriter
+	conn net.Conn // once hijacked
+}
+
+// Unwrap lets http.ResponseController reach the ResponseWriter's own methods.
+func (s *smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.conn = conn
+	// net/http's reader may hold what the client sent right after its
+	// request: it must be in the new reader's buffer, where coder/websocket
+	// looks for it. The writer holds nothing (the 101 was flushed).
+	n := brw.Reader.Buffered()
+	b, _ := brw.Reader.Peek(n)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), max(connBuffer, n))
+	if n > 0 {
+		br.Peek(n) // takes the copy only: the connection is not read
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, connBuffer)), nil
 }
 
 // Connections is the number of WebSocket connections open now.

@@ -56,6 +56,9 @@ type client struct {
 	ws     *websocket.Conn
 	base64 bool
 	i      int32
+	// pending are pushes read while waiting for a reply (or for another
+	// push), in the order they came.
+	pending []*lcproto.GenericCommand
 }
 
 func dial(t *testing.T, srv *server.Server, path, sub string) *client {
@@ -119,17 +122,23 @@ func (c *client) read() *lcproto.GenericCommand {
 }
 
 // request sends cmd with the next serial number and returns the reply,
-// which must echo it.
+// which must echo it; pushes that come first are kept for push.
 func (c *client) request(cmd *lcproto.GenericCommand) *lcproto.GenericCommand {
 	c.t.Helper()
 	c.i++
 	cmd.I = proto.Int32(c.i)
 	c.write(cmd)
-	r := c.read()
-	if r.GetI() != c.i {
-		c.t.Fatalf("reply i = %d, want %d: %v", r.GetI(), c.i, r)
+	for {
+		r := c.read()
+		if r.I == nil {
+			c.pending = append(c.pending, r)
+			continue
+		}
+		if r.GetI() != c.i {
+			c.t.Fatalf("reply i = %d, want %d: %v", r.GetI(), c.i, r)
+		}
+		return r
 	}
-	return r
 }
 
 func (c *client) open(peerID string) *lcproto.GenericCommand {

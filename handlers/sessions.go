@@ -303,6 +303,14 @@ func (s *Service) KickClient(ctx context.Context, p Principal, clientID, reason 
 	return len(ended), err
 }
 
+// SessionKicked reports whether a session was ended by the master key
+// (KickClient) rather than by a logout or a newer login: the realtime
+// gateway tells LeanCloud's SDKs which (session/closed 4115).
+func (s *Service) SessionKicked(ctx context.Context, sessionID string) bool {
+	st, err := s.sessionState(ctx, sessionID)
+	return err == nil && st.ended == endedKicked
+}
+
 // Authenticate turns a session token into the caller it names. A token of a
 // session that logged out or was replaced fails at once, even though the
 // token itself has not expired.

@@ -340,7 +340,7 @@ func (s *Server) init(ctx context.Context) (generated bool, err error) {
 		Mounts: lcapi.New(lcapi.Options{Service: s.svc, AppID: cfg.AppID, AppKey: s.AppKey, MasterKey: s.MasterKey,
 			Now: cfg.Now, Log: s.log, BrowserMasterKey: cfg.CORSMasterKey}).Mounts(),
 	})
-	s.gw = gateway.New(gateway.Options{Service: s.svc, Log: s.log, Now: cfg.Now})
+	s.gw = gateway.New(gateway.Options{Service: s.svc, Hub: s.hub, Log: s.log, Now: cfg.Now})
 	return generated, nil
 }
 

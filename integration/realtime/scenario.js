@@ -63,7 +63,7 @@ function expect(emitter, event, match, what, timeout = WAIT) {
   return p;
 }
 
-// eventually polls cond until it holds.
+// eventually polls cond until it holds; what (or what()) says what it waits for.
 async function eventually(cond, what, timeout = WAIT) {
   const end = Date.now() + timeout;
   for (;;) {
@@ -73,7 +73,9 @@ async function eventually(cond, what, timeout = WAIT) {
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting until ${what}${last ? `: ${describe(last)}` : ''}`);
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeout} ms waiting until ${typeof what === 'function' ? what() : what}${last ? `: ${describe(last)}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -343,7 +345,27 @@ function define(variant) {
       assert.ok(ms(conv.lastDeliveredAt) >= ms(sent.timestamp), 'lastDeliveredAt after fetchReceiptTimestamps');
     });
 
+    // The server's unread count of conversation id for a client, read
+    // through Parley's HTTP API in a session of its own (logged out after).
+    const serverUnreadIs = async (who, id, want, what) => {
+      const session = await call(`POST /v1/sessions (${who} over HTTP)`, http.login(ids[who]));
+      let got;
+      try {
+        await eventually(async () => {
+          const u = await http.request('GET', '/v1/unread', { token: session.token });
+          const mine = (u.conversations || []).find((x) => x.conversationId === id);
+          got = mine ? mine.unreadMessagesCount : 0;
+          return got === want;
+        }, () => `${what}: the server's unread count for ${who} is ${want} (GET /v1/unread says ${got})`);
+      } finally {
+        await http.request('DELETE', '/v1/sessions/current', { token: session.token }).catch(() => {});
+      }
+    };
+
     await s.run('unread', 'unread counts after Jerry logs in again, then read() sets them to 0', ['create'], async () => {
+      // Start from nothing unread, whatever the steps before left.
+      await call('jerry conversation.read()', jconv.read());
+      await serverUnreadIs('jerry', conv.id, 0, "Jerry's read() before he leaves");
       await call('jerry.close()', c.jerry.close());
       const online = await call('tom.ping([jerry])', c.tom.ping([ids.jerry]));
       assert.deepEqual(online, [], 'Jerry is offline');
@@ -359,20 +381,14 @@ function define(variant) {
       // The unread command may come before createIMClient resolves (and the
       // event with it): the cached conversation holds the count either way.
       jconv = await call('jerry.getConversation(id)', c.jerry.getConversation(conv.id));
-      await eventually(() => jconv.unreadMessagesCount === 2, `Jerry's unreadMessagesCount is 2 (it is ${jconv.unreadMessagesCount}, event seen: ${updated})`);
+      await eventually(() => jconv.unreadMessagesCount === 2,
+        () => `Jerry's unreadMessagesCount is 2 (it is ${jconv.unreadMessagesCount}; Event.UNREAD_MESSAGES_COUNT_UPDATE seen: ${updated})`);
       assert.ok(jconv.lastMessage, 'the unread command carries the last message');
       assert.equal(jconv.lastMessage.getText(), 'two');
       assert.equal(jconv.lastMessage.id, history.at(-1).id);
       await call('jerry conversation.read()', jconv.read());
       assert.equal(jconv.unreadMessagesCount, 0);
-      // The server agrees (Parley's HTTP API, as Jerry).
-      const j = await call('POST /v1/sessions (Jerry over HTTP)', http.login(ids.jerry));
-      await eventually(async () => {
-        const u = await http.request('GET', '/v1/unread', { token: j.token });
-        const mine = (u.conversations || []).find((x) => x.conversationId === conv.id);
-        return !mine || mine.unreadMessagesCount === 0;
-      }, "the server's unread count for Jerry is 0 (GET /v1/unread)");
-      await http.request('DELETE', '/v1/sessions/current', { token: j.token });
+      await serverUnreadIs('jerry', conv.id, 0, "Jerry's read()");
     });
 
     await s.run('patch', 'edit (conversation.update) and recall (conversation.recall)', ['create'], async () => {
@@ -476,11 +492,17 @@ function define(variant) {
       assert.deepEqual(c1.getAttributes(), { soft: true });
       const g1 = await fromSue('location', { type: -5, location: { latitude: 35.6586, longitude: 139.7454 } }, (m) => m instanceof GeoMessage);
       assert.deepEqual(g1._lcloc, { latitude: 35.6586, longitude: 139.7454 });
+      // Tom reads it all: the SSE client hears of it.
+      const readAt = sueEvents.next('lastreadatupdate', (d) => d.conversationId === sconv.id && d.clientId === ids.tom, "Sue's lastreadatupdate after Tom's read()");
+      await call('tom conversation.read()', sconv.read());
+      const r = await readAt;
+      assert.ok(r.lastReadAt >= ms(g1.timestamp), 'lastReadAt covers the last message');
     });
 
     // The network drops and comes back: the SDK reopens the session with its
     // token (session/open r=true st=…) and gets the unread count of what it
     // missed.
+    let away; // what Sue sent while Tom was away
     await s.run('reconnect', "the connection drops and comes back (realtime.pause/resume): the session reopens with its token", ['login'], async () => {
       const rt = realtimeFor('tom');
       const back = expect(c.tom, Event.RECONNECT, () => true, "Tom's IMClient Event.RECONNECT (session reopened)");
@@ -490,7 +512,7 @@ function define(variant) {
         rt.pause();
         await down;
         if (sconv) {
-          await call('POST /v1/conversations/{id}/messages while Tom is away', http.request('POST', `/v1/conversations/${sconv.id}/messages`,
+          away = await call('POST /v1/conversations/{id}/messages while Tom is away', http.request('POST', `/v1/conversations/${sconv.id}/messages`,
             { token: sue.token, body: { type: -1, text: 'while you were away' } }));
         }
         rt.resume();
@@ -502,9 +524,12 @@ function define(variant) {
 
     await s.run('reconnect-unread', 'after the reconnect: the unread count of what was missed, and read() reaches the SSE client', ['sse', 'reconnect'], async () => {
       const mine = await call('tom.getConversation(id)', c.tom.getConversation(sconv.id));
-      await eventually(() => mine.unreadMessagesCount === 1, `Tom's unreadMessagesCount is 1 (it is ${mine.unreadMessagesCount})`);
-      assert.equal(mine.lastMessage && mine.lastMessage.getText(), 'while you were away');
-      const readAt = sueEvents.next('lastreadatupdate', (d) => d.conversationId === sconv.id && d.clientId === ids.tom, "Sue's lastreadatupdate");
+      await eventually(() => mine.unreadMessagesCount === 1, () => `Tom's unreadMessagesCount is 1 (it is ${mine.unreadMessagesCount})`);
+      assert.ok(mine.lastMessage, 'the unread command carries the last message');
+      assert.equal(mine.lastMessage.id, away.id);
+      assert.equal(mine.lastMessage.getText(), 'while you were away');
+      const readAt = sueEvents.next('lastreadatupdate', (d) => d.conversationId === sconv.id && d.clientId === ids.tom && d.lastReadAt >= away.timestamp,
+        "Sue's lastreadatupdate covering what she sent while Tom was away");
       await call('tom conversation.read()', mine.read());
       await readAt;
     });

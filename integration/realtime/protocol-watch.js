@@ -13,9 +13,14 @@
 //   LC:* debug lines:
 //     - LC:Connection "✗ … timeout" (a request the server never answered)
 //       and "ping failed";
-//     - LC:Realtime "[WARN] Unexpected message received" (a push that no
-//       client on the connection took: an unknown peerId, or a command the
-//       SDK has no handler for);
+//     - LC:Realtime "[WARN] Unexpected message received" (a push for no
+//       service the SDK knows);
+//     - every LC:IMPlugin line: "[WARN] Unexpected message received without
+//       any live client match" (a push whose peerId is no client on the
+//       connection) or the error that handling a push threw (a failing
+//       conv/query for an unknown cid, content the parser refused…: the SDK
+//       catches these into this debug namespace, so they are no unhandled
+//       rejections);
 //     - LC:IMClient "send ack failed", "send read failed";
 //     - LC:request "Error:" (a REST call of the SDK, /1.1/…, failed).
 //   console.warn / console.error: every line, but those starting with
@@ -138,6 +143,12 @@ class ProtocolWatch {
       }
       if (/✗ .* timeout/.test(line)) this.problem(`a request timed out: ${line.slice(line.indexOf('✗'))}`);
       if (line.includes('ping failed')) this.problem(`echo failed: ${line}`);
+    }
+    if (ns === 'LC:IMPlugin') {
+      // Its only lines: a push for no client on the connection, and the
+      // error that handling a push threw (the SDK catches it into debug).
+      const text = line.slice(line.indexOf('LC:IMPlugin') + 'LC:IMPlugin'.length).trim().split('\n').slice(0, 2).join(' | ');
+      this.problem(`a push the SDK could not handle: ${text}`);
     }
     if (ns === 'LC:Realtime' && line.includes('[WARN] Unexpected message received')) {
       this.problem(`unexpected push (no client took it): ${line.slice(line.indexOf('[WARN]'))}`);

@@ -108,10 +108,11 @@ class Steps {
         // One readable error: the failure, where in this file, and the
         // commands exchanged meanwhile (no stack through the SDK's promises).
         let msg = e instanceof Error ? e.message : String(e);
-        const frame = (e && e.stack ? e.stack.split('\n') : []).find((l) => /scenario\.js:\d+/.test(l) && !/at (call|expect|eventually|Steps\.run|TestContext)\b/.test(l));
+        const frame = (e && e.stack ? e.stack.split('\n') : []).find((l) => /scenario\.js:\d+/.test(l) && !/at (call|expect|eventually|Steps\.run|TestContext|Timeout\._onTimeout)\b/.test(l));
         if (frame) msg += `\n  at ${frame.trim().replace(/^at (async )?/, '').replace(/^.*\//, '')}`;
         const wire = this.watch.since(mark);
         if (wire) msg += `\n  the SDK's wire and warnings during this step:\n${wire}`;
+        if (!wire.includes('↓')) msg += '\n  (the SDK received no command during this step)';
         const err = new Error(msg);
         err.stack = `Error: ${msg}`;
         throw err;

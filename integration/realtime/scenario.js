@@ -26,12 +26,22 @@ function env(name) {
   return v;
 }
 
+// CALL bounds an SDK call: the SDK itself waits 20 s for an answer
+// (COMMAND_TIMEOUT), too long for a test that runs every step.
+const CALL = 8000;
+
 // call awaits an SDK call and names it when it fails.
 async function call(what, promise) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CALL} ms`)), CALL);
+  });
   try {
-    return await promise;
+    return await Promise.race([promise, late]);
   } catch (e) {
     throw new Error(`${what} failed: ${describe(e)}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -517,8 +527,9 @@ function define(variant) {
       assert.ok(r.lastReadAt >= ms(g1.timestamp), 'lastReadAt covers the last message');
     });
 
+    // unique: false, or v5 (unique by default) would get Sue's conversation back.
     await s.run('sse-create', 'an SDK client creates a conversation with an SSE client, who is invited', ['sse'], async () => {
-      const other = await call('tom.createConversation with the SSE client', c.tom.createConversation({ members: [ids.sue], name: 'from the SDK', mood: 'sunny' }));
+      const other = await call('tom.createConversation with the SSE client', c.tom.createConversation({ members: [ids.sue], name: 'from the SDK', mood: 'sunny', unique: false }));
       const inv = await sueEvents.next('invited', (d) => d.conversationId === other.id, 'Sue invited');
       assert.equal(inv.invitedBy, ids.tom);
       const got = await call('GET /v1/conversations/{id} (Sue)', http.request('GET', `/v1/conversations/${other.id}`, { token: sue.token }));

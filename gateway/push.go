@@ -176,6 +176,11 @@ const flushBatch = 64
 
 // flush writes what the session's stream holds and deals with its end.
 func (c *conn) flush(ctx context.Context, s *session, items []events.Item) []events.Item {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	if s.gone { // logged out here (close): nothing more is written
+		return items
+	}
 	var err error
 	for {
 		items, err = s.st.Take(items[:0], flushBatch)

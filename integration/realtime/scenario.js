@@ -581,6 +581,11 @@ function define(variant) {
 
     await t.test('the SDK logged no protocol error', () => {
       if (sueEvents) sueEvents.close();
+      // PARLEY_SDK_WIRE=dir keeps every line the watch captured (the
+      // commands both ways, the SDK's debug lines) in dir/<run>.log.
+      if (process.env.PARLEY_SDK_WIRE) {
+        require('node:fs').writeFileSync(require('node:path').join(process.env.PARLEY_SDK_WIRE, `${run}.log`), `${watch.lines.join('\n')}\n`);
+      }
       if (watch.problems.length) {
         const msg = `${watch.problems.length} protocol errors (protocol-watch.js says what counts):\n${watch.problems.map((p) => `  - ${p.what}`).join('\n')}`;
         const err = new Error(msg);

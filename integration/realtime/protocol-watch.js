@@ -40,13 +40,15 @@
 //     the test did not pause it.
 //
 // Three things the SDK logs are no protocol error, each exempted as exactly
-// as the wire allows (see `_expected` and the methods it calls):
+// as the wire allows (the comments where each is decided say why):
 //   - 5.0.0-rc.8's "Duplicated command [cmd:1 op:7] is throttled." when it
-//     looks up a conversation it does not know once per push naming it;
+//     looks up a conversation it does not know once per push naming it
+//     (_lookupOncePerPush);
 //   - a 4112 answering the session/open with which a client the app had
-//     closed reopens after a reconnect (5.0.0-rc.8);
+//     closed reopens after a reconnect (5.0.0-rc.8; in _received);
 //   - an `unread` push saying "read" (every count 0) for a client whose
-//     close() is under way, which the SDK has already dropped.
+//     close() is under way, which the SDK has already dropped
+//     (_readWhileClosing).
 //
 // Every line is also kept (wire()) so that a failing step can show the
 // commands it exchanged.

@@ -86,7 +86,8 @@ func TestRealtimeSDK(t *testing.T) {
 			}
 		}
 	}
-	args = append(args, "v4-binary.test.js", "v4-nobinary.test.js", "v5-binary.test.js", "v5-nobinary.test.js")
+	args = append(args, "v4-binary.test.js", "v4-nobinary.test.js", "v5-binary.test.js", "v5-nobinary.test.js",
+		"protocol-watch.test.js") // the watch's own exemptions, without a server
 	out, err := run(4*time.Minute,
 		[]string{"PARLEY_URL=" + h.base, "PARLEY_APP_ID=" + sdkAppID, "PARLEY_APP_KEY=" + sdkAppKey}, args...)
 	if err != nil {

@@ -54,6 +54,13 @@ type session struct {
 	seq uint64
 	// closed: the client was told the session ended (session/closed).
 	closed bool
+	// writing is held while the flusher writes the session's events. gone,
+	// set under it, says the client logged out on this connection
+	// (session/close): nothing of the session is written after that, so
+	// that no push follows session/closed (the SDK has dropped the client
+	// by then, and a push for its peerId matches no client).
+	writing sync.Mutex
+	gone    bool
 
 	mu      sync.Mutex // guards waiting (a send adds, the flusher takes)
 	waiting []awaited  // messages sent with r: true, for rcp's ids
@@ -282,6 +289,11 @@ func (c *conn) close(ctx context.Context, cmd *lcproto.GenericCommand) {
 		return
 	}
 	c.forget(peerID, s)
+	// A flush of the session's events under way finishes first (what it
+	// took is written before session/closed); none writes after.
+	s.writing.Lock()
+	s.gone = true
+	s.writing.Unlock()
 	if err := c.g.svc.Logout(ctx, s.p); err != nil {
 		c.fail(ctx, cmd, peerID, err, nil)
 		return

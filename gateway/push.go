@@ -62,11 +62,20 @@ func (c *conn) attach(ctx context.Context, cmd *lcproto.GenericCommand, s *sessi
 	s.st = st
 	s.seq = startSeq(hello.ID)
 	c.g.svc.SessionOnline(ctx, s.p, hello.CameOnline, hello.Returning || last != "")
-	c.opened(ctx, cmd, s)
+	// A fresh stream starts with the unread summary (protocol v3), as an
+	// SSE stream does; a resumed one replays what was missed instead. The
+	// summary is taken now, before session/opened: once the client reads
+	// that, it may act (another client may send it a message), and what
+	// follows reaches it through the stream, attached above. A summary
+	// taken later would count those too, and then arrive before their own
+	// pushes, which would say the same again.
+	var unread *lcproto.GenericCommand
 	if !hello.Resumed {
-		// A fresh stream starts with the unread summary (protocol v3), as
-		// an SSE stream does; a resumed one replays what was missed instead.
-		c.pushUnread(ctx, s, cmd.GetSessionMessage().GetLastUnreadNotifTime())
+		unread = c.unreadSummary(ctx, s, cmd.GetSessionMessage().GetLastUnreadNotifTime())
+	}
+	c.opened(ctx, cmd, s)
+	if unread != nil {
+		c.send(ctx, unread)
 	}
 	// Patches since lastPatchTime: Parley keeps when a message was last
 	// patched but has no index to find a client's patches since a time, so
@@ -132,25 +141,24 @@ func (c *conn) flusher() {
 	}
 }
 
-// pushUnread pushes the unread summary: the conversations with unread
-// messages whose newest message came after since (the SDK's
-// lastUnreadNotifTime: the notifTime of the summary it got last).
-func (c *conn) pushUnread(ctx context.Context, s *session, since int64) {
+// unreadSummary is the unread push of the unread summary: the
+// conversations with unread messages whose newest message came after since
+// (the SDK's lastUnreadNotifTime: the notifTime of the summary it got
+// last); nil when there are none.
+func (c *conn) unreadSummary(ctx context.Context, s *session, since int64) *lcproto.GenericCommand {
 	sum, err := c.g.svc.Unread(ctx, s.p)
 	if err != nil {
 		c.g.log.Error("gateway: unread summary", "session", s.p.SessionID, "err", err)
-		return
+		return nil
 	}
 	// The summary's entries keep their last message in its stored form,
 	// which only their JSON shows.
 	data, err := json.Marshal(sum)
 	if err != nil {
 		c.g.log.Error("gateway: unread summary", "session", s.p.SessionID, "err", err)
-		return
+		return nil
 	}
-	if cmd := c.unread(s, data, since); cmd != nil {
-		c.send(ctx, cmd)
-	}
+	return c.unread(s, data, since)
 }
 
 // live appends the connection's sessions to buf.
@@ -168,6 +176,11 @@ const flushBatch = 64
 
 // flush writes what the session's stream holds and deals with its end.
 func (c *conn) flush(ctx context.Context, s *session, items []events.Item) []events.Item {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	if s.gone { // logged out here (close): nothing more is written
+		return items
+	}
 	var err error
 	for {
 		items, err = s.st.Take(items[:0], flushBatch)

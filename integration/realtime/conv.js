@@ -1,9 +1,10 @@
 // LeanCloud's realtime JS SDK against Parley's gateway: the conversation
-// commands, as an app calls them. Usage: node conv.js <sdk module> <ws url>
-// [noBinary] (noBinary: the Base64 subprotocol, lc.proto2base64.3).
-// Prints one line per check ("ok  …" or "FAIL …") and exits non-zero when
-// any failed (integration/lcsdk_test.go runs it for v4 and v5).
-const { Realtime, ConversationMemberRole } = require(process.argv[2]);
+// commands, as an app calls them. Usage: node conv.js v4|v5 <ws url>
+// [noBinary] (v4: leancloud-realtime 4.3.1, v5: 5.0.0-rc.8 as
+// leancloud-realtime-v5; noBinary: the Base64 subprotocol,
+// lc.proto2base64.3). Prints one line per check ("ok  …" or "FAIL …") and
+// exits non-zero when any failed (integration/realtime_sdk_test.go runs it).
+const { Realtime, ConversationMemberRole } = require(process.argv[2] === 'v4' ? 'leancloud-realtime' : 'leancloud-realtime-v5');
 const url = process.argv[3];
 const noBinary = process.argv[4] === 'noBinary';
 

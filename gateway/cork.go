@@ -14,8 +14,9 @@ import (
 //
 // Every byte goes through Write in the connection's order (coder/websocket
 // serialises frames), and uncork writes what was held before anything
-// written after it, so the stream stays in order whoever writes (a pong
-// from the reader while corked waits for the uncork).
+// written after it, so the stream stays in order whoever writes: a pong
+// from the reader, or a command's answer, written while corked waits for
+// the uncork (at most the translation of the flusher's batch).
 type corkWriter struct {
 	nc  net.Conn
 	mu  sync.Mutex

@@ -26,6 +26,8 @@ type conn struct {
 	base64 bool     // lc.proto2base64.3: text frames
 	ip     string
 
+	cork *corkWriter // under ws's writer: the flusher's batches go in one write
+
 	// sessions are the clients logged in on this connection, by peerId (one
 	// connection may carry several). The commands add and remove them, the
 	// flusher removes those that ended; both under mu.

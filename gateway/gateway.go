@@ -201,7 +201,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c = &conn{g: g, ws: ws, nc: nc, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
+	c = &conn{g: g, ws: ws, nc: nc, cork: sb.cork, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
 		g.mu.Unlock()
@@ -236,7 +236,8 @@ const connBuffer = 512
 // most of what an idle connection costs.
 type smallBuffers struct {
 	http.ResponseWriter
-	conn net.Conn // once hijacked
+	conn net.Conn    // once hijacked
+	cork *corkWriter // what the writer writes to, once hijacked
 }
 
 // Unwrap lets http.ResponseController reach the ResponseWriter's own methods.
@@ -257,7 +258,8 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n > 0 {
 		br.Peek(n) // takes the copy only: the connection is not read
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, connBuffer)), nil
+	s.cork = &corkWriter{nc: conn}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(s.cork, connBuffer)), nil
 }
 
 // Connections is the number of WebSocket connections open now.

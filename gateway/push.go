@@ -184,13 +184,28 @@ func (c *conn) flush(ctx context.Context, s *session, items []events.Item) []eve
 	var err error
 	for {
 		items, err = s.st.Take(items[:0], flushBatch)
+		// The batch goes to the connection in one write (cork.go); only
+		// then do its events count as written (seq, receipts).
+		if len(items) > 0 {
+			c.cork.cork()
+		}
+		ok := true
 		for _, it := range items {
 			for _, cmd := range c.translate(s, it.Event) {
-				if !c.send(ctx, cmd) {
-					clear(items)
-					return items // the connection is broken: serve ends
+				if ok = c.send(ctx, cmd); !ok {
+					break
 				}
 			}
+			if !ok {
+				break
+			}
+		}
+		if c.cork.uncork() != nil || !ok {
+			c.ws.CloseNow()
+			clear(items)
+			return items // the connection is broken: serve ends
+		}
+		for _, it := range items {
 			s.seq = it.Seq
 			if it.Event.OnWritten != nil {
 				it.Event.OnWritten(s.p.ClientID) // delivered: receipts

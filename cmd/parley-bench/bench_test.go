@@ -149,3 +149,36 @@ func TestNewScenariosRegistered(t *testing.T) {
 		}
 	}
 }
+
+// Gateway receivers acknowledge as the JS SDK does: one ack per
+// conversation with the range of timestamps received, at most once a
+// second.
+func TestAckBuffer(t *testing.T) {
+	var b ackBuffer
+	t0 := time.Unix(1000, 0)
+	b.add("c1", 5)
+	if got := b.due(t0); len(got) != 1 || got[0].AckMessage.GetCid() != "c1" ||
+		got[0].AckMessage.GetFromts() != 5 || got[0].AckMessage.GetTots() != 5 || got[0].I != nil {
+		t.Fatalf("first ack: %v", got)
+	}
+	b.add("c1", 9)
+	b.add("c1", 7)
+	b.add("c2", 3)
+	if got := b.due(t0.Add(999 * time.Millisecond)); got != nil {
+		t.Fatalf("acks within the second: %v", got)
+	}
+	got := b.due(t0.Add(time.Second))
+	if len(got) != 2 {
+		t.Fatalf("acks after the second: %v", got)
+	}
+	for _, a := range got {
+		m := a.AckMessage
+		want := map[string][2]int64{"c1": {7, 9}, "c2": {3, 3}}[m.GetCid()]
+		if m.GetFromts() != want[0] || m.GetTots() != want[1] {
+			t.Errorf("ack %v, want fromts %d tots %d", m, want[0], want[1])
+		}
+	}
+	if got := b.due(t0.Add(5 * time.Second)); got != nil {
+		t.Fatalf("acks with nothing received: %v", got)
+	}
+}

@@ -147,14 +147,25 @@ func (e *Env) CPU() func() cpuUse {
 			s0, sok = v, true
 		}
 	}
+	r0, w0, iok := int64(0), int64(0), false
+	if e.pid != 0 {
+		var err error
+		r0, w0, err = ioCalls(e.pid)
+		iok = err == nil
+	}
 	b0 := selfCPU()
 	m0, mok := machineBusy()
 	return func() cpuUse {
 		wall := time.Since(t0).Seconds()
-		u := cpuUse{Server: -1, Machine: -1}
+		u := cpuUse{Server: -1, Machine: -1, ServerReads: -1, ServerWrites: -1}
 		if sok {
 			if v, err := cpuTime(e.pid); err == nil {
 				u.Server = 100 * (v - s0).Seconds() / wall
+			}
+		}
+		if iok {
+			if r1, w1, err := ioCalls(e.pid); err == nil {
+				u.ServerReads, u.ServerWrites = r1-r0, w1-w0
 			}
 		}
 		u.Bench = 100 * (selfCPU() - b0).Seconds() / wall
@@ -165,7 +176,12 @@ func (e *Env) CPU() func() cpuUse {
 	}
 }
 
-type cpuUse struct{ Server, Bench, Machine float64 }
+type cpuUse struct {
+	Server, Bench, Machine float64
+	// ServerReads, ServerWrites: the server's read and write system calls
+	// over the span (ioCalls), -1 when unknown.
+	ServerReads, ServerWrites int64
+}
 
 // CPUWindow measures CPU use over the window w, from a goroutine; the
 // function it returns waits for the window to end.
@@ -180,8 +196,9 @@ func (e *Env) CPUWindow(w *window) func() cpuUse {
 	return func() cpuUse { return <-ch }
 }
 
-// ReportCPU records the CPU split measured by CPU or CPUWindow.
-func (e *Env) ReportCPU(done func() cpuUse) {
+// ReportCPU records the CPU split measured by CPU or CPUWindow, and
+// returns it.
+func (e *Env) ReportCPU(done func() cpuUse) cpuUse {
 	u := done()
 	if u.Server >= 0 {
 		e.Report.Metric("server_cpu_pct", "server CPU", u.Server, "% of a core")
@@ -194,6 +211,7 @@ func (e *Env) ReportCPU(done func() cpuUse) {
 			e.Report.Note("other processes used %.0f%% of a core during the window: the figures are disturbed", others)
 		}
 	}
+	return u
 }
 
 // machineBusy is the CPU time all processors spent neither idle nor waiting

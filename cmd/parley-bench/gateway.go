@@ -178,10 +178,16 @@ func (c *Client) OpenGatewayReceivers(ctx context.Context, ids []string, w *wind
 	return rs, nil
 }
 
-// readGateway reads pushes until the connection ends.
+var gatewayAcks = flag.Bool("gateway-acks", true,
+	"send, with -transport gateway: receivers acknowledge the messages they get as LeanCloud's JS SDK does "+
+		"(ack {cid, fromts, tots} per conversation, at most once a second)")
+
+// readGateway reads pushes until the connection ends, acknowledging the
+// messages (-gateway-acks).
 func (r *Receiver) readGateway(ws *websocket.Conn) {
 	defer close(r.done)
 	cmd := &lcproto.GenericCommand{}
+	var acks ackBuffer
 	for {
 		_, data, err := ws.Read(context.Background())
 		if err != nil {
@@ -197,9 +203,58 @@ func (r *Receiver) readGateway(ws *websocket.Conn) {
 			continue
 		}
 		r.messages++
-		if ts := sendTimeAfter([]byte(cmd.DirectMessage.GetMsg()), lcTextMarker); ts > 0 && r.w != nil && r.w.in(ts) {
+		d := cmd.DirectMessage
+		if ts := sendTimeAfter([]byte(d.GetMsg()), lcTextMarker); ts > 0 && r.w != nil && r.w.in(ts) {
 			r.hist.Record(time.Duration(at - ts))
 			r.delivered.Add(1)
 		}
+		if *gatewayAcks && !d.GetTransient() {
+			acks.add(d.GetCid(), d.GetTimestamp())
+			for _, a := range acks.due(time.Unix(0, at)) {
+				b, _ := proto.Marshal(a)
+				if err := ws.Write(context.Background(), websocket.MessageBinary, b); err != nil {
+					r.err = err
+					return
+				}
+			}
+		}
 	}
+}
+
+// ackBuffer is what LeanCloud's JS SDK does with the messages it
+// receives: it buffers their timestamps by conversation and, at most once
+// a second (a throttle), sends one ack {cid, fromts, tots} per
+// conversation (no i: nothing answers it).
+type ackBuffer struct {
+	last  time.Time
+	convs map[string][2]int64 // cid: fromts, tots
+}
+
+func (b *ackBuffer) add(cid string, ts int64) {
+	if b.convs == nil {
+		b.convs = map[string][2]int64{}
+	}
+	r, ok := b.convs[cid]
+	if !ok {
+		r = [2]int64{ts, ts}
+	}
+	b.convs[cid] = [2]int64{min(r[0], ts), max(r[1], ts)}
+}
+
+// due returns the acks to send now, if a second has passed since the last
+// ones, and forgets what they acknowledge.
+func (b *ackBuffer) due(now time.Time) []*lcproto.GenericCommand {
+	if len(b.convs) == 0 || now.Sub(b.last) < time.Second {
+		return nil
+	}
+	b.last = now
+	out := make([]*lcproto.GenericCommand, 0, len(b.convs))
+	for cid, r := range b.convs {
+		out = append(out, &lcproto.GenericCommand{
+			Cmd:        lcproto.CommandType_ack.Enum(),
+			AckMessage: &lcproto.AckCommand{Cid: proto.String(cid), Fromts: proto.Int64(r[0]), Tots: proto.Int64(r[1])},
+		})
+	}
+	clear(b.convs)
+	return out
 }

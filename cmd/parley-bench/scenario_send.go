@@ -159,6 +159,12 @@ func measureSends(env *Env, c *Client, senders []senderSpec, w *window, rs []*Re
 		rep.Metric("rss_mib", "server RSS", float64(rss)/1024, "MiB")
 	}
 	reportServerMetrics(rep, m0, m1, time.Since(w.Start()))
-	env.ReportCPU(cpu)
+	u := env.ReportCPU(cpu)
+	if u.ServerWrites >= 0 && res.OK > 0 {
+		// System calls are what batching saves, and unlike CPU time
+		// they do not depend on how busy the machine is.
+		rep.Metric("server_reads_per_msg", "server read system calls per send", float64(u.ServerReads)/float64(res.OK), "")
+		rep.Metric("server_writes_per_msg", "server write system calls per send", float64(u.ServerWrites)/float64(res.OK), "")
+	}
 	return nil
 }

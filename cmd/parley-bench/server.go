@@ -228,6 +228,33 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / ticks, nil
 }
 
+// ioCalls is how many read and write system calls (read, write, pread,
+// pwrite and their vector forms, sockets and files alike) a process has
+// made so far (/proc/PID/io syscr, syscw).
+func ioCalls(pid int) (reads, writes int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+			reads, err = strconv.ParseInt(v, 10, 64)
+			found++
+		} else if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			writes, err = strconv.ParseInt(v, 10, 64)
+			found++
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if found != 2 {
+		return 0, 0, errors.New("no syscr/syscw in /proc io")
+	}
+	return reads, writes, nil
+}
+
 func freeLoopbackAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

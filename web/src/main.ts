@@ -545,7 +545,7 @@ async function select(id: string, focus = true): Promise<void> {
   // The composer is focused now, as the user clicks, not once the history
   // has loaded: by then (on a slow network) the user may be typing
   // somewhere else, and focus must not be taken from there.
-  if (focus && switching && matchMedia('(min-width: 700px)').matches) $('message').focus();
+  if (focus && matchMedia('(min-width: 700px)').matches) $('message').focus();
   if (c.conv.kind === 'chatroom' && !c.gone) {
     // Re-seat this session (a session is in one chat room at a time).
     await must(api.POST('/v1/conversations/{id}/join', { params: { path: { id } } })).catch(() => {});

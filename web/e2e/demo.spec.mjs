@@ -146,9 +146,15 @@ async function expectNoConv(page, label) {
   });
 }
 
+// openConv clicks a conversation and waits, as a user would, for its chat:
+// the heading with its name (another chat's message log, shown already,
+// says nothing about the click).
 async function openConv(page, label) {
   await expectConv(page, label);
-  await convItem(page, label).click();
+  const item = convItem(page, label);
+  const name = (await item.getAttribute('aria-label')).replace(/, \d+ unread$/, '');
+  await item.click();
+  await page.getByRole('heading', exact(name)).first().waitFor();
   await log(page).waitFor();
 }
 

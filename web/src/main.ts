@@ -129,6 +129,7 @@ function endSession(why?: string): void {
   sessionStorage.removeItem('parley.open');
   state.convs.clear();
   closeChat();
+  listItems.clear();
   $('conv-list').replaceChildren();
   events.length = 0;
   $('event-log').replaceChildren();
@@ -385,40 +386,69 @@ function touchPreview(id: string, m: Message): void {
 
 const KIND_LABEL: Record<string, string> = { chatroom: 'Chat room', temporary: 'Temporary', system: 'System', normal: 'Group' };
 
+// The list's items are keyed by conversation id and kept from one render to
+// the next: only what changed is rewritten and items are moved, never
+// re-created, so that a click (a press and a release, possibly apart on a slow
+// machine) that straddles a re-render (a message, a read mark) still lands on
+// the button it began on and opens what the user clicked.
+const listItems = new Map<string, { li: HTMLLIElement; button: HTMLButtonElement; key: string }>();
+
+function listItem(id: string): { li: HTMLLIElement; button: HTMLButtonElement; key: string } {
+  let it = listItems.get(id);
+  if (!it) {
+    const button = el('button', { type: 'button', onclick: () => select(id) });
+    it = { li: el('li', {}, button), button, key: '' };
+    listItems.set(id, it);
+  }
+  return it;
+}
+
 function renderList(): void {
   const list = [...state.convs.values()].sort((a, b) => activity(b) - activity(a));
   show($('conv-empty'), list.length === 0);
-  $('conv-list').replaceChildren(
-    ...list.map((c) => {
-      const name = title(c.conv);
-      const label = name + (c.unread ? ', ' + c.unread + ' unread' : '');
-      const lm = c.conv.lastMessage;
-      const who = lm ? (lm.from === me() ? 'You: ' : oneToOne(c.conv) ? '' : lm.from + ': ') : '';
-      const kind = oneToOne(c.conv) ? '' : KIND_LABEL[c.conv.kind] || c.conv.kind;
-      const li = el(
-        'li',
-        { class: 'conv' + (c.conv.id === state.current ? ' selected' : '') + (c.gone ? ' gone' : ''), 'aria-label': label },
+  const ul = $('conv-list');
+  for (const [id, it] of listItems) {
+    if (!state.convs.has(id)) {
+      it.li.remove();
+      listItems.delete(id);
+    }
+  }
+  list.forEach((c, i) => {
+    const name = title(c.conv);
+    const label = name + (c.unread ? ', ' + c.unread + ' unread' : '');
+    const lm = c.conv.lastMessage;
+    const who = lm ? (lm.from === me() ? 'You: ' : oneToOne(c.conv) ? '' : lm.from + ': ') : '';
+    const kind = oneToOne(c.conv) ? '' : KIND_LABEL[c.conv.kind] || c.conv.kind;
+    const selected = c.conv.id === state.current;
+    const time = stamp(activity(c));
+    const text = c.gone ? '(' + c.gone + ')' : lm ? who + preview(lm) : kind ? kind : 'No messages yet';
+    const it = listItem(c.conv.id);
+    const key = JSON.stringify([label, name, selected, !!c.gone, time, text, c.mentioned, c.unread]);
+    if (it.key !== key) {
+      it.key = key;
+      it.li.className = 'conv' + (selected ? ' selected' : '') + (c.gone ? ' gone' : '');
+      it.li.setAttribute('aria-label', label);
+      it.button.setAttribute('aria-label', label);
+      if (selected) it.button.setAttribute('aria-current', 'true');
+      else it.button.removeAttribute('aria-current');
+      it.button.replaceChildren(
+        el('span', { class: 'avatar', 'aria-hidden': 'true', text: (name[0] || '?').toUpperCase() }),
         el(
-          'button',
-          { type: 'button', 'aria-label': label, onclick: () => select(c.conv.id), 'aria-current': c.conv.id === state.current ? 'true' : undefined },
-          el('span', { class: 'avatar', 'aria-hidden': 'true', text: (name[0] || '?').toUpperCase() }),
+          'span',
+          { class: 'conv-main' },
+          el('span', { class: 'conv-top' }, el('span', { class: 'conv-name', text: name }), el('span', { class: 'conv-time', text: time })),
           el(
             'span',
-            { class: 'conv-main' },
-            el('span', { class: 'conv-top' }, el('span', { class: 'conv-name', text: name }), el('span', { class: 'conv-time', text: stamp(activity(c)) })),
-            el(
-              'span',
-              { class: 'conv-bottom' },
-              el('span', { class: 'conv-preview', text: c.gone ? '(' + c.gone + ')' : lm ? who + preview(lm) : kind ? kind : 'No messages yet' }),
-              c.mentioned ? el('span', { class: 'mention-mark', title: 'You were mentioned', text: '@' }) : null,
-              c.unread ? el('span', { class: 'badge', text: String(c.unread) }) : null,
-            ),
+            { class: 'conv-bottom' },
+            el('span', { class: 'conv-preview', text }),
+            c.mentioned ? el('span', { class: 'mention-mark', title: 'You were mentioned', text: '@' }) : null,
+            c.unread ? el('span', { class: 'badge', text: String(c.unread) }) : null,
           ),
         ),
       );
-      return li;
-    }),
-  );
+    }
+    if (ul.children[i] !== it.li) ul.insertBefore(it.li, ul.children[i] || null);
+  });
   const total = [...state.convs.values()].reduce((n, c) => n + c.unread, 0);
   document.title = (total ? '(' + total + ') ' : '') + 'Parley' + (me() ? ' · ' + me() : '');
 }
@@ -512,14 +542,18 @@ async function select(id: string, focus = true): Promise<void> {
   setPane('chat');
   renderList();
   renderChat();
+  // The composer is focused now, as the user clicks, not once the history
+  // has loaded: by then (on a slow network) the user may be typing
+  // somewhere else, and focus must not be taken from there.
+  if (focus && matchMedia('(min-width: 700px)').matches) $('message').focus();
   if (c.conv.kind === 'chatroom' && !c.gone) {
     // Re-seat this session (a session is in one chat room at a time).
     await must(api.POST('/v1/conversations/{id}/join', { params: { path: { id } } })).catch(() => {});
   }
+  if (state.current !== id) return;
   await Promise.all([loadHistory(true), loadMembers()]);
   if (state.current !== id) return;
   markRead();
-  if (focus && matchMedia('(min-width: 700px)').matches) $('message').focus();
 }
 
 function renderChat(): void {
@@ -552,16 +586,22 @@ function renderSub(): void {
   sub.classList.toggle('online', state.live && oneToOne(c.conv) && !!state.presence.get(other(c.conv)));
 }
 
+// historyLoad numbers the loads of history: only the latest one, for the
+// open conversation, may write the page (an earlier one, for a conversation
+// the user has since left, is dropped when it answers).
+let historyLoad = 0;
+
 async function loadHistory(fresh: boolean): Promise<void> {
   const id = state.current;
   if (!id) return;
   if (!fresh && (state.loadingOlder || !state.hasMore)) return;
+  const load = ++historyLoad;
   state.loadingOlder = true;
   try {
     const query: { limit: number; before?: string } = { limit: PAGE };
     if (!fresh && state.oldest) query.before = state.oldest;
     const page = await must(api.GET('/v1/conversations/{id}/messages', { params: { path: { id }, query } }));
-    if (state.current !== id) return;
+    if (state.current !== id || load !== historyLoad) return;
     const log = $('log');
     if (fresh) {
       state.shown.clear();
@@ -583,12 +623,13 @@ async function loadHistory(fresh: boolean): Promise<void> {
     }
   } catch (e) {
     if (e instanceof ApiError && (e.code === 'NOT_A_MEMBER' || e.code === 'CONVERSATION_NOT_FOUND')) {
-      const c = cur();
+      const c = state.convs.get(id);
       if (c) c.gone = e.code === 'NOT_A_MEMBER' ? 'not a member' : 'expired or deleted';
-      renderChat();
+      renderList();
+      if (state.current === id) renderChat();
     } else fail(e);
   } finally {
-    state.loadingOlder = false;
+    if (load === historyLoad) state.loadingOlder = false;
   }
 }
 
@@ -950,12 +991,16 @@ async function loadMembers(): Promise<void> {
     renderMembers();
     return;
   }
+  // Each answer is for the conversation asked about: once another one is
+  // open (the user moved on while it loaded), it is dropped rather than
+  // written over the open conversation's members.
   const id = c.conv.id;
   state.members = (c.conv.members || []).map((clientId) => ({ clientId, role: clientId === c.conv.creator ? 'owner' : undefined }));
   if (c.conv.kind === 'normal' || c.conv.kind === 'temporary') {
     // Roles (owner, manager) and silences, as the server keeps them.
     try {
       const r = await must(api.GET('/v1/conversations/{id}/members', { params: { path: { id } } }));
+      if (state.current !== id) return;
       state.members = (r.members || []).map((m) => ({
         clientId: m.clientId,
         role: m.silencedUntil !== undefined ? (m.role === 'member' ? 'silenced' : m.role + ', silenced') : m.role,
@@ -967,8 +1012,10 @@ async function loadMembers(): Promise<void> {
   if (c.conv.kind === 'chatroom') {
     try {
       const r = await must(api.GET('/v1/conversations/{id}/members/count', { params: { path: { id } } }));
+      if (state.current !== id) return;
       state.roomCount = r.count;
     } catch {
+      if (state.current !== id) return;
       state.roomCount = 0;
     }
   }
@@ -1191,7 +1238,18 @@ function wire(): void {
       else if (state.editing) cancelEdit();
     }
   });
-  input.addEventListener('blur', () => setTimeout(hideMentions, 150));
+  // The completion closes a moment after the composer loses focus (a click
+  // on an option lands first), unless the composer has it again by then: a
+  // late timer from an earlier blur must not close a completion the user
+  // has just opened.
+  let blurTimer = 0;
+  input.addEventListener('focus', () => clearTimeout(blurTimer));
+  input.addEventListener('blur', () => {
+    clearTimeout(blurTimer);
+    blurTimer = window.setTimeout(() => {
+      if (document.activeElement !== input) hideMentions();
+    }, 150);
+  });
   document.addEventListener('visibilitychange', () => {
     if (visible() && state.current) markRead();
   });

@@ -208,6 +208,21 @@ type clientIDs struct {
 	ClientIDs []string `json:"client_ids"`
 }
 
+// decodeClientIDs reads a `{"client_ids": [...]}` body naming at least one
+// client; it answers the error itself (ok false).
+func decodeClientIDs(w http.ResponseWriter, r *http.Request) (ids []string, ok bool) {
+	var body clientIDs
+	if e := decodeBody(r, &body); e != nil {
+		writeError(w, e)
+		return nil, false
+	}
+	if len(body.ClientIDs) == 0 {
+		writeError(w, badRequest("client_ids: at least one clientId"))
+		return nil, false
+	}
+	return body.ClientIDs, true
+}
+
 // POST /1.2/rtm/conversations/{id}/members (§1.2 row 5).
 func (a *API) addMembers(w http.ResponseWriter, r *http.Request) {
 	a.members(w, r, a.opt.Service.AddMembers)
@@ -220,16 +235,11 @@ func (a *API) removeMembers(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) members(w http.ResponseWriter, r *http.Request,
 	op func(ctx context.Context, p handlers.Principal, id string, req handlers.MembersRequest) (*handlers.Conversation, error)) {
-	var body clientIDs
-	if e := decodeBody(r, &body); e != nil {
-		writeError(w, e)
+	ids, ok := decodeClientIDs(w, r)
+	if !ok {
 		return
 	}
-	if len(body.ClientIDs) == 0 {
-		writeError(w, badRequest("client_ids: at least one clientId"))
-		return
-	}
-	conv, err := op(r.Context(), principal(r), chi.URLParam(r, "id"), handlers.MembersRequest{ClientIDs: body.ClientIDs})
+	conv, err := op(r.Context(), principal(r), chi.URLParam(r, "id"), handlers.MembersRequest{ClientIDs: ids})
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -70,13 +70,8 @@ func (a *API) unmute(w http.ResponseWriter, r *http.Request) { a.setMuted(w, r, 
 // checked first so that a bad list changes nobody.
 func (a *API) setMuted(w http.ResponseWriter, r *http.Request, muted bool) {
 	id := chi.URLParam(r, "id")
-	var body clientIDs
-	if e := decodeBody(r, &body); e != nil {
-		writeError(w, e)
-		return
-	}
-	if len(body.ClientIDs) == 0 {
-		writeError(w, badRequest("client_ids: at least one clientId"))
+	ids, ok := decodeClientIDs(w, r)
+	if !ok {
 		return
 	}
 	conv, err := a.opt.Service.GetConversation(r.Context(), principal(r), id)
@@ -85,7 +80,7 @@ func (a *API) setMuted(w http.ResponseWriter, r *http.Request, muted bool) {
 		return
 	}
 	var strangers []string
-	for _, c := range body.ClientIDs {
+	for _, c := range ids {
 		if !slices.Contains(conv.Members, c) {
 			strangers = append(strangers, c)
 		}
@@ -95,7 +90,7 @@ func (a *API) setMuted(w http.ResponseWriter, r *http.Request, muted bool) {
 			Message: "CONVERSATION_MEMBERSHIP_REQUIRED: not members: " + strings.Join(strangers, ", ")})
 		return
 	}
-	for _, c := range body.ClientIDs {
+	for _, c := range ids {
 		p := principal(r)
 		p.Master, p.ClientID = false, c
 		if conv, err = a.opt.Service.Mute(r.Context(), p, id, muted); err != nil {

@@ -84,16 +84,11 @@ type clientsOp func(r *http.Request, id string, ids []string) error
 // full list answers full.
 func (a *API) withClientIDs(op clientsOp, full int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var body clientIDs
-		if e := decodeBody(r, &body); e != nil {
-			writeError(w, e)
+		ids, ok := decodeClientIDs(w, r)
+		if !ok {
 			return
 		}
-		if len(body.ClientIDs) == 0 {
-			writeError(w, badRequest("client_ids: at least one clientId"))
-			return
-		}
-		if err := op(r, chi.URLParam(r, "id"), body.ClientIDs); err != nil {
+		if err := op(r, chi.URLParam(r, "id"), ids); err != nil {
 			a.failFull(w, r, err, full)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -239,6 +240,14 @@ func (c *conn) open(ctx context.Context, cmd *lcproto.GenericCommand) {
 	c.mu.Unlock()
 	if s != nil && peerID != "" {
 		c.opened(ctx, cmd, s) // already open on this connection
+		return
+	}
+	c.mu.Lock()
+	full := len(c.sessions) >= MaxClientsPerConnection
+	c.mu.Unlock()
+	if full {
+		c.send(ctx, errorCommand(cmd.I, peerID, CodeAppQuotaExceeded,
+			fmt.Sprintf("at most %d clients may be logged in on one connection", MaxClientsPerConnection)))
 		return
 	}
 	fresh := false

@@ -55,6 +55,11 @@ const (
 	// (4109 FRAME_TOO_LONG); Parley's messages may be larger, so the bound is
 	// looser. A larger frame closes the connection (1009).
 	maxFrame = 1 << 20
+	// MaxClientsPerConnection bounds the clients (peerIds) logged in on one
+	// connection: an SDK multiplexes the few IM clients of one app over its
+	// connection, and each costs the server a session and a stream, so one
+	// connection must not hold thousands.
+	MaxClientsPerConnection = 32
 	// idleTimeout closes a connection that sent nothing for this long: the JS
 	// SDK sends an echo every 180 s and gives up after 380 s of silence.
 	idleTimeout = 6 * time.Minute

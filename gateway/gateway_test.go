@@ -419,3 +419,26 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// One connection carries at most MaxClientsPerConnection clients: the next
+// login is refused with APP_QUOTA_EXCEEDED, and the clients already there
+// keep working.
+func TestClientsPerConnectionAreBounded(t *testing.T) {
+	srv := start(t)
+	c := dial(t, srv, "/rtm", gateway.SubprotocolBinary)
+	for i := range gateway.MaxClientsPerConnection {
+		c.open(fmt.Sprintf("client%d", i))
+	}
+	r := c.request(&lcproto.GenericCommand{
+		Cmd: lcproto.CommandType_session.Enum(), Op: lcproto.OpType_open.Enum(),
+		PeerId: proto.String("one-too-many"), SessionMessage: &lcproto.SessionCommand{},
+	})
+	if r.GetCmd() != lcproto.CommandType_error || r.GetErrorMessage().GetCode() != gateway.CodeAppQuotaExceeded {
+		t.Fatalf("login %d on one connection answered %v, want error %d", gateway.MaxClientsPerConnection+1, r, gateway.CodeAppQuotaExceeded)
+	}
+	// A client already logged in opens again: no new session, no refusal.
+	c.open("client0")
+	if e := c.request(&lcproto.GenericCommand{Cmd: lcproto.CommandType_echo.Enum(), PeerId: proto.String("client1")}); e.GetCmd() != lcproto.CommandType_echo {
+		t.Fatalf("echo answered %v", e)
+	}
+}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 
@@ -86,9 +85,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	if host, _, err := net.SplitHostPort(ctx.RemoteAddr()); err == nil {
-		p.IP = host // for the hooks' sourceIP; the peer's, as for logins
-	}
+	p.IP = handlers.PeerIP(ctx.RemoteAddr()) // for the hooks' sourceIP, as for logins
 	recordPrincipal(ctx, p)
 	next(huma.WithValue(ctx, principalKey{}, p))
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -330,10 +329,7 @@ type createSessionInput struct {
 // Resolve records the address the login came from, for the login rate
 // limit: the peer's, not a forwarded header a client could set.
 func (in *createSessionInput) Resolve(ctx huma.Context) []error {
-	in.Body.IP = ctx.RemoteAddr()
-	if host, _, err := net.SplitHostPort(in.Body.IP); err == nil {
-		in.Body.IP = host
-	}
+	in.Body.IP = handlers.PeerIP(ctx.RemoteAddr())
 	return nil
 }
 

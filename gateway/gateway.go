@@ -206,7 +206,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxFrame)
-	c = &conn{g: g, ws: ws, nc: nc, cork: sb.cork, base64: sub == SubprotocolBase64, ip: remoteIP(r), sessions: map[string]*session{}}
+	c = &conn{g: g, ws: ws, nc: nc, cork: sb.cork, base64: sub == SubprotocolBase64, ip: handlers.PeerIP(r.RemoteAddr), sessions: map[string]*session{}}
 	g.mu.Lock()
 	if g.closed { // Close ran while this one was accepted
 		g.mu.Unlock()
@@ -300,12 +300,4 @@ func (g *Gateway) Close(ctx context.Context) error {
 		}
 		return errors.New("gateway: connections still open at the shutdown deadline were dropped")
 	}
-}
-
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }

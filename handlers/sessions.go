@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strconv"
 	"time"
@@ -26,6 +27,17 @@ type LoginRequest struct {
 	Token           string `json:"token,omitempty" maxLength:"4096" doc:"App-issued JWT (jwt auth mode), sub = clientId"`
 	// IP is the address the login came from (rate limits), not a field.
 	IP string `json:"-"`
+}
+
+// PeerIP is the host of a connection's remote address ("ip:port", or
+// "[ip]:port"), as logins and hooks record it: the peer's, never a
+// forwarded header a client could set. An address without a port is
+// returned as it is.
+func PeerIP(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
 }
 
 // LoginResult is the created session.

@@ -133,3 +133,18 @@ func TestSessionCacheIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// PeerIP is the host of a remote address, IPv4 or IPv6, with or without a
+// port: what logins and hooks record as the client's address.
+func TestPeerIP(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7:5123":    "192.0.2.7",
+		"[2001:db8::1]:443": "2001:db8::1",
+		"192.0.2.7":         "192.0.2.7",
+		"@":                 "@",
+	} {
+		if got := PeerIP(addr); got != want {
+			t.Errorf("PeerIP(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

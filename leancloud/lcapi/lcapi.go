@@ -19,7 +19,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -226,9 +225,5 @@ func masterOnly(next http.Handler) http.Handler {
 
 // principal is the master key's, from the request's address.
 func principal(r *http.Request) handlers.Principal {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
-	return handlers.Principal{Master: true, IP: ip}
+	return handlers.Principal{Master: true, IP: handlers.PeerIP(r.RemoteAddr)}
 }
